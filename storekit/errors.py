@@ -1,0 +1,102 @@
+"""The one exception hierarchy of storekit.
+
+Every error a store, repository or the client raises on purpose is a
+:class:`StorekitError`.  Backends translate native errors (SQLAlchemy,
+botocore, azure, paramiko, pyarrow, OSError) into these at their boundary,
+so user code never has to catch a driver's exception type.
+
+Messages never contain credentials: URIs are passed through
+:func:`storekit.uri.redact_uri` before they are put into a message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StorekitError",
+    "InvalidParameterError",
+    "NotFoundError",
+    "ExperimentNotFound",
+    "RunNotFound",
+    "ModelNotFound",
+    "ModelVersionNotFound",
+    "ArtifactNotFound",
+    "LoggedModelNotFound",
+    "AlreadyExistsError",
+    "UnknownSchemeError",
+    "PluginLoadError",
+    "IncompatiblePluginError",
+    "BackendUnavailableError",
+    "StoreCorruptionError",
+    "SchemaOutOfDateError",
+]
+
+
+class StorekitError(Exception):
+    """Base class of every error storekit raises on purpose."""
+
+
+class InvalidParameterError(StorekitError, ValueError):
+    """An argument breaks a limit, a name rule or the filter grammar.
+
+    The message names the field and, where there is one, the limit.
+    """
+
+
+class NotFoundError(StorekitError, LookupError):
+    """The requested entity does not exist (or is not visible)."""
+
+
+class ExperimentNotFound(NotFoundError):
+    """No experiment with that id or name."""
+
+
+class RunNotFound(NotFoundError):
+    """No run with that id."""
+
+
+class ModelNotFound(NotFoundError):
+    """No registered model with that name."""
+
+
+class ModelVersionNotFound(ModelNotFound):
+    """No such version (or alias) of a registered model."""
+
+
+class LoggedModelNotFound(NotFoundError):
+    """No logged model with that id."""
+
+
+class ArtifactNotFound(NotFoundError):
+    """No artifact at that path."""
+
+
+class AlreadyExistsError(StorekitError):
+    """An entity with that unique name or id exists already."""
+
+
+class UnknownSchemeError(StorekitError):
+    """No installed implementation handles the URI's scheme."""
+
+
+class PluginLoadError(StorekitError, ImportError):
+    """A plugin's entry point failed to import or to construct.
+
+    The message names the distribution, its version and the entry point;
+    the original exception is chained as ``__cause__``.
+    """
+
+
+class IncompatiblePluginError(PluginLoadError):
+    """A plugin declares a ``storekit_api`` major version this storekit does not speak."""
+
+
+class BackendUnavailableError(StorekitError, ConnectionError):
+    """The service is down or refused the credentials, after bounded retries."""
+
+
+class StoreCorruptionError(StorekitError):
+    """The store's data on disk or in the database is inconsistent."""
+
+
+class SchemaOutOfDateError(StorekitError):
+    """The database schema is older than this storekit; run ``storekit db upgrade URI``."""

@@ -1,0 +1,314 @@
+"""Limits and name rules of the contract, shared by every backend.
+
+Every check raises :class:`~storekit.errors.InvalidParameterError` with a
+message naming the field and the limit; nothing is ever truncated.
+Backends call these at their entry points so that all of them accept and
+refuse exactly the same input.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import posixpath
+import re
+from typing import Iterable, Mapping, Optional, Sequence
+
+from .entities import Metric, Param, RunTag
+from .errors import InvalidParameterError
+from .interfaces import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_TAG_VALUE_LENGTH",
+    "MAX_EXPERIMENT_NAME_LENGTH",
+    "MAX_MODEL_NAME_LENGTH",
+    "MAX_RUN_NAME_LENGTH",
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_ALIAS_LENGTH",
+    "MAX_METRICS_PER_BATCH",
+    "MAX_PARAMS_PER_BATCH",
+    "MAX_TAGS_PER_BATCH",
+    "validate_key",
+    "validate_metric",
+    "validate_param",
+    "validate_tag",
+    "validate_tags",
+    "validate_batch",
+    "validate_experiment_name",
+    "validate_run_name",
+    "validate_model_name",
+    "validate_description",
+    "validate_alias",
+    "validate_run_id",
+    "validate_experiment_id",
+    "validate_max_results",
+    "validate_artifact_path",
+    "validate_version",
+]
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_MODEL_NAME_LENGTH = 500
+MAX_RUN_NAME_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 100_000
+MAX_ALIAS_LENGTH = 255
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAGS_PER_BATCH = 100
+
+_KEY_RE = re.compile(r"^[\w.\- /:]+$")
+_RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_ALIAS_RE = re.compile(r"^[\w\-]+$")
+_RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_INT64_MAX = 2**63 - 1
+
+
+def _require_str(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameterError(f"{field}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def validate_key(key: object, field: str = "key") -> str:
+    """A metric/param/tag key: at most 250 chars of ``[\\w.\\- /:]``, not starting with ``/``, no ``..`` segment."""
+    key = _require_str(key, field)
+    if not key:
+        raise InvalidParameterError(f"{field}: must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidParameterError(
+            f"{field} {key[:40]!r}...: length {len(key)} exceeds the limit of {MAX_KEY_LENGTH} characters"
+        )
+    if not _KEY_RE.match(key):
+        raise InvalidParameterError(
+            f"{field} {key!r}: may contain only letters, digits, underscores, dashes, "
+            "periods, spaces, slashes and colons"
+        )
+    if key.startswith("/"):
+        raise InvalidParameterError(f"{field} {key!r}: must not start with '/'")
+    if ".." in key.split("/"):
+        raise InvalidParameterError(f"{field} {key!r}: must not contain a '..' path segment")
+    return key
+
+
+def _validate_value(value: object, field: str, limit: int) -> str:
+    value = _require_str(value, field)
+    if len(value) > limit:
+        raise InvalidParameterError(
+            f"{field}: length {len(value)} exceeds the limit of {limit} characters"
+        )
+    if "\x00" in value:
+        raise InvalidParameterError(f"{field}: must not contain NUL characters")
+    return value
+
+
+def _validate_int(value: object, field: str, minimum: int = -_INT64_MAX - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(f"{field}: expected an integer, got {type(value).__name__}")
+    value = int(value)
+    if not minimum <= value <= _INT64_MAX:
+        raise InvalidParameterError(f"{field}: {value} is outside [{minimum}, {_INT64_MAX}]")
+    return value
+
+
+def validate_metric(metric: Metric) -> Metric:
+    """A metric point: valid key, real-number value (NaN/inf allowed), integer step and timestamp."""
+    if not isinstance(metric, Metric):
+        raise InvalidParameterError(f"metric: expected a Metric, got {type(metric).__name__}")
+    validate_key(metric.key, "metric key")
+    if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):
+        raise InvalidParameterError(
+            f"metric {metric.key!r} value: expected a number, got {type(metric.value).__name__}"
+        )
+    _validate_int(metric.timestamp, f"metric {metric.key!r} timestamp")
+    _validate_int(metric.step, f"metric {metric.key!r} step")
+    if metric.model_id is not None:
+        _require_str(metric.model_id, f"metric {metric.key!r} model_id")
+    return metric
+
+
+def validate_param(param: Param) -> Param:
+    """A param: valid key, string value of at most 6,000 characters."""
+    if not isinstance(param, Param):
+        raise InvalidParameterError(f"param: expected a Param, got {type(param).__name__}")
+    validate_key(param.key, "param key")
+    _validate_value(param.value, f"param {param.key!r} value", MAX_PARAM_VALUE_LENGTH)
+    return param
+
+
+def validate_tag(key: object, value: object, what: str = "tag") -> None:
+    """A tag: valid key, string value of at most 8,000 characters."""
+    validate_key(key, f"{what} key")
+    _validate_value(value, f"{what} {key!r} value", MAX_TAG_VALUE_LENGTH)
+
+
+def validate_tags(tags: Optional[Mapping[str, str]], what: str = "tag") -> dict[str, str]:
+    """Validate a mapping of tags and return it as a plain dict (empty for None)."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidParameterError(f"{what}s: expected a mapping of key to value")
+    for key, value in tags.items():
+        validate_tag(key, value, what)
+    return dict(tags)
+
+
+def validate_batch(
+    metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+) -> None:
+    """A whole ``log_batch``: counts within limits, every item valid, no key twice with different param values."""
+    metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
+    for field, items, limit in (
+        ("metrics", metrics, MAX_METRICS_PER_BATCH),
+        ("params", params, MAX_PARAMS_PER_BATCH),
+        ("tags", tags, MAX_TAGS_PER_BATCH),
+    ):
+        if len(items) > limit:
+            raise InvalidParameterError(
+                f"log_batch {field}: {len(items)} items exceed the limit of {limit} per batch"
+            )
+    for m in metrics:
+        validate_metric(m)
+    seen: dict[str, str] = {}
+    for p in params:
+        validate_param(p)
+        if p.key in seen and seen[p.key] != p.value:
+            raise InvalidParameterError(
+                f"param {p.key!r}: logged twice in one batch with different values "
+                f"{seen[p.key]!r} and {p.value!r}"
+            )
+        seen[p.key] = p.value
+    for t in tags:
+        if not isinstance(t, RunTag):
+            raise InvalidParameterError(f"tag: expected a RunTag, got {type(t).__name__}")
+        validate_tag(t.key, t.value)
+
+
+def _validate_name(value: object, field: str, limit: int) -> str:
+    value = _require_str(value, field)
+    if not value.strip():
+        raise InvalidParameterError(f"{field}: must not be empty")
+    if len(value) > limit:
+        raise InvalidParameterError(
+            f"{field}: length {len(value)} exceeds the limit of {limit} characters"
+        )
+    if _CONTROL_RE.search(value):
+        raise InvalidParameterError(f"{field}: must not contain control characters")
+    return value
+
+
+def validate_experiment_name(name: object) -> str:
+    """An experiment name: non-empty, at most 500 characters, no control characters."""
+    return _validate_name(name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
+
+
+def validate_run_name(name: object) -> Optional[str]:
+    """A run name (optional): at most 500 characters, no control characters."""
+    if name is None:
+        return None
+    return _validate_name(name, "run name", MAX_RUN_NAME_LENGTH)
+
+
+def validate_model_name(name: object) -> str:
+    """A registered model name: non-empty, at most 500 characters, no '/' or control characters."""
+    name = _validate_name(name, "registered model name", MAX_MODEL_NAME_LENGTH)
+    if "/" in name:
+        raise InvalidParameterError(f"registered model name {name!r}: must not contain '/'")
+    return name
+
+
+def validate_description(description: object) -> Optional[str]:
+    """A description (optional): at most 100,000 characters."""
+    if description is None:
+        return None
+    return _validate_value(description, "description", MAX_DESCRIPTION_LENGTH)
+
+
+def validate_alias(alias: object) -> str:
+    """An alias: ``^[\\w\\-]+$``, at most 255 characters; ``latest`` and ``v<digits>`` are reserved."""
+    alias = _require_str(alias, "alias")
+    if not alias or len(alias) > MAX_ALIAS_LENGTH:
+        raise InvalidParameterError(
+            f"alias: length {len(alias)} is outside 1..{MAX_ALIAS_LENGTH} characters"
+        )
+    if not _ALIAS_RE.match(alias):
+        raise InvalidParameterError(
+            f"alias {alias!r}: may contain only letters, digits, underscores and dashes"
+        )
+    if _RESERVED_ALIAS_RE.match(alias):
+        raise InvalidParameterError(f"alias {alias!r}: 'latest' and 'v<digits>' are reserved")
+    return alias
+
+
+def validate_run_id(run_id: object) -> str:
+    """A run id: 32 lowercase hexadecimal characters."""
+    run_id = _require_str(run_id, "run_id")
+    if not _RUN_ID_RE.match(run_id):
+        raise InvalidParameterError(
+            f"run_id {run_id[:64]!r}: must be 32 lowercase hexadecimal characters"
+        )
+    return run_id
+
+
+def validate_experiment_id(experiment_id: object) -> str:
+    """An experiment id: a non-empty string of at most 64 characters without '/' or control characters."""
+    if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
+        experiment_id = str(experiment_id)
+    experiment_id = _require_str(experiment_id, "experiment_id")
+    if not experiment_id or len(experiment_id) > 64 or "/" in experiment_id or ".." in experiment_id \
+            or _CONTROL_RE.search(experiment_id):
+        raise InvalidParameterError(f"experiment_id {experiment_id[:64]!r}: is not a valid id")
+    return experiment_id
+
+
+def validate_version(version: object) -> str:
+    """A model version number: a positive integer, given as int or decimal string."""
+    text = str(version) if isinstance(version, int) and not isinstance(version, bool) else version
+    text = _require_str(text, "version")
+    if not text.isdigit() or not text.isascii() or int(text) < 1:
+        raise InvalidParameterError(f"version {text[:40]!r}: must be a positive integer")
+    return str(int(text))
+
+
+def validate_max_results(max_results: object, cap: int = MAX_RESULTS_CAP) -> int:
+    """``max_results``: None means the default (1,000); otherwise 1..cap (50,000)."""
+    if max_results is None:
+        return DEFAULT_MAX_RESULTS
+    value = _validate_int(max_results, "max_results", minimum=1)
+    if value > cap:
+        raise InvalidParameterError(f"max_results: {value} exceeds the limit of {cap}")
+    return value
+
+
+def validate_artifact_path(path: object, field: str = "artifact_path") -> str:
+    """A relative artifact path under the repository root, normalised to ``a/b/c``.
+
+    Empty or None means the root and returns ``""``.  Absolute paths, drive
+    letters, backslash tricks, ``..`` segments and NUL bytes are refused.
+    """
+    if path is None:
+        return ""
+    path = _require_str(path, field)
+    if "\x00" in path:
+        raise InvalidParameterError(f"{field}: must not contain NUL bytes")
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+        raise InvalidParameterError(f"{field} {path!r}: must be relative to the artifact root")
+    parts = re.split(r"[\\/]+", path)
+    if any(p == ".." for p in parts):
+        raise InvalidParameterError(f"{field} {path!r}: must not contain '..' segments")
+    normalised = posixpath.normpath("/".join(p for p in parts if p not in ("", ".")) or ".")
+    return "" if normalised == "." else normalised
+
+
+def is_finite_number(value: float) -> bool:
+    """True unless ``value`` is NaN or infinite."""
+    return math.isfinite(value)
+
+
+def iter_dict_tags(tags: Iterable[RunTag]) -> dict[str, str]:
+    """Tags as a dict, later entries winning."""
+    return {t.key: t.value for t in tags}
