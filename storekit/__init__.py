@@ -1,3 +1,122 @@
-"""storekit: experiment-tracking storage with pluggable backends (placeholder, being built)."""
+"""storekit: experiment-tracking storage with pluggable backends.
+
+The public face of the package: entities, errors, the four interfaces,
+``resolve_*()`` for picking an implementation by URI, ``TrackingClient`` and
+the fluent API (``storekit.start_run()``, ``storekit.log_metric()``...).
+
+Importing ``storekit`` is cheap: only the entities, errors and interfaces
+are loaded.  The registry (entry-point scanning), the client, the fluent
+API and every backend are imported on first use (PEP 562 ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import entities as _entities
+from . import errors as _errors
+from .entities import *  # noqa: F401,F403  (names listed in entities.__all__)
+from .errors import *  # noqa: F401,F403  (names listed in errors.__all__)
+from .interfaces import (
+    STOREKIT_API,
+    ArtifactRepository,
+    Capability,
+    RegistryStore,
+    RunContextProvider,
+    TrackingStore,
+    UnsupportedOperationError,
+)
 
 __version__ = "0.1.0"
+
+_INTERFACE_NAMES = [
+    "STOREKIT_API",
+    "Capability",
+    "TrackingStore",
+    "RegistryStore",
+    "ArtifactRepository",
+    "RunContextProvider",
+    "UnsupportedOperationError",
+]
+
+_FLUENT_NAMES = [
+    "set_tracking_uri",
+    "get_tracking_uri",
+    "set_registry_uri",
+    "get_registry_uri",
+    "set_experiment",
+    "start_run",
+    "end_run",
+    "active_run",
+    "log_param",
+    "log_params",
+    "log_metric",
+    "log_metrics",
+    "set_tag",
+    "set_tags",
+    "log_artifact",
+    "log_artifacts",
+    "search_runs",
+    "get_run",
+]
+
+#: Lazily imported public name -> module that defines it.
+_LAZY: dict[str, str] = {
+    "resolve_tracking_store": "storekit.registry",
+    "resolve_registry_store": "storekit.registry",
+    "resolve_artifact_repository": "storekit.registry",
+    "TrackingClient": "storekit.client",
+    **{name: "storekit.fluent" for name in _FLUENT_NAMES},
+}
+
+__all__ = [
+    "__version__",
+    *_entities.__all__,
+    *_errors.__all__,
+    *_INTERFACE_NAMES,
+    *_LAZY,
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .client import TrackingClient
+    from .fluent import (
+        active_run,
+        end_run,
+        get_registry_uri,
+        get_run,
+        get_tracking_uri,
+        log_artifact,
+        log_artifacts,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_registry_uri,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
+    from .registry import (
+        resolve_artifact_repository,
+        resolve_registry_store,
+        resolve_tracking_store,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'storekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Module attributes including the lazily exported names."""
+    return sorted(set(globals()) | set(__all__))

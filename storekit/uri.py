@@ -55,6 +55,19 @@ def candidate_schemes(uri: str) -> list[str]:
     return [scheme]
 
 
+# ``Name=value;Name=value`` connection strings (Azure storage and the like)
+_CONNECTION_STRING = re.compile(r"^\s*[A-Za-z][\w.]*\s*=[^;]*(;|$)")
+
+
+def _redact_connection_string(text: str) -> str:
+    """Replace the values of secret-looking ``Name=value`` pairs of a connection string."""
+    pairs = []
+    for pair in text.split(";"):
+        name, sep, _ = pair.partition("=")
+        pairs.append(f"{name}=***" if sep and _SECRET_PARAMS.search(name) else pair)
+    return ";".join(pairs)
+
+
 def redact_uri(uri: object) -> str:
     """Return ``uri`` with any password, key, token or signature replaced by ``***``.
 
@@ -63,6 +76,8 @@ def redact_uri(uri: object) -> str:
     contains ``user:password@``, which is redacted all the same.
     """
     text = os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
+    if _CONNECTION_STRING.match(text):
+        return _redact_connection_string(text)
     if get_scheme(text) == FILE_SCHEME and "@" not in text and "?" not in text:
         return text
     try:
@@ -84,8 +99,16 @@ def redact_uri(uri: object) -> str:
         redacted = [
             (k, "***" if (is_sas or _SECRET_PARAMS.search(k)) else v) for k, v in pairs
         ]
-        query = urlencode(redacted, safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        if redacted != pairs:
+            query = urlencode(redacted, safe="*")
+    if netloc == parts.netloc and query == parts.query:
+        return text  # nothing secret: keep the URI exactly as given
+    # rebuild by hand: urlunsplit would turn ``scheme:///path`` into ``scheme:/path``
+    head = f"{parts.scheme}:" if parts.scheme else ""
+    if text[len(head):].startswith("//"):
+        head += "//"
+    tail = (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+    return f"{head}{netloc}{parts.path}{tail}"
 
 
 def is_local_uri(uri: str) -> bool:

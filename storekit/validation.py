@@ -8,6 +8,7 @@ refuse exactly the same input.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import posixpath
@@ -74,8 +75,21 @@ def _require_str(value: object, field: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_valid_key(key: str) -> bool:
+    """Fast path of :func:`validate_key`: True when ``key`` passes every rule (cached)."""
+    return (
+        0 < len(key) <= MAX_KEY_LENGTH
+        and _KEY_RE.match(key) is not None
+        and not key.startswith("/")
+        and ".." not in key.split("/")
+    )
+
+
 def validate_key(key: object, field: str = "key") -> str:
     """A metric/param/tag key: at most 250 chars of ``[\\w.\\- /:]``, not starting with ``/``, no ``..`` segment."""
+    if type(key) is str and _is_valid_key(key):
+        return key
     key = _require_str(key, field)
     if not key:
         raise InvalidParameterError(f"{field}: must not be empty")
@@ -107,6 +121,8 @@ def _validate_value(value: object, field: str, limit: int) -> str:
 
 
 def _validate_int(value: object, field: str, minimum: int = -_INT64_MAX - 1) -> int:
+    if type(value) is int and minimum <= value <= _INT64_MAX:  # fast path
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidParameterError(f"{field}: expected an integer, got {type(value).__name__}")
     value = int(value)
@@ -120,7 +136,9 @@ def validate_metric(metric: Metric) -> Metric:
     if not isinstance(metric, Metric):
         raise InvalidParameterError(f"metric: expected a Metric, got {type(metric).__name__}")
     validate_key(metric.key, "metric key")
-    if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):
+    if type(metric.value) is not float and (
+        isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real)
+    ):
         raise InvalidParameterError(
             f"metric {metric.key!r} value: expected a number, got {type(metric.value).__name__}"
         )

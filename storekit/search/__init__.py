@@ -4,6 +4,8 @@
 * :func:`parse_order_by` - ``order_by`` strings to :class:`~storekit.search.ast.OrderKey` list
 * :func:`evaluate` - does an expression hold for one entity (in-process backends)
 * :func:`sort_entities` - order entities by order keys with the pinned rules
+* :func:`order_values` / :func:`is_after` - keyset-pagination cursors in the same order
+* :func:`format_expr` - canonical filter text of a tree; :func:`like_match` - SQL LIKE in process
 """
 
 from __future__ import annotations
@@ -26,5 +28,12 @@ from .ast import (  # noqa: F401
     SearchSchema,
     ValueType,
 )
-from .evaluator import evaluate, sort_entities  # noqa: F401
-from .parser import parse_filter, parse_order_by  # noqa: F401
+from .evaluator import (  # noqa: F401
+    compare_order_values,
+    evaluate,
+    is_after,
+    like_match,
+    order_values,
+    sort_entities,
+)
+from .parser import format_expr, parse_filter, parse_order_by  # noqa: F401

@@ -1,0 +1,24 @@
+"""The registry suite against ``--storekit-registry-uri`` (or ``--storekit-uri``)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from storekit_conformance import RegistryStoreSuite
+
+
+class TestRegistryStore(RegistryStoreSuite):
+    """Resolves the store through ``storekit.registry.resolve_registry_store``."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def registry_store(cls, storekit_targets: Any) -> Iterator[Any]:
+        store = storekit_targets.registry_store()
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def registry_uri(self, storekit_targets: Any) -> Optional[str]:
+        return storekit_targets.uri("registry")

@@ -1,0 +1,24 @@
+"""The tracking suite against ``--storekit-tracking-uri`` (or ``--storekit-uri``)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from storekit_conformance import TrackingStoreSuite
+
+
+class TestTrackingStore(TrackingStoreSuite):
+    """Resolves the store through ``storekit.registry.resolve_tracking_store``."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tracking_store(cls, storekit_targets: Any) -> Iterator[Any]:
+        store = storekit_targets.tracking_store()
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def tracking_uri(self, storekit_targets: Any) -> Optional[str]:
+        return storekit_targets.uri("tracking")

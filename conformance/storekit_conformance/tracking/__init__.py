@@ -1,0 +1,39 @@
+"""The TrackingStore suite (contract sections 1, 3 and 3b)."""
+
+from __future__ import annotations
+
+from ..suite import SuiteBase
+from .base import TrackingFixtures
+from .concurrency import ConcurrencyChecks
+from .datasets import DatasetChecks, LoggedModelChecks
+from .experiments import ExperimentChecks
+from .logging import LoggingChecks
+from .paging import PagingChecks
+from .runs import RunChecks
+from .search import SearchChecks
+
+__all__ = ["TrackingStoreSuite"]
+
+
+class TrackingStoreSuite(
+    SuiteBase,
+    TrackingFixtures,
+    ExperimentChecks,
+    RunChecks,
+    LoggingChecks,
+    SearchChecks,
+    PagingChecks,
+    ConcurrencyChecks,
+    DatasetChecks,
+    LoggedModelChecks,
+):
+    """Every tracking-store check.  Subclass it and supply a ``tracking_store`` fixture.
+
+    Optionally override ``tracking_uri`` (a fixture returning the store's URI)
+    so that the multi-process checks can open the same store in other
+    processes through ``storekit.registry.resolve_tracking_store``.
+    """
+
+    __test__ = False
+    interface = "tracking"
+    subject_fixture = "tracking_store"

@@ -1,0 +1,97 @@
+"""Worker processes for the multi-process checks.
+
+Each worker resolves the store from its URI through storekit's registry,
+exactly as another program would, waits at a file barrier until all
+workers are ready, does its writes and prints a JSON result line.
+
+Run as ``python -m storekit_conformance.workers KIND URI INDEX COUNT BARRIER_DIR ARGS_JSON``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["run_workers"]
+
+_TIMEOUT = 120
+
+
+def run_workers(kind: str, uri: str, count: int, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Start ``count`` worker processes of ``kind`` against ``uri`` at once; return their results."""
+    with tempfile.TemporaryDirectory(prefix="storekit-barrier-") as barrier:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", __name__, kind, uri, str(i), str(count), barrier, json.dumps(args)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(count)
+        ]
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=_TIMEOUT)
+            if proc.returncode != 0:
+                raise AssertionError(f"worker process failed (exit {proc.returncode}):\n{err[-3000:]}")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+
+
+def _wait_barrier(barrier: Path, index: int, count: int) -> None:
+    (barrier / f"ready-{index}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(barrier.glob("ready-*"))) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("other worker processes did not start")
+        time.sleep(0.01)
+
+
+def _tracking(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    from storekit.entities import Metric, Param
+    from storekit.registry import resolve_tracking_store
+
+    store = resolve_tracking_store(uri)
+    ready()
+    for step in range(int(args["points"])):
+        store.log_batch(
+            args["run_id"],
+            metrics=[Metric("shared", float(index), 1000 + step, step)],
+            params=[Param(f"proc{index}-{step}", str(step))],
+        )
+    created = [store.create_run(args["experiment_id"], run_name=f"proc{index}-{i}").info.run_id for i in range(3)]
+    store.close()
+    return {"created": created}
+
+
+def _registry(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    from storekit.registry import resolve_registry_store
+
+    store = resolve_registry_store(uri)
+    ready()
+    versions = [
+        store.create_model_version(args["name"], source=f"file:///tmp/model-{index}-{i}").version
+        for i in range(int(args["versions"]))
+    ]
+    store.close()
+    return {"versions": versions}
+
+
+_KINDS = {"tracking": _tracking, "registry": _registry}
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of a worker process."""
+    kind, uri, index, count, barrier, raw = argv
+    result = _KINDS[kind](uri, int(index), json.loads(raw), lambda: _wait_barrier(Path(barrier), int(index), int(count)))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run in a child process
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,310 @@
+"""MemoryTrackingStore: experiments, runs, metrics, params and tags in memory.
+
+A template: every rule of the contract is enforced with storekit's shared
+helpers (``storekit.validation`` for limits and names, ``storekit.search``
+for filters and ordering, ``storekit.paging`` for page tokens), and one
+lock per named store makes every method atomic and thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Optional, Sequence
+
+from storekit.entities import (
+    Experiment,
+    ExperimentTag,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+    latest_metric,
+)
+from storekit.errors import AlreadyExistsError, ExperimentNotFound, InvalidParameterError, NotFoundError, RunNotFound
+from storekit.ids import default_artifact_root, new_run_id, now_ms
+from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
+from storekit.search import EXPERIMENT_SCHEMA, RUN_SCHEMA
+from storekit.search.ast import Identifier, Kind
+from storekit.uri import append_path
+from storekit.validation import (
+    validate_batch,
+    validate_experiment_id,
+    validate_experiment_name,
+    validate_run_id,
+    validate_run_name,
+    validate_tag,
+    validate_tags,
+)
+
+from .paging import offset_page, search_page
+from .state import parse_memory_uri, shared
+
+__all__ = ["MemoryTrackingStore"]
+
+
+@dataclass
+class _RunRecord:
+    """A run as stored: its info, and its data in mutable form."""
+
+    info: RunInfo
+    created: int
+    metrics: dict[str, list[Metric]] = field(default_factory=dict)  # key -> points in logging order
+    latest: dict[str, Metric] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_run(self) -> Run:
+        data = RunData({k: m.value for k, m in self.latest.items()}, dict(self.params), dict(self.tags))
+        return Run(self.info, data)
+
+
+@dataclass
+class _TrackingState:
+    """Everything one ``memory://<name>`` tracking store holds."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    experiment_created: dict[str, int] = field(default_factory=dict)
+    runs: dict[str, _RunRecord] = field(default_factory=dict)
+    clock: int = 0  # creation sequence: bounds page tokens
+
+
+class MemoryTrackingStore(TrackingStore):
+    """A tracking store in process memory (scheme ``memory``)."""
+
+    capabilities = frozenset({
+        Capability.ATOMIC_BATCH,
+        Capability.SEARCH_OR,
+        Capability.CONCURRENT_WRITERS,  # one lock per named store
+        Capability.REGISTRY,            # memory://<name> also serves a MemoryRegistryStore
+    })
+
+    def __init__(self, uri: str, default_artifact_root: Optional[str] = None) -> None:
+        self.uri = uri
+        name, _ = parse_memory_uri(uri)
+        self._state = shared("tracking", name, _TrackingState)
+        self._lock = self._state.lock
+        self._artifact_root = default_artifact_root
+
+    def __repr__(self) -> str:
+        return f"MemoryTrackingStore({self.uri!r})"
+
+    # -- helpers -------------------------------------------------------------
+    def _tick(self) -> int:
+        self._state.clock += 1
+        return self._state.clock
+
+    def _experiment(self, experiment_id: str) -> Experiment:
+        experiment_id = validate_experiment_id(experiment_id)
+        try:
+            return self._state.experiments[experiment_id]
+        except KeyError:
+            raise ExperimentNotFound(f"experiment {experiment_id!r} does not exist") from None
+
+    def _run(self, run_id: str) -> _RunRecord:
+        run_id = validate_run_id(run_id)
+        try:
+            return self._state.runs[run_id]
+        except KeyError:
+            raise RunNotFound(f"run {run_id!r} does not exist") from None
+
+    def _writable_run(self, run_id: str) -> _RunRecord:
+        record = self._run(run_id)
+        if record.info.lifecycle_stage is LifecycleStage.DELETED:
+            raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
+        return record
+
+    def _name_taken(self, name: str) -> bool:
+        return any(e.name == name for e in self._state.experiments.values())
+
+    # -- experiments ------------------------------------------------------------
+    def create_experiment(self, name: str, artifact_location: Optional[str] = None,
+                          tags: Optional[Mapping[str, str]] = None) -> str:
+        """Create an experiment with the next integer id."""
+        name = validate_experiment_name(name)
+        tags = validate_tags(tags, "experiment tag")
+        with self._lock:
+            if self._name_taken(name):
+                raise AlreadyExistsError(f"experiment name {name!r} is taken")
+            experiment_id = str(len(self._state.experiments) + 1)
+            location = artifact_location or append_path(default_artifact_root(self._artifact_root), experiment_id)
+            now = now_ms()
+            self._state.experiments[experiment_id] = Experiment(
+                experiment_id, name, location, LifecycleStage.ACTIVE, tags, now, now
+            )
+            self._state.experiment_created[experiment_id] = self._tick()
+            return experiment_id
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Return the experiment, active or deleted."""
+        with self._lock:
+            return self._experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
+        """Return the experiment with that name, or None."""
+        with self._lock:
+            return next((e for e in self._state.experiments.values() if e.name == name), None)
+
+    def search_experiments(self, view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
+                           filter_string: Optional[str] = None, order_by: Optional[Sequence[str]] = None,
+                           page_token: Optional[str] = None) -> PagedList[Experiment]:
+        """Search experiments with the shared filter language."""
+        def get(exp: Experiment, ident: Identifier) -> object:
+            return exp.tags.get(ident.key) if ident.kind is Kind.TAG else getattr(exp, ident.key, None)
+
+        with self._lock:
+            visible = [e for e in self._state.experiments.values() if ViewType(view_type).admits(e.lifecycle_stage)]
+            return search_page(visible, EXPERIMENT_SCHEMA, get, lambda e: self._state.experiment_created[e.experiment_id],
+                               self._state.clock, filter_string, order_by, max_results, page_token, int(view_type))
+
+    def _update_experiment(self, experiment_id: str, **changes: object) -> None:
+        with self._lock:
+            exp = self._experiment(experiment_id)
+            self._state.experiments[exp.experiment_id] = replace(exp, last_update_time=now_ms(), **changes)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename; the new name must be unused."""
+        new_name = validate_experiment_name(new_name)
+        with self._lock:
+            if self._experiment(experiment_id).name != new_name and self._name_taken(new_name):
+                raise AlreadyExistsError(f"experiment name {new_name!r} is taken")
+            self._update_experiment(experiment_id, name=new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft delete (idempotent)."""
+        self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Undo a soft delete (idempotent)."""
+        self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
+
+    def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
+        """Set or overwrite an experiment tag."""
+        validate_tag(tag.key, tag.value, "experiment tag")
+        with self._lock:
+            tags = {**self._experiment(experiment_id).tags, tag.key: tag.value}
+            self._update_experiment(experiment_id, tags=tags)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove an experiment tag; NotFoundError if it is not set."""
+        with self._lock:
+            tags = dict(self._experiment(experiment_id).tags)
+            if tags.pop(key, None) is None:
+                raise NotFoundError(f"experiment {experiment_id!r} has no tag {key!r}")
+            self._update_experiment(experiment_id, tags=tags)
+
+    # -- runs ---------------------------------------------------------------------
+    def create_run(self, experiment_id: str, user_id: Optional[str] = None, start_time: Optional[int] = None,
+                   tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
+        """Create a RUNNING run in an active experiment."""
+        run_name = validate_run_name(run_name)
+        tags = validate_tags(tags)
+        with self._lock:
+            exp = self._experiment(experiment_id)
+            if exp.lifecycle_stage is LifecycleStage.DELETED:
+                raise InvalidParameterError(f"experiment {exp.experiment_id!r} is deleted; cannot create runs in it")
+            run_id = new_run_id()
+            info = RunInfo(run_id, exp.experiment_id, run_name, user_id, RunStatus.RUNNING,
+                           now_ms() if start_time is None else int(start_time), None, LifecycleStage.ACTIVE,
+                           append_path(exp.artifact_location, run_id, "artifacts"))
+            record = _RunRecord(info, self._tick(), tags=tags)
+            self._state.runs[run_id] = record
+            return record.to_run()
+
+    def get_run(self, run_id: str) -> Run:
+        """Return the run, active or deleted."""
+        with self._lock:
+            return self._run(run_id).to_run()
+
+    def update_run_info(self, run_id: str, status: Optional[RunStatus] = None, end_time: Optional[int] = None,
+                        run_name: Optional[str] = None) -> RunInfo:
+        """Change status, end time and/or name."""
+        run_name = validate_run_name(run_name)
+        with self._lock:
+            record = self._writable_run(run_id)
+            changes = {"status": None if status is None else RunStatus(status), "end_time": end_time, "run_name": run_name}
+            record.info = replace(record.info, **{k: v for k, v in changes.items() if v is not None})
+            return record.info
+
+    def _set_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        with self._lock:
+            record = self._run(run_id)
+            record.info = replace(record.info, lifecycle_stage=stage)
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft delete (idempotent)."""
+        self._set_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo a soft delete (idempotent)."""
+        self._set_stage(run_id, LifecycleStage.ACTIVE)
+
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
+                  tags: Sequence[RunTag] = ()) -> None:
+        """All or nothing: validate everything, check param conflicts, then apply under the lock."""
+        validate_batch(metrics, params, tags)
+        with self._lock:
+            record = self._writable_run(run_id)
+            for param in params:
+                old = record.params.get(param.key)
+                if old is not None and old != param.value:
+                    raise InvalidParameterError(
+                        f"param {param.key!r} was already logged with value {old!r}; cannot change it to {param.value!r}"
+                    )
+            for metric in metrics:
+                metric = replace(metric, value=float(metric.value))
+                record.metrics.setdefault(metric.key, []).append(metric)
+                record.latest[metric.key] = latest_metric(record.latest.get(metric.key), metric)
+            record.params.update((p.key, p.value) for p in params)
+            record.tags.update((t.key, t.value) for t in tags)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag; NotFoundError if it is not set."""
+        with self._lock:
+            record = self._writable_run(run_id)
+            if record.tags.pop(key, None) is None:
+                raise NotFoundError(f"run {run_id!r} has no tag {key!r}")
+
+    def get_metric_history(self, run_id: str, key: str, max_results: Optional[int] = None,
+                           page_token: Optional[str] = None) -> PagedList[Metric]:
+        """Every point, by (step, timestamp), then logging order (``sorted`` is stable)."""
+        with self._lock:
+            points = sorted(self._run(run_id).metrics.get(key, ()), key=lambda m: (m.step, m.timestamp))
+        return offset_page(points, max_results, page_token, run_id, key)
+
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
+                    view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
+                    order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
+        """Search runs of the given experiments with the shared filter language."""
+        wanted = {validate_experiment_id(e) for e in experiment_ids}
+        view = ViewType(view_type)
+
+        def stage(record: _RunRecord) -> LifecycleStage:
+            exp = self._state.experiments[record.info.experiment_id]
+            deleted = LifecycleStage.DELETED in (record.info.lifecycle_stage, exp.lifecycle_stage)
+            return LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE
+
+        def get(record: _RunRecord, ident: Identifier) -> object:
+            if ident.kind is Kind.METRIC:
+                point = record.latest.get(ident.key)
+                return None if point is None else point.value
+            if ident.kind is Kind.PARAM:
+                return record.params.get(ident.key)
+            if ident.kind is Kind.TAG:
+                return record.tags.get(ident.key)
+            if ident.kind is Kind.DATASET:
+                return ()  # capability DATASETS is not declared: no dataset inputs
+            return getattr(record.info, ident.key, None)
+
+        with self._lock:
+            records = [r for r in self._state.runs.values() if r.info.experiment_id in wanted and view.admits(stage(r))]
+            page = search_page(records, RUN_SCHEMA, get, lambda r: r.created, self._state.clock, filter_string,
+                               order_by, max_results, page_token, sorted(wanted), int(view))
+            return PagedList([r.to_run() for r in page], page.token)

@@ -1,0 +1,219 @@
+"""The local artifact repository: ``file:`` URIs and bare paths.
+
+Plain ``os``/``shutil`` for speed (``shutil.copyfile`` uses ``sendfile`` or
+``copy_file_range`` where the OS has them).  Every file is written under a
+hidden temporary name in its target directory and ``os.replace``\\ d into
+place, so a reader never sees a partly written file.  Paths are validated with
+:func:`storekit.validation.validate_artifact_path`, and a symlink inside the
+root that points outside it is refused for reading and writing alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from typing import Callable, ClassVar, Optional, TypeVar
+
+from ..entities import FileInfo
+from ..errors import InvalidParameterError, StorekitError
+from ..interfaces import ArtifactRepository, Capability
+from ..uri import local_path_from_uri
+from ..validation import validate_artifact_path
+from .localfs import (
+    download_destination,
+    is_temp_name,
+    join_artifact_path,
+    require_local_file,
+    temp_name,
+    walk_local_dir,
+)
+from .transfer import DEFAULT_MAX_WORKERS, _env_int, run_parallel
+from .translate import translate_error
+
+__all__ = ["LocalArtifactRepository"]
+
+T = TypeVar("T")
+
+#: Local copies of many files gain little from more threads than this.
+_LOCAL_WORKERS = 4
+
+
+class LocalArtifactRepository(ArtifactRepository):
+    """Artifacts in a local directory, given as a bare path or a ``file:`` URI.
+
+    Options: ``max_workers`` (files copied at once by ``log_artifacts`` and
+    ``download_artifacts``; ``STOREKIT_ARTIFACT_WORKERS``, default 4).
+    """
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.DELETE_ARTIFACTS})
+
+    def __init__(self, artifact_uri: str, *, max_workers: Optional[int] = None) -> None:
+        super().__init__(artifact_uri)
+        try:
+            path = local_path_from_uri(artifact_uri)
+        except ValueError as exc:
+            raise InvalidParameterError(f"artifact_uri: {exc}") from None
+        self.root = os.path.abspath(os.fspath(path))
+        default = min(DEFAULT_MAX_WORKERS, _LOCAL_WORKERS)
+        self.max_workers = max(1, max_workers or _env_int("STOREKIT_ARTIFACT_WORKERS", default))
+
+    # ------------------------------------------------------------ plumbing
+    def _real_root(self) -> str:
+        return os.path.realpath(self.root)
+
+    def _local(self, rel: str, field: str = "artifact_path") -> str:
+        """The local path of ``rel``; refuses symlinks that lead outside the root."""
+        path = os.path.join(self.root, *rel.split("/")) if rel else self.root
+        real_root = self._real_root()
+        # check the deepest existing ancestor: that is where a symlink could lead us astray
+        probe = path
+        while not os.path.lexists(probe) and probe != self.root and len(probe) > len(self.root):
+            probe = os.path.dirname(probe)
+        real = os.path.realpath(probe)
+        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+            raise InvalidParameterError(
+                f"{field} {rel!r}: leads outside the artifact root through a symlink"
+            )
+        return path
+
+    def _guard(self, fn: Callable[[], T], rel: str, operation: str) -> T:
+        try:
+            return fn()
+        except StorekitError:
+            raise
+        except OSError as exc:
+            raise translate_error(exc, uri=self.artifact_uri, path=rel, operation=operation) from None
+
+    def _copy_into(self, src: str, dst: str) -> None:
+        """Copy the bytes of ``src`` to the new file ``dst`` (a temporary name)."""
+        shutil.copyfile(src, dst)
+
+    def _atomic_copy(self, src: str, final: str) -> None:
+        directory, name = os.path.split(final)
+        tmp = os.path.join(directory, temp_name(name))
+        try:
+            self._copy_into(src, tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    # -------------------------------------------------------------- upload
+    def log_artifact(self, local_file: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
+        """Copy one file into ``artifact_path`` (a directory under the root), atomically."""
+        src = require_local_file(local_file)
+        rel = join_artifact_path(artifact_path, os.path.basename(src))
+
+        def run() -> None:
+            final = self._local(rel)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            self._local(rel)  # re-check after creating directories
+            self._atomic_copy(src, final)
+
+        self._guard(run, rel, "upload")
+
+    def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
+        """Copy a local directory tree into ``artifact_path``, each file atomically."""
+        files = walk_local_dir(local_dir)
+        base = validate_artifact_path(artifact_path)
+        jobs = [(f.path, join_artifact_path(base, f.relpath)) for f in files]
+
+        def run() -> None:
+            parents = sorted({os.path.dirname(rel) for _, rel in jobs})
+            for parent in parents:
+                os.makedirs(self._local(parent), exist_ok=True)
+                self._local(parent)
+            run_parallel(
+                lambda job: self._atomic_copy(job[0], os.path.join(self.root, *job[1].split("/"))),
+                jobs,
+                self.max_workers,
+            )
+
+        self._guard(run, base, "upload")
+
+    # ---------------------------------------------------------------- list
+    def list_artifacts(self, path: Optional[str] = None) -> list[FileInfo]:
+        """Direct children of ``path``, sorted by path, with sizes for files; [] if absent."""
+        rel = validate_artifact_path(path, "path")
+
+        def run() -> list[FileInfo]:
+            target = self._local(rel, "path")
+            if not os.path.isdir(target):
+                return []
+            infos = []
+            with os.scandir(target) as entries:
+                for entry in entries:
+                    if is_temp_name(entry.name):
+                        continue
+                    child = join_artifact_path(rel, entry.name, field="path")
+                    if entry.is_symlink():
+                        try:
+                            self._local(child, "path")
+                        except InvalidParameterError:
+                            continue  # never show what lies outside the root
+                    if entry.is_dir():
+                        infos.append(FileInfo(child, True, None))
+                    elif entry.is_file():
+                        infos.append(FileInfo(child, False, entry.stat().st_size))
+            infos.sort(key=lambda i: i.path)
+            return infos
+
+        return self._guard(run, rel, "list")
+
+    # ------------------------------------------------------------ download
+    def download_artifacts(
+        self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None
+    ) -> str:
+        """Copy a file or tree to ``dst_path``/``artifact_path`` (a temp dir for None); return it."""
+        rel = validate_artifact_path(artifact_path)
+
+        def run() -> str:
+            src = self._local(rel)
+            if not os.path.exists(src):
+                raise FileNotFoundError(f"no artifact at {rel!r}")
+            dst = download_destination(dst_path)
+            out = os.path.join(dst, *rel.split("/")) if rel else dst
+            if os.path.isfile(src):
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                self._atomic_copy(src, out)
+                return out
+            jobs = []
+            for f in walk_local_dir(src):
+                if is_temp_name(os.path.basename(f.relpath)):
+                    continue
+                sub = join_artifact_path(rel, f.relpath)
+                self._local(sub)  # a symlinked file must not lead outside the root
+                jobs.append((f.path, os.path.join(out, *f.relpath.split("/"))))
+            os.makedirs(out, exist_ok=True)
+            for parent in sorted({os.path.dirname(d) for _, d in jobs}):
+                os.makedirs(parent, exist_ok=True)
+            run_parallel(lambda job: self._atomic_copy(job[0], job[1]), jobs, self.max_workers)
+            return out
+
+        return self._guard(run, rel, "download")
+
+    # -------------------------------------------------------------- delete
+    def delete_artifacts(self, artifact_path: Optional[str] = None) -> None:
+        """Delete a file or tree (the root's contents for None); absent paths are a no-op."""
+        rel = validate_artifact_path(artifact_path)
+
+        def run() -> None:
+            target = self._local(rel)
+            if not rel:
+                if os.path.isdir(target):
+                    for entry in os.scandir(target):
+                        _remove(entry.path)
+                return
+            _remove(target)
+
+        self._guard(run, rel, "delete")
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or os.path.isfile(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=False)

@@ -1,0 +1,182 @@
+"""Logged models (contract section 3b): ``<root>/<experiment_id>/models/<model_id>.json``.
+
+One JSON document per model, replaced atomically under the store's
+logged-model lock.  Metrics that name a model (``Metric.model_id``) are
+added to its document after the run's batch is committed, keeping the
+latest point per key (:func:`storekit.entities.metric_order_key`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from ...entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, metric_order_key
+from ...errors import InvalidParameterError, LoggedModelNotFound, NotFoundError, StoreCorruptionError
+from ...ids import new_model_id, now_ms
+from ...validation import validate_key, validate_tags
+from .atomic import read_json, write_json_atomic
+from .locking import StoreLock
+from .oserrors import translated
+
+__all__ = ["LoggedModelCatalog", "to_entity", "parse_status"]
+
+_DIR = "models"
+
+
+def parse_status(status: Any) -> LoggedModelStatus:
+    """A logged-model status given as enum or (case-insensitive) string."""
+    try:
+        return status if isinstance(status, LoggedModelStatus) else LoggedModelStatus(str(status).upper())
+    except ValueError:
+        raise InvalidParameterError(
+            f"status: {status!r} is not one of {', '.join(s.value for s in LoggedModelStatus)}"
+        ) from None
+
+
+def to_entity(doc: dict[str, Any]) -> LoggedModel:
+    """A :class:`LoggedModel` from its document."""
+    return LoggedModel(
+        model_id=doc["model_id"],
+        experiment_id=doc["experiment_id"],
+        name=doc["name"],
+        artifact_location=doc["artifact_location"],
+        creation_timestamp=doc["creation_timestamp"],
+        last_updated_timestamp=doc["last_updated_timestamp"],
+        model_type=doc.get("model_type"),
+        source_run_id=doc.get("source_run_id"),
+        status=LoggedModelStatus(doc["status"]),
+        status_message=doc.get("status_message"),
+        tags=dict(doc.get("tags") or {}),
+        params=dict(doc.get("params") or {}),
+        metrics=tuple(
+            Metric(k, v[0], v[1], v[2], doc["model_id"]) for k, v in sorted((doc.get("metrics") or {}).items())
+        ),
+        lifecycle_stage=LifecycleStage(doc.get("lifecycle_stage", "active")),
+    )
+
+
+class LoggedModelCatalog:
+    """Reads and writes logged-model documents of a file store."""
+
+    def __init__(self, root: Path, experiment_ids: Callable[[], list[str]]) -> None:
+        self.root = root
+        self._experiment_ids = experiment_ids
+        self.lock = StoreLock(root / ".logged_models.lock")
+        self._where: dict[str, str] = {}
+        self._mutex = threading.Lock()
+
+    def _path(self, experiment_id: str, model_id: str) -> Path:
+        return self.root / experiment_id / _DIR / f"{model_id}.json"
+
+    def _find(self, model_id: Any) -> Path:
+        if not isinstance(model_id, str) or not model_id.startswith("m-") or not model_id[2:].isalnum():
+            raise InvalidParameterError(f"model_id {str(model_id)[:80]!r}: is not a logged model id")
+        eid = self._where.get(model_id)
+        candidates = [eid] if eid else self._experiment_ids()
+        for e in candidates:
+            path = self._path(e, model_id)
+            if path.exists():
+                with self._mutex:
+                    self._where[model_id] = e
+                return path
+        raise LoggedModelNotFound(f"no logged model with id {model_id!r}")
+
+    def load(self, model_id: str) -> dict[str, Any]:
+        """The document of a model; LoggedModelNotFound if there is none."""
+        path = self._find(model_id)
+        doc = read_json(path)
+        if not isinstance(doc, dict) or doc.get("model_id") != model_id:
+            raise StoreCorruptionError(f"file store: {path} is not a logged model document")
+        return doc
+
+    def create(
+        self,
+        experiment_id: str,
+        artifact_root: str,
+        name: Optional[str],
+        source_run_id: Optional[str],
+        tags: Optional[Mapping[str, str]],
+        params: Optional[Mapping[str, str]],
+        model_type: Optional[str],
+    ) -> dict[str, Any]:
+        """Write a new PENDING model in ``experiment_id`` and return its document."""
+        from ...uri import append_path
+
+        tags = validate_tags(tags, "logged model tag")
+        params = validate_tags(params, "logged model param")
+        for field, value in (("name", name), ("model_type", model_type)):
+            if value is not None and (not isinstance(value, str) or not value or len(value) > 500):
+                raise InvalidParameterError(f"logged model {field}: expected a string of 1..500 characters")
+        model_id = new_model_id()
+        now = now_ms()
+        doc = {
+            "model_id": model_id,
+            "experiment_id": experiment_id,
+            "name": name or f"model-{model_id[2:10]}",
+            "artifact_location": append_path(artifact_root, _DIR, model_id, "artifacts"),
+            "creation_timestamp": now,
+            "last_updated_timestamp": now,
+            "model_type": model_type,
+            "source_run_id": source_run_id,
+            "status": LoggedModelStatus.PENDING.value,
+            "status_message": None,
+            "tags": tags,
+            "params": params,
+            "metrics": {},
+            "lifecycle_stage": LifecycleStage.ACTIVE.value,
+        }
+        path = self._path(experiment_id, model_id)
+        with translated("creating", path.parent):
+            path.parent.mkdir(exist_ok=True)
+        write_json_atomic(path, doc)
+        with self._mutex:
+            self._where[model_id] = experiment_id
+        return doc
+
+    def change(self, model_id: str, apply: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Apply ``apply`` to a model's document under the lock and save it."""
+        with self.lock.hold():
+            doc = self.load(model_id)
+            apply(doc)
+            doc["last_updated_timestamp"] = max(now_ms(), doc["last_updated_timestamp"])
+            write_json_atomic(self._find(model_id), doc)
+            return doc
+
+    def record_metrics(self, metrics: Iterable[Metric]) -> None:
+        """Keep the latest point per key of metrics that name a model."""
+        by_model: dict[str, dict[str, Metric]] = {}
+        for m in metrics:
+            if m.model_id is not None:
+                best = by_model.setdefault(m.model_id, {})
+                if m.key not in best or metric_order_key(m) > metric_order_key(best[m.key]):
+                    best[m.key] = m
+        for model_id, latest in by_model.items():
+            def apply(doc: dict[str, Any], latest: dict[str, Metric] = latest) -> None:
+                stored = doc.setdefault("metrics", {})
+                for key, m in latest.items():
+                    old = stored.get(key)
+                    if old is None or metric_order_key(m) > metric_order_key(Metric(key, old[0], old[1], old[2])):
+                        stored[key] = [float(m.value), int(m.timestamp), int(m.step)]
+
+            self.change(model_id, apply)
+
+    def all_in(self, experiment_id: str) -> list[dict[str, Any]]:
+        """Every model document of an experiment."""
+        directory = self.root / experiment_id / _DIR
+        with translated("listing", directory):
+            try:
+                names = sorted(n for n in os.listdir(directory) if n.endswith(".json") and not n.startswith("."))
+            except FileNotFoundError:
+                return []
+        return [read_json(directory / n) for n in names]
+
+    @staticmethod
+    def delete_tag(doc: dict[str, Any], key: str) -> None:
+        """Remove a tag from a document; NotFoundError if it is not set."""
+        validate_key(key, "logged model tag key")
+        if key not in doc["tags"]:
+            raise NotFoundError(f"logged model {doc['model_id']} has no tag {key!r}")
+        del doc["tags"][key]

@@ -1,0 +1,755 @@
+"""``FileTrackingStore``: experiments, runs, params, metrics and tags in a directory tree.
+
+Layout and crash-safety are described in :mod:`.layout`, :mod:`.run_index`
+and :mod:`.metric_log`.  In short: experiment records are JSON documents
+replaced atomically; every change to a run is one line appended to its
+experiment's run index while holding that experiment's lock; metric
+history goes to a per-run JSON-lines file whose committed length is part
+of the index line, so a ``log_batch`` is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from ...entities import (
+    DatasetInput,
+    Experiment,
+    ExperimentTag,
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+    metric_order_key,
+)
+from ...errors import (
+    AlreadyExistsError,
+    ExperimentNotFound,
+    InvalidParameterError,
+    NotFoundError,
+    RunNotFound,
+)
+from ...ids import default_artifact_root as configured_artifact_root, new_run_id, now_ms
+from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
+from ...paging import decode_page_token, encode_page_token, query_fingerprint
+from ...uri import append_path, path_to_file_uri, redact_uri
+from ...validation import (
+    validate_batch,
+    validate_experiment_id,
+    validate_experiment_name,
+    validate_key,
+    validate_max_results,
+    validate_run_id,
+    validate_run_name,
+    validate_tag,
+    validate_tags,
+)
+from .datasets import dataset_records
+from .experiments import ExperimentCatalog
+from .logged_models import LoggedModelCatalog, parse_status
+from .logged_models import to_entity as logged_model_entity
+from .layout import open_root
+from .metric_log import append_committed, encode_metrics, read_points
+from .oserrors import translated
+from .query import ResultCache, int_bound, search_page, timestamp_bound
+from .run_index import ExperimentIndex, RunState
+
+__all__ = ["FileTrackingStore"]
+
+_HISTORY_CACHE_RUNS = 32
+_STATUSES = {s.value: s for s in RunStatus}
+
+
+def _view_type(view_type: Any) -> ViewType:
+    try:
+        return ViewType(view_type) if not isinstance(view_type, str) else ViewType[view_type.upper()]
+    except (KeyError, ValueError):
+        raise InvalidParameterError(
+            f"view_type: {view_type!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL"
+        ) from None
+
+
+def _optional_int(value: Any, field: str) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(f"{field}: expected an integer (milliseconds), got {type(value).__name__}")
+    return int(value)
+
+
+def _status(value: Any) -> RunStatus:
+    status = _STATUSES.get(str(value).upper()) if value is not None else None
+    if status is None:
+        raise InvalidParameterError(
+            f"status: {value!r} is not one of {', '.join(_STATUSES)}"
+        )
+    return status
+
+
+class FileTrackingStore(TrackingStore):
+    """A tracking store on a plain directory tree (``file:`` URIs and bare paths).
+
+    ``FileTrackingStore(uri, default_artifact_root=None)``: the directory is
+    created if missing.  Artifacts go under ``default_artifact_root``, else
+    ``STOREKIT_ARTIFACT_URI``, else ``<root>/artifacts``.  Set
+    ``STOREKIT_FILE_FSYNC=1`` to fsync every write (survives power loss, slower).
+    Several threads and processes may write to one store at once.
+    """
+
+    capabilities = frozenset(
+        {
+            Capability.ATOMIC_BATCH,
+            Capability.SEARCH_OR,
+            Capability.CONCURRENT_WRITERS,
+            Capability.MULTIPROCESS_WRITERS,
+            Capability.DURABLE,
+            Capability.REGISTRY,
+            Capability.DATASETS,
+            Capability.LOGGED_MODELS,
+        }
+    )
+
+    def __init__(self, uri: "str | os.PathLike[str]", default_artifact_root: Optional[str] = None) -> None:
+        self.uri = os.fspath(uri)
+        self.root: Path = open_root(uri)
+        if default_artifact_root or os.environ.get("STOREKIT_ARTIFACT_URI"):
+            self.default_artifact_root = configured_artifact_root(default_artifact_root)
+        else:
+            self.default_artifact_root = path_to_file_uri(self.root / "artifacts")
+        self._experiments = ExperimentCatalog(self.root)
+        self._models = LoggedModelCatalog(self.root, self._experiments.ids)
+        self._mutex = threading.RLock()
+        self._indexes: dict[str, ExperimentIndex] = {}
+        self._run_experiment: dict[str, str] = {}
+        self._results = ResultCache()
+        self._history: "OrderedDict[str, tuple[int, dict[str, list[Metric]]]]" = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"FileTrackingStore({redact_uri(self.uri)!r})"
+
+    def close(self) -> None:
+        """Close the index files this store holds open."""
+        with self._mutex:
+            for index in self._indexes.values():
+                index.close()
+            self._experiments.lock.close()
+            self._indexes.clear()
+            self._history.clear()
+
+    # ------------------------------------------------------------------
+    # experiments
+    # ------------------------------------------------------------------
+    def _experiment_doc(self, experiment_id: Any) -> dict[str, Any]:
+        experiment_id = validate_experiment_id(experiment_id)
+        doc = self._experiments.load(experiment_id) if experiment_id.isdigit() else None
+        if doc is None:
+            raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+        return doc
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """Create an experiment and return its id (``"1"``, ``"2"``, ...)."""
+        name = validate_experiment_name(name)
+        tags = validate_tags(tags, "experiment tag")
+        if artifact_location is not None and (not isinstance(artifact_location, str) or not artifact_location):
+            raise InvalidParameterError("artifact_location: expected a non-empty string")
+        root = self.default_artifact_root
+        with self._experiments.lock.hold():
+            if self._experiments.find_by_name(name) is not None:
+                raise AlreadyExistsError(f"experiment name {name!r} is already taken (active or deleted)")
+            now = now_ms()
+            return self._experiments.create(
+                {
+                    "name": name,
+                    "artifact_location": artifact_location or (lambda eid: append_path(root, eid)),
+                    "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                    "creation_time": now,
+                    "last_update_time": now,
+                    "tags": tags,
+                }
+            )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment (active or deleted); raises ExperimentNotFound."""
+        return ExperimentCatalog.to_entity(self._experiment_doc(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
+        """The experiment with that name (active or deleted), or None."""
+        if not isinstance(name, str):
+            raise InvalidParameterError(f"experiment name: expected a string, got {type(name).__name__}")
+        doc = self._experiments.find_by_name(name)
+        return None if doc is None else ExperimentCatalog.to_entity(doc)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Experiment]:
+        """Experiments matching the filter; default order ``creation_time DESC, experiment_id``."""
+        from ...search import EXPERIMENT_SCHEMA, Kind
+
+        view = _view_type(view_type)
+        experiments = [
+            ExperimentCatalog.to_entity(d)
+            for d in self._experiments.all()
+            if view.admits(d["lifecycle_stage"])
+        ]
+
+        def get(exp: Experiment, ident: Any) -> object:
+            if ident.kind is Kind.TAG:
+                return exp.tags.get(ident.key)
+            value = getattr(exp, ident.key, None)
+            return value.value if isinstance(value, LifecycleStage) else value
+
+        bound = max((int(e.experiment_id) for e in experiments), default=0)
+        return search_page(
+            experiments,
+            get,
+            schema=EXPERIMENT_SCHEMA,
+            filter_string=filter_string,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            query=["experiments", int(view)],
+            bound=bound,
+            within_bound=lambda b: (lambda e, limit=int_bound(b): int(e.experiment_id) <= limit),
+        )
+
+    def _update_experiment(self, experiment_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
+        """Apply ``change`` to a copy of the record under the lock; save when it returns True."""
+        with self._experiments.lock.hold():
+            doc = dict(self._experiment_doc(experiment_id))
+            doc["tags"] = dict(doc.get("tags") or {})
+            if change(doc):
+                doc["last_update_time"] = now_ms()
+                self._experiments.save(doc)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new name that no other experiment (active or deleted) has."""
+        new_name = validate_experiment_name(new_name)
+
+        def change(doc: dict[str, Any]) -> bool:
+            if doc["name"] == new_name:
+                return False
+            other = self._experiments.find_by_name(new_name)
+            if other is not None:
+                raise AlreadyExistsError(f"experiment name {new_name!r} is already taken (active or deleted)")
+            doc["name"] = new_name
+            return True
+
+        self._update_experiment(experiment_id, change)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
+        def change(doc: dict[str, Any]) -> bool:
+            if doc["lifecycle_stage"] == stage.value:
+                return False
+            doc["lifecycle_stage"] = stage.value
+            return True
+
+        self._update_experiment(experiment_id, change)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an experiment; its runs are hidden from ACTIVE_ONLY and read-only until restored."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Undo :meth:`delete_experiment`."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
+        """Set (or overwrite) a tag on an experiment."""
+        if not isinstance(tag, ExperimentTag):
+            raise InvalidParameterError(f"tag: expected an ExperimentTag, got {type(tag).__name__}")
+        validate_tag(tag.key, tag.value, "experiment tag")
+
+        def change(doc: dict[str, Any]) -> bool:
+            doc["tags"][tag.key] = tag.value
+            return True
+
+        self._update_experiment(experiment_id, change)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment; NotFoundError if it is not set."""
+        validate_key(key, "experiment tag key")
+
+        def change(doc: dict[str, Any]) -> bool:
+            if key not in doc["tags"]:
+                raise NotFoundError(f"experiment {doc['experiment_id']} has no tag {key!r}")
+            del doc["tags"][key]
+            return True
+
+        self._update_experiment(experiment_id, change)
+
+    # ------------------------------------------------------------------
+    # runs: locating and writing
+    # ------------------------------------------------------------------
+    def _index(self, experiment_id: str) -> ExperimentIndex:
+        with self._mutex:
+            index = self._indexes.get(experiment_id)
+            if index is None:
+                index = self._indexes[experiment_id] = ExperimentIndex(self._experiments.path(experiment_id))
+            return index
+
+    def _locate(self, run_id: Any) -> tuple[ExperimentIndex, RunState]:
+        run_id = validate_run_id(run_id)
+        experiment_id = self._run_experiment.get(run_id)
+        candidates = [experiment_id] if experiment_id else []
+        if not candidates:
+            with translated("searching", self.root):
+                candidates = [e for e in self._experiments.ids() if os.path.isdir(self.root / e / run_id)]
+        for eid in candidates:
+            state = self._index(eid).get(run_id)
+            if state is not None:
+                self._run_experiment[run_id] = eid
+                return self._index(eid), state
+        raise RunNotFound(f"no run with id {run_id!r}")
+
+    def _experiment_deleted(self, experiment_id: str) -> bool:
+        doc = self._experiments.load(experiment_id)
+        return doc is None or doc["lifecycle_stage"] == LifecycleStage.DELETED.value
+
+    def _check_writable(self, state: RunState) -> None:
+        if state.lifecycle_stage == LifecycleStage.DELETED.value:
+            raise InvalidParameterError(f"run {state.run_id} is deleted; restore it before writing to it")
+        if self._experiment_deleted(state.experiment_id):
+            raise InvalidParameterError(
+                f"run {state.run_id} is in experiment {state.experiment_id}, which is deleted; "
+                "restore the experiment before writing to the run"
+            )
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: Optional[str] = None,
+        start_time: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        run_name: Optional[str] = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment."""
+        doc = self._experiment_doc(experiment_id)
+        experiment_id = str(doc["experiment_id"])
+        if doc["lifecycle_stage"] == LifecycleStage.DELETED.value:
+            raise InvalidParameterError(f"experiment {experiment_id} is deleted; cannot create a run in it")
+        if isinstance(tags, Sequence) and not isinstance(tags, (str, bytes)):
+            tags = {t.key: t.value for t in tags}
+        tags = validate_tags(tags)
+        run_name = validate_run_name(run_name)
+        if user_id is not None and not isinstance(user_id, str):
+            raise InvalidParameterError(f"user_id: expected a string, got {type(user_id).__name__}")
+        start_time = _optional_int(start_time, "start_time")
+        run_id = new_run_id()
+        index = self._index(experiment_id)
+        with translated("creating run directory in", index.dir):
+            (index.dir / run_id).mkdir()
+        with index.writing():
+            event = {
+                "op": "create",
+                "seq": index.next_seq,
+                "run": {
+                    "run_id": run_id,
+                    "experiment_id": experiment_id,
+                    "run_name": run_name,
+                    "user_id": user_id,
+                    "status": RunStatus.RUNNING.value,
+                    "start_time": now_ms() if start_time is None else start_time,
+                    "end_time": None,
+                    "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                    "artifact_uri": append_path(doc["artifact_location"], run_id, "artifacts"),
+                },
+                "params": {},
+                "tags": tags,
+                "metrics": {},
+                "mo": 0,
+            }
+            index.commit(event)
+            state = index.runs[run_id]
+            self._run_experiment[run_id] = experiment_id
+            return state.to_run()
+
+    def get_run(self, run_id: str) -> Run:
+        """The run (active or deleted); raises RunNotFound."""
+        index, state = self._locate(run_id)
+        with index.mutex:
+            return state.to_run(self._experiment_deleted(state.experiment_id))
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: Optional[RunStatus] = None,
+        end_time: Optional[int] = None,
+        run_name: Optional[str] = None,
+    ) -> RunInfo:
+        """Change status, end time and/or name; ``None`` leaves a field as it is."""
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = _status(status).value
+        if end_time is not None:
+            changes["end_time"] = _optional_int(end_time, "end_time")
+        if run_name is not None:
+            changes["run_name"] = validate_run_name(run_name)
+        index, state = self._locate(run_id)
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            if changes:
+                index.commit({"op": "info", "id": state.run_id, "set": changes})
+            return state.to_info()
+
+    def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        index, state = self._locate(run_id)
+        with index.writing():
+            state = index.runs[state.run_id]
+            if state.lifecycle_stage != stage.value:
+                index.commit({"op": "info", "id": state.run_id, "set": {"lifecycle_stage": stage.value}})
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run (idempotent)."""
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo :meth:`delete_run` (idempotent)."""
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Store metrics, params and tags of a run: all of them or, with an error, none."""
+        metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
+        validate_batch(metrics, params, tags)
+        index, state = self._locate(run_id)
+        latest: dict[str, Metric] = {}
+        for m in metrics:
+            old = latest.get(m.key)
+            if old is None or metric_order_key(m) > metric_order_key(old):
+                latest[m.key] = m
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            new_params = {}
+            for p in params:
+                stored = state.params.get(p.key)
+                if stored is None:
+                    new_params[p.key] = p.value
+                elif stored != p.value:
+                    raise InvalidParameterError(
+                        f"param {p.key!r}: already logged with value {stored!r}; "
+                        f"cannot change it to {p.value!r} (params are immutable)"
+                    )
+            if not metrics and not new_params and not tags:
+                return
+            event: dict[str, Any] = {"op": "data", "id": state.run_id}
+            if metrics:
+                path = index.dir / state.run_id / "metrics.jsonl"
+                event["mo"] = append_committed(path, state.mo, encode_metrics(metrics))
+                event["metrics"] = {
+                    k: [float(m.value), int(m.timestamp), int(m.step)] for k, m in latest.items()
+                }
+            if new_params:
+                event["params"] = new_params
+            if tags:
+                event["tags"] = {t.key: t.value for t in tags}
+            index.commit(event)
+        if any(m.model_id is not None for m in metrics):
+            self._models.record_metrics(metrics)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Log one metric point."""
+        self.log_batch(run_id, metrics=[metric])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag from a run; NotFoundError if it is not set."""
+        validate_key(key, "tag key")
+        index, state = self._locate(run_id)
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            if key not in state.tags:
+                raise NotFoundError(f"run {state.run_id} has no tag {key!r}")
+            index.commit({"op": "deltag", "id": state.run_id, "key": key})
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets a run consumed; the same name, digest and context only once."""
+        if isinstance(datasets, DatasetInput):
+            datasets = [datasets]
+        dataset_records(datasets, ())  # validate before taking the lock
+        index, state = self._locate(run_id)
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            records = dataset_records(datasets, state.inputs)
+            if records:
+                index.commit({"op": "inputs", "id": state.run_id, "add": records})
+
+    # ------------------------------------------------------------------
+    # logged models
+    # ------------------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: Optional[str] = None,
+        source_run_id: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        params: Optional[Mapping[str, str]] = None,
+        model_type: Optional[str] = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model at ``<experiment location>/models/<model_id>/artifacts``."""
+        doc = self._experiment_doc(experiment_id)
+        if doc["lifecycle_stage"] == LifecycleStage.DELETED.value:
+            raise InvalidParameterError(f"experiment {doc['experiment_id']} is deleted; cannot create a model in it")
+        if source_run_id is not None:
+            self._locate(source_run_id)
+        return logged_model_entity(
+            self._models.create(str(doc["experiment_id"]), doc["artifact_location"], name, source_run_id,
+                                tags, params, model_type)
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A logged model (active or deleted); LoggedModelNotFound if there is none."""
+        return logged_model_entity(self._models.load(model_id))
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set a logged model's final status."""
+        value = parse_status(status).value
+        return logged_model_entity(self._models.change(model_id, lambda d: d.__setitem__("status", value)))
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags on a logged model."""
+        tags = validate_tags(tags, "logged model tag")
+        self._models.change(model_id, lambda d: d["tags"].update(tags))
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag from a logged model; NotFoundError if it is not set."""
+        self._models.change(model_id, lambda d: self._models.delete_tag(d, key))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete a logged model: hidden from searches, still readable."""
+        self._models.change(model_id, lambda d: d.__setitem__("lifecycle_stage", LifecycleStage.DELETED.value))
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        page_token: Optional[str] = None,
+    ) -> PagedList[LoggedModel]:
+        """Active logged models of the experiments matching the filter."""
+        from ...search import LOGGED_MODEL_SCHEMA, Kind
+
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [experiment_ids]
+        ids = sorted({validate_experiment_id(e) for e in experiment_ids})
+        docs = [
+            d for e in ids if e.isdigit() and self._experiments.load(e) is not None
+            for d in self._models.all_in(e) if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
+        ]
+
+        def get(doc: dict[str, Any], ident: Any) -> object:
+            if ident.kind is Kind.METRIC:
+                point = (doc.get("metrics") or {}).get(ident.key)
+                return None if point is None else point[0]
+            if ident.kind is Kind.PARAM:
+                return doc["params"].get(ident.key)
+            if ident.kind is Kind.TAG:
+                return doc["tags"].get(ident.key)
+            return doc.get(ident.key)
+
+        page = search_page(
+            docs,
+            get,
+            schema=LOGGED_MODEL_SCHEMA,
+            filter_string=filter_string,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            query=["logged-models", ids],
+            bound=now_ms(),
+            within_bound=timestamp_bound(lambda d: d["creation_timestamp"]),
+        )
+        return PagedList([logged_model_entity(d) for d in page], page.token)
+
+    def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record logged models a run produced (each once)."""
+        if isinstance(model_ids, str):
+            model_ids = [model_ids]
+        for model_id in model_ids:
+            self._models.load(model_id)  # must exist
+        index, state = self._locate(run_id)
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            new = [m for m in dict.fromkeys(model_ids) if m not in state.outputs]
+            if new:
+                index.commit({"op": "outputs", "id": state.run_id, "add": new})
+
+    # ------------------------------------------------------------------
+    # metric history
+    # ------------------------------------------------------------------
+    def _points(self, index: ExperimentIndex, state: RunState) -> dict[str, list[Metric]]:
+        """Every committed point of a run by key, in logging order (cached, tailed)."""
+        run_id, committed = state.run_id, state.mo
+        with self._mutex:
+            cached = self._history.get(run_id)
+            if cached is not None and cached[0] == committed:
+                self._history.move_to_end(run_id)
+                return cached[1]
+            start, by_key = (cached[0], {k: list(v) for k, v in cached[1].items()}) \
+                if cached is not None and cached[0] < committed else (0, {})
+        for m in read_points(index.dir / run_id / "metrics.jsonl", start, committed):
+            by_key.setdefault(m.key, []).append(m)
+        with self._mutex:
+            self._history[run_id] = (committed, by_key)
+            self._history.move_to_end(run_id)
+            while len(self._history) > _HISTORY_CACHE_RUNS:
+                self._history.popitem(last=False)
+        return by_key
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_results: Optional[int] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Metric]:
+        """Every point of a metric, ordered by ``(step, timestamp)``, then logging order."""
+        validate_key(key, "metric key")
+        index, state = self._locate(run_id)
+        with index.mutex:
+            index.refresh()
+            state = index.runs[state.run_id]
+        points = sorted(self._points(index, state).get(key, ()), key=lambda m: (m.step, m.timestamp))
+        if max_results is None and page_token is None:
+            return PagedList(points)
+        limit = validate_max_results(max_results)
+        fingerprint = query_fingerprint("metric-history", state.run_id, key, limit)
+        start = 0
+        if page_token:
+            start = decode_page_token(page_token, fingerprint).get("i")
+            if not isinstance(start, int) or start < 0:
+                raise InvalidParameterError("page_token: invalid page token (bad position)")
+        end = start + limit
+        token = encode_page_token({"i": end}, fingerprint) if end < len(points) else None
+        return PagedList(points[start:end], token)
+
+    # ------------------------------------------------------------------
+    # search
+    # ------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Run]:
+        """Runs of the given experiments matching the filter, paged by a stable keyset token."""
+        from ...search import RUN_SCHEMA
+
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [experiment_ids]
+        ids = sorted({validate_experiment_id(e) for e in experiment_ids}, key=lambda e: (len(e), e))
+        view = _view_type(view_type)
+        deleted_experiments: set[str] = set()
+        indexes = []
+        for eid in ids:
+            doc = self._experiments.load(eid) if eid.isdigit() else None
+            if doc is None:
+                continue
+            if doc["lifecycle_stage"] == LifecycleStage.DELETED.value:
+                deleted_experiments.add(eid)
+            indexes.append(self._index(eid))
+        with ExitStack() as stack:
+            states: list[RunState] = []
+            bound: dict[str, int] = {}
+            for index in indexes:
+                stack.enter_context(index.mutex)
+                index.refresh()
+                eid = index.dir.name
+                bound[eid] = index.next_seq - 1
+                exp_deleted = eid in deleted_experiments
+                if view is ViewType.ALL:
+                    states.extend(index.runs.values())
+                elif exp_deleted:
+                    if view is ViewType.DELETED_ONLY:
+                        states.extend(index.runs.values())
+                else:
+                    want = "active" if view is ViewType.ACTIVE_ONLY else "deleted"
+                    states.extend(s for s in index.runs.values() if s.lifecycle_stage == want)
+            page = search_page(
+                states,
+                _run_getter(deleted_experiments),
+                schema=RUN_SCHEMA,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+                query=[ids, int(view)],
+                bound=bound,
+                within_bound=_within_run_bound,
+                cache=self._results,
+                version=(tuple((i.dir.name, i.log.version()) for i in indexes), tuple(sorted(deleted_experiments))),
+            )
+            return PagedList(
+                [s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token
+            )
+
+
+
+def _within_run_bound(bound: Any) -> Callable[[RunState], bool]:
+    """Validate a run-search bound ({experiment id: last run seq}) and return its predicate."""
+    if not isinstance(bound, dict) or not all(isinstance(k, str) for k in bound):
+        raise InvalidParameterError("page_token: invalid page token (bad bound)")
+    limits = {k: int_bound(v) for k, v in bound.items()}
+    return lambda state: state.seq <= limits.get(state.experiment_id, 0)
+
+
+def _run_getter(deleted_experiments: set[str]) -> Callable[[RunState, Any], object]:
+    """The search-value function of runs (see :func:`storekit.search.evaluate`)."""
+    from ...search import Kind
+
+    metric, param, tag, attribute = Kind.METRIC, Kind.PARAM, Kind.TAG, Kind.ATTRIBUTE
+
+    def get(state: RunState, ident: Any) -> object:
+        kind = ident.kind
+        if kind is metric:
+            point = state.metrics.get(ident.key)
+            return None if point is None else point[0]
+        if kind is param:
+            return state.params.get(ident.key)
+        if kind is tag:
+            return state.tags.get(ident.key)
+        if kind is attribute:
+            name = ident.key
+            if name == "lifecycle_stage":
+                return state.effective_stage(state.experiment_id in deleted_experiments).value
+            return getattr(state, name, None)
+        # datasets: any-match over the run's inputs
+        if ident.key == "context":
+            return tuple(d["tags"]["context"] for d in state.inputs if "context" in (d.get("tags") or {}))
+        return tuple(d["dataset"].get(ident.key) for d in state.inputs)
+
+    return get

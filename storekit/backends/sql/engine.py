@@ -1,0 +1,249 @@
+"""From a storekit URI to a configured SQLAlchemy engine, and the transaction runner.
+
+* ``postgresql://`` uses psycopg 3, ``mysql://`` and ``mariadb://`` use PyMySQL,
+  unless the URI names a driver (``postgresql+psycopg2://``).
+* SQLite runs in WAL mode with a busy timeout; write transactions start with
+  ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing.
+* :meth:`Database.run` executes a function in one transaction, retrying
+  transient failures (locks, deadlocks, serialization failures, dropped
+  connections) with bounded exponential backoff, and translates what is left
+  into storekit errors.  URIs in messages are always redacted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+from typing import Any, Callable, Optional, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc as sa_exc
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from ...errors import AlreadyExistsError, BackendUnavailableError, StorekitError, UnknownSchemeError
+from ...uri import redact_uri
+
+__all__ = ["Database", "to_sqlalchemy_url", "DRIVER_HINTS"]
+
+T = TypeVar("T")
+
+#: dialect -> (default driver, module it needs, pip extra)
+_DRIVERS: dict[str, tuple[str, str, str]] = {
+    "postgresql": ("psycopg", "psycopg", "postgres"),
+    "mysql": ("pymysql", "pymysql", "mysql"),
+    "mariadb": ("pymysql", "pymysql", "mysql"),
+}
+#: driver name -> module that must be importable
+_DRIVER_MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pymysql": "pymysql",
+                   "mysqldb": "MySQLdb", "pysqlite": "sqlite3"}
+#: pip command that installs a dialect's driver
+DRIVER_HINTS = {d: f"pip install 'storekit[{extra}]'" for d, (_, _, extra) in _DRIVERS.items()}
+
+#: MySQL/MariaDB error codes worth retrying (deadlock, lock wait timeout)
+_MYSQL_TRANSIENT = {1213, 1205}
+#: PostgreSQL SQLSTATEs worth retrying (serialization failure, deadlock)
+_PG_TRANSIENT = {"40001", "40P01"}
+#: MySQL codes meaning "cannot connect / access denied / gone away"
+_MYSQL_UNAVAILABLE = {1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013}
+
+
+def to_sqlalchemy_url(uri: str) -> sa.engine.URL:
+    """The SQLAlchemy URL for a storekit SQL URI, with the default driver filled in.
+
+    Raises :class:`UnknownSchemeError` (also for a missing driver, with the
+    ``pip install`` that provides it).
+    """
+    try:
+        url = make_url(uri)
+    except sa_exc.ArgumentError:
+        raise UnknownSchemeError(f"not a SQL database URI: {redact_uri(uri)}") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "sqlite":
+        return url
+    if backend not in _DRIVERS:
+        raise UnknownSchemeError(
+            f"the SQL backend does not handle {backend!r} URIs ({redact_uri(uri)}); "
+            "use sqlite, postgresql, mysql or mariadb"
+        )
+    default_driver, _module, extra = _DRIVERS[backend]
+    driver = driver or default_driver
+    if backend == "mariadb":
+        backend = "mysql"  # the mysql dialect speaks to MariaDB; keeps one code path
+    module = _DRIVER_MODULES.get(driver, driver)
+    if importlib.util.find_spec(module) is None:
+        raise UnknownSchemeError(
+            f"the {backend} driver {driver!r} is not installed; run: pip install 'storekit[{extra}]'"
+        )
+    url = url.set(drivername=f"{backend}+{driver}")
+    if backend == "mysql" and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url
+
+
+def _is_sqlite_memory(url: sa.engine.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
+    """WAL, busy timeout, foreign keys; BEGIN IMMEDIATE for write transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA synchronous = {synchronous}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+        # Unicode-aware lower() so ILIKE folds case exactly like PostgreSQL and MySQL
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("storekit_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One database: its engine, dialect name and a retrying transaction runner."""
+
+    #: attempts for transient failures and for connecting
+    attempts: int = 6
+    #: first backoff in seconds (doubles each attempt, with jitter)
+    backoff: float = 0.05
+
+    def __init__(self, uri: str, **engine_options: Any) -> None:
+        self.uri = uri
+        self.redacted_uri = redact_uri(uri)
+        url = to_sqlalchemy_url(uri)
+        self.url = url
+        self.dialect = url.get_backend_name()  # sqlite | postgresql | mysql
+        synchronous = str(engine_options.pop("sqlite_synchronous", "NORMAL")).upper()
+        options: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
+        if self.dialect == "sqlite":
+            connect_args = {"timeout": 30, "check_same_thread": False}
+            if _is_sqlite_memory(url):
+                options["poolclass"] = StaticPool
+            options["connect_args"] = connect_args
+        elif self.dialect == "mysql":
+            options["isolation_level"] = "READ COMMITTED"
+            options["connect_args"] = {"connect_timeout": 10}
+        else:
+            options["connect_args"] = {"connect_timeout": 10}
+        options.update(engine_options)
+        try:
+            self.engine = sa.create_engine(url, **options)
+        except (sa_exc.ArgumentError, TypeError) as exc:
+            raise UnknownSchemeError(f"cannot configure {self.redacted_uri}: {self._clean(exc)}") from None
+        if self.dialect == "sqlite":
+            _install_sqlite_hooks(self.engine, synchronous)
+
+    def __repr__(self) -> str:
+        return f"Database({self.redacted_uri!r})"
+
+    # --- error handling ------------------------------------------------
+    def _clean(self, exc: BaseException) -> str:
+        """A driver message with the password removed."""
+        text = str(getattr(exc, "orig", None) or exc).split("\n(Background")[0].strip()
+        password = self.url.password
+        if password:
+            text = text.replace(str(password), "***")
+        return text
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Lock contention, deadlock or serialization failure: safe to retry the transaction."""
+        orig = getattr(exc, "orig", exc)
+        if self.dialect == "sqlite":
+            msg = str(orig).lower()
+            return isinstance(exc, sa_exc.OperationalError) and (
+                "locked" in msg or "busy" in msg
+            )
+        if self.dialect == "postgresql":
+            return getattr(orig, "sqlstate", None) in _PG_TRANSIENT
+        args = getattr(orig, "args", ())
+        return bool(args) and args[0] in _MYSQL_TRANSIENT
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """The server cannot be reached, or refused the credentials."""
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        orig = getattr(exc, "orig", exc)
+        if self.dialect == "mysql":
+            args = getattr(orig, "args", ())
+            return bool(args) and args[0] in _MYSQL_UNAVAILABLE
+        if self.dialect == "postgresql":
+            sqlstate = getattr(orig, "sqlstate", None)
+            if sqlstate is None:
+                return isinstance(exc, sa_exc.OperationalError)
+            return sqlstate.startswith("08") or sqlstate in {"28000", "28P01", "3D000", "57P03"}
+        msg = str(orig).lower()
+        return isinstance(exc, sa_exc.OperationalError) and "unable to open" in msg
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
+
+    def unavailable(self, exc: BaseException, attempts: int) -> BackendUnavailableError:
+        """The error raised when the database stays unreachable."""
+        return BackendUnavailableError(
+            f"database {self.redacted_uri} is unavailable after {attempts} attempts: {self._clean(exc)}"
+        )
+
+    def connect(self) -> Connection:
+        """A connection, retrying with backoff while the server is unreachable."""
+        for attempt in range(self.attempts):
+            try:
+                return self.engine.connect()
+            except sa_exc.DBAPIError as exc:
+                if not self.is_unavailable(exc) or attempt == self.attempts - 1:
+                    if self.is_unavailable(exc) or isinstance(exc, sa_exc.OperationalError):
+                        raise self.unavailable(exc, attempt + 1) from None
+                    raise
+                self._sleep(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- transactions --------------------------------------------------
+    def run(self, fn: Callable[[Connection], T], write: bool = True) -> T:
+        """Run ``fn(conn)`` in one transaction and return its result.
+
+        The whole transaction is retried on transient failures; storekit
+        errors raised by ``fn`` roll it back and propagate unchanged.
+        """
+        last: Optional[BaseException] = None
+        for attempt in range(self.attempts):
+            conn = self.connect()
+            try:
+                if write:
+                    conn = conn.execution_options(storekit_write=True)
+                with conn.begin():
+                    return fn(conn)
+            except StorekitError:
+                raise
+            except sa_exc.DBAPIError as exc:
+                last = exc
+                if self.is_transient(exc) or self.is_unavailable(exc):
+                    if attempt < self.attempts - 1:
+                        self._sleep(attempt)
+                        continue
+                    if self.is_unavailable(exc):
+                        raise self.unavailable(exc, attempt + 1) from None
+                if isinstance(exc, sa_exc.IntegrityError):
+                    raise AlreadyExistsError(
+                        f"conflicting record in {self.redacted_uri}: {self._clean(exc)}"
+                    ) from None
+                raise
+            finally:
+                conn.close()
+        assert last is not None  # pragma: no cover
+        raise last  # pragma: no cover
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,121 @@
+"""Metric values in SQL: exact NaN/inf encoding and the latest-value rule.
+
+MySQL's DOUBLE cannot hold NaN or infinities, so every database stores a
+finite ``value`` plus a ``kind``: -inf (0) < finite (1) < +inf (2) < NaN (3).
+``(step, timestamp, kind, value)`` then orders points exactly like
+:func:`storekit.entities.metric_order_key`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Optional
+
+from ...entities import Metric
+
+__all__ = [
+    "KIND_NEG_INF",
+    "KIND_FINITE",
+    "KIND_POS_INF",
+    "KIND_NAN",
+    "encode_value",
+    "decode_value",
+    "metric_row",
+    "row_to_metric",
+    "latest_per_key",
+    "metric_tuple",
+    "latest_tuples",
+    "TUPLE_COLUMNS",
+    "row_order_key",
+]
+
+KIND_NEG_INF = 0
+KIND_FINITE = 1
+KIND_POS_INF = 2
+KIND_NAN = 3
+
+
+def encode_value(value: float) -> tuple[float, int]:
+    """``(finite value, kind)`` for a float."""
+    value = float(value)
+    if math.isnan(value):
+        return 0.0, KIND_NAN
+    if math.isinf(value):
+        return 0.0, KIND_POS_INF if value > 0 else KIND_NEG_INF
+    return value, KIND_FINITE
+
+
+def decode_value(value: float, kind: int) -> float:
+    """The float an encoded ``(value, kind)`` stands for."""
+    if kind == KIND_FINITE:
+        return float(value)
+    if kind == KIND_NAN:
+        return math.nan
+    return math.inf if kind == KIND_POS_INF else -math.inf
+
+
+def metric_row(run_row: int, metric: Metric) -> dict[str, Any]:
+    """The column values of one metric point."""
+    value, kind = encode_value(metric.value)
+    return {
+        "run_row": run_row,
+        "key": metric.key,
+        "value": value,
+        "kind": kind,
+        "timestamp": int(metric.timestamp),
+        "step": int(metric.step),
+        "model_id": metric.model_id,
+    }
+
+
+def row_to_metric(row: Mapping[str, Any]) -> Metric:
+    """A :class:`Metric` from a metrics/latest_metrics row."""
+    return Metric(
+        key=row["key"],
+        value=decode_value(row["value"], row["kind"]),
+        timestamp=int(row["timestamp"]),
+        step=int(row["step"]),
+        model_id=row["model_id"],
+    )
+
+
+def row_order_key(row: Mapping[str, Any]) -> tuple[int, int, int, float]:
+    """metric_order_key of an encoded row."""
+    return (int(row["step"]), int(row["timestamp"]), int(row["kind"]), float(row["value"]))
+
+
+#: column order of :func:`metric_tuple`
+TUPLE_COLUMNS = ("run_row", "key", "value", "kind", "timestamp", "step", "model_id")
+
+
+def metric_tuple(run_row: int, metric: Metric) -> tuple[Any, ...]:
+    """One metric point as a tuple in :data:`TUPLE_COLUMNS` order (for raw executemany)."""
+    value = float(metric.value)
+    if value != value:
+        value, kind = 0.0, KIND_NAN
+    elif value in (math.inf, -math.inf):
+        value, kind = 0.0, (KIND_POS_INF if value > 0 else KIND_NEG_INF)
+    else:
+        kind = KIND_FINITE
+    return (run_row, metric.key, value, kind, int(metric.timestamp), int(metric.step), metric.model_id)
+
+
+def latest_tuples(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """The latest point per key among :func:`metric_tuple` rows."""
+    best: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        current = best.get(row[1])
+        if current is None or (row[5], row[4], row[3], row[2]) > (current[5], current[4], current[3], current[2]):
+            best[row[1]] = row
+    return best
+
+
+def latest_per_key(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest encoded row per key among ``rows`` (by the latest-value rule)."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        current: Optional[dict[str, Any]] = best.get(row["key"])
+        if current is None or row_order_key(row) > row_order_key(current):
+            best[row["key"]] = row
+    return best
+

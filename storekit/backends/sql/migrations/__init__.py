@@ -1,0 +1,1 @@
+"""Alembic migrations of the storekit SQL backend (shipped as package data)."""

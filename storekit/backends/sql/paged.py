@@ -1,0 +1,89 @@
+"""One keyset-paginated search query, shared by every SQL search method."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from ...errors import InvalidParameterError
+from ...paging import decode_page_token, encode_page_token, query_fingerprint
+from ...search.ast import Expr, OrderKey, SearchSchema
+from ...validation import validate_max_results
+from .search_sql import EntitySpec, build_order, compile_filter, keyset_after, plain_value
+
+__all__ = ["parse_query", "paged_select", "fingerprint"]
+
+
+def parse_query(
+    filter_string: Optional[str], order_by: Optional[Sequence[str]], schema: SearchSchema
+) -> tuple[Optional[Expr], list[OrderKey]]:
+    """Parse a filter and an order_by list with the shared storekit.search parser."""
+    from ...search.parser import parse_filter, parse_order_by
+
+    if order_by is not None and isinstance(order_by, str):
+        raise InvalidParameterError("order_by: expected a list of strings, got a string")
+    expr = parse_filter(filter_string, schema=schema) if filter_string else None
+    keys = list(parse_order_by(list(order_by or []), schema)) if order_by else list(schema.default_order)
+    return expr, keys
+
+
+def fingerprint(*parts: Any) -> str:
+    """The query a page token is bound to."""
+    return query_fingerprint(*parts)
+
+
+def paged_select(
+    conn: Connection,
+    *,
+    columns: Sequence[ColumnElement[Any]],
+    base: FromClause,
+    where: Sequence[ColumnElement[bool]],
+    expr: Optional[Expr],
+    keys: Sequence[OrderKey],
+    spec: EntitySpec,
+    max_results: Optional[int],
+    page_token: Optional[str],
+    query: str,
+    bound_column: Optional[ColumnElement[Any]] = None,
+) -> tuple[list[RowMapping], Optional[str]]:
+    """Rows of one page and the token of the next (None at the end).
+
+    ``bound_column`` (an increasing creation id) keeps rows created after the
+    first page out of later pages.
+    """
+    limit = validate_max_results(max_results)
+    dialect = conn.dialect.name
+    from_, sort = build_order(keys, spec, base)
+    conds = list(where) + [compile_filter(expr, spec, dialect)]
+    bound = None
+    if page_token:
+        payload = decode_page_token(page_token, query)
+        values = payload.get("v")
+        if not isinstance(values, list):
+            raise InvalidParameterError("page_token: invalid page token")
+        conds.append(keyset_after(sort, values))
+        bound = payload.get("b")
+    elif bound_column is not None:
+        bound = conn.execute(sa.select(sa.func.max(bound_column))).scalar()
+    if bound_column is not None and bound is not None:
+        conds.append(bound_column <= bound)
+    labels = [c.expr.label(f"_sk{i}") for i, c in enumerate(sort)]
+    stmt = (
+        sa.select(*columns, *labels)
+        .select_from(from_)
+        .where(*conds)
+        .order_by(*[lab.asc() if c.ascending else lab.desc() for lab, c in zip(labels, sort)])
+        .limit(limit + 1)
+    )
+    rows = list(conn.execute(stmt).mappings())
+    token = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        payload = {"v": [plain_value(last[f"_sk{i}"]) for i in range(len(sort))], "b": bound}
+        token = encode_page_token(payload, query)
+    return rows, token

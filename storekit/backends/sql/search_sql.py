@@ -1,0 +1,268 @@
+"""Compile the storekit.search expression tree to SQLAlchemy, and keyset paging.
+
+Two-valued logic, as pinned in :mod:`storekit.search.ast`: every comparison
+on a keyed value (metric, param, tag, dataset) is an ``EXISTS`` over that
+key's row with the condition inside, so a missing value is false and
+``NOT`` inverts cleanly; attribute comparisons test ``IS NOT NULL`` first
+for nullable columns.  Metric values use the (value, kind) encoding of
+:mod:`.metrics`, and comparisons against NaN/inf are decided in Python, so
+the SQL only ever sees finite bound parameters.
+
+Ordering expands every order key into non-null scalar sort columns
+(missing flag, NaN flag, value...) so that the keyset predicate of the next
+page is a plain lexicographic comparison of bound values.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from ...errors import InvalidParameterError
+from ...search.ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
+from .metrics import KIND_FINITE, KIND_NAN, KIND_NEG_INF, KIND_POS_INF
+from .sqlutil import ilike, like
+
+__all__ = ["KeyedTable", "EntitySpec", "compile_filter", "SortColumn", "build_order", "keyset_after",
+           "plain_value"]
+
+_NUMERIC = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
+
+
+@dataclass(frozen=True)
+class KeyedTable:
+    """A key/value child table (params, tags, latest metrics...) of an entity.
+
+    ``correlate(alias)`` is the condition tying a row of the alias to the
+    entity row of the outer query.
+    """
+
+    table: sa.Table
+    correlate: Callable[[FromClause], ColumnElement[bool]]
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """How an entity type's search identifiers map to SQL."""
+
+    attributes: Mapping[str, ColumnElement[Any]]
+    keyed: Mapping[Kind, KeyedTable]
+    #: unique, non-null columns appended (ascending) to every order
+    unique: tuple[ColumnElement[Any], ...]
+    #: attribute names that are never NULL
+    not_null: frozenset[str] = frozenset()
+    #: attribute name of the unique tie-breaker the parser may append
+    unique_attribute: Optional[str] = None
+    #: ``datasets.<key>`` condition builder: (key, condition on the value column) -> EXISTS
+    dataset_exists: Optional[Callable[[str, Callable[[ColumnElement[Any]], ColumnElement[bool]]],
+                                      ColumnElement[bool]]] = None
+    numeric_attributes: frozenset[str] = field(default=frozenset())
+
+
+# --- conditions -------------------------------------------------------------
+def _const(value: bool) -> ColumnElement[bool]:
+    return sa.true() if value else sa.false()
+
+
+def _number_cond(column: ColumnElement[Any], op: Op, value: float) -> ColumnElement[bool]:
+    """``column op value`` for a column that never holds NaN/inf."""
+    fn = _NUMERIC[op]
+    value = float(value)
+    if not math.isfinite(value):  # a finite x compares to NaN/inf the same way for every x
+        return _const(fn(0.0, value))
+    return fn(column, value)
+
+
+def _metric_cond(t: FromClause, op: Op, value: float) -> ColumnElement[bool]:
+    """``metric op value`` with the (value, kind) encoding and IEEE semantics."""
+    fn = _NUMERIC[op]
+    value = float(value)
+    parts = []
+    finite = _number_cond(t.c.value, op, value)
+    parts.append(sa.and_(t.c.kind == KIND_FINITE, finite))
+    for kind, special in ((KIND_NEG_INF, -math.inf), (KIND_POS_INF, math.inf), (KIND_NAN, math.nan)):
+        if fn(special, value):
+            parts.append(t.c.kind == kind)
+    return sa.or_(*parts)
+
+
+def _string_cond(column: ColumnElement[Any], op: Op, value: Any, dialect: str) -> ColumnElement[bool]:
+    if op is Op.EQ:
+        return column == value
+    if op is Op.NE:
+        return column != value
+    if op is Op.LIKE:
+        return like(column, value, dialect)
+    if op is Op.ILIKE:
+        return ilike(column, value, dialect)
+    if op is Op.IN:
+        return column.in_(list(value))
+    if op is Op.NOT_IN:
+        return column.not_in(list(value))
+    raise InvalidParameterError(f"comparator {op.value} is not valid for strings")
+
+
+def _value_cond(column: ColumnElement[Any], ident: Identifier, op: Op, value: Any,
+                dialect: str) -> ColumnElement[bool]:
+    if ident.type is ValueType.NUMBER:
+        if op not in _NUMERIC:
+            raise InvalidParameterError(f"comparator {op.value} is not valid for {ident}")
+        return _number_cond(column, op, value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return _string_cond(column, op, value, dialect)
+
+
+def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
+    kt = spec.keyed.get(comp.ident.kind)
+    if kt is None:
+        raise InvalidParameterError(f"{comp.ident.kind.value} identifiers are not searchable here")
+    t = kt.table.alias()
+    base = [kt.correlate(t), t.c.key == comp.ident.key]
+    if comp.op is Op.IS_NULL:
+        return ~sa.exists().where(*base)
+    if comp.op is Op.IS_NOT_NULL:
+        return sa.exists().where(*base)
+    if kt.numeric:
+        if comp.op not in _NUMERIC:
+            raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
+        cond = _metric_cond(t, comp.op, comp.value)  # type: ignore[arg-type]
+    else:
+        cond = _value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
+                           comp.op, comp.value, dialect)
+    return sa.exists().where(*base, cond)
+
+
+def _attribute(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
+    column = spec.attributes.get(comp.ident.key)
+    if column is None:
+        raise InvalidParameterError(f"unknown attribute {comp.ident.key!r}")
+    if comp.op is Op.IS_NULL:
+        return column.is_(None)
+    if comp.op is Op.IS_NOT_NULL:
+        return column.is_not(None)
+    cond = _value_cond(column, comp.ident, comp.op, comp.value, dialect)
+    if comp.ident.key in spec.not_null:
+        return cond
+    return sa.and_(column.is_not(None), cond)
+
+
+def _dataset(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
+    if spec.dataset_exists is None:
+        raise InvalidParameterError("datasets identifiers are not searchable here")
+    if comp.op is Op.IS_NULL:
+        return ~spec.dataset_exists(comp.ident.key, lambda col: sa.true())
+    if comp.op is Op.IS_NOT_NULL:
+        return spec.dataset_exists(comp.ident.key, lambda col: sa.true())
+    ident = Identifier(Kind.DATASET, comp.ident.key, ValueType.STRING)
+    return spec.dataset_exists(comp.ident.key,
+                               lambda col: _value_cond(col, ident, comp.op, comp.value, dialect))
+
+
+def compile_filter(expr: Optional[Expr], spec: EntitySpec, dialect: str) -> ColumnElement[bool]:
+    """The SQL condition of a parsed filter (``true`` for None)."""
+    if expr is None:
+        return sa.true()
+    if isinstance(expr, And):
+        return sa.and_(*(compile_filter(e, spec, dialect) for e in expr.items))
+    if isinstance(expr, Or):
+        return sa.or_(*(compile_filter(e, spec, dialect) for e in expr.items))
+    if isinstance(expr, Not):
+        return sa.not_(compile_filter(expr.item, spec, dialect))
+    if isinstance(expr, Comparison):
+        if expr.ident.kind is Kind.ATTRIBUTE:
+            return _attribute(spec, expr, dialect)
+        if expr.ident.kind is Kind.DATASET:
+            return _dataset(spec, expr, dialect)
+        return _keyed(spec, expr, dialect)
+    raise InvalidParameterError(f"cannot compile filter node {type(expr).__name__}")
+
+
+# --- ordering and keyset paging ----------------------------------------------
+@dataclass(frozen=True)
+class SortColumn:
+    """One non-null scalar of the total order."""
+
+    expr: ColumnElement[Any]
+    ascending: bool
+
+
+def _flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.case((cond, 1), else_=0)
+
+
+def build_order(
+    keys: Sequence[OrderKey], spec: EntitySpec, base: FromClause
+) -> tuple[FromClause, list[SortColumn]]:
+    """The FROM clause (with outer joins for keyed sort keys) and the sort columns.
+
+    Missing values sort last in either direction; NaN after every number
+    and before missing values.  ``spec.unique`` is always appended.
+    """
+    cols: list[SortColumn] = []
+    from_ = base
+    has_unique = False
+    for key in keys:
+        ident, asc = key.ident, key.ascending
+        if ident.kind is Kind.ATTRIBUTE:
+            column = spec.attributes.get(ident.key)
+            if column is None:
+                raise InvalidParameterError(f"order_by: unknown attribute {ident.key!r}")
+            if ident.key == spec.unique_attribute:
+                has_unique = True
+            if ident.key in spec.not_null:
+                cols.append(SortColumn(column, asc))
+            else:
+                zero: Any = 0 if ident.type is ValueType.NUMBER else ""
+                cols.append(SortColumn(_flag(column.is_(None)), True))
+                cols.append(SortColumn(sa.func.coalesce(column, zero), asc))
+            continue
+        kt = spec.keyed.get(ident.kind)
+        if kt is None:
+            raise InvalidParameterError(f"order_by: cannot order by {ident.kind.value} identifiers")
+        t = kt.table.alias()
+        from_ = from_.outerjoin(t, sa.and_(kt.correlate(t), t.c.key == ident.key))
+        cols.append(SortColumn(_flag(t.c.key.is_(None)), True))
+        if kt.numeric:
+            cols.append(SortColumn(_flag(t.c.kind == KIND_NAN), True))
+            cols.append(SortColumn(sa.func.coalesce(t.c.kind, KIND_FINITE), asc))
+            cols.append(SortColumn(sa.func.coalesce(t.c.value, 0.0), asc))
+        else:
+            cols.append(SortColumn(sa.func.coalesce(t.c.value, ""), asc))
+    if not has_unique:
+        cols.extend(SortColumn(c, True) for c in spec.unique)
+    return from_, cols
+
+
+def keyset_after(cols: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``cols``."""
+    if len(values) != len(cols):
+        raise InvalidParameterError("page_token: invalid page token (order mismatch)")
+    ors = []
+    for i, (col, value) in enumerate(zip(cols, values)):
+        eqs = [c.expr == v for c, v in zip(cols[:i], values[:i])]
+        step = col.expr > value if col.ascending else col.expr < value
+        ors.append(sa.and_(*eqs, step))
+    return sa.or_(*ors)
+
+
+def plain_value(value: Any) -> Any:
+    """A sort value as a JSON-safe Python scalar."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -1,0 +1,109 @@
+"""Dialect differences in one place: upserts, case-sensitive LIKE, IN-list batching."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+__all__ = ["insert_many", "upsert", "like", "ilike", "chunks", "IN_CHUNK"]
+
+T = TypeVar("T")
+
+#: IN-list size per query (well under every database's bound-parameter limit)
+IN_CHUNK = 900
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def insert_many(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert tuples with one driver-level ``executemany`` (no per-row SQLAlchemy work).
+
+    PyMySQL rewrites it into multi-row INSERTs; psycopg pipelines it.
+    """
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    preparer = conn.dialect.identifier_preparer
+    cols = ", ".join(preparer.quote(c) for c in columns)
+    sql = f"INSERT INTO {preparer.format_table(table)} ({cols}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
+
+
+def upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    update_columns: Sequence[str],
+    where: Any = None,
+) -> None:
+    """Insert ``rows``; on a primary-key conflict overwrite ``update_columns``.
+
+    ``where(existing_table, excluded)`` optionally restricts which conflicting
+    rows are overwritten (SQLite and PostgreSQL; on MySQL the caller must
+    only pass rows that should win, under a lock).  One statement per call.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(table)
+        pk = [c.name for c in table.primary_key.columns]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=pk,
+            set_={c: stmt.excluded[c] for c in update_columns},
+            where=where(table, stmt.excluded) if where is not None else None,
+        )
+        conn.execute(stmt, rows)
+    else:
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(table)
+        stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update_columns})
+        conn.execute(stmt, rows)
+
+
+def _glob_literal(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _like_to_glob(pattern: str) -> str:
+    return "".join("*" if c == "%" else "?" if c == "_" else _glob_literal(c) for c in pattern)
+
+
+def _escaped(pattern: str, dialect: str) -> tuple[str, str]:
+    """Pattern and ESCAPE character making every character but ``%``/``_`` literal.
+
+    MySQL/MariaDB treat backslash as an escape even with ``ESCAPE ''``, so
+    there ``|`` becomes the escape character and a literal ``|`` is doubled.
+    """
+    if dialect == "mysql":
+        return pattern.replace("|", "||"), "|"
+    return pattern, ""
+
+
+def like(column: ColumnElement[Any], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """Case-sensitive ``LIKE`` with ``%`` and ``_`` as the only wildcards (backslash literal)."""
+    if dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
+        return column.op("GLOB")(sa.literal(_like_to_glob(pattern)))
+    pattern, escape = _escaped(pattern, dialect)
+    return column.like(pattern, escape=escape)
+
+
+def ilike(column: ColumnElement[Any], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive ``LIKE``: ``lower(x) LIKE lower(p)`` on every database."""
+    lowered = sa.func.lower(column)
+    if dialect == "sqlite":
+        return lowered.op("GLOB")(sa.literal(_like_to_glob(pattern.lower())))
+    pattern, escape = _escaped(pattern, dialect)
+    return lowered.like(sa.func.lower(sa.literal(pattern)), escape=escape)

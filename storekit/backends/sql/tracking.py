@@ -1,0 +1,421 @@
+"""SqlTrackingStore: the tracking store on SQLite, PostgreSQL and MySQL/MariaDB."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from ...entities import (
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from ...errors import InvalidParameterError, NotFoundError, RunNotFound
+from ...ids import default_artifact_root as _artifact_root_of, new_run_id, now_ms
+from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
+from ...paging import decode_page_token, encode_page_token
+from ...search.ast import RUN_SCHEMA, Kind
+from ...uri import append_path, redact_uri
+from ...validation import (
+    validate_batch,
+    validate_experiment_id,
+    validate_key,
+    validate_max_results,
+    validate_run_id,
+    validate_run_name,
+    validate_tags,
+)
+from . import schema as s
+from .experiments import ExperimentOps, experiment_key
+from .metrics import TUPLE_COLUMNS, latest_tuples, metric_tuple, row_to_metric
+from .migrate import open_database
+from .paged import fingerprint, paged_select, parse_query
+from .rows import RUN_COLUMNS, run_info, runs_from_rows
+from .search_sql import EntitySpec, KeyedTable
+from .sqlutil import insert_many, upsert
+
+__all__ = ["SqlTrackingStore", "RUN_SPEC"]
+
+_r = s.runs
+
+
+def _dataset_exists(key: str, cond: Any) -> Any:
+    i, d = s.inputs.alias(), s.datasets.alias()
+    column = {"name": d.c.name, "digest": d.c.digest, "context": i.c.context}.get(key)
+    if column is None:
+        raise InvalidParameterError(f"datasets.{key}: unknown dataset field (name, digest, context)")
+    return sa.exists().where(i.c.run_row == _r.c.row_id, i.c.dataset_id == d.c.dataset_id, cond(column))
+
+
+RUN_SPEC = EntitySpec(
+    attributes={
+        "run_id": _r.c.run_uuid,
+        "run_name": _r.c.name,
+        "status": _r.c.status,
+        "user_id": _r.c.user_id,
+        "start_time": _r.c.start_time,
+        "end_time": _r.c.end_time,
+        "artifact_uri": _r.c.artifact_uri,
+        "experiment_id": sa.cast(_r.c.experiment_id, sa.String(20)),
+        "lifecycle_stage": _r.c.lifecycle_stage,
+    },
+    keyed={
+        Kind.METRIC: KeyedTable(s.latest_metrics, lambda t: t.c.run_row == _r.c.row_id, numeric=True),
+        Kind.PARAM: KeyedTable(s.params, lambda t: t.c.run_row == _r.c.row_id),
+        Kind.TAG: KeyedTable(s.tags, lambda t: t.c.run_row == _r.c.row_id),
+    },
+    unique=(_r.c.run_uuid,),
+    unique_attribute="run_id",
+    not_null=frozenset({"run_id", "status", "start_time", "artifact_uri", "experiment_id", "lifecycle_stage"}),
+    dataset_exists=_dataset_exists,
+)
+
+
+class SqlTrackingStore(ExperimentOps, TrackingStore):
+    """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
+
+    ``SqlTrackingStore(uri, default_artifact_root=None, **engine_options)``;
+    ``engine_options`` go to :func:`sqlalchemy.create_engine` (plus
+    ``sqlite_synchronous``, default ``NORMAL``).
+    """
+
+    capabilities = frozenset(
+        {
+            Capability.ATOMIC_BATCH,
+            Capability.SEARCH_OR,
+            Capability.CONCURRENT_WRITERS,
+            Capability.MULTIPROCESS_WRITERS,
+            Capability.DURABLE,
+            Capability.REGISTRY,
+            Capability.DATASETS,
+        }
+    )
+
+    def __init__(self, uri: str, default_artifact_root: Optional[str] = None, **engine_options: Any) -> None:
+        self._uri = uri
+        self._db = open_database(uri, **engine_options)
+        self._artifact_root = _artifact_root_of(default_artifact_root)
+
+    def __repr__(self) -> str:
+        return f"SqlTrackingStore({redact_uri(self._uri)!r})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._db.dispose()
+
+    # --- runs ------------------------------------------------------------
+    def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping:
+        validate_run_id(run_id)
+        stmt = sa.select(*RUN_COLUMNS).where(_r.c.run_uuid == run_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).mappings().first()
+        if row is None:
+            raise RunNotFound(f"run {run_id!r} does not exist")
+        return row
+
+    def _writable_run(self, conn: Connection, run_id: str) -> RowMapping:
+        row = self._run_row(conn, run_id, lock=True)
+        if row["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
+            raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
+        return row
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: Optional[str] = None,
+        start_time: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        run_name: Optional[str] = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment."""
+        validate_experiment_id(experiment_id)
+        run_name = validate_run_name(run_name)
+        tag_map = validate_tags(tags)
+        if user_id is not None and not isinstance(user_id, str):
+            raise InvalidParameterError("user_id: expected a string")
+        if start_time is not None and (isinstance(start_time, bool) or not isinstance(start_time, int)):
+            raise InvalidParameterError("start_time: expected integer milliseconds")
+        start = now_ms() if start_time is None else int(start_time)
+
+        def txn(conn: Connection) -> Run:
+            exp = self._experiment_row(conn, experiment_id)
+            if exp["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
+                raise InvalidParameterError(
+                    f"experiment {str(experiment_id)!r} is deleted; cannot create runs in it"
+                )
+            run_id = new_run_id()
+            values = dict(
+                run_uuid=run_id, experiment_id=exp["experiment_id"], name=run_name, user_id=user_id,
+                status=RunStatus.RUNNING.value, start_time=start, end_time=None,
+                lifecycle_stage=LifecycleStage.ACTIVE.value,
+                artifact_uri=append_path(exp["artifact_location"], run_id, "artifacts"),
+            )
+            row_id = conn.execute(sa.insert(_r).values(**values)).inserted_primary_key[0]
+            if tag_map:
+                conn.execute(sa.insert(s.tags),
+                             [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()])
+            return Run(info=run_info(values), data=RunData(tags=dict(tag_map)))
+
+        return self._db.run(txn)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run (active or deleted) with latest metrics, params and tags."""
+        return self._db.run(lambda conn: runs_from_rows(conn, [self._run_row(conn, run_id)])[0],
+                            write=False)
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: Optional[RunStatus] = None,
+        end_time: Optional[int] = None,
+        run_name: Optional[str] = None,
+    ) -> RunInfo:
+        """Change status, end time and/or name."""
+        values: dict[str, Any] = {}
+        if status is not None:
+            try:
+                values["status"] = RunStatus(status).value
+            except ValueError:
+                raise InvalidParameterError(f"status: {status!r} is not a run status") from None
+        if end_time is not None:
+            if isinstance(end_time, bool) or not isinstance(end_time, int):
+                raise InvalidParameterError("end_time: expected integer milliseconds")
+            values["end_time"] = int(end_time)
+        if run_name is not None:
+            values["name"] = validate_run_name(run_name)
+
+        def txn(conn: Connection) -> RunInfo:
+            row = self._writable_run(conn, run_id)
+            if values:
+                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"]).values(**values))
+            return run_info({**row, **values})
+
+        return self._db.run(txn)
+
+    def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        def txn(conn: Connection) -> None:
+            row = self._run_row(conn, run_id, lock=True)
+            if row["lifecycle_stage"] != stage.value:
+                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"])
+                             .values(lifecycle_stage=stage.value))
+
+        self._db.run(txn)
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run (idempotent)."""
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo :meth:`delete_run` (idempotent)."""
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    # --- logging -----------------------------------------------------------
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Store metrics, params and tags in one transaction (all or nothing)."""
+        metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
+        validate_batch(metrics, params, tags)
+        validate_run_id(run_id)
+        if not (metrics or params or tags):
+            self._db.run(lambda conn: self._writable_run(conn, run_id))
+            return
+        param_map = {p.key: p.value for p in params}
+        tag_map = {t.key: t.value for t in tags}
+
+        def txn(conn: Connection) -> None:
+            row_id = self._writable_run(conn, run_id)["row_id"]  # locks the run row
+            if param_map:
+                self._write_params(conn, row_id, param_map)
+            if tag_map:
+                upsert(conn, s.tags, [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()],
+                       ["value"])
+            if metrics:
+                self._write_metrics(conn, row_id, metrics)
+
+        self._db.run(txn)
+
+    def _write_params(self, conn: Connection, row_id: int, param_map: dict[str, str]) -> None:
+        p = s.params
+        existing = dict(
+            conn.execute(sa.select(p.c.key, p.c.value).where(p.c.run_row == row_id, p.c.key.in_(list(param_map))))
+            .all()
+        )
+        for key, value in param_map.items():
+            if key in existing and existing[key] != value:
+                raise InvalidParameterError(
+                    f"param {key!r}: already logged with value {existing[key]!r}; "
+                    f"cannot change it to {value!r} (params are immutable)"
+                )
+        new = [{"run_row": row_id, "key": k, "value": v} for k, v in param_map.items() if k not in existing]
+        if new:
+            conn.execute(sa.insert(p), new)
+
+    def _write_metrics(self, conn: Connection, row_id: int, metrics: Sequence[Metric]) -> None:
+        rows = [metric_tuple(row_id, m) for m in metrics]
+        insert_many(conn, s.metrics, TUPLE_COLUMNS, rows)  # one executemany round trip
+        best = latest_tuples(rows)
+        lm = s.latest_metrics
+        current = {
+            key: (step, ts, kind, value)
+            for key, step, ts, kind, value in conn.execute(
+                sa.select(lm.c.key, lm.c.step, lm.c.timestamp, lm.c.kind, lm.c.value)
+                .where(lm.c.run_row == row_id, lm.c.key.in_(list(best)))
+            )
+        }
+        winners = [
+            dict(zip(TUPLE_COLUMNS, r)) for k, r in best.items()
+            if k not in current or (r[5], r[4], r[3], r[2]) > current[k]
+        ]
+
+        def later(t: Any, new: Any) -> Any:
+            return sa.tuple_(new.step, new.timestamp, new.kind, new.value) > sa.tuple_(
+                t.c.step, t.c.timestamp, t.c.kind, t.c.value)
+
+        # the run row is locked, so only later points are written; ``later`` guards it again
+        upsert(conn, lm, winners, ["value", "kind", "timestamp", "step", "model_id"], where=later)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag; NotFoundError if it is not set."""
+        validate_key(key, "tag key")
+
+        def txn(conn: Connection) -> None:
+            row_id = self._writable_run(conn, run_id)["row_id"]
+            if not conn.execute(sa.delete(s.tags).where(s.tags.c.run_row == row_id, s.tags.c.key == key)).rowcount:
+                raise NotFoundError(f"run {run_id!r} has no tag {key!r}")
+
+        self._db.run(txn)
+
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: Optional[int] = None, page_token: Optional[str] = None
+    ) -> PagedList[Metric]:
+        """Every point of a metric by ``(step, timestamp)``, then logging order."""
+        validate_key(key, "metric key")
+        limit = validate_max_results(max_results) if max_results is not None else None
+        m = s.metrics
+        query = fingerprint("history", run_id, key)
+
+        def txn(conn: Connection) -> PagedList[Metric]:
+            row_id = self._run_row(conn, run_id)["row_id"]
+            stmt = (
+                sa.select(m.c.id, m.c.key, m.c.value, m.c.kind, m.c.timestamp, m.c.step, m.c.model_id)
+                .where(m.c.run_row == row_id, m.c.key == key)
+                .order_by(m.c.step, m.c.timestamp, m.c.id)
+            )
+            if page_token:
+                after = decode_page_token(page_token, query).get("a")
+                if not (isinstance(after, list) and len(after) == 3):
+                    raise InvalidParameterError("page_token: invalid page token")
+                stmt = stmt.where(sa.tuple_(m.c.step, m.c.timestamp, m.c.id) > sa.tuple_(*after))
+            if limit is not None:
+                stmt = stmt.limit(limit + 1)
+            rows = list(conn.execute(stmt).mappings())
+            token = None
+            if limit is not None and len(rows) > limit:
+                rows = rows[:limit]
+                last = rows[-1]
+                token = encode_page_token({"a": [last["step"], last["timestamp"], last["id"]]}, query)
+            return PagedList([row_to_metric(r) for r in rows], token)
+
+        return self._db.run(txn, write=False)
+
+    # --- search -------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Run]:
+        """Runs of the experiments matching the filter, keyset-paginated."""
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [experiment_ids]  # type: ignore[list-item]
+        keys_wanted = []
+        for e in experiment_ids:
+            text = validate_experiment_id(e)
+            if text.isdigit() and len(text) <= 18:
+                keys_wanted.append(int(text))
+        view_type = ViewType(view_type)
+        expr, order = parse_query(filter_string, order_by, RUN_SCHEMA)
+        query = fingerprint("runs", sorted(keys_wanted), filter_string, int(view_type), list(order_by or []))
+
+        def txn(conn: Connection) -> PagedList[Run]:
+            stages = dict(
+                conn.execute(
+                    sa.select(s.experiments.c.experiment_id, s.experiments.c.lifecycle_stage)
+                    .where(s.experiments.c.experiment_id.in_(keys_wanted))
+                ).all()
+            ) if keys_wanted else {}
+            active = [k for k, st in stages.items() if st == LifecycleStage.ACTIVE.value]
+            deleted = [k for k, st in stages.items() if st != LifecycleStage.ACTIVE.value]
+            run_active = _r.c.lifecycle_stage == LifecycleStage.ACTIVE.value
+            if view_type is ViewType.ACTIVE_ONLY:
+                where = sa.and_(_r.c.experiment_id.in_(active), run_active)
+            elif view_type is ViewType.DELETED_ONLY:
+                where = sa.or_(_r.c.experiment_id.in_(deleted),
+                               sa.and_(_r.c.experiment_id.in_(active), ~run_active))
+            else:
+                where = _r.c.experiment_id.in_(active + deleted)
+            rows, token = paged_select(
+                conn, columns=RUN_COLUMNS, base=_r, where=[where], expr=expr, keys=order,
+                spec=RUN_SPEC, max_results=max_results, page_token=page_token, query=query,
+                bound_column=_r.c.row_id,
+            )
+            return PagedList(runs_from_rows(conn, rows), token)
+
+        return self._db.run(txn, write=False)
+
+    # --- datasets -------------------------------------------------------------
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets a run consumed; the same name, digest and context once per run."""
+        items = list(datasets or ())
+        for item in items:
+            if not isinstance(item, DatasetInput):
+                raise InvalidParameterError(f"datasets: expected DatasetInput, got {type(item).__name__}")
+            validate_tags(item.tags, "dataset input tag")
+            ds = item.dataset
+            for field, value, limit in (("name", ds.name, 500), ("digest", ds.digest, 64),
+                                        ("source_type", ds.source_type, 64)):
+                if not isinstance(value, str) or not value or len(value) > limit:
+                    raise InvalidParameterError(
+                        f"dataset {field}: must be a non-empty string of at most {limit} characters")
+        d, i = s.datasets, s.inputs
+
+        def txn(conn: Connection) -> None:
+            run = self._writable_run(conn, run_id)
+            for item in items:
+                ds = item.dataset
+                where = (d.c.experiment_id == run["experiment_id"], d.c.name == ds.name, d.c.digest == ds.digest)
+                dataset_id = conn.execute(sa.select(d.c.dataset_id).where(*where)).scalar()
+                if dataset_id is None:
+                    dataset_id = conn.execute(sa.insert(d).values(
+                        experiment_id=run["experiment_id"], name=ds.name, digest=ds.digest,
+                        source_type=ds.source_type, source=ds.source or "", schema=ds.schema,
+                        profile=ds.profile)).inserted_primary_key[0]
+                context = item.tags.get("context", "")
+                exists = conn.execute(sa.select(i.c.run_row).where(
+                    i.c.run_row == run["row_id"], i.c.dataset_id == dataset_id, i.c.context == context)).first()
+                if not exists:
+                    conn.execute(sa.insert(i).values(run_row=run["row_id"], dataset_id=dataset_id,
+                                                     context=context, tags_json=json.dumps(dict(item.tags))))
+
+        self._db.run(txn)
+

@@ -1,0 +1,97 @@
+"""URI handling, driver hints, unavailable servers and redaction."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import time
+
+import pytest
+
+from storekit.backends.sql import SqlTrackingStore
+from storekit.backends.sql.engine import Database, to_sqlalchemy_url
+from storekit.entities import Metric
+from storekit.errors import BackendUnavailableError, UnknownSchemeError
+
+
+@pytest.mark.parametrize(
+    "uri, driver",
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg"),
+        ("mysql://u@h/db", "mysql+pymysql"),
+        ("mariadb://u@h/db", "mysql+pymysql"),
+        ("sqlite:///x.db", "sqlite"),
+    ],
+)
+def test_default_drivers(uri, driver):
+    assert to_sqlalchemy_url(uri).drivername == driver
+
+
+def test_missing_driver_names_the_extra(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a))
+    with pytest.raises(UnknownSchemeError, match=r"pip install 'storekit\[postgres\]'"):
+        to_sqlalchemy_url("postgresql://u@h/db")
+
+
+@pytest.mark.parametrize("uri", [
+    "postgresql://postgres:s3cretpw@127.0.0.1:1/test",
+    "mysql://root:s3cretpw@127.0.0.1:1/test",
+])
+def test_unreachable_server_raises_backend_unavailable_without_password(uri, monkeypatch):
+    monkeypatch.setattr(Database, "attempts", 3)
+    monkeypatch.setattr(Database, "backoff", 0.01)
+    start = time.monotonic()
+    with pytest.raises(BackendUnavailableError) as err:
+        SqlTrackingStore(uri)
+    assert time.monotonic() - start < 30
+    text = str(err.value) + repr(err.value)
+    assert "s3cretpw" not in text and "***" in text and "3 attempts" in text
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_refused_credentials_are_unavailable(monkeypatch, new_database_uri):
+    monkeypatch.setattr(Database, "attempts", 2)
+    monkeypatch.setattr(Database, "backoff", 0.01)
+    uri = new_database_uri("mariadb").replace("root@", "nobody_here:wrongpw@")
+    with pytest.raises(BackendUnavailableError) as err:
+        SqlTrackingStore(uri)
+    assert "wrongpw" not in str(err.value)
+
+
+def test_repr_redacts():
+    db = Database("postgresql://u:pw@h/db")
+    assert "pw@" not in repr(db) and "***" in repr(db)
+
+
+def _writer(uri: str, run_id: str, worker: int, n: int) -> None:
+    store = SqlTrackingStore(uri)
+    for i in range(n):
+        store.log_batch(run_id, [Metric(f"w{worker}", float(i), i, i)])
+
+
+def test_several_processes_logging_to_one_sqlite_file_lose_nothing(tmp_path):
+    uri = f"sqlite:///{tmp_path}/shared.db"
+    store = SqlTrackingStore(uri, default_artifact_root=tmp_path.as_uri())
+    run = store.create_run(store.create_experiment("e"))
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(uri, run.info.run_id, w, 60)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    for w in range(3):
+        assert [m.value for m in store.get_metric_history(run.info.run_id, f"w{w}")] == [float(i) for i in range(60)]
+    assert store.get_run(run.info.run_id).data.metrics == {f"w{w}": 59.0 for w in range(3)}
+
+
+def test_threads_share_one_store(store, uniq):
+    from concurrent.futures import ThreadPoolExecutor
+
+    run = store.create_run(store.create_experiment(uniq("e")))
+    rid = run.info.run_id
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: store.log_batch(rid, [Metric("m", float(i), i, i)]), range(40)))
+    assert len(store.get_metric_history(rid, "m")) == 40
+    assert store.get_run(rid).data.metrics["m"] == 39.0

@@ -1,0 +1,136 @@
+"""Scheme extraction and credential redaction (storekit.uri)."""
+
+from __future__ import annotations
+
+from pathlib import Path, PureWindowsPath
+
+import pytest
+
+from storekit.uri import (
+    append_path,
+    candidate_schemes,
+    get_scheme,
+    is_local_uri,
+    local_path_from_uri,
+    path_to_file_uri,
+    redact_uri,
+)
+
+
+@pytest.mark.parametrize(
+    ("uri", "scheme"),
+    [
+        ("/abs/path/store", "file"),
+        ("./relative", "file"),
+        ("relative/dir", "file"),
+        ("store", "file"),
+        ("C:\\Users\\me\\store", "file"),
+        ("c:/Users/me/store", "file"),
+        ("file:///tmp/store", "file"),
+        ("file:relative", "file"),
+        ("FILE:///tmp/store", "file"),
+        ("sqlite:///x.db", "sqlite"),
+        ("SQLite:///x.db", "sqlite"),
+        ("postgresql://h/db", "postgresql"),
+        ("postgresql+psycopg://h/db", "postgresql+psycopg"),
+        ("s3://bucket/key", "s3"),
+        ("runs:/0123/path", "runs"),
+    ],
+)
+def test_get_scheme(uri: str, scheme: str) -> None:
+    assert get_scheme(uri) == scheme
+    assert is_local_uri(uri) == (scheme == "file")
+
+
+def test_get_scheme_of_path_object(tmp_path: Path) -> None:
+    assert get_scheme(tmp_path) == "file"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("uri", "schemes"),
+    [
+        ("postgresql+psycopg://h/db", ["postgresql+psycopg", "postgresql"]),
+        ("mysql+pymysql://root@h/db", ["mysql+pymysql", "mysql"]),
+        ("sqlite:///x.db", ["sqlite"]),
+        ("./x", ["file"]),
+        ("C:\\x", ["file"]),
+        ("file:x", ["file"]),
+        ("wasbs://c@acct.example/p", ["wasbs"]),
+    ],
+)
+def test_candidate_schemes(uri: str, schemes: list[str]) -> None:
+    assert candidate_schemes(uri) == schemes
+
+
+# (uri, secrets that must disappear, text that must stay)
+_REDACTION_CASES = [
+    ("postgresql://alice:hunter2@db.example:5432/test", ["hunter2"], "postgresql://alice:***@db.example:5432/test"),
+    ("postgresql+psycopg://alice:p%40ss%2Fw@h/db", ["p%40ss", "ss%2Fw"], "alice:***@h/db"),
+    ("postgresql://alice:p@ss@h/db", ["p@ss"], "alice:***@h/db"),
+    ("postgresql://h/db?password=pw9&sslmode=require", ["pw9"], "sslmode=require"),
+    ("mysql+pymysql://root:topsecret@127.0.0.1:3306/test?charset=utf8mb4", ["topsecret"],
+     "root:***@127.0.0.1:3306/test?charset=utf8mb4"),
+    ("mariadb://root:topsecret@127.0.0.1/test", ["topsecret"], "root:***@127.0.0.1/test"),
+    ("sftp://deploy:sshpass@files.example:2222/srv/art", ["sshpass"], "sftp://deploy:***@files.example:2222/srv/art"),
+    ("s3://AKIAEXAMPLE:wJalrSECRET@bucket/prefix", ["wJalrSECRET"], "s3://AKIAEXAMPLE:***@bucket/prefix"),
+    ("s3://bucket/p?aws_access_key_id=AKIAEXAMPLE&aws_secret_access_key=wJalrSECRET&region=eu-west-1",
+     ["AKIAEXAMPLE", "wJalrSECRET"], "region=eu-west-1"),
+    ("https://bucket.example/k?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIAEXAMPLE%2F2024&X-Amz-Date=20240101",
+     ["deadbeef", "AKIAEXAMPLE"], "X-Amz-Date=20240101"),
+    ("s3://bucket/p?session_token=FwoGZXIvYXdz", ["FwoGZXIvYXdz"], "s3://bucket/p?"),
+    ("wasbs://container@acct.blob.example/path?sv=2022-11-02&ss=b&srt=sco&sp=rwdl"
+     "&se=2030-01-01T00:00:00Z&spr=https&sig=abc%2Bdef%3D", ["abc%2Bdef", "abc+def", "rwdl"],
+     "wasbs://container@acct.blob.example/path?"),
+    ("abfss://fs@acct.dfs.example/dir?sig=s1gn4ture&sv=2022", ["s1gn4ture"], "abfss://fs@acct.dfs.example/dir"),
+    ("https://acct.blob.example/c/blob?sp=r&sig=zzzsig", ["zzzsig"], "https://acct.blob.example/c/blob"),
+    ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0S2V5;EndpointSuffix=core.example",
+     ["c2VjcmV0S2V5"], "AccountName=acct;AccountKey=***;EndpointSuffix=core.example"),
+    ("BlobEndpoint=https://acct.blob.example/;SharedAccessSignature=sv=2022&sig=abcd",
+     ["sig=abcd"], "BlobEndpoint=https://acct.blob.example/"),
+    ("Endpoint=sb://ns.example/;SharedAccessKeyName=Root;SharedAccessKey=k3yv4lue",
+     ["k3yv4lue"], "Endpoint=sb://ns.example/"),
+    ("hdfs://hadoop:hpw@namenode:8020/data", ["hpw"], "hdfs://hadoop:***@namenode:8020/data"),
+    ("https://user:ghp_token@git.example/repo?api_key=k123&x=1", ["ghp_token", "k123"], "x=1"),
+    ("file:///tmp/a?token=zz", ["zz"], "file:///tmp/a?token=***"),
+]
+
+
+@pytest.mark.parametrize(("uri", "secrets", "kept"), _REDACTION_CASES)
+def test_redact_uri_removes_secrets(uri: str, secrets: list[str], kept: str) -> None:
+    redacted = redact_uri(uri)
+    for secret in secrets:
+        assert secret not in redacted
+    assert kept in redacted
+    assert "***" in redacted
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["sqlite:///abs/x.db", "sqlite:///x.db?mode=ro", "./local/dir", "C:\\Users\\me\\store",
+     "postgresql://alice@h/db", "s3://bucket/k?versionId=3", "file:///tmp/x",
+     "wasbs://container@acct.blob.example/path"],
+)
+def test_redact_uri_keeps_uris_without_secrets_unchanged(uri: str) -> None:
+    assert redact_uri(uri) == uri
+
+
+def test_redact_uri_accepts_path_objects_and_garbage(tmp_path: Path) -> None:
+    assert redact_uri(tmp_path) == str(tmp_path)
+    assert "pw" not in redact_uri("http://u:pw@[::1")  # unparsable, still redacted
+
+
+def test_local_paths_round_trip(tmp_path: Path) -> None:
+    uri = path_to_file_uri(tmp_path / "a b")
+    assert uri.startswith("file://")
+    assert local_path_from_uri(uri) == tmp_path / "a b"
+    assert local_path_from_uri("./rel") == Path("./rel")
+    assert str(local_path_from_uri("file:///C:/x/y")) in ("C:/x/y", str(PureWindowsPath("C:/x/y")))
+    with pytest.raises(ValueError, match=r"s3://u:\*\*\*@b"):
+        local_path_from_uri("s3://u:secret@b/k")
+
+
+def test_append_path() -> None:
+    assert append_path("s3://b/root", "1", "abc/artifacts") == "s3://b/root/1/abc/artifacts"
+    assert append_path("s3://b/root/?versioned=1", "x") == "s3://b/root/x?versioned=1"
+    assert append_path("file:///tmp/r", "a b") == "file:///tmp/r/a%20b"
+    assert append_path("s3://b/root", "") == "s3://b/root"
