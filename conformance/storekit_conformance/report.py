@@ -86,7 +86,8 @@ class Recorder:
         result = self.results.get(report.nodeid) or CheckResult(report.nodeid, **meta)
         self.results[report.nodeid] = result
         if "storekit_implementation" in props:
-            self.implementations.setdefault(result.interface, {
+            self.implementations.setdefault(result.suite, {
+                "interface": result.interface,
                 "implementation": props["storekit_implementation"],
                 "capabilities": list(props.get("storekit_capabilities", [])),
             })
@@ -125,9 +126,9 @@ class Recorder:
         """The JSON report."""
         checks = sorted(self.results.values(), key=lambda r: (r.interface, r.section, r.nodeid))
         implementations = {}
-        for interface, impl in self.implementations.items():
+        for suite, impl in self.implementations.items():
             dist, version = distribution_of(impl["implementation"])
-            implementations[interface] = {**impl, "distribution": dist, "version": version}
+            implementations[suite] = {**impl, "distribution": dist, "version": version}
         counts = Counter(r.outcome for r in checks)
         return {
             "format": REPORT_FORMAT,
@@ -148,15 +149,15 @@ class Recorder:
 def format_summary(report: dict[str, Any]) -> str:
     """A readable summary of a JSON report: per interface and contract section, then failures and skips."""
     lines: list[str] = []
-    by_interface: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_suite: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for check in report["checks"]:
-        by_interface[check["interface"]].append(check)
-    for interface, checks in sorted(by_interface.items()):
-        impl = report["implementations"].get(interface, {})
+        by_suite[(check["interface"], check["suite"])].append(check)
+    for (interface, suite), checks in sorted(by_suite.items()):
+        impl = report["implementations"].get(suite, {})
         who = impl.get("implementation", "?")
         if impl.get("distribution"):
             who += f" ({impl['distribution']} {impl.get('version')})"
-        lines.append(f"{interface}: {who}")
+        lines.append(f"{interface} [{suite}]: {who}")
         lines.append(f"  capabilities: {', '.join(impl.get('capabilities', [])) or '(none declared)'}")
         sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for check in checks:

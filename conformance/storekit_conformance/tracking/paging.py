@@ -25,11 +25,12 @@ def _page_all(
     order_by: Optional[Sequence[str]] = None,
     between_pages: Optional[object] = None,
     filter_string: Optional[str] = None,
+    max_pages: int = 100,
 ) -> list[str]:
     """Page through a search, calling ``between_pages(page_number)`` after every page."""
     seen: list[str] = []
     token: Optional[str] = None
-    for page_number in range(1000):
+    for page_number in range(max_pages):
         page = store.search_runs(
             [experiment_id], filter_string=filter_string, max_results=page_size, order_by=order_by, page_token=token
         )
@@ -40,7 +41,7 @@ def _page_all(
             return seen
         if between_pages is not None:
             between_pages(page_number)  # type: ignore[operator]
-    raise AssertionError("paging did not end after 1000 pages")
+    raise AssertionError(f"paging did not end after {max_pages} pages (seen {len(seen)} runs)")
 
 
 class PagingChecks:
@@ -85,7 +86,7 @@ class PagingChecks:
             thread.start()
             thread.join()
 
-        seen = _page_all(tracking_store, experiment_id, 3, None, writer)
+        seen = _page_all(tracking_store, experiment_id, 3, None, writer, max_pages=len(ids))
         assert created, "the writer never ran: the search returned a single page"
         old = [r for r in seen if r in set(ids)]
         assert old == expected, "every run that matched before the first page, exactly once, in order"
@@ -100,7 +101,7 @@ class PagingChecks:
             run = tracking_store.create_run(experiment_id, start_time=_T0 + 1234)
             tracking_store.log_param(run.info.run_id, Param("i", f"new{page_number}"))
 
-        seen = _page_all(tracking_store, experiment_id, 2, None, writer, "params.i != '3'")
+        seen = _page_all(tracking_store, experiment_id, 2, None, writer, "params.i != '3'", max_pages=len(ids))
         assert seen == expected
         assert len(expected) == len(ids) - 1
 
