@@ -20,7 +20,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .entities import (
     DatasetInput,
@@ -44,6 +44,9 @@ from .errors import InvalidParameterError
 from .ids import now_ms
 from .interfaces import DEFAULT_MAX_RESULTS, ArtifactRepository, RegistryStore, TrackingStore
 from .uri import redact_uri
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .async_logging import AsyncBatchingLogger
 
 __all__ = ["TrackingClient", "to_metric_value", "parse_run_status"]
 
@@ -100,6 +103,7 @@ class TrackingClient:
         self._lock = threading.Lock()
         self._tracking_store: Optional[TrackingStore] = None
         self._registry_store: Optional[RegistryStore] = None
+        self._async_logger: "Optional[AsyncBatchingLogger]" = None
 
     # --- plumbing ------------------------------------------------------------
     @property
@@ -134,8 +138,36 @@ class TrackingClient:
                     self._registry_store = resolve_registry_store(self._registry_uri)
         return self._registry_store
 
+    def async_logger(self) -> "AsyncBatchingLogger":
+        """This client's asynchronous, batching logger (created on first use).
+
+        ``log_metric``, ``log_param``, ``set_tag`` and ``log_batch`` with
+        ``synchronous=False`` go through it; see :mod:`storekit.async_logging`
+        for its ordering, error and exit guarantees.
+        """
+        if self._async_logger is None:
+            store = self.store
+            with self._lock:
+                if self._async_logger is None:
+                    from .async_logging import AsyncBatchingLogger
+
+                    self._async_logger = AsyncBatchingLogger(store)
+        return self._async_logger
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Store everything logged with ``synchronous=False`` so far; re-raise any background error."""
+        if self._async_logger is not None:
+            self._async_logger.flush(timeout)
+
     def close(self) -> None:
-        """Close the stores this client opened (a later call opens them again)."""
+        """Close the stores this client opened (a later call opens them again).
+
+        The asynchronous logger, if any, is flushed and closed first.
+        """
+        with self._lock:
+            logger, self._async_logger = self._async_logger, None
+        if logger is not None:
+            logger.close()
         with self._lock:
             stores = [s for s in (self._tracking_store, self._registry_store) if s is not None]
             self._tracking_store = self._registry_store = None
@@ -256,9 +288,17 @@ class TrackingClient:
             raise InvalidParameterError(
                 f"status: {parsed.value} is not a terminal status (FINISHED, FAILED or KILLED)"
             )
-        return self.store.update_run_info(
+        error: Optional[BaseException] = None
+        try:
+            self.flush()  # asynchronously logged data is stored before the run ends
+        except Exception as exc:  # noqa: BLE001 - the run is still ended, then the error raised
+            error = exc
+        info = self.store.update_run_info(
             run_id, status=parsed, end_time=now_ms() if end_time is None else end_time
         )
+        if error is not None:
+            raise error
+        return info
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete a run."""
@@ -276,8 +316,13 @@ class TrackingClient:
         timestamp: Optional[int] = None,
         step: Optional[int] = None,
         model_id: Optional[str] = None,
+        synchronous: bool = True,
     ) -> None:
-        """Log one metric point; ``timestamp`` defaults to now (ms), ``step`` to 0."""
+        """Log one metric point; ``timestamp`` defaults to now (ms), ``step`` to 0.
+
+        With ``synchronous=False`` the point is queued on :meth:`async_logger`
+        and stored in the background (see :meth:`flush`).
+        """
         metric = Metric(
             key,
             to_metric_value(value),
@@ -285,15 +330,27 @@ class TrackingClient:
             0 if step is None else _to_int(step),
             model_id,
         )
-        self.store.log_metric(run_id, metric)
+        if synchronous:
+            self.store.log_metric(run_id, metric)
+        else:
+            self.async_logger().log_batch(run_id, metrics=(metric,))
 
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        """Log a param (``value`` converted with ``str``); re-logging a different value raises."""
-        self.store.log_param(run_id, Param(key, str(value)))
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> None:
+        """Log a param (``value`` converted with ``str``); re-logging a different value raises.
 
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        """Set (or overwrite) a run tag (``value`` converted with ``str``)."""
-        self.store.set_tag(run_id, RunTag(key, str(value)))
+        With ``synchronous=False`` it is queued and a conflict is raised by a later call or :meth:`flush`.
+        """
+        if synchronous:
+            self.store.log_param(run_id, Param(key, str(value)))
+        else:
+            self.async_logger().log_param(run_id, key, value)
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> None:
+        """Set (or overwrite) a run tag (``value`` converted with ``str``); ``synchronous=False`` queues it."""
+        if synchronous:
+            self.store.set_tag(run_id, RunTag(key, str(value)))
+        else:
+            self.async_logger().set_tag(run_id, key, value)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFoundError if it is not set."""
@@ -305,9 +362,16 @@ class TrackingClient:
         metrics: Iterable[Metric] = (),
         params: Iterable[Param] = (),
         tags: Iterable[RunTag] = (),
+        synchronous: bool = True,
     ) -> None:
-        """Log metrics, params and tags at once, atomically (contract batch limits apply)."""
-        self.store.log_batch(run_id, metrics=list(metrics), params=list(params), tags=list(tags))
+        """Log metrics, params and tags at once, atomically (contract batch limits apply).
+
+        With ``synchronous=False`` they are queued instead (no size limit, re-batched, not atomic).
+        """
+        if synchronous:
+            self.store.log_batch(run_id, metrics=list(metrics), params=list(params), tags=list(tags))
+        else:
+            self.async_logger().log_batch(run_id, metrics=metrics, params=params, tags=tags)
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: Optional[int] = None, page_token: Optional[str] = None

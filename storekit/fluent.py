@@ -10,6 +10,11 @@ State:
   (nested) runs;
 * at interpreter exit, runs still active in any thread are ended FINISHED.
 
+``start_run(log_async=True)`` (or ``STOREKIT_ASYNC_LOGGING=1``) makes the
+run's ``log_*``/``set_tag*`` calls asynchronous: they are queued and stored
+in batches by a background thread (:mod:`storekit.async_logging`), flushed
+by :func:`flush_async_logging`, :func:`end_run` and at interpreter exit.
+
 Without ``set_experiment`` or an explicit experiment, runs go to the
 experiment named ``Default``, created on first use.  The ``log_*`` and
 ``set_tag*`` functions start a run if none is active.
@@ -24,6 +29,7 @@ import warnings
 import weakref
 from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
+from .async_logging import async_logging_enabled
 from .client import PathLike, TrackingClient, parse_run_status, to_metric_value
 from .entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from .errors import AlreadyExistsError, InvalidParameterError
@@ -56,6 +62,7 @@ __all__ = [
     "search_runs",
     "get_run",
     "get_client",
+    "flush_async_logging",
 ]
 
 #: Name of the experiment runs go to when none is chosen.
@@ -227,9 +234,15 @@ class ActiveRun(Run):
     URI changes while it is active.
     """
 
-    def __init__(self, run: Run, client: TrackingClient) -> None:
+    def __init__(self, run: Run, client: TrackingClient, log_async: bool = False) -> None:
         super().__init__(run.info, run.data, run.inputs, run.outputs)
         object.__setattr__(self, "_client", client)  # the dataclass is frozen
+        object.__setattr__(self, "_log_async", log_async)
+
+    @property
+    def log_async(self) -> bool:
+        """Whether the fluent ``log_*``/``set_tag*`` calls of this run are queued (asynchronous)."""
+        return self._log_async  # type: ignore[attr-defined, no-any-return]
 
     @property
     def client(self) -> TrackingClient:
@@ -297,6 +310,7 @@ def start_run(
     run_name: Optional[str] = None,
     tags: Optional[Mapping[str, Any]] = None,
     nested: bool = False,
+    log_async: Optional[bool] = None,
 ) -> ActiveRun:
     """Start a new run (or resume ``run_id``) and make it the active run of this thread.
 
@@ -305,6 +319,12 @@ def start_run(
     ``storekit.parentRunId``.  A new run gets the run-context tags
     (user, source, git, host, Python); ``tags`` win over them.  Resuming sets
     the run RUNNING again and adds ``tags``.
+
+    ``log_async=True`` (default: the ``STOREKIT_ASYNC_LOGGING`` environment
+    variable) queues this run's ``log_*``/``set_tag*`` calls and stores them
+    in batches in the background; ending the run flushes them, and a
+    background error is raised by a later call, :func:`flush_async_logging`
+    or :func:`end_run`.
     """
     stack = _stack()
     if stack and not nested:
@@ -324,7 +344,7 @@ def start_run(
             all_tags[PARENT_RUN_ID_TAG] = parent
         all_tags.update(user_tags)
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
-    active = ActiveRun(run, client)
+    active = ActiveRun(run, client, async_logging_enabled(log_async))
     stack.append(active)
     _register_atexit()
     return active
@@ -396,6 +416,22 @@ def _target() -> tuple[str, TrackingClient]:
     return run.info.run_id, run.client
 
 
+def _logging_target() -> tuple[str, TrackingClient, bool]:
+    """Like :func:`_target`, plus whether the run logs synchronously."""
+    run_id, client = _target()
+    run = active_run()
+    return run_id, client, not (run is not None and run.log_async)
+
+
+def flush_async_logging(timeout: Optional[float] = None) -> None:
+    """Store everything logged asynchronously so far (active run's client and the default one)."""
+    clients = {id(c): c for c in (r.client for r in _stack())}
+    if _client is not None:
+        clients[id(_client)] = _client
+    for client in clients.values():
+        client.flush(timeout)
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -404,46 +440,46 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 # --- logging ---------------------------------------------------------------------------------------
 def log_param(key: str, value: Any) -> Any:
     """Log a param of the active run (``value`` converted with ``str``); returns ``value``."""
-    run_id, client = _target()
-    client.log_param(run_id, key, value)
+    run_id, client, sync = _logging_target()
+    client.log_param(run_id, key, value, synchronous=sync)
     return value
 
 
 def log_params(params: Mapping[str, Any]) -> None:
     """Log several params of the active run, in batches of at most 100."""
-    run_id, client = _target()
+    run_id, client, sync = _logging_target()
     items = [Param(k, str(v)) for k, v in params.items()]
     for chunk in _chunks(items, MAX_PARAMS_PER_BATCH):
-        client.log_batch(run_id, params=chunk)
+        client.log_batch(run_id, params=chunk, synchronous=sync)
 
 
 def log_metric(key: str, value: float, step: Optional[int] = None, timestamp: Optional[int] = None) -> None:
     """Log a metric point of the active run (``step`` defaults to 0, ``timestamp`` to now)."""
-    run_id, client = _target()
-    client.log_metric(run_id, key, value, timestamp=timestamp, step=step)
+    run_id, client, sync = _logging_target()
+    client.log_metric(run_id, key, value, timestamp=timestamp, step=step, synchronous=sync)
 
 
 def log_metrics(metrics: Mapping[str, float], step: Optional[int] = None, timestamp: Optional[int] = None) -> None:
     """Log several metrics of the active run at one step and time, in batches of at most 1,000."""
-    run_id, client = _target()
+    run_id, client, sync = _logging_target()
     ts = now_ms() if timestamp is None else timestamp
     items = [Metric(k, to_metric_value(v), ts, 0 if step is None else step) for k, v in metrics.items()]
     for chunk in _chunks(items, MAX_METRICS_PER_BATCH):
-        client.log_batch(run_id, metrics=chunk)
+        client.log_batch(run_id, metrics=chunk, synchronous=sync)
 
 
 def set_tag(key: str, value: Any) -> None:
     """Set a tag of the active run (``value`` converted with ``str``)."""
-    run_id, client = _target()
-    client.set_tag(run_id, key, value)
+    run_id, client, sync = _logging_target()
+    client.set_tag(run_id, key, value, synchronous=sync)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags of the active run, in batches of at most 100."""
-    run_id, client = _target()
+    run_id, client, sync = _logging_target()
     items = [RunTag(k, str(v)) for k, v in tags.items()]
     for chunk in _chunks(items, MAX_TAGS_PER_BATCH):
-        client.log_batch(run_id, tags=chunk)
+        client.log_batch(run_id, tags=chunk, synchronous=sync)
 
 
 def log_artifact(local_path: PathLike, artifact_path: Optional[str] = None) -> None:

@@ -62,8 +62,11 @@ class ExperimentChecks:
         with pytest.raises(InvalidParameterError) as excinfo:
             tracking_store.create_experiment(too_long)
         assert_invalid(excinfo, "name", "500")
-        assert tracking_store.get_experiment_by_name(too_long) is None
-        assert tracking_store.get_experiment_by_name(too_long[:500]) is not None  # the old one, not a truncated new one
+        # nothing truncated: the only experiment with the first 500 characters is the one created above
+        kept = tracking_store.get_experiment_by_name(too_long[:500])
+        assert kept is not None and kept.experiment_id == exp_id
+        found = tracking_store.search_experiments(ViewType.ALL, filter_string=f"name LIKE '{base}%'")
+        assert [e.experiment_id for e in found] == [exp_id]
 
     @contract("3", "a taken experiment name (active or deleted) raises AlreadyExistsError")
     def test_duplicate_name(self, tracking_store: TrackingStore, experiment_id: str) -> None:

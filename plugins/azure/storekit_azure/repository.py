@@ -158,21 +158,54 @@ class AzureArtifactRepository(FsspecArtifactRepository):
 
         return {"account_name": self.account, "credential": DefaultAzureCredential()}
 
+    def _client_options(self) -> dict[str, Any]:
+        """Azure SDK pipeline options: short SDK retries (the base class retries whole
+        transfers with backoff) and the connect/read timeouts."""
+        return {
+            "retry_total": 2,
+            "retry_connect": 2,
+            "retry_read": 2,
+            "retry_status": 2,
+            "retry_backoff_factor": 0.2,
+            "retry_backoff_max": 2,
+            "retry_to_secondary": False,
+            "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
+            "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),
+        }
+
     def _make_filesystem(self) -> Any:
         import adlfs
+        from azure.storage.blob.aio import BlobServiceClient
 
+        auth = self._auth_kwargs()
         kwargs: dict[str, Any] = {
             "blocksize": self.chunk_size,
             "max_concurrency": 1,  # parallelism is the base class's thread pool
-            "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
-            "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),
             "skip_instance_cache": True,
             "use_listings_cache": False,
             "assume_container_exists": True,
         }
-        kwargs.update(self._auth_kwargs())
+        kwargs.update(auth)
         kwargs.update(self.storage_options)
-        return adlfs.AzureBlobFileSystem(**kwargs)
+        fs = adlfs.AzureBlobFileSystem(**kwargs)
+        # adlfs offers no way to pass pipeline options: give it a client that has them
+        options = self._client_options()
+        if "connection_string" in auth:
+            fs.service_client = BlobServiceClient.from_connection_string(
+                auth["connection_string"], **options
+            )
+        else:
+            credential: Any = auth.get("credential")
+            if "account_key" in auth:
+                credential = {"account_name": self.account, "account_key": auth["account_key"]}
+            elif "sas_token" in auth:
+                from azure.core.credentials import AzureSasCredential
+
+                credential = AzureSasCredential(auth["sas_token"].lstrip("?"))
+            fs.service_client = BlobServiceClient(
+                f"https://{self.account}.blob.core.windows.net", credential=credential, **options
+            )
+        return fs
 
     def _secrets(self) -> Iterable[Optional[str]]:
         sas = self._sas_token

@@ -9,7 +9,7 @@ finite ``value`` plus a ``kind``: -inf (0) < finite (1) < +inf (2) < NaN (3).
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping
 
 from ...entities import Metric
 
@@ -20,13 +20,10 @@ __all__ = [
     "KIND_NAN",
     "encode_value",
     "decode_value",
-    "metric_row",
     "row_to_metric",
-    "latest_per_key",
     "metric_tuple",
     "latest_tuples",
     "TUPLE_COLUMNS",
-    "row_order_key",
 ]
 
 KIND_NEG_INF = 0
@@ -54,18 +51,6 @@ def decode_value(value: float, kind: int) -> float:
     return math.inf if kind == KIND_POS_INF else -math.inf
 
 
-def metric_row(run_row: int, metric: Metric) -> dict[str, Any]:
-    """The column values of one metric point."""
-    value, kind = encode_value(metric.value)
-    return {
-        "run_row": run_row,
-        "key": metric.key,
-        "value": value,
-        "kind": kind,
-        "timestamp": int(metric.timestamp),
-        "step": int(metric.step),
-        "model_id": metric.model_id,
-    }
 
 
 def row_to_metric(row: Mapping[str, Any]) -> Metric:
@@ -79,9 +64,6 @@ def row_to_metric(row: Mapping[str, Any]) -> Metric:
     )
 
 
-def row_order_key(row: Mapping[str, Any]) -> tuple[int, int, int, float]:
-    """metric_order_key of an encoded row."""
-    return (int(row["step"]), int(row["timestamp"]), int(row["kind"]), float(row["value"]))
 
 
 #: column order of :func:`metric_tuple`
@@ -108,14 +90,3 @@ def latest_tuples(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]
         if current is None or (row[5], row[4], row[3], row[2]) > (current[5], current[4], current[3], current[2]):
             best[row[1]] = row
     return best
-
-
-def latest_per_key(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The latest encoded row per key among ``rows`` (by the latest-value rule)."""
-    best: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        current: Optional[dict[str, Any]] = best.get(row["key"])
-        if current is None or row_order_key(row) > row_order_key(current):
-            best[row["key"]] = row
-    return best
-

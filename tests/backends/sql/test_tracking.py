@@ -160,3 +160,18 @@ def test_get_and_search_return_same_runs(store, uniq):
     found = store.search_runs([exp])
     assert [r.info.run_id for r in found] == ids[::-1]  # start_time DESC
     assert found[0] == store.get_run(ids[-1])
+
+
+def test_encoded_order_matches_metric_order_key():
+    from storekit.backends.sql.metrics import decode_value, metric_tuple
+    from storekit.entities import metric_order_key
+
+    values = [-math.inf, -1.0, 0.0, 2.5, math.inf, math.nan]
+    for a in values:
+        for b in values:
+            ma, mb = Metric("k", a, 1, 1), Metric("k", b, 1, 1)
+            ta, tb = metric_tuple(0, ma), metric_tuple(0, mb)
+            assert ((ta[5], ta[4], ta[3], ta[2]) < (tb[5], tb[4], tb[3], tb[2])) == (
+                metric_order_key(ma) < metric_order_key(mb))
+            decoded = decode_value(ta[2], ta[3])
+            assert decoded == a or (math.isnan(a) and math.isnan(decoded))
