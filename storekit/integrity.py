@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Union
 from .interfaces import UnsupportedOperationError
 from .uri import redact_uri
 
-__all__ = ["ERROR", "WARNING", "Finding", "IntegrityReport", "check_store", "HOOK_NAME"]
+__all__ = ["ERROR", "WARNING", "Finding", "IntegrityReport", "check_store", "describe_error", "HOOK_NAME"]
 
 #: Severity of a problem that makes the store inconsistent (non-zero exit).
 ERROR = "error"
@@ -34,6 +34,14 @@ ERROR = "error"
 WARNING = "warning"
 #: Name of the class-level hook a tracking-store implementation provides.
 HOOK_NAME = "check_integrity"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of an exception for a finding (credentials redacted)."""
+    from .cli._output import redact_message
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact_message(text)
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,7 @@ class ArtifactRepositorySuite(SuiteBase):
             pytest.skip("the repository read only the first half of the source through open()")
 
     # -- path escapes -------------------------------------------------------------------------
-    @pytest.mark.parametrize("bad", ["..", "../x", "a/../../x", "a/../..", "/abs", "/etc/passwd", "a\x00b", "\\\\server\\x", "C:\\x"])
+    @pytest.mark.parametrize("bad", ["..", "../x", "a/../../x", "a/../..", "/abs", "/abs/other/file", "a\x00b", "\\\\server\\x", "C:\\x"])
     @contract("4", "a path that escapes the root (.., absolute, NUL) raises InvalidParameterError; nothing is written")
     def test_path_escapes(self, artifact_repository: Factory, tmp_path: Path, bad: str) -> None:
         repo = artifact_repository()

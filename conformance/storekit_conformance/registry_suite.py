@@ -51,7 +51,7 @@ class RegistryStoreSuite(SuiteBase):
 
     @staticmethod
     def _versions(store: RegistryStore, name: str, n: int) -> list[ModelVersion]:
-        return [store.create_model_version(name, source=f"file:///models/{name}/{i}") for i in range(n)]
+        return [store.create_model_version(name, source=f"example://models/{name}/{i}") for i in range(n)]
 
     # -- declarations and models -----------------------------------------------
     @contract("1", "an implementation declares storekit_api = 1 and a frozenset of Capability")
@@ -70,7 +70,7 @@ class RegistryStoreSuite(SuiteBase):
         assert registry_store.update_registered_model(name, "second").description == "second"
         assert registry_store.get_registered_model(name).description == "second"
         new_name = unique("renamed")
-        registry_store.create_model_version(name, source="file:///m")
+        registry_store.create_model_version(name, source="example://m")
         registry_store.set_registered_model_alias(name, "champion", "1")
         renamed = registry_store.rename_registered_model(name, new_name)
         assert renamed.name == new_name
@@ -125,7 +125,7 @@ class RegistryStoreSuite(SuiteBase):
         registry_store.delete_model_version(model_name, "2")
         with pytest.raises(ModelVersionNotFound):
             registry_store.get_model_version(model_name, "3")
-        assert registry_store.create_model_version(model_name, source="file:///x").version == "4"
+        assert registry_store.create_model_version(model_name, source="example://x").version == "4"
 
     @contract("5", "a re-created model with the same name starts again at version 1 (deletion is hard)")
     def test_recreated_model_restarts(self, registry_store: RegistryStore) -> None:
@@ -134,22 +134,22 @@ class RegistryStoreSuite(SuiteBase):
         self._versions(registry_store, name, 2)
         registry_store.delete_registered_model(name)
         registry_store.create_registered_model(name)
-        assert registry_store.create_model_version(name, source="file:///x").version == "1"
+        assert registry_store.create_model_version(name, source="example://x").version == "1"
         registry_store.delete_registered_model(name)
 
     @contract("5", "model versions: get, update description, download URI is the source, search by name and run_id")
     def test_model_version_fields(self, registry_store: RegistryStore, model_name: str) -> None:
         run_id = "a" * 32
-        v = registry_store.create_model_version(model_name, source="file:///m/1", run_id=run_id, tags={"t": "v"}, description="d")
+        v = registry_store.create_model_version(model_name, source="example://m/1", run_id=run_id, tags={"t": "v"}, description="d")
         got = registry_store.get_model_version(model_name, v.version)
-        assert (got.source, got.run_id, got.tags, got.description, got.current_stage) == ("file:///m/1", run_id, {"t": "v"}, "d", "None")
+        assert (got.source, got.run_id, got.tags, got.description, got.current_stage) == ("example://m/1", run_id, {"t": "v"}, "d", "None")
         assert registry_store.update_model_version(model_name, v.version, "new").description == "new"
-        assert registry_store.get_model_version_download_uri(model_name, v.version) == "file:///m/1"
+        assert registry_store.get_model_version_download_uri(model_name, v.version) == "example://m/1"
         self._versions(registry_store, model_name, 1)
         found = registry_store.search_model_versions(filter_string=f"name = '{model_name}' AND run_id = '{run_id}'")
         assert [(m.name, m.version) for m in found] == [(model_name, "1")]
         with pytest.raises(ModelNotFound):
-            registry_store.create_model_version(unique("no-such-model"), source="file:///x")
+            registry_store.create_model_version(unique("no-such-model"), source="example://x")
 
     @requires(Capability.CONCURRENT_WRITERS)
     @contract("5", "concurrent create_model_version calls (threads) never get the same number")
@@ -163,7 +163,7 @@ class RegistryStoreSuite(SuiteBase):
             try:
                 barrier.wait(timeout=30)
                 for _ in range(PER_THREAD):
-                    version = registry_store.create_model_version(model_name, source="file:///c").version
+                    version = registry_store.create_model_version(model_name, source="example://c").version
                     with lock:
                         got.append(version)
             except BaseException as exc:
@@ -263,6 +263,6 @@ class RegistryStoreSuite(SuiteBase):
         with pytest.raises(ModelVersionNotFound):
             registry_store.get_model_version_by_alias(model_name, "a1")
         assert registry_store.get_registered_model(model_name).aliases == {"a2": "2"}
-        registry_store.create_model_version(model_name, source="file:///x")
+        registry_store.create_model_version(model_name, source="example://x")
         with pytest.raises(ModelVersionNotFound):
             registry_store.get_model_version_by_alias(model_name, "a1")

@@ -86,7 +86,10 @@ class Recorder:
         result = self.results.get(report.nodeid) or CheckResult(report.nodeid, **meta)
         self.results[report.nodeid] = result
         if "storekit_implementation" in props:
-            self.implementations.setdefault(result.suite, {
+            key = result.suite
+            if result.interface == "context" and report.nodeid.endswith("]"):  # one provider per parameter
+                key += "[" + report.nodeid.rsplit("[", 1)[-1]
+            self.implementations.setdefault(key, {
                 "interface": result.interface,
                 "implementation": props["storekit_implementation"],
                 "capabilities": list(props.get("storekit_capabilities", [])),
@@ -153,12 +156,14 @@ def format_summary(report: dict[str, Any]) -> str:
     for check in report["checks"]:
         by_suite[(check["interface"], check["suite"])].append(check)
     for (interface, suite), checks in sorted(by_suite.items()):
-        impl = report["implementations"].get(suite, {})
-        who = impl.get("implementation", "?")
-        if impl.get("distribution"):
-            who += f" ({impl['distribution']} {impl.get('version')})"
-        lines.append(f"{interface} [{suite}]: {who}")
-        lines.append(f"  capabilities: {', '.join(impl.get('capabilities', [])) or '(none declared)'}")
+        impls = [i for k, i in sorted(report["implementations"].items()) if k == suite or k.startswith(suite + "[")]
+        lines.append(f"{interface} [{suite}]:")
+        for impl in impls or [{}]:
+            who = impl.get("implementation", "?")
+            if impl.get("distribution"):
+                who += f" ({impl['distribution']} {impl.get('version')})"
+            caps = ", ".join(impl.get("capabilities", [])) or "(none declared)"
+            lines.append(f"  {who}; capabilities: {caps}")
         sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for check in checks:
             sections[check["section"]].append(check)

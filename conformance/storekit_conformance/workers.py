@@ -75,7 +75,7 @@ def _registry(uri: str, index: int, args: dict[str, Any], ready: Callable[[], No
     store = resolve_registry_store(uri)
     ready()
     versions = [
-        store.create_model_version(args["name"], source=f"file:///tmp/model-{index}-{i}").version
+        store.create_model_version(args["name"], source=f"example://model-{index}-{i}").version
         for i in range(int(args["versions"]))
     ]
     store.close()

@@ -21,7 +21,7 @@ __all__ = ["DatasetChecks", "LoggedModelChecks"]
 
 
 def _inputs(name: str, digest: str, context: str) -> DatasetInput:
-    return DatasetInput(Dataset(name, digest, "local", f"file:///data/{name}"), {"context": context})
+    return DatasetInput(Dataset(name, digest, "local", f"example://data/{name}"), {"context": context})
 
 
 class DatasetChecks:
@@ -38,7 +38,7 @@ class DatasetChecks:
         got = tracking_store.get_run(run_id).inputs.dataset_inputs
         keys = sorted((d.dataset.name, d.dataset.digest, d.tags.get("context")) for d in got)
         assert keys == [("iris", "d1", "eval"), ("iris", "d1", "training")]
-        assert {d.dataset.source for d in got} == {"file:///data/iris"}
+        assert {d.dataset.source for d in got} == {"example://data/iris"}
 
     @requires(Capability.DATASETS)
     @pytest.mark.parametrize("flt,expected", [

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from storekit.entities import ExperimentTag, LifecycleStage, ViewType
 from storekit.errors import AlreadyExistsError, ExperimentNotFound, InvalidParameterError, NotFoundError
 from storekit.interfaces import STOREKIT_API, Capability, TrackingStore
+from storekit.uri import path_to_file_uri
 
 from ..helpers import assert_invalid, unique
 from ..marks import contract
@@ -130,7 +133,7 @@ class ExperimentChecks:
 
     @contract("3", "artifact roots: explicit artifact_location is kept; default is <root>/<experiment_id>")
     def test_artifact_locations(self, tracking_store: TrackingStore) -> None:
-        location = f"file:///tmp/storekit-conformance/{unique('loc')}"
+        location = path_to_file_uri(Path(tempfile.gettempdir()) / "storekit-conformance" / unique("loc"))
         exp_id = tracking_store.create_experiment(unique("loc"), artifact_location=location)
         assert tracking_store.get_experiment(exp_id).artifact_location.rstrip("/") == location
         run = tracking_store.create_run(exp_id, user_id="conformance")

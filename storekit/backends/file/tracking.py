@@ -148,6 +148,13 @@ class FileTrackingStore(TrackingStore):
             self._indexes.clear()
             self._history.clear()
 
+    @classmethod
+    def check_integrity(cls, uri: str, repair: bool = False) -> Any:
+        """Check the store at ``uri`` (with ``repair``, clean up after crashes): see :mod:`.check`."""
+        from .check import check_file_store
+
+        return check_file_store(uri, repair)
+
     # ------------------------------------------------------------------
     # experiments
     # ------------------------------------------------------------------

@@ -185,7 +185,9 @@ class Database:
                 return isinstance(exc, sa_exc.OperationalError)
             return sqlstate.startswith("08") or sqlstate in {"28000", "28P01", "3D000", "57P03"}
         msg = str(orig).lower()
-        return isinstance(exc, sa_exc.OperationalError) and "unable to open" in msg
+        return isinstance(exc, sa_exc.OperationalError) and (
+            "unable to open" in msg or "disk is full" in msg or "disk i/o error" in msg
+        )
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))

@@ -57,9 +57,18 @@ def view_condition(column: sa.Column, view_type: ViewType) -> Any:
 def experiment_key(experiment_id: object) -> int:
     """The integer key of an experiment id; raises ExperimentNotFound for a non-numeric one."""
     text = validate_experiment_id(experiment_id)
-    if not text.isdigit() or len(text) > 18:
+    if not is_experiment_key(text):
         raise ExperimentNotFound(f"experiment {text!r} does not exist")
     return int(text)
+
+
+#: Experiment ids are 32-bit integer keys on every database.
+MAX_EXPERIMENT_KEY = 2**31 - 1
+
+
+def is_experiment_key(text: str) -> bool:
+    """Whether ``text`` can be an experiment's integer key (ASCII digits within the column's range)."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_EXPERIMENT_KEY
 
 
 class ExperimentOps:

@@ -78,6 +78,8 @@ VERSION_SPEC = EntitySpec(
 )
 
 _VERSION_COLUMNS = (_m.c.name, *[c for c in _v.c])
+#: target stages for which ``archive_existing_versions`` archives the other versions
+_ARCHIVING_STAGES = frozenset({ModelVersionStage.STAGING.value, ModelVersionStage.PRODUCTION.value})
 
 
 class SqlRegistryStore(RegistryStore):
@@ -401,13 +403,17 @@ class SqlRegistryStore(RegistryStore):
     def transition_model_version_stage(
         self, name: str, version: str, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
-        """Move a version to ``stage``; optionally archive the others in it, atomically."""
+        """Move a version to ``stage``.
+
+        With ``archive_existing_versions`` and a target of Staging or Production,
+        the other versions in that stage move to Archived in the same transaction.
+        """
         target = ModelVersionStage.parse(stage).value
 
         def txn(conn: Connection) -> ModelVersion:
             row = self._version_row(conn, name, version)
             now = now_ms()
-            if archive_existing_versions:
+            if archive_existing_versions and target in _ARCHIVING_STAGES:
                 conn.execute(sa.update(_v).where(
                     _v.c.model_row == row["model_row"], _v.c.current_stage == target,
                     _v.c.version != row["version"],
@@ -458,12 +464,15 @@ class SqlRegistryStore(RegistryStore):
         self._db.run(txn)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias (a no-op if it is not set)."""
+        """Remove an alias; NotFoundError if the model has no such alias."""
         alias = validate_alias(alias)
 
         def txn(conn: Connection) -> None:
-            row_id = self._model_row(conn, name, lock=True)["model_row"]
-            conn.execute(sa.delete(_al).where(_al.c.model_row == row_id, _al.c.alias == alias))
+            row = self._model_row(conn, name, lock=True)
+            if not conn.execute(
+                sa.delete(_al).where(_al.c.model_row == row["model_row"], _al.c.alias == alias)
+            ).rowcount:
+                raise NotFoundError(f"registered model {row['name']!r} has no alias {alias!r}")
 
         self._db.run(txn)
 

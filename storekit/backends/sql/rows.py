@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any, Mapping, Sequence
+from typing import Any, Container, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,6 +18,7 @@ from ...entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
 )
 from . import schema as s
@@ -73,8 +74,12 @@ def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
     ]
 
 
-def run_info(r: Mapping[str, Any]) -> RunInfo:
-    """The RunInfo of a ``runs`` row."""
+def run_info(r: Mapping[str, Any], experiment_deleted: bool = False) -> RunInfo:
+    """The RunInfo of a ``runs`` row.
+
+    Its ``lifecycle_stage`` is the effective one: ``deleted`` when the run or
+    (``experiment_deleted``) its experiment is deleted.
+    """
     return RunInfo(
         run_id=r["run_uuid"],
         experiment_id=str(r["experiment_id"]),
@@ -83,7 +88,7 @@ def run_info(r: Mapping[str, Any]) -> RunInfo:
         status=RunStatus(r["status"]),
         start_time=r["start_time"],
         end_time=r["end_time"],
-        lifecycle_stage=LifecycleStage(r["lifecycle_stage"]),
+        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else LifecycleStage(r["lifecycle_stage"]),
         artifact_uri=r["artifact_uri"],
     )
 
@@ -116,22 +121,40 @@ def _inputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[DatasetInput
     return out
 
 
-def runs_from_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Run]:
-    """Full runs (params, tags, latest metrics, inputs) in four queries per 900 runs."""
+def _outputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    o, m = s.run_outputs, s.logged_models
+    out: dict[int, list[str]] = defaultdict(list)
+    for part in chunks(list(ids)):
+        for run_row, model_id in conn.execute(
+            sa.select(o.c.run_row, m.c.model_id)
+            .join_from(o, m, o.c.model_row == m.c.model_row)
+            .where(o.c.run_row.in_(part))
+            .order_by(o.c.run_row, o.c.position)
+        ):
+            out[run_row].append(model_id)
+    return out
+
+
+def runs_from_rows(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], deleted_experiments: Container[int] = ()
+) -> list[Run]:
+    """Full runs (params, tags, latest metrics, inputs, outputs) in five queries per 900 runs."""
     ids = [r["row_id"] for r in rows]
     params = key_values(conn, s.params, s.params.c.run_row, ids)
     tags = key_values(conn, s.tags, s.tags.c.run_row, ids)
     latest = _latest(conn, ids)
     inputs = _inputs(conn, ids)
+    outputs = _outputs(conn, ids)
     return [
         Run(
-            info=run_info(r),
+            info=run_info(r, r["experiment_id"] in deleted_experiments),
             data=RunData(
                 metrics=latest.get(r["row_id"], {}),
                 params=params.get(r["row_id"], {}),
                 tags=tags.get(r["row_id"], {}),
             ),
             inputs=RunInputs(tuple(inputs.get(r["row_id"], ()))),
+            outputs=RunOutputs(tuple(outputs.get(r["row_id"], ()))),
         )
         for r in rows
     ]

@@ -41,10 +41,15 @@ __all__ = [
     "model_versions",
     "model_version_tags",
     "registered_model_aliases",
+    "logged_models",
+    "logged_model_tags",
+    "logged_model_params",
+    "logged_model_metrics",
+    "run_outputs",
 ]
 
 #: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
 BASE_REVISION = "0001"
 #: Alembic's version table (named so it never collides with an application's own).
@@ -241,5 +246,60 @@ registered_model_aliases = sa.Table(
     sa.Column("model_row", sa.Integer, sa.ForeignKey("registered_models.model_row"), primary_key=True),
     sa.Column("alias", Str(255), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
+    **_MYSQL,
+)
+
+# --- revision 0003: logged models and run outputs ------------------------------
+#: ``model_row`` is the integer key child tables use and the creation bound of
+#: keyset pagination; ``model_id`` is the public ``m-<hex>`` id.
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("model_row", RowId(), primary_key=True, autoincrement=True),
+    sa.Column("model_id", Str(64), nullable=False, unique=True),
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id"), nullable=False),
+    sa.Column("name", Str(500), nullable=False),
+    sa.Column("artifact_location", Txt(), nullable=False),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("model_type", Str(500), nullable=True),
+    sa.Column("source_run_id", Str(32), nullable=True),
+    sa.Column("status", Str(20), nullable=False),
+    sa.Column("status_message", Txt(), nullable=True),
+    sa.Column("lifecycle_stage", Str(32), nullable=False),
+    sa.Index("ix_logged_models_experiment_created", "experiment_id", "creation_timestamp"),
+    **_MYSQL,
+)
+
+
+def _model_child(name: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("model_row", RowId(), sa.ForeignKey("logged_models.model_row"), primary_key=True),
+        sa.Column("key", Str(250), primary_key=True),
+        *columns,
+        **_MYSQL,
+    )
+
+
+logged_model_tags = _model_child("logged_model_tags", sa.Column("value", Txt(), nullable=False))
+logged_model_params = _model_child("logged_model_params", sa.Column("value", Txt(), nullable=False))
+#: The latest point per key of the metrics that named the model (same encoding as ``metrics``).
+logged_model_metrics = _model_child(
+    "logged_model_metrics",
+    sa.Column("value", sa.Double(), nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+)
+
+#: Logged models a run produced, in the order they were first recorded (``position``).
+run_outputs = sa.Table(
+    "run_outputs",
+    metadata,
+    sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True),
+    sa.Column("model_row", RowId(), sa.ForeignKey("logged_models.model_row"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
     **_MYSQL,
 )

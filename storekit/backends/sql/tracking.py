@@ -37,7 +37,8 @@ from ...validation import (
     validate_tags,
 )
 from . import schema as s
-from .experiments import ExperimentOps, experiment_key
+from .experiments import ExperimentOps, experiment_key, is_experiment_key
+from .logged_models import LoggedModelOps
 from .metrics import TUPLE_COLUMNS, latest_tuples, metric_tuple, row_to_metric
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
@@ -48,6 +49,15 @@ from .sqlutil import insert_many, upsert
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
 
 _r = s.runs
+_DELETED = LifecycleStage.DELETED.value
+#: the lifecycle stage of a run's experiment (a correlated scalar subquery)
+_EXPERIMENT_STAGE = (
+    sa.select(s.experiments.c.lifecycle_stage)
+    .where(s.experiments.c.experiment_id == _r.c.experiment_id)
+    .scalar_subquery()
+)
+#: a run's effective lifecycle stage: deleted when the run or its experiment is deleted
+EFFECTIVE_STAGE = sa.case((_EXPERIMENT_STAGE == _DELETED, _DELETED), else_=_r.c.lifecycle_stage)
 
 
 def _dataset_exists(key: str, cond: Any) -> Any:
@@ -68,7 +78,7 @@ RUN_SPEC = EntitySpec(
         "end_time": _r.c.end_time,
         "artifact_uri": _r.c.artifact_uri,
         "experiment_id": sa.cast(_r.c.experiment_id, sa.String(20)),
-        "lifecycle_stage": _r.c.lifecycle_stage,
+        "lifecycle_stage": EFFECTIVE_STAGE,
     },
     keyed={
         Kind.METRIC: KeyedTable(s.latest_metrics, lambda t: t.c.run_row == _r.c.row_id, numeric=True),
@@ -82,7 +92,7 @@ RUN_SPEC = EntitySpec(
 )
 
 
-class SqlTrackingStore(ExperimentOps, TrackingStore):
+class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
     ``SqlTrackingStore(uri, default_artifact_root=None, **engine_options)``;
@@ -99,6 +109,7 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
             Capability.DURABLE,
             Capability.REGISTRY,
             Capability.DATASETS,
+            Capability.LOGGED_MODELS,
         }
     )
 
@@ -114,10 +125,17 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
         """Close pooled connections."""
         self._db.dispose()
 
+    @classmethod
+    def check_integrity(cls, uri: str, repair: bool = False) -> Any:
+        """Check the database at ``uri`` without opening it as a store: see :mod:`.check`."""
+        from .check import check_sql_store
+
+        return check_sql_store(uri, repair)
+
     # --- runs ------------------------------------------------------------
     def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping:
         validate_run_id(run_id)
-        stmt = sa.select(*RUN_COLUMNS).where(_r.c.run_uuid == run_id)
+        stmt = sa.select(*RUN_COLUMNS, _EXPERIMENT_STAGE.label("experiment_stage")).where(_r.c.run_uuid == run_id)
         if lock:
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).mappings().first()
@@ -129,6 +147,11 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
         row = self._run_row(conn, run_id, lock=True)
         if row["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
             raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
+        if row["experiment_stage"] == _DELETED:
+            raise InvalidParameterError(
+                f"run {run_id!r} is in experiment {str(row['experiment_id'])!r}, which is deleted; "
+                "restore the experiment before writing to the run"
+            )
         return row
 
     def create_run(
@@ -172,8 +195,12 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
 
     def get_run(self, run_id: str) -> Run:
         """The run (active or deleted) with latest metrics, params and tags."""
-        return self._db.run(lambda conn: runs_from_rows(conn, [self._run_row(conn, run_id)])[0],
-                            write=False)
+        def txn(conn: Connection) -> Run:
+            row = self._run_row(conn, run_id)
+            deleted = (row["experiment_id"],) if row["experiment_stage"] == _DELETED else ()
+            return runs_from_rows(conn, [row], deleted)[0]
+
+        return self._db.run(txn, write=False)
 
     def update_run_info(
         self,
@@ -248,6 +275,7 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
                        ["value"])
             if metrics:
                 self._write_metrics(conn, row_id, metrics)
+                self._record_model_metrics(conn, metrics)  # metrics that name a logged model
 
         self._db.run(txn)
 
@@ -351,7 +379,7 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
         keys_wanted = []
         for e in experiment_ids:
             text = validate_experiment_id(e)
-            if text.isdigit() and len(text) <= 18:
+            if is_experiment_key(text):
                 keys_wanted.append(int(text))
         view_type = ViewType(view_type)
         expr, order = parse_query(filter_string, order_by, RUN_SCHEMA)
@@ -379,7 +407,7 @@ class SqlTrackingStore(ExperimentOps, TrackingStore):
                 spec=RUN_SPEC, max_results=max_results, page_token=page_token, query=query,
                 bound_column=_r.c.row_id,
             )
-            return PagedList(runs_from_rows(conn, rows), token)
+            return PagedList(runs_from_rows(conn, rows, frozenset(deleted)), token)
 
         return self._db.run(txn, write=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -67,3 +68,42 @@ def test_rename_delete_and_search(registry, uniq):
         registry.get_registered_model(new)
     registry.create_registered_model(new)  # re-created: starts again at 1
     assert registry.create_model_version(new, "s3://b/1").version == "1"
+
+
+def test_deleting_an_alias_that_is_not_set_raises(registry, uniq):
+    from storekit.errors import NotFoundError
+
+    name = uniq("model")
+    registry.create_registered_model(name)
+    registry.create_model_version(name, "s3://b/1")
+    with pytest.raises(NotFoundError, match="alias"):
+        registry.delete_registered_model_alias(name, "champion")
+    registry.set_registered_model_alias(name, "champion", "1")
+    registry.delete_registered_model_alias(name, "champion")
+    assert registry.get_registered_model(name).aliases == {}
+    with pytest.raises(NotFoundError, match="champion"):
+        registry.delete_registered_model_alias(name, "champion")
+
+
+@pytest.mark.parametrize("target", ["None", "archived"])
+def test_archive_existing_versions_only_for_staging_and_production(registry, uniq, target):
+    name = uniq("model")
+    registry.create_registered_model(name)
+    for i in range(3):
+        registry.create_model_version(name, f"s3://b/{i}")
+    stage = "None" if target == "None" else "Archived"
+    # versions 1 and 2 already in the target stage; moving 3 there archives nothing
+    if stage == "Archived":
+        registry.transition_model_version_stage(name, "1", stage)
+        registry.transition_model_version_stage(name, "2", stage)
+    else:
+        registry.transition_model_version_stage(name, "3", "Staging")
+    before = [registry.get_model_version(name, v) for v in ("1", "2")]
+    time.sleep(0.01)  # a version touched by the transition would get a later timestamp
+    moved = registry.transition_model_version_stage(name, "3", target, archive_existing_versions=True)
+    assert moved.current_stage == stage
+    assert [registry.get_model_version(name, v) for v in ("1", "2")] == before  # untouched
+    registry.transition_model_version_stage(name, "1", "Staging")
+    registry.transition_model_version_stage(name, "2", "staging", archive_existing_versions=True)
+    assert registry.get_model_version(name, "1").current_stage == "Archived"
+    assert registry.get_model_version(name, "2").current_stage == "Staging"

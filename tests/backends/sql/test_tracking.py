@@ -175,3 +175,47 @@ def test_encoded_order_matches_metric_order_key():
                 metric_order_key(ma) < metric_order_key(mb))
             decoded = decode_value(ta[2], ta[3])
             assert decoded == a or (math.isnan(a) and math.isnan(decoded))
+
+
+def test_runs_of_a_deleted_experiment_read_as_deleted_and_come_back_unchanged(store, uniq):
+    from storekit.entities import Dataset, DatasetInput
+
+    exp = store.create_experiment(uniq("exp"))
+    kept = store.create_run(exp, start_time=2).info.run_id
+    alone = store.create_run(exp, start_time=1).info.run_id
+    store.log_batch(kept, [Metric("m", 1.0, 1, 0)], [Param("p", "1")], [RunTag("t", "x")])
+    store.delete_run(alone)  # deleted on its own: stays deleted after the experiment comes back
+    before = store.get_run(kept)
+    store.delete_experiment(exp)
+
+    gone = store.get_run(kept)
+    assert gone.info.lifecycle_stage is LifecycleStage.DELETED and gone.data == before.data
+    assert store.search_runs([exp]) == []
+    for view in (ViewType.DELETED_ONLY, ViewType.ALL):
+        found = store.search_runs([exp], view_type=view)
+        assert [r.info.run_id for r in found] == [kept, alone]
+        assert {r.info.lifecycle_stage for r in found} == {LifecycleStage.DELETED}
+    by_stage = store.search_runs([exp], "attributes.lifecycle_stage = 'deleted'", view_type=ViewType.ALL)
+    assert [r.info.run_id for r in by_stage] == [kept, alone]
+    assert store.search_runs([exp], "attributes.lifecycle_stage = 'active'", view_type=ViewType.ALL) == []
+
+    writes = [
+        lambda: store.log_metric(kept, Metric("m", 2.0, 2, 1)),
+        lambda: store.log_param(kept, Param("q", "1")),
+        lambda: store.set_tag(kept, RunTag("t", "y")),
+        lambda: store.delete_tag(kept, "t"),
+        lambda: store.log_batch(kept),
+        lambda: store.update_run_info(kept, status=RunStatus.FINISHED),
+        lambda: store.log_inputs(kept, [DatasetInput(Dataset("d", "abc", "s3", "s3://b/d"))]),
+    ]
+    for write in writes:
+        with pytest.raises(InvalidParameterError, match="deleted"):
+            write()
+
+    store.restore_experiment(exp)
+    assert store.get_run(kept) == before
+    assert store.get_run(alone).info.lifecycle_stage is LifecycleStage.DELETED
+    assert [r.info.run_id for r in store.search_runs([exp])] == [kept]
+    assert [r.info.run_id for r in store.search_runs([exp], view_type=ViewType.DELETED_ONLY)] == [alone]
+    store.log_metric(kept, Metric("m", 2.0, 2, 1))  # writable again
+    assert store.get_run(kept).data.metrics == {"m": 2.0}

@@ -7,12 +7,11 @@ failure in the contract section named in :data:`VARIANTS`.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import replace
 from typing import Any, Optional, Sequence
 
-from storekit.entities import LifecycleStage, Metric, ModelVersion, PagedList, Param, Run, RunTag, ViewType
+from storekit.entities import Metric, ModelVersion, PagedList, Param, Run, RunTag, ViewType
 from storekit.errors import RunNotFound
 from storekit.paging import decode_page_token, encode_page_token
 from storekit_memory import MemoryArtifactRepository, MemoryRegistryStore, MemoryTrackingStore

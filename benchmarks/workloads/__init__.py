@@ -1,0 +1,1 @@
+"""One module per benchmark workload; each exposes ``run(ctx) -> list[Figure]``."""
