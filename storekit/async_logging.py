@@ -18,8 +18,9 @@ Guarantees
 * **Errors surface.** Input is validated in the caller's thread (bad input
   raises at once).  An error the store raises later (a param logged again
   with another value, a deleted or unknown run, an unreachable server) is
-  re-raised to the caller by the next logging call, :meth:`~AsyncBatchingLogger.flush`
-  or :meth:`~AsyncBatchingLogger.close` - as the original exception, with a
+  re-raised to the caller by the next logging call (whose own items are
+  queued nonetheless), :meth:`~AsyncBatchingLogger.flush` or
+  :meth:`~AsyncBatchingLogger.close` - as the original exception, with a
   note naming the run and how many other errors happened.  One failing item
   never takes the rest of its batch down: a failed batch is retried split
   by kind, params one by one, so only the offending items are refused.

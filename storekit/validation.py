@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import operator
 import posixpath
 import re
 from typing import Iterable, Mapping, Optional, Sequence
@@ -175,6 +176,39 @@ def validate_tags(tags: Optional[Mapping[str, str]], what: str = "tag") -> dict[
     return dict(tags)
 
 
+_get_key = operator.attrgetter("key")
+_get_value = operator.attrgetter("value")
+_get_timestamp = operator.attrgetter("timestamp")
+_get_step = operator.attrgetter("step")
+_get_model_id = operator.attrgetter("model_id")
+_PLAIN_NUMBER_TYPES = frozenset({float, int})
+_OPTIONAL_STR_TYPES = frozenset({str, type(None)})
+
+
+def _int64s(values: list[object]) -> bool:
+    """True when every value is a plain ``int`` within the 64-bit range."""
+    return {*map(type, values)} == {int} and -_INT64_MAX - 1 <= min(values) and max(values) <= _INT64_MAX  # type: ignore[type-var,operator]
+
+
+def _plain_metrics_valid(metrics: list[Metric]) -> bool:
+    """Fast path of the per-metric checks: True only when :func:`validate_metric` accepts every item.
+
+    Whole-column checks (``map``/``set`` in C) replace per-item calls; anything
+    unusual (subclasses, numeric types other than float/int, a bad key...)
+    returns False so the per-item path decides and words the error.
+    """
+    if {*map(type, metrics)} != {Metric}:
+        return False
+    if not all(type(k) is str and _is_valid_key(k) for k in {*map(_get_key, metrics)}):
+        return False
+    return (
+        {*map(type, map(_get_value, metrics))} <= _PLAIN_NUMBER_TYPES
+        and _int64s(list(map(_get_timestamp, metrics)))
+        and _int64s(list(map(_get_step, metrics)))
+        and {*map(type, map(_get_model_id, metrics))} <= _OPTIONAL_STR_TYPES
+    )
+
+
 def validate_batch(
     metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
 ) -> None:
@@ -189,8 +223,9 @@ def validate_batch(
             raise InvalidParameterError(
                 f"log_batch {field}: {len(items)} items exceed the limit of {limit} per batch"
             )
-    for m in metrics:
-        validate_metric(m)
+    if metrics and not _plain_metrics_valid(metrics):
+        for m in metrics:
+            validate_metric(m)
     seen: dict[str, str] = {}
     for p in params:
         validate_param(p)

@@ -520,3 +520,23 @@ def test_logged_models(store: FileTrackingStore, run_id: str) -> None:
         store.get_logged_model("m-" + "0" * 32)
     with pytest.raises(InvalidParameterError, match="status"):
         store.finalize_logged_model(model.model_id, "DONE")
+
+
+def test_batch_with_unknown_logged_model_stores_nothing(tmp_path) -> None:
+    """A metric naming a logged model that does not exist fails the whole batch (atomicity)."""
+    from storekit.backends.file import FileTrackingStore
+    from storekit.entities import Metric, Param
+    from storekit.errors import LoggedModelNotFound
+
+    store = FileTrackingStore(str(tmp_path / "s"))
+    exp = store.create_experiment("atomic-models")
+    run = store.create_run(exp)
+    with pytest.raises(LoggedModelNotFound):
+        store.log_batch(
+            run.info.run_id,
+            metrics=[Metric("a", 1.0, 1, 0), Metric("b", 2.0, 1, 0, model_id="m-" + "0" * 32)],
+            params=[Param("p", "v")],
+        )
+    data = store.get_run(run.info.run_id).data
+    assert data.metrics == {} and data.params == {}
+    assert store.get_metric_history(run.info.run_id, "a") == []

@@ -161,14 +161,12 @@ class AzureArtifactRepository(FsspecArtifactRepository):
     def _client_options(self) -> dict[str, Any]:
         """Azure SDK pipeline options: short SDK retries (the base class retries whole
         transfers with backoff) and the connect/read timeouts."""
+        from azure.storage.blob.aio import ExponentialRetry
+
         return {
-            "retry_total": 2,
-            "retry_connect": 2,
-            "retry_read": 2,
-            "retry_status": 2,
-            "retry_backoff_factor": 0.2,
-            "retry_backoff_max": 2,
-            "retry_to_secondary": False,
+            "retry_policy": ExponentialRetry(
+                initial_backoff=0.5, increment_base=1, retry_total=1, random_jitter_range=0.2
+            ),
             "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
             "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),
         }

@@ -447,6 +447,8 @@ class FileTrackingStore(TrackingStore):
         metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
         validate_batch(metrics, params, tags)
         index, state = self._locate(run_id)
+        for model_id in {m.model_id for m in metrics if m.model_id is not None}:
+            self._models.load(model_id)  # unknown model: raise before anything is written
         latest: dict[str, Metric] = {}
         for m in metrics:
             old = latest.get(m.key)

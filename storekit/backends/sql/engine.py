@@ -90,8 +90,12 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+#: page cache, temporary tables and memory-mapped reads sized for million-point runs
+_SQLITE_TUNING = ("cache_size = -32768", "temp_store = MEMORY", "mmap_size = 268435456")
+
+
 def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
-    """WAL, busy timeout, foreign keys; BEGIN IMMEDIATE for write transactions."""
+    """WAL, busy timeout, foreign keys, cache sizes; BEGIN IMMEDIATE for write transactions."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -102,6 +106,8 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute(f"PRAGMA synchronous = {synchronous}")
         cur.execute("PRAGMA foreign_keys = ON")
+        for pragma in _SQLITE_TUNING:
+            cur.execute(f"PRAGMA {pragma}")
         cur.close()
         # Unicode-aware lower() so ILIKE folds case exactly like PostgreSQL and MySQL
         dbapi_conn.create_function("lower", 1, _lower, deterministic=True)

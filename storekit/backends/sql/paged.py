@@ -26,6 +26,12 @@ def parse_query(
 
     if order_by is not None and isinstance(order_by, str):
         raise InvalidParameterError("order_by: expected a list of strings, got a string")
+    if isinstance(filter_string, str) and "\x00" in filter_string:
+        # no stored value contains NUL, and PostgreSQL refuses NUL in any query parameter
+        raise InvalidParameterError(
+            f"filter_string: NUL character at position {filter_string.index(chr(0))} is not allowed")
+    if order_by and any(isinstance(o, str) and "\x00" in o for o in order_by):
+        raise InvalidParameterError("order_by: NUL characters are not allowed")
     expr = parse_filter(filter_string, schema=schema) if filter_string else None
     keys = list(parse_order_by(list(order_by or []), schema)) if order_by else list(schema.default_order)
     return expr, keys

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["insert_many", "upsert", "like", "ilike", "chunks", "IN_CHUNK"]
+__all__ = ["upsert", "like", "ilike", "chunks", "IN_CHUNK"]
 
 T = TypeVar("T")
 
@@ -20,20 +20,6 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def insert_many(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert tuples with one driver-level ``executemany`` (no per-row SQLAlchemy work).
-
-    PyMySQL rewrites it into multi-row INSERTs; psycopg pipelines it.
-    """
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    preparer = conn.dialect.identifier_preparer
-    cols = ", ".join(preparer.quote(c) for c in columns)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({cols}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, rows)
 
 
 def upsert(

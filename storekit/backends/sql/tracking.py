@@ -39,12 +39,13 @@ from ...validation import (
 from . import schema as s
 from .experiments import ExperimentOps, experiment_key, is_experiment_key
 from .logged_models import LoggedModelOps
-from .metrics import TUPLE_COLUMNS, latest_tuples, metric_tuple, row_to_metric
+from .metrics import row_to_metric
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
-from .sqlutil import insert_many, upsert
+from . import writes
+from .writes import cursor_of
 
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
 
@@ -92,6 +93,17 @@ RUN_SPEC = EntitySpec(
 )
 
 
+def _check_writable(run_id: str, stage: str, experiment_id: int, experiment_stage: str) -> None:
+    """Raise InvalidParameterError when the run, or its experiment, is deleted."""
+    if stage != LifecycleStage.ACTIVE.value:
+        raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
+    if experiment_stage == _DELETED:
+        raise InvalidParameterError(
+            f"run {run_id!r} is in experiment {str(experiment_id)!r}, which is deleted; "
+            "restore the experiment before writing to the run"
+        )
+
+
 class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
@@ -117,6 +129,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         self._uri = uri
         self._db = open_database(uri, **engine_options)
         self._artifact_root = _artifact_root_of(default_artifact_root)
+        self._writes = writes.statements_for(self._db.engine.dialect)
 
     def __repr__(self) -> str:
         return f"SqlTrackingStore({redact_uri(self._uri)!r})"
@@ -145,13 +158,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
 
     def _writable_run(self, conn: Connection, run_id: str) -> RowMapping:
         row = self._run_row(conn, run_id, lock=True)
-        if row["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
-            raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
-        if row["experiment_stage"] == _DELETED:
-            raise InvalidParameterError(
-                f"run {run_id!r} is in experiment {str(row['experiment_id'])!r}, which is deleted; "
-                "restore the experiment before writing to the run"
-            )
+        _check_writable(run_id, row["lifecycle_stage"], row["experiment_id"], row["experiment_stage"])
         return row
 
     def create_run(
@@ -265,59 +272,28 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
             return
         param_map = {p.key: p.value for p in params}
         tag_map = {t.key: t.value for t in tags}
+        st = self._writes
 
         def txn(conn: Connection) -> None:
-            row_id = self._writable_run(conn, run_id)["row_id"]  # locks the run row
-            if param_map:
-                self._write_params(conn, row_id, param_map)
-            if tag_map:
-                upsert(conn, s.tags, [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()],
-                       ["value"])
+            cur = cursor_of(conn)
+            try:
+                found = writes.lock_run(cur, st, run_id)  # locks the run row
+                if found is None:
+                    raise RunNotFound(f"run {run_id!r} does not exist")
+                row_id = found[0]
+                _check_writable(run_id, *found[1:])
+                if param_map:
+                    writes.write_params(cur, st, row_id, param_map)
+                if tag_map:
+                    writes.write_tags(cur, st, row_id, tag_map)
+                if metrics:
+                    writes.write_metrics(cur, st, row_id, metrics)
+            finally:
+                cur.close()
             if metrics:
-                self._write_metrics(conn, row_id, metrics)
                 self._record_model_metrics(conn, metrics)  # metrics that name a logged model
 
         self._db.run(txn)
-
-    def _write_params(self, conn: Connection, row_id: int, param_map: dict[str, str]) -> None:
-        p = s.params
-        existing = dict(
-            conn.execute(sa.select(p.c.key, p.c.value).where(p.c.run_row == row_id, p.c.key.in_(list(param_map))))
-            .all()
-        )
-        for key, value in param_map.items():
-            if key in existing and existing[key] != value:
-                raise InvalidParameterError(
-                    f"param {key!r}: already logged with value {existing[key]!r}; "
-                    f"cannot change it to {value!r} (params are immutable)"
-                )
-        new = [{"run_row": row_id, "key": k, "value": v} for k, v in param_map.items() if k not in existing]
-        if new:
-            conn.execute(sa.insert(p), new)
-
-    def _write_metrics(self, conn: Connection, row_id: int, metrics: Sequence[Metric]) -> None:
-        rows = [metric_tuple(row_id, m) for m in metrics]
-        insert_many(conn, s.metrics, TUPLE_COLUMNS, rows)  # one executemany round trip
-        best = latest_tuples(rows)
-        lm = s.latest_metrics
-        current = {
-            key: (step, ts, kind, value)
-            for key, step, ts, kind, value in conn.execute(
-                sa.select(lm.c.key, lm.c.step, lm.c.timestamp, lm.c.kind, lm.c.value)
-                .where(lm.c.run_row == row_id, lm.c.key.in_(list(best)))
-            )
-        }
-        winners = [
-            dict(zip(TUPLE_COLUMNS, r)) for k, r in best.items()
-            if k not in current or (r[5], r[4], r[3], r[2]) > current[k]
-        ]
-
-        def later(t: Any, new: Any) -> Any:
-            return sa.tuple_(new.step, new.timestamp, new.kind, new.value) > sa.tuple_(
-                t.c.step, t.c.timestamp, t.c.kind, t.c.value)
-
-        # the run row is locked, so only later points are written; ``later`` guards it again
-        upsert(conn, lm, winners, ["value", "kind", "timestamp", "step", "model_id"], where=later)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFoundError if it is not set."""

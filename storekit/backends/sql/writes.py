@@ -1,0 +1,175 @@
+"""The write hot path of ``log_batch``: prebuilt SQL per dialect on the DBAPI cursor.
+
+``log_batch`` and ``log_metric`` are called millions of times, so they skip
+SQLAlchemy's statement construction and compilation: the SQL strings are
+built once per dialect (:func:`statements_for`) and run on the driver's
+cursor inside the transaction :meth:`Database.run` opened.
+
+* Metric points go in with one ``executemany`` (SQLite; PyMySQL rewrites it
+  into multi-row INSERTs) or one ``COPY`` (PostgreSQL).
+* The latest value per key is computed in Python for the whole batch and
+  written with one upsert; on SQLite and PostgreSQL its ``WHERE`` keeps a
+  later stored point, on MySQL/MariaDB the stored values are read first
+  (the run row is locked, so nobody changes them meanwhile).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Mapping, Optional, Sequence
+
+from sqlalchemy.engine import Connection, Dialect
+
+from ...entities import Metric
+from ...errors import InvalidParameterError
+from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
+
+__all__ = ["WriteStatements", "statements_for", "cursor_of", "metric_rows",
+           "lock_run", "write_params", "write_tags", "write_metrics"]
+
+#: the metric order (step, timestamp, kind, value) of a :data:`TUPLE_COLUMNS` row
+_ORDER = itemgetter(5, 4, 3, 2)
+_LATEST_UPDATE = ("value", "kind", "timestamp", "step", "model_id")
+
+
+@dataclass(frozen=True)
+class WriteStatements:
+    """The SQL of the write hot path for one dialect (``mark`` is the driver's placeholder)."""
+
+    dialect: str
+    mark: str
+    lock_run: str
+    select_params: str
+    insert_params: str
+    upsert_tags: str
+    insert_metrics: str
+    copy_metrics: Optional[str]
+    select_latest: str
+    upsert_latest: str
+
+    def in_list(self, sql: str, count: int) -> str:
+        """``sql`` ending in ``IN`` completed with ``count`` placeholders."""
+        return f"{sql} ({', '.join([self.mark] * count)})"
+
+
+def _upsert_suffix(dialect: str, q: Any, table: str, pk: Sequence[str], columns: Sequence[str],
+                   guard: bool = False) -> str:
+    if dialect == "mysql":
+        return " ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in columns)
+    sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns)
+    sql = f" ON CONFLICT ({', '.join(q(c) for c in pk)}) DO UPDATE SET {sets}"
+    if guard:  # keep the stored point when it is later: (step, timestamp, kind, value)
+        order = ("step", "timestamp", "kind", "value")
+        sql += (f" WHERE ({', '.join('excluded.' + q(c) for c in order)})"
+                f" > ({', '.join(f'{table}.{q(c)}' for c in order)})")
+    return sql
+
+
+def _build(dialect: str, mark: str, quote: Any) -> WriteStatements:
+    q = quote
+    lock = " FOR UPDATE" if dialect != "sqlite" else ""  # SQLite: BEGIN IMMEDIATE locks the database
+
+    def insert(table: str, columns: Sequence[str]) -> str:
+        return (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
+                f"VALUES ({', '.join([mark] * len(columns))})")
+
+    kv = ("run_row", "key", "value")
+    return WriteStatements(
+        dialect=dialect,
+        mark=mark,
+        lock_run=(
+            "SELECT r.row_id, r.lifecycle_stage, r.experiment_id, (SELECT e.lifecycle_stage FROM experiments e "
+            f"WHERE e.experiment_id = r.experiment_id) FROM runs r WHERE r.run_uuid = {mark}{lock}"
+        ),
+        select_params=f"SELECT {q('key')}, {q('value')} FROM params WHERE run_row = {mark} AND {q('key')} IN",
+        insert_params=insert("params", kv),
+        upsert_tags=insert("tags", kv) + _upsert_suffix(dialect, q, "tags", ("run_row", "key"), ("value",)),
+        insert_metrics=insert("metrics", TUPLE_COLUMNS),
+        copy_metrics=(f"COPY metrics ({', '.join(q(c) for c in TUPLE_COLUMNS)}) FROM STDIN"
+                      if dialect == "postgresql" else None),
+        select_latest=(f"SELECT {q('key')}, step, {q('timestamp')}, kind, {q('value')} FROM latest_metrics "
+                       f"WHERE run_row = {mark} AND {q('key')} IN"),
+        upsert_latest=insert("latest_metrics", TUPLE_COLUMNS)
+        + _upsert_suffix(dialect, q, "latest_metrics", ("run_row", "key"), _LATEST_UPDATE, guard=True),
+    )
+
+
+_BUILT: dict[tuple[str, str], WriteStatements] = {}
+
+
+def statements_for(dialect: Dialect) -> WriteStatements:
+    """The hot-path statements of a SQLAlchemy dialect (built once per dialect and placeholder)."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    key = (dialect.name, mark)
+    built = _BUILT.get(key)
+    if built is None:
+        built = _BUILT[key] = _build(dialect.name, mark, dialect.identifier_preparer.quote)
+    return built
+
+
+def cursor_of(conn: Connection) -> Any:
+    """A DBAPI cursor on the connection's driver connection (same transaction)."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+# --- rows -----------------------------------------------------------------------
+def metric_rows(run_row: int, metrics: Sequence[Metric]) -> list[tuple[Any, ...]]:
+    """Metric points as :data:`TUPLE_COLUMNS` tuples, NaN/inf encoded (see :mod:`.metrics`)."""
+    rows = [(run_row, m.key, m.value, KIND_FINITE, m.timestamp, m.step, m.model_id) for m in metrics]
+    values = [r[2] for r in rows]
+    total = sum(values)
+    # plain finite floats (the common case) pass as they are; anything else is encoded point by point
+    if {*map(type, values)} == {float} and math.isfinite(total):
+        return rows
+    return [metric_tuple(run_row, m) for m in metrics]
+
+
+# --- operations -------------------------------------------------------------------
+def lock_run(cur: Any, st: WriteStatements, run_id: str) -> Optional[tuple[Any, ...]]:
+    """``(row_id, lifecycle_stage, experiment_id, experiment stage)`` of a run, row-locked; None if absent."""
+    cur.execute(st.lock_run, (run_id,))
+    return cur.fetchone()
+
+
+def write_params(cur: Any, st: WriteStatements, run_row: int, params: Mapping[str, str]) -> None:
+    """Insert new params; re-logging a value is a no-op, a different value raises InvalidParameterError."""
+    keys = list(params)
+    cur.execute(st.in_list(st.select_params, len(keys)), (run_row, *keys))
+    existing = dict(cur.fetchall())
+    for key, value in params.items():
+        if key in existing and existing[key] != value:
+            raise InvalidParameterError(
+                f"param {key!r}: already logged with value {existing[key]!r}; "
+                f"cannot change it to {value!r} (params are immutable)"
+            )
+    new = [(run_row, k, v) for k, v in params.items() if k not in existing]
+    if new:
+        cur.executemany(st.insert_params, new)
+
+
+def write_tags(cur: Any, st: WriteStatements, run_row: int, tags: Mapping[str, str]) -> None:
+    """Set (or overwrite) tags."""
+    cur.executemany(st.upsert_tags, [(run_row, k, v) for k, v in tags.items()])
+
+
+def write_metrics(cur: Any, st: WriteStatements, run_row: int, metrics: Sequence[Metric]) -> None:
+    """Append metric points to the history and advance the latest value of each key."""
+    rows = metric_rows(run_row, metrics)
+    if st.copy_metrics is not None:
+        with cur.copy(st.copy_metrics) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        cur.executemany(st.insert_metrics, rows)
+    best = latest_tuples(rows)
+    winners = list(best.values())
+    if st.dialect == "mysql":  # no conditional upsert: compare with the stored points (run row is locked)
+        keys = list(best)
+        cur.execute(st.in_list(st.select_latest, len(keys)), (run_row, *keys))
+        current = {key: (step, ts, kind, value) for key, step, ts, kind, value in cur.fetchall()}
+        winners = [r for k, r in best.items() if k not in current or _ORDER(r) > current[k]]
+        if not winners:
+            return
+    cur.executemany(st.upsert_latest, winners)
