@@ -425,3 +425,9 @@ def test_format_is_canonical():
     assert format_expr(parse_filter("status='A' and  metric.`x` >= 1")) == \
         "attributes.status = 'A' AND metrics.x >= 1.0"
     assert format_expr(None) == ""
+
+
+def test_nul_is_refused_with_its_position() -> None:
+    """No stored value can hold NUL, and some databases refuse it: the parser refuses it for every backend."""
+    with pytest.raises(InvalidParameterError, match="NUL character at position 12"):
+        parse_filter("params.p = '\x00'")

@@ -88,10 +88,12 @@ def test_token_soup_parses_or_raises_invalid_parameter(parts, schema):
 
 KEYS = st.one_of(
     st.sampled_from(["a", "acc", "val loss", "a.b", "x/y:z-w", "ünï", "1st", "tick`key", "q'\"uote"]),
-    st.text(min_size=1, max_size=12),
+    st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=12),
 )
+# NUL is refused by the parser (no stored key or value can contain it), so the
+# round trip draws everything else.
 STRINGS = st.one_of(st.sampled_from(["", "x", "it's", "a\\b", "%", "_a%", 'say "hi"', "\\'"]),
-                    st.text(max_size=12))
+                    st.text(st.characters(blacklist_characters="\x00"), max_size=12))
 
 
 def _nan_is_shared(value: float) -> float:

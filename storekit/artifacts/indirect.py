@@ -119,8 +119,9 @@ class RunsArtifactRepository(IndirectArtifactRepository):
 class ModelsArtifactRepository(IndirectArtifactRepository):
     """``models:/<name>/<version or alias>``: the files of a registered model version.
 
-    Options: ``registry_uri`` (default: the current registry URI); the rest go
-    to the underlying repository.
+    Options: ``registry_uri`` (default: the current registry URI) and, for a
+    ``runs:/`` source, ``tracking_uri`` (default: the registry URI); the rest
+    go to the underlying repository.
     """
 
     def _resolve_target(self, artifact_uri: str, options: dict[str, Any]) -> str:
@@ -146,4 +147,7 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
             raise InvalidParameterError(
                 f"artifact_uri {redact_uri(artifact_uri)!r}: model version has no source"
             )
+        if _RUNS.match(version.source) and registry_uri and "tracking_uri" not in options:
+            # a runs:/ source lives in the tracking store paired with this registry
+            options["tracking_uri"] = registry_uri
         return version.source

@@ -183,8 +183,8 @@ class LocalArtifactRepository(ArtifactRepository):
             for f in walk_local_dir(src):
                 if is_temp_name(os.path.basename(f.relpath)):
                     continue
-                sub = join_artifact_path(rel, f.relpath)
-                self._local(sub)  # a symlinked file must not lead outside the root
+                if f.is_symlink:  # a symlinked file must not lead outside the root
+                    self._local(join_artifact_path(rel, f.relpath))
                 jobs.append((f.path, os.path.join(out, *f.relpath.split("/"))))
             os.makedirs(out, exist_ok=True)
             for parent in sorted({os.path.dirname(d) for _, d in jobs}):

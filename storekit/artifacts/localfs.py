@@ -38,11 +38,13 @@ TEMP_MARKER = ".storekit-tmp-"
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A file to upload: absolute local path, ``/``-separated path relative to the tree, size."""
+    """A file of a local tree: absolute path, ``/``-separated path relative to the tree, size,
+    and whether the entry itself is a symlink."""
 
     path: str
     relpath: str
     size: int
+    is_symlink: bool = False
 
 
 def require_local_file(local_file: "str | os.PathLike[str]", field: str = "local_file") -> str:
@@ -68,7 +70,7 @@ def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir"
                     stack.append(entry.path)
                 elif entry.is_file():
                     rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
-                    files.append(LocalFile(entry.path, rel, entry.stat().st_size))
+                    files.append(LocalFile(entry.path, rel, entry.stat().st_size, entry.is_symlink()))
     files.sort(key=lambda f: f.relpath)
     return files
 

@@ -450,6 +450,11 @@ def _check_text(text: object, field: str, limit: int) -> str:
         raise InvalidParameterError(f"{field}: expected a string, got {type(text).__name__}")
     if len(text) > limit:
         raise InvalidParameterError(f"{field}: length {len(text)} exceeds the limit of {limit} characters")
+    nul = text.find("\x00")
+    if nul >= 0:
+        # No stored key or value can contain NUL, and some databases refuse it in a
+        # bound parameter: refuse it here so every backend answers the same.
+        raise InvalidParameterError(f"{field}: NUL character at position {nul} is not allowed")
     return text
 
 

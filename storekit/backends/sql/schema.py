@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 #: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
 BASE_REVISION = "0001"
 #: Alembic's version table (named so it never collides with an application's own).
@@ -136,15 +136,20 @@ def _run_child(name: str, *columns: sa.Column, **kw: object) -> sa.Table:
 
 params = _run_child("params", sa.Column("value", Txt(), nullable=False))
 tags = _run_child("tags", sa.Column("value", Txt(), nullable=False))
+# revision 0004: a selective filter on a param or tag can drive the search
+sa.Index("ix_params_key_value", params.c.key, params.c.value, mysql_length={"value": 255})
+sa.Index("ix_tags_key_value", tags.c.key, tags.c.value, mysql_length={"value": 255})
 
 #: Metric value columns: ``value`` is finite (0 for NaN/inf), ``kind`` orders
 #: -inf (0) < finite (1) < +inf (2) < NaN (3), so (step, timestamp, kind, value)
 #: is exactly storekit.entities.metric_order_key.
+#: ``run_row`` has no foreign key (revision 0004): points are only inserted in
+#: the transaction that has locked their run, and a per-row check halved ingest.
 metrics = sa.Table(
     "metrics",
     metadata,
     sa.Column("id", RowId(), primary_key=True, autoincrement=True),
-    sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), nullable=False),
+    sa.Column("run_row", RowId(), nullable=False),
     sa.Column("key", Str(250), nullable=False),
     sa.Column("value", sa.Double(), nullable=False),
     sa.Column("kind", sa.SmallInteger, nullable=False),
@@ -163,6 +168,8 @@ latest_metrics = _run_child(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("model_id", Str(64), nullable=True),
 )
+# revision 0004: a selective metric filter can drive the search
+sa.Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.kind, latest_metrics.c.value)
 
 # --- revision 0002: datasets and run inputs ---------------------------------
 datasets = sa.Table(

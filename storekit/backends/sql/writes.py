@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Mapping, Optional, Sequence
 
@@ -26,32 +27,64 @@ from ...entities import Metric
 from ...errors import InvalidParameterError
 from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
 
-__all__ = ["WriteStatements", "statements_for", "cursor_of", "metric_rows",
+__all__ = ["Insert", "WriteStatements", "statements_for", "cursor_of", "metric_rows",
            "lock_run", "write_params", "write_tags", "write_metrics"]
 
-#: the metric order (step, timestamp, kind, value) of a :data:`TUPLE_COLUMNS` row
+#: fields of a :data:`TUPLE_COLUMNS` row, and its metric order (step, timestamp, kind, value)
+_VALUE, _TIMESTAMP, _STEP, _MODEL_ID = itemgetter(2), itemgetter(4), itemgetter(5), itemgetter(6)
 _ORDER = itemgetter(5, 4, 3, 2)
 _LATEST_UPDATE = ("value", "kind", "timestamp", "step", "model_id")
 
 
 @dataclass(frozen=True)
+class Insert:
+    """An INSERT split so that it can carry one row (``executemany``) or many (multi-row VALUES)."""
+
+    head: str
+    row: str
+    suffix: str = ""
+
+    @property
+    def one(self) -> str:
+        """The statement for one row of parameters."""
+        return self.head + self.row + self.suffix
+
+    def many(self, count: int) -> str:
+        """The statement for ``count`` rows of parameters in one VALUES list."""
+        return self.head + ", ".join([self.row] * count) + self.suffix
+
+
+@dataclass(frozen=True)
 class WriteStatements:
-    """The SQL of the write hot path for one dialect (``mark`` is the driver's placeholder)."""
+    """The SQL of the write hot path for one dialect (``mark`` is the driver's placeholder).
+
+    ``multirow``: send several rows as one multi-row statement (PostgreSQL,
+    where a round trip costs more than parsing); otherwise ``executemany``
+    (in-process SQLite; PyMySQL rewrites it into multi-row INSERTs itself).
+    """
 
     dialect: str
     mark: str
+    multirow: bool
     lock_run: str
     select_params: str
-    insert_params: str
-    upsert_tags: str
-    insert_metrics: str
+    insert_params: Insert
+    upsert_tags: Insert
+    insert_metrics: Insert
     copy_metrics: Optional[str]
     select_latest: str
-    upsert_latest: str
+    upsert_latest: Insert
 
     def in_list(self, sql: str, count: int) -> str:
         """``sql`` ending in ``IN`` completed with ``count`` placeholders."""
         return f"{sql} ({', '.join([self.mark] * count)})"
+
+    def insert(self, cur: Any, statement: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run ``statement`` for every row, in one round trip."""
+        if self.multirow and len(rows) > 1:
+            cur.execute(statement.many(len(rows)), list(chain.from_iterable(rows)))
+        else:
+            cur.executemany(statement.one, rows)
 
 
 def _upsert_suffix(dialect: str, q: Any, table: str, pk: Sequence[str], columns: Sequence[str],
@@ -71,28 +104,29 @@ def _build(dialect: str, mark: str, quote: Any) -> WriteStatements:
     q = quote
     lock = " FOR UPDATE" if dialect != "sqlite" else ""  # SQLite: BEGIN IMMEDIATE locks the database
 
-    def insert(table: str, columns: Sequence[str]) -> str:
-        return (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
-                f"VALUES ({', '.join([mark] * len(columns))})")
+    def insert(table: str, columns: Sequence[str], suffix: str = "") -> Insert:
+        return Insert(f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ",
+                      f"({', '.join([mark] * len(columns))})", suffix)
 
     kv = ("run_row", "key", "value")
     return WriteStatements(
         dialect=dialect,
         mark=mark,
+        multirow=dialect == "postgresql",
         lock_run=(
             "SELECT r.row_id, r.lifecycle_stage, r.experiment_id, (SELECT e.lifecycle_stage FROM experiments e "
             f"WHERE e.experiment_id = r.experiment_id) FROM runs r WHERE r.run_uuid = {mark}{lock}"
         ),
         select_params=f"SELECT {q('key')}, {q('value')} FROM params WHERE run_row = {mark} AND {q('key')} IN",
         insert_params=insert("params", kv),
-        upsert_tags=insert("tags", kv) + _upsert_suffix(dialect, q, "tags", ("run_row", "key"), ("value",)),
+        upsert_tags=insert("tags", kv, _upsert_suffix(dialect, q, "tags", ("run_row", "key"), ("value",))),
         insert_metrics=insert("metrics", TUPLE_COLUMNS),
         copy_metrics=(f"COPY metrics ({', '.join(q(c) for c in TUPLE_COLUMNS)}) FROM STDIN"
                       if dialect == "postgresql" else None),
         select_latest=(f"SELECT {q('key')}, step, {q('timestamp')}, kind, {q('value')} FROM latest_metrics "
                        f"WHERE run_row = {mark} AND {q('key')} IN"),
-        upsert_latest=insert("latest_metrics", TUPLE_COLUMNS)
-        + _upsert_suffix(dialect, q, "latest_metrics", ("run_row", "key"), _LATEST_UPDATE, guard=True),
+        upsert_latest=insert("latest_metrics", TUPLE_COLUMNS, _upsert_suffix(
+            dialect, q, "latest_metrics", ("run_row", "key"), _LATEST_UPDATE, guard=True)),
     )
 
 
@@ -118,12 +152,27 @@ def cursor_of(conn: Connection) -> Any:
 def metric_rows(run_row: int, metrics: Sequence[Metric]) -> list[tuple[Any, ...]]:
     """Metric points as :data:`TUPLE_COLUMNS` tuples, NaN/inf encoded (see :mod:`.metrics`)."""
     rows = [(run_row, m.key, m.value, KIND_FINITE, m.timestamp, m.step, m.model_id) for m in metrics]
-    values = [r[2] for r in rows]
-    total = sum(values)
-    # plain finite floats (the common case) pass as they are; anything else is encoded point by point
-    if {*map(type, values)} == {float} and math.isfinite(total):
+    values = list(map(_VALUE, rows))
+    # plain finite floats and ints (the common case) pass as they are; anything else is converted
+    if (
+        {*map(type, values)} == {float}
+        and math.isfinite(sum(values))
+        and {*map(type, map(_TIMESTAMP, rows))} == {int}
+        and {*map(type, map(_STEP, rows))} == {int}
+    ):
         return rows
     return [metric_tuple(run_row, m) for m in metrics]
+
+
+def _copy_text(rows: Sequence[tuple[Any, ...]]) -> Optional[str]:
+    """Rows in COPY text format, or None when a model id would need escaping.
+
+    Keys are validated to ``[\\w.\\- /:]``, so they never need escaping; values
+    are floats, whose ``repr`` round-trips exactly.
+    """
+    if {*map(_MODEL_ID, rows)} != {None}:
+        return None
+    return "".join(["%d\t%s\t%r\t%d\t%d\t%d\t\\N\n" % row[:6] for row in rows])
 
 
 # --- operations -------------------------------------------------------------------
@@ -146,23 +195,23 @@ def write_params(cur: Any, st: WriteStatements, run_row: int, params: Mapping[st
             )
     new = [(run_row, k, v) for k, v in params.items() if k not in existing]
     if new:
-        cur.executemany(st.insert_params, new)
+        st.insert(cur, st.insert_params, new)
 
 
 def write_tags(cur: Any, st: WriteStatements, run_row: int, tags: Mapping[str, str]) -> None:
     """Set (or overwrite) tags."""
-    cur.executemany(st.upsert_tags, [(run_row, k, v) for k, v in tags.items()])
+    st.insert(cur, st.upsert_tags, [(run_row, k, v) for k, v in tags.items()])
 
 
 def write_metrics(cur: Any, st: WriteStatements, run_row: int, metrics: Sequence[Metric]) -> None:
     """Append metric points to the history and advance the latest value of each key."""
     rows = metric_rows(run_row, metrics)
-    if st.copy_metrics is not None:
+    text = _copy_text(rows) if st.copy_metrics is not None else None
+    if text is not None:
         with cur.copy(st.copy_metrics) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(text)
     else:
-        cur.executemany(st.insert_metrics, rows)
+        st.insert(cur, st.insert_metrics, rows)
     best = latest_tuples(rows)
     winners = list(best.values())
     if st.dialect == "mysql":  # no conditional upsert: compare with the stored points (run row is locked)
@@ -172,4 +221,4 @@ def write_metrics(cur: Any, st: WriteStatements, run_row: int, metrics: Sequence
         winners = [r for k, r in best.items() if k not in current or _ORDER(r) > current[k]]
         if not winners:
             return
-    cur.executemany(st.upsert_latest, winners)
+    st.insert(cur, st.upsert_latest, winners)

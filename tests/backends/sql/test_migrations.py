@@ -94,3 +94,28 @@ def test_parallel_processes_create_fresh_database_without_racing(backend, new_da
             sa.table(schema.VERSION_TABLE))).scalar()
     assert count == 1
     db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
+def test_upgrade_to_0004_keeps_metric_history(backend, new_database_uri, tmp_path):
+    uri = new_database_uri(backend)
+    db = Database(uri)
+    upgrade(db, target="0003")
+    with db.engine.begin() as conn:
+        exp_id = conn.execute(sa.insert(schema.experiments).values(
+            name="e", artifact_location="file:///a", lifecycle_stage="active", creation_time=1,
+            last_update_time=1)).inserted_primary_key[0]
+        row_id = conn.execute(sa.insert(schema.runs).values(
+            run_uuid="a" * 32, experiment_id=exp_id, status="RUNNING", start_time=1,
+            lifecycle_stage="active", artifact_uri="file:///a/r")).inserted_primary_key[0]
+        conn.execute(sa.insert(schema.metrics), [
+            dict(run_row=row_id, key="m", value=float(i), kind=1, timestamp=10, step=i % 2, model_id=None)
+            for i in range(4)])
+    assert upgrade(db) == ("0003", schema.HEAD_REVISION)
+    assert _diff(db) == []
+    store = SqlTrackingStore(uri, default_artifact_root=tmp_path.as_uri())
+    assert [m.value for m in store.get_metric_history("a" * 32, "m")] == [0.0, 2.0, 1.0, 3.0]
+    store.log_metric("a" * 32, Metric("m", 9.0, 11, 5))
+    assert [m.step for m in store.get_metric_history("a" * 32, "m")] == [0, 0, 1, 1, 5]
+    store.close()
+    db.dispose()
