@@ -59,6 +59,7 @@ _FLUENT_NAMES = [
     "log_artifacts",
     "search_runs",
     "get_run",
+    "flush_async_logging",
 ]
 
 #: Lazily imported public name -> module that defines it.
@@ -67,6 +68,7 @@ _LAZY: dict[str, str] = {
     "resolve_registry_store": "storekit.registry",
     "resolve_artifact_repository": "storekit.registry",
     "TrackingClient": "storekit.client",
+    "AsyncBatchingLogger": "storekit.async_logging",
     **{name: "storekit.fluent" for name in _FLUENT_NAMES},
 }
 
@@ -79,10 +81,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .async_logging import AsyncBatchingLogger
     from .client import TrackingClient
     from .fluent import (
         active_run,
         end_run,
+        flush_async_logging,
         get_registry_uri,
         get_run,
         get_tracking_uri,
