@@ -13,6 +13,11 @@ Arbitration when several distributions claim one scheme of one interface:
 2. otherwise a built-in distribution (:data:`BUILTIN_DISTRIBUTIONS`) wins
    over third-party ones;
 3. otherwise two claimants are an error (:class:`PluginLoadError` naming both).
+
+A distribution can be switched off entirely with the environment variable
+``STOREKIT_DISABLE_PLUGINS="dist-a,dist-b"`` (read when a group is indexed):
+its entry points are ignored, as if it were not installed.  The core
+``storekit`` distribution cannot be disabled.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ __all__ = [
     "BUILTIN_DISTRIBUTIONS",
     "INSTALL_HINTS",
     "PREFERENCE_ENV",
+    "DISABLE_ENV",
+    "disabled_distributions",
     "Interface",
     "INTERFACES",
     "ImplementationInfo",
@@ -98,6 +105,7 @@ INSTALL_HINTS: dict[str, tuple[str, str]] = {
 
 #: Environment variable with explicit ``scheme=distribution`` choices.
 PREFERENCE_ENV = "STOREKIT_PLUGIN_PREFERENCE"
+DISABLE_ENV = "STOREKIT_DISABLE_PLUGINS"
 _TRACKING_URI_ENV = "STOREKIT_TRACKING_URI"
 _REGISTRY_URI_ENV = "STOREKIT_REGISTRY_URI"
 
@@ -182,14 +190,24 @@ def _interface(name: str) -> Interface:
 
 # --- the lazy index ------------------------------------------------------
 
+def disabled_distributions() -> frozenset[str]:
+    """Normalised names of the distributions switched off by ``STOREKIT_DISABLE_PLUGINS``."""
+    names = {_normalize(n.strip()) for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    names.discard("storekit")
+    return frozenset(names)
+
+
 def _build_index(group: str) -> dict[str, list[_Candidate]]:
     from importlib.metadata import entry_points
 
+    disabled = disabled_distributions()
     index: dict[str, list[_Candidate]] = {}
     seen: set[tuple[str, str]] = set()
     for ep in entry_points(group=group):
         dist = ep.dist
         dist_name = (dist.metadata["Name"] if dist is not None else None) or "<unknown>"
+        if _normalize(dist_name) in disabled:
+            continue
         version = (dist.version if dist is not None else None) or "?"
         scheme = ep.name.strip().lower()
         if (scheme, _normalize(dist_name)) in seen:  # the same distribution twice on sys.path
@@ -406,7 +424,14 @@ def _unknown_scheme(iface: Interface, uri: str, schemes: Sequence[str]) -> Unkno
     )
     for scheme in schemes:
         hint = install_hint(scheme)
-        if hint and not _is_installed(INSTALL_HINTS[scheme][1]):
+        if not hint:
+            continue
+        dist = INSTALL_HINTS[scheme][1]
+        if _normalize(dist) in disabled_distributions():
+            return UnknownSchemeError(
+                f"{message} {dist} provides {scheme!r} but is disabled by {DISABLE_ENV}."
+            )
+        if not _is_installed(dist):
             return UnknownSchemeError(f"{message} To use {scheme!r}, run: {hint}")
     elsewhere = [
         other.label

@@ -345,19 +345,40 @@ class FsspecArtifactRepository(ArtifactRepository):
         return infos
 
     # ------------------------------------------------------------- download
+    def _fetch_large(self, remote: str, local_tmp: str, progress: Progress) -> None:
+        """Stream ``remote`` into the new local file ``local_tmp`` (the library's own
+        streaming download: one request, bounded memory)."""
+        from fsspec.callbacks import Callback
+
+        class _Advance(Callback):
+            def relative_update(self, inc: int = 1) -> None:
+                progress.advance(inc)
+
+        self.fs.get_file(remote, local_tmp, callback=_Advance())
+
     def _download(self, remote: str, local: str, size: Optional[int], progress: Progress) -> None:
         def attempt() -> None:
-            with atomic_local_write(local) as out:
-                if size is not None and size < self.chunk_size:
+            if size is not None and size < self.chunk_size:
+                with atomic_local_write(local) as out:
                     data = self.fs.cat_file(remote)
                     out.write(data)
-                    got = len(data)
-                    progress.advance(got)
-                else:
-                    with self.fs.open(remote, "rb", block_size=self.chunk_size, cache_type="none") as src:
-                        got = copy_stream(src, out, self.chunk_size, progress.advance)
+                    progress.advance(len(data))
+                    if len(data) != size:
+                        raise IncompleteTransferError(f"{len(data)} bytes received, {size} expected")
+                return
+            directory, name = os.path.split(local)
+            os.makedirs(directory, exist_ok=True)
+            tmp = os.path.join(directory, temp_name(name))
+            try:
+                self._fetch_large(remote, tmp, progress)
+                got = os.path.getsize(tmp)
                 if size is not None and got != size:
                     raise IncompleteTransferError(f"{got} bytes received, {size} expected")
+                os.replace(tmp, local)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
 
         self._call(attempt, self._relative(remote, self.root), "download")
 

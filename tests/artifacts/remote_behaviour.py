@@ -136,6 +136,13 @@ class RemoteBehaviour(ArtifactBehaviour):
         for secret in self.secret_values():
             assert secret not in text
 
+    def test_passes_the_conformance_suite(self, endpoint: str) -> None:
+        """Contract section 4 through the public entry points, exactly as a plugin author runs it."""
+        from tests.conformance.conformance_helpers import check_conformance
+
+        uri, env = self.rss_setup(endpoint)
+        check_conformance("artifacts", uri, env={**os.environ, **env})
+
     def test_large_file_bounded_memory(self, endpoint: str) -> None:
         size = int(os.environ.get("STOREKIT_TEST_LARGE_SIZE", 1 << 30)) if os.environ.get(
             "STOREKIT_TEST_LARGE"

@@ -39,6 +39,8 @@ _TRANSIENT_CODES = {
     "503",
     "500",
 }
+#: Parts of one large file transferred at once.
+_PART_CONCURRENCY = 4
 _CREDENTIAL_CODES = {
     "AccessDenied",
     "InvalidAccessKeyId",
@@ -136,6 +138,10 @@ class S3ArtifactRepository(FsspecArtifactRepository):
             config_kwargs={**config_kwargs, **options.pop("config_kwargs", {})},
             skip_instance_cache=True,
             use_listings_cache=False,
+            # ranged parts of one large download in flight at once: memory is
+            # bounded by part size x this (s3fs's default, 50 MiB x 10, is not)
+            default_block_size=self.chunk_size,
+            max_concurrency=_PART_CONCURRENCY,
             **options,
         )
         fs.retries = 2  # s3fs's own loop around each call; the base class does the rest

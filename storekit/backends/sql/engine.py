@@ -223,15 +223,21 @@ class Database:
 
         The whole transaction is retried on transient failures; storekit
         errors raised by ``fn`` roll it back and propagate unchanged.
+        ``fn`` may use the driver's cursor directly (the write hot path):
+        driver errors are wrapped like SQLAlchemy's own before handling.
         """
         last: Optional[BaseException] = None
+        driver_error = self.engine.dialect.loaded_dbapi.Error
         for attempt in range(self.attempts):
             conn = self.connect()
             try:
                 if write:
                     conn = conn.execution_options(storekit_write=True)
-                with conn.begin():
-                    return fn(conn)
+                try:
+                    with conn.begin():
+                        return fn(conn)
+                except driver_error as raw:
+                    raise self._wrap(conn, raw, driver_error) from raw
             except StorekitError:
                 raise
             except sa_exc.DBAPIError as exc:
@@ -251,6 +257,13 @@ class Database:
                 conn.close()
         assert last is not None  # pragma: no cover
         raise last  # pragma: no cover
+
+    def _wrap(self, conn: Connection, raw: Exception, driver_error: type) -> sa_exc.DBAPIError:
+        """A driver exception as the SQLAlchemy exception it would have raised (connection invalidated if lost)."""
+        disconnect = self.engine.dialect.is_disconnect(raw, conn.connection.dbapi_connection, None)
+        if disconnect and not conn.invalidated:
+            conn.invalidate(raw)
+        return sa_exc.DBAPIError.instance(None, None, raw, driver_error, connection_invalidated=disconnect)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

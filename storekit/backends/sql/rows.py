@@ -22,8 +22,8 @@ from ...entities import (
     RunStatus,
 )
 from . import schema as s
-from .metrics import decode_value
-from .sqlutil import chunks
+from .metrics import KIND_FINITE, decode_value
+from .sqlutil import chunks, rows_in
 
 __all__ = ["key_values", "experiments_from_rows", "runs_from_rows", "RUN_COLUMNS"]
 
@@ -47,12 +47,8 @@ def key_values(
 ) -> dict[Any, dict[str, str]]:
     """``{parent id: {key: value}}`` of a key/value table, batched by IN lists."""
     out: dict[Any, dict[str, str]] = defaultdict(dict)
-    for part in chunks(list(ids)):
-        rows = conn.execute(
-            sa.select(parent, table.c.key, table.c.value).where(parent.in_(part))
-        )
-        for pid, key, value in rows:
-            out[pid][key] = value
+    for pid, key, value in rows_in(conn, (parent, table.c.key, table.c.value), parent, ids):
+        out[pid][key] = value
     return out
 
 
@@ -74,6 +70,11 @@ def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
     ]
 
 
+#: enum members by stored value (a dict lookup instead of an enum call per row)
+_STATUSES = {m.value: m for m in RunStatus}
+_STAGES = {m.value: m for m in LifecycleStage}
+
+
 def run_info(r: Mapping[str, Any], experiment_deleted: bool = False) -> RunInfo:
     """The RunInfo of a ``runs`` row.
 
@@ -85,10 +86,10 @@ def run_info(r: Mapping[str, Any], experiment_deleted: bool = False) -> RunInfo:
         experiment_id=str(r["experiment_id"]),
         run_name=r["name"],
         user_id=r["user_id"],
-        status=RunStatus(r["status"]),
+        status=_STATUSES[r["status"]],
         start_time=r["start_time"],
         end_time=r["end_time"],
-        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else LifecycleStage(r["lifecycle_stage"]),
+        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else _STAGES[r["lifecycle_stage"]],
         artifact_uri=r["artifact_uri"],
     )
 
@@ -96,28 +97,24 @@ def run_info(r: Mapping[str, Any], experiment_deleted: bool = False) -> RunInfo:
 def _latest(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, float]]:
     t = s.latest_metrics
     out: dict[int, dict[str, float]] = defaultdict(dict)
-    for part in chunks(list(ids)):
-        for run_row, key, value, kind in conn.execute(
-            sa.select(t.c.run_row, t.c.key, t.c.value, t.c.kind).where(t.c.run_row.in_(part))
-        ):
-            out[run_row][key] = decode_value(value, kind)
+    for run_row, key, value, kind in rows_in(conn, (t.c.run_row, t.c.key, t.c.value, t.c.kind), t.c.run_row, ids):
+        out[run_row][key] = value if kind == KIND_FINITE else decode_value(value, kind)
     return out
 
 
 def _inputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[DatasetInput]]:
+    """Dataset inputs per run, ordered by dataset name, digest and context (code-point order)."""
     i, d = s.inputs, s.datasets
+    links = rows_in(conn, (i.c.run_row, i.c.dataset_id, i.c.context, i.c.tags_json), i.c.run_row, ids)
+    if not links:  # the common case costs one cheap query
+        return {}
+    columns = (d.c.dataset_id, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile)
+    found = {r[0]: Dataset(*r[1:]) for r in rows_in(conn, columns, d.c.dataset_id, sorted({r[1] for r in links}))}
     out: dict[int, list[DatasetInput]] = defaultdict(list)
-    for part in chunks(list(ids)):
-        rows = conn.execute(
-            sa.select(i.c.run_row, i.c.tags_json, d.c.name, d.c.digest, d.c.source_type, d.c.source,
-                      d.c.schema, d.c.profile)
-            .join_from(i, d, i.c.dataset_id == d.c.dataset_id)
-            .where(i.c.run_row.in_(part))
-            .order_by(i.c.run_row, d.c.name, d.c.digest, i.c.context)
-        )
-        for r in rows.mappings():
-            ds = Dataset(r["name"], r["digest"], r["source_type"], r["source"], r["schema"], r["profile"])
-            out[r["run_row"]].append(DatasetInput(ds, json.loads(r["tags_json"])))
+    for run_row, dataset_id, context, tags_json in sorted(
+        links, key=lambda r: (r[0], found[r[1]].name, found[r[1]].digest, r[2])
+    ):
+        out[run_row].append(DatasetInput(found[dataset_id], json.loads(tags_json)))
     return out
 
 
@@ -138,7 +135,10 @@ def _outputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
 def runs_from_rows(
     conn: Connection, rows: Sequence[Mapping[str, Any]], deleted_experiments: Container[int] = ()
 ) -> list[Run]:
-    """Full runs (params, tags, latest metrics, inputs, outputs) in five queries per 900 runs."""
+    """Full runs (params, tags, latest metrics, inputs, outputs) in a few IN-list queries per 900 runs.
+
+    Runs of an experiment in ``deleted_experiments`` read as deleted.
+    """
     ids = [r["row_id"] for r in rows]
     params = key_values(conn, s.params, s.params.c.run_row, ids)
     tags = key_values(conn, s.tags, s.tags.c.run_row, ids)

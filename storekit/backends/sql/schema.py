@@ -16,7 +16,6 @@ as the creation bound of keyset pagination.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "HEAD_REVISION",
@@ -58,12 +57,12 @@ VERSION_TABLE = "storekit_alembic_version"
 
 def Str(length: int) -> sa.types.TypeEngine:
     """A VARCHAR that compares by code point on every database."""
-    return sa.String(length).with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
 def Txt() -> sa.types.TypeEngine:
     """A TEXT that compares by code point on every database."""
-    return sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+    return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
 def RowId() -> sa.types.TypeEngine:

@@ -48,12 +48,19 @@ class KeyedTable:
     """A key/value child table (params, tags, latest metrics...) of an entity.
 
     ``correlate(alias)`` is the condition tying a row of the alias to the
-    entity row of the outer query.
+    entity row of the outer query.  With ``parent`` (the entity's key column)
+    and ``child`` (the name of the column referencing it), filters compile to
+    an uncorrelated ``parent IN (SELECT child ... WHERE key = ? AND ...)``
+    instead of a correlated ``EXISTS``, so that a selective condition can
+    drive the query through the table's ``(key, value)`` index instead of
+    probing every entity row.
     """
 
     table: sa.Table
     correlate: Callable[[FromClause], ColumnElement[bool]]
     numeric: bool = False
+    parent: Optional[ColumnElement[Any]] = None
+    child: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -133,19 +140,26 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bo
     if kt is None:
         raise InvalidParameterError(f"{comp.ident.kind.value} identifiers are not searchable here")
     t = kt.table.alias()
-    base = [kt.correlate(t), t.c.key == comp.ident.key]
+    conds = [t.c.key == comp.ident.key]
     if comp.op is Op.IS_NULL:
-        return ~sa.exists().where(*base)
+        return ~_has_row(kt, t, conds)
     if comp.op is Op.IS_NOT_NULL:
-        return sa.exists().where(*base)
+        return _has_row(kt, t, conds)
     if kt.numeric:
         if comp.op not in _NUMERIC:
             raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
-        cond = _metric_cond(t, comp.op, comp.value)  # type: ignore[arg-type]
+        conds.append(_metric_cond(t, comp.op, comp.value))  # type: ignore[arg-type]
     else:
-        cond = _value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
-                           comp.op, comp.value, dialect)
-    return sa.exists().where(*base, cond)
+        conds.append(_value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
+                                 comp.op, comp.value, dialect))
+    return _has_row(kt, t, conds)
+
+
+def _has_row(kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Whether the entity has a row in ``t`` meeting ``conds`` (semi-join or correlated EXISTS)."""
+    if kt.parent is not None and kt.child is not None:
+        return kt.parent.in_(sa.select(t.c[kt.child]).where(*conds))
+    return sa.exists().where(kt.correlate(t), *conds)
 
 
 def _attribute(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:

@@ -37,7 +37,7 @@ from ...validation import (
     validate_tags,
 )
 from . import schema as s
-from .experiments import ExperimentOps, experiment_key, is_experiment_key
+from .experiments import ExperimentOps, is_experiment_key
 from .logged_models import LoggedModelOps
 from .metrics import row_to_metric
 from .migrate import open_database
@@ -69,6 +69,11 @@ def _dataset_exists(key: str, cond: Any) -> Any:
     return sa.exists().where(i.c.run_row == _r.c.row_id, i.c.dataset_id == d.c.dataset_id, cond(column))
 
 
+def _of_run(t: Any) -> Any:
+    """A run child row belongs to the outer query's run."""
+    return t.c.run_row == _r.c.row_id
+
+
 RUN_SPEC = EntitySpec(
     attributes={
         "run_id": _r.c.run_uuid,
@@ -82,9 +87,9 @@ RUN_SPEC = EntitySpec(
         "lifecycle_stage": EFFECTIVE_STAGE,
     },
     keyed={
-        Kind.METRIC: KeyedTable(s.latest_metrics, lambda t: t.c.run_row == _r.c.row_id, numeric=True),
-        Kind.PARAM: KeyedTable(s.params, lambda t: t.c.run_row == _r.c.row_id),
-        Kind.TAG: KeyedTable(s.tags, lambda t: t.c.run_row == _r.c.row_id),
+        Kind.METRIC: KeyedTable(s.latest_metrics, _of_run, numeric=True, parent=_r.c.row_id, child="run_row"),
+        Kind.PARAM: KeyedTable(s.params, _of_run, parent=_r.c.row_id, child="run_row"),
+        Kind.TAG: KeyedTable(s.tags, _of_run, parent=_r.c.row_id, child="run_row"),
     },
     unique=(_r.c.run_uuid,),
     unique_attribute="run_id",

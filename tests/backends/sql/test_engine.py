@@ -95,3 +95,40 @@ def test_threads_share_one_store(store, uniq):
         list(pool.map(lambda i: store.log_batch(rid, [Metric("m", float(i), i, i)]), range(40)))
     assert len(store.get_metric_history(rid, "m")) == 40
     assert store.get_run(rid).data.metrics["m"] == 39.0
+
+
+def test_driver_errors_from_the_raw_cursor_are_translated_and_retried(store, uniq):
+    """The write hot path uses the driver's cursor: its errors get the same handling as SQLAlchemy's."""
+    from storekit.errors import AlreadyExistsError
+
+    db = store._db
+    exp = store.create_experiment(uniq("exp"))
+    run_id = store.create_run(exp).info.run_id
+    other = store.create_run(exp).info.run_id
+    mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def duplicate_run(conn):
+        cur = conn.connection.dbapi_connection.cursor()
+        cur.execute(f"UPDATE runs SET run_uuid = {mark} WHERE run_uuid = {mark}", (run_id, other))
+
+    with pytest.raises(AlreadyExistsError):  # unique violation -> AlreadyExistsError, rolled back
+        db.run(duplicate_run)
+    assert store.get_run(other).info.run_id == other
+
+    calls = []
+    transient = {"sqlite": "database is locked", "postgresql": "40P01", "mariadb": 1213}
+
+    def flaky(conn):
+        calls.append(1)
+        if len(calls) == 1:  # a deadlock-like failure straight from the driver, once
+            dbapi = db.engine.dialect.loaded_dbapi
+            if db.dialect == "sqlite":
+                raise dbapi.OperationalError(transient["sqlite"])
+            if db.dialect == "postgresql":
+                err = dbapi.errors.DeadlockDetected("deadlock detected")
+                assert err.sqlstate == transient["postgresql"]
+                raise err
+            raise dbapi.OperationalError(transient["mariadb"], "Deadlock found")
+        return "done"
+
+    assert db.run(flaky) == "done" and len(calls) == 2
