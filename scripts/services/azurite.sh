@@ -19,7 +19,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NAME=azurite
 DIR="$ROOT/.services/azurite"
+PORT_VAR=STOREKIT_AZURITE_PORT
 PORT="${STOREKIT_AZURITE_PORT:-45610}"
 HOST=127.0.0.1
 VERSION=3.35.0
@@ -29,8 +31,8 @@ LOG="$DIR/azurite.log"
 # Azurite's published, well-known development account (not a secret).
 ACCOUNT=devstoreaccount1
 ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-die() { echo "azurite.sh: $*" >&2; exit 1; }
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_azurite() {
   [ -x "$BIN" ] && return 0
@@ -41,13 +43,6 @@ install_azurite() {
   npm install --silent --no-audit --no-fund --prefix "$DIR" "azurite@$VERSION" >&2 \
     || die "npm install azurite@$VERSION failed"
   [ -x "$BIN" ] || die "azurite installed but $BIN is missing"
-}
-
-server_pid() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 answers() {
@@ -64,41 +59,8 @@ print_settings() {
 start() {
   install_azurite
   mkdir -p "$DIR/data"
-  if server_pid >/dev/null && answers; then
-    print_settings
-    return 0
-  fi
-  rm -f "$PIDFILE"
-  nohup "$BIN" --blobHost "$HOST" --blobPort "$PORT" --skipApiVersionCheck --loose \
-    --disableTelemetry --location "$DIR/data" >"$LOG" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 150); do
-    if answers; then
-      print_settings
-      return 0
-    fi
-    server_pid >/dev/null || break
-    sleep 0.2
-  done
-  tail -n 20 "$LOG" >&2 || true
-  die "Azurite did not answer on $HOST:$PORT (port taken? set STOREKIT_AZURITE_PORT); see $LOG"
+  service_start "$BIN" --blobHost "$HOST" --blobPort "$PORT" --skipApiVersionCheck --loose \
+    --disableTelemetry --location "$DIR/data"
 }
 
-stop() {
-  local pid
-  pid="$(server_pid)" || { rm -f "$PIDFILE"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$PIDFILE"
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) if server_pid >/dev/null && answers; then echo running; else echo stopped; exit 1; fi ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+service_main "$@"

@@ -17,21 +17,16 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NAME=moto
 DIR="$ROOT/.services/moto"
+PORT_VAR=STOREKIT_MOTO_PORT
 PORT="${STOREKIT_MOTO_PORT:-45555}"
 HOST=127.0.0.1
 PY="${STOREKIT_PYTHON:-$ROOT/.venv/bin/python}"
 PIDFILE="$DIR/moto.pid"
 LOG="$DIR/moto.log"
-
-die() { echo "moto.sh: $*" >&2; exit 1; }
-
-server_pid() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 answers() {
   "$PY" - "$HOST" "$PORT" <<'PYEOF' >/dev/null 2>&1
@@ -48,43 +43,9 @@ print_settings() {
 }
 
 start() {
-  [ -x "$PY" ] || die "no Python at $PY (create the venv: python -m venv .venv; pip install -e '.[test]' 'moto[server]')"
+  [ -x "$PY" ] || die "no Python at $PY (run scripts/bootstrap.sh --all first)"
   "$PY" -c "import moto.server" 2>/dev/null || die "moto's server is not installed in $PY: pip install 'moto[server]'"
-  mkdir -p "$DIR"
-  if server_pid >/dev/null && answers; then
-    print_settings
-    return 0
-  fi
-  rm -f "$PIDFILE"
-  nohup "$PY" -m moto.server -H "$HOST" -p "$PORT" >"$LOG" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 150); do
-    if answers; then
-      print_settings
-      return 0
-    fi
-    server_pid >/dev/null || break
-    sleep 0.2
-  done
-  tail -n 20 "$LOG" >&2 || true
-  die "moto did not answer on $HOST:$PORT (port taken? set STOREKIT_MOTO_PORT); see $LOG"
+  service_start "$PY" -m moto.server -H "$HOST" -p "$PORT"
 }
 
-stop() {
-  local pid
-  pid="$(server_pid)" || { rm -f "$PIDFILE"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$PIDFILE"
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) if server_pid >/dev/null && answers; then echo running; else echo stopped; exit 1; fi ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+service_main "$@"

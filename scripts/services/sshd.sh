@@ -29,7 +29,11 @@ SSHD=/usr/sbin/sshd
 PIDFILE="$DIR/sshd.pid"
 PASSPHRASE="storekit-test-passphrase"
 
-die() { echo "sshd.sh: $*" >&2; exit 1; }
+NAME=sshd
+PORT_VAR=STOREKIT_SSHD_PORT
+LOG="$DIR/sshd.log"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_sshd() {
   [ -x "$SSHD" ] && return 0
@@ -75,12 +79,6 @@ Subsystem sftp internal-sftp
 EOF
 }
 
-listener_pid() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
 
 answers() {
   # sshd sends its version banner first; read it over bash's /dev/tcp.
@@ -106,7 +104,7 @@ descendants() {
 start() {
   install_sshd
   make_keys
-  if listener_pid >/dev/null && answers; then
+  if server_pid >/dev/null && answers; then
     print_settings
     return 0
   fi
@@ -128,7 +126,7 @@ start() {
 
 stop() {
   local pid
-  pid="$(listener_pid)" || { rm -f "$PIDFILE"; return 0; }
+  pid="$(server_pid)" || { rm -f "$PIDFILE"; return 0; }
   # The listener forks one process per session; a stopped server drops them all.
   local all
   all="$(descendants "$pid") $pid"
@@ -143,9 +141,4 @@ stop() {
   rm -f "$PIDFILE"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) if listener_pid >/dev/null && answers; then echo running; else echo stopped; exit 1; fi ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+service_main "$@"
