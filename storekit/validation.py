@@ -209,6 +209,20 @@ def _plain_metrics_valid(metrics: list[Metric]) -> bool:
     )
 
 
+def _plain_items_valid(items: list, cls: type, limit: int) -> bool:
+    """Fast path of the per-param/per-tag checks: True only when every item is a ``cls``
+    with a valid key and a string value within ``limit`` without NUL; anything else
+    returns False so the per-item path decides and words the error."""
+    for item in items:
+        if type(item) is not cls:
+            return False
+        key, value = item.key, item.value
+        if not (type(key) is str and _is_valid_key(key) and type(value) is str
+                and len(value) <= limit and "\x00" not in value):
+            return False
+    return True
+
+
 def validate_batch(
     metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
 ) -> None:
@@ -226,15 +240,19 @@ def validate_batch(
     if metrics and not _plain_metrics_valid(metrics):
         for m in metrics:
             validate_metric(m)
+    plain_params = _plain_items_valid(params, Param, MAX_PARAM_VALUE_LENGTH)
     seen: dict[str, str] = {}
     for p in params:
-        validate_param(p)
+        if not plain_params:
+            validate_param(p)
         if p.key in seen and seen[p.key] != p.value:
             raise InvalidParameterError(
                 f"param {p.key!r}: logged twice in one batch with different values "
                 f"{seen[p.key]!r} and {p.value!r}"
             )
         seen[p.key] = p.value
+    if _plain_items_valid(tags, RunTag, MAX_TAG_VALUE_LENGTH):
+        return
     for t in tags:
         if not isinstance(t, RunTag):
             raise InvalidParameterError(f"tag: expected a RunTag, got {type(t).__name__}")

@@ -1,7 +1,8 @@
 """The local artifact repository: ``file:`` URIs and bare paths.
 
-Plain ``os``/``shutil`` for speed (``shutil.copyfile`` uses ``sendfile`` or
-``copy_file_range`` where the OS has them).  Every file is written under a
+Plain ``os`` calls for speed (:func:`~storekit.artifacts.localfs.copy_to_new_file`
+copies with ``copy_file_range`` where the OS has it, and a few threads each
+work through a share of the files).  Every file is written under a
 hidden temporary name in its target directory and ``os.replace``\\ d into
 place, so a reader never sees a partly written file.  Paths are validated with
 :func:`storekit.validation.validate_artifact_path`, and a symlink inside the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from typing import Callable, ClassVar, Optional, TypeVar
 
 from ..entities import FileInfo
@@ -24,6 +26,7 @@ from .localfs import (
     download_destination,
     is_temp_name,
     join_artifact_path,
+    copy_to_new_file,
     require_local_file,
     temp_name,
     walk_local_dir,
@@ -37,6 +40,8 @@ T = TypeVar("T")
 
 #: Local copies of many files gain little from more threads than this.
 _LOCAL_WORKERS = 4
+#: A thread is only worth starting for at least this many files.
+_FILES_PER_WORKER = 16
 
 
 class LocalArtifactRepository(ArtifactRepository):
@@ -87,7 +92,29 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def _copy_into(self, src: str, dst: str) -> None:
         """Copy the bytes of ``src`` to the new file ``dst`` (a temporary name)."""
-        shutil.copyfile(src, dst)
+        copy_to_new_file(src, dst)
+
+    def _copy_all(self, jobs: list[tuple[str, str]]) -> None:
+        """Copy every ``(source, final path)`` atomically, on up to :attr:`max_workers` threads.
+
+        Each thread takes a share of the files and works through it (no
+        task per file); after a failure the others stop at their next file,
+        and the first failure is raised once all have stopped.
+        """
+        workers = min(self.max_workers, max(1, len(jobs) // _FILES_PER_WORKER))
+        failed = threading.Event()
+
+        def copy_share(share: list[tuple[str, str]]) -> None:
+            for src, final in share:
+                if failed.is_set():
+                    return
+                try:
+                    self._atomic_copy(src, final)
+                except BaseException:
+                    failed.set()
+                    raise
+
+        run_parallel(copy_share, [jobs[i::workers] for i in range(workers)], workers)
 
     def _atomic_copy(self, src: str, final: str) -> None:
         directory, name = os.path.split(final)
@@ -125,11 +152,7 @@ class LocalArtifactRepository(ArtifactRepository):
             for parent in parents:
                 os.makedirs(self._local(parent), exist_ok=True)
                 self._local(parent)
-            run_parallel(
-                lambda job: self._atomic_copy(job[0], os.path.join(self.root, *job[1].split("/"))),
-                jobs,
-                self.max_workers,
-            )
+            self._copy_all([(src, os.path.join(self.root, *rel.split("/"))) for src, rel in jobs])
 
         self._guard(run, base, "upload")
 
@@ -189,7 +212,7 @@ class LocalArtifactRepository(ArtifactRepository):
             os.makedirs(out, exist_ok=True)
             for parent in sorted({os.path.dirname(d) for _, d in jobs}):
                 os.makedirs(parent, exist_ok=True)
-            run_parallel(lambda job: self._atomic_copy(job[0], job[1]), jobs, self.max_workers)
+            self._copy_all(jobs)
             return out
 
         return self._guard(run, rel, "download")

@@ -3,6 +3,7 @@
 * :func:`parse_filter` - filter string to :class:`~storekit.search.ast.Expr` (or None)
 * :func:`parse_order_by` - ``order_by`` strings to :class:`~storekit.search.ast.OrderKey` list
 * :func:`evaluate` - does an expression hold for one entity (in-process backends)
+* :func:`compile_filter` - the same as a predicate built once per search (faster over many entities)
 * :func:`sort_entities` - order entities by order keys with the pinned rules
 * :func:`order_values` / :func:`is_after` - keyset-pagination cursors in the same order
 * :func:`format_expr` - canonical filter text of a tree; :func:`like_match` - SQL LIKE in process
@@ -30,6 +31,7 @@ from .ast import (  # noqa: F401
 )
 from .evaluator import (  # noqa: F401
     compare_order_values,
+    compile_filter,
     evaluate,
     is_after,
     like_match,

@@ -31,7 +31,7 @@ from ..errors import InvalidParameterError
 from .ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
 from .like import like_match
 
-__all__ = ["evaluate", "sort_entities", "order_values", "is_after", "compare_order_values", "like_match"]
+__all__ = ["evaluate", "compile_filter", "sort_entities", "order_values", "is_after", "compare_order_values", "like_match"]
 
 T = TypeVar("T")
 
@@ -112,6 +112,78 @@ def _comparison_holds(cmp: Comparison, raw: object) -> bool:
     return text is not None and _string_holds(op, text, cmp.value)
 
 
+def _compile_comparison(cmp: Comparison, value_of: Callable[[T], object]) -> Callable[[T], bool]:
+    """A predicate equivalent to ``_comparison_holds(cmp, value_of(item))``, specialised once."""
+    ident, op, operand = cmp.ident, cmp.op, cmp.value
+    if ident.kind is Kind.DATASET:
+        return lambda item: _comparison_holds(cmp, value_of(item))
+    if op is Op.IS_NULL:
+        return lambda item: value_of(item) is None
+    if op is Op.IS_NOT_NULL:
+        return lambda item: value_of(item) is not None
+    if ident.type is ValueType.NUMBER:
+        compare = _NUMERIC_COMPARE.get(op)
+        if not isinstance(operand, (int, float)):
+            return lambda item: False
+        if compare is None:  # raises for a present value, like the reference
+            return lambda item: _comparison_holds(cmp, value_of(item))
+        number_operand = float(operand)
+
+        def numeric(item: T) -> bool:
+            raw = value_of(item)
+            if type(raw) is float:
+                return compare(raw, number_operand)
+            number = _as_number(raw)
+            return number is not None and compare(number, number_operand)
+
+        return numeric
+    holds: Callable[[str], bool]
+    if op is Op.EQ:
+        holds = lambda text: text == operand  # noqa: E731
+    elif op is Op.NE:
+        holds = lambda text: text != operand  # noqa: E731
+    else:
+        holds = lambda text: _string_holds(op, text, operand)  # noqa: E731
+
+    def string(item: T) -> bool:
+        raw = value_of(item)
+        if raw is None:
+            return False
+        return holds(raw if type(raw) is str else _as_string(raw))  # type: ignore[arg-type]
+
+    return string
+
+
+def compile_filter(
+    expr: Optional[Expr], accessor: Callable[[Identifier], Callable[[T], object]]
+) -> Callable[[T], bool]:
+    """A predicate over entities equivalent to :func:`evaluate`, built once per search.
+
+    ``accessor(ident)`` returns a function from an entity to its value for
+    ``ident`` (what ``get`` of :func:`evaluate` returns); it is called once
+    per identifier, so backends can resolve each identifier to a direct
+    lookup.  ``compile_filter(expr, acc)(item) == evaluate(expr, lambda i: acc(i)(item))``.
+    """
+    if expr is None:
+        return lambda item: True
+    if isinstance(expr, Comparison):
+        return _compile_comparison(expr, accessor(expr.ident))
+    if isinstance(expr, (And, Or)):
+        parts = tuple(compile_filter(item, accessor) for item in expr.items)
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            a, b = parts
+            return (lambda item: a(item) and b(item)) if isinstance(expr, And) else (lambda item: a(item) or b(item))
+        if isinstance(expr, And):
+            return lambda item: all(p(item) for p in parts)
+        return lambda item: any(p(item) for p in parts)
+    if isinstance(expr, Not):
+        inner = compile_filter(expr.item, accessor)
+        return lambda item: not inner(item)
+    raise TypeError(f"not a search expression: {type(expr).__name__}")
+
+
 def evaluate(expr: Optional[Expr], get: Callable[[Identifier], object]) -> bool:
     """Does ``expr`` hold for one entity?  ``None`` (no filter) always holds.
 
@@ -150,18 +222,56 @@ def _sortable(raw: object, ident: Identifier) -> tuple[int, Any]:
     return (_MISSING, "") if text is None else (_PRESENT, text)
 
 
+def _sortable_function(ident: Identifier) -> Callable[[object], tuple[int, Any]]:
+    """:func:`_sortable` for one identifier, with fast paths for plain floats, ints and strings."""
+    if ident.kind is Kind.DATASET:
+        return lambda raw: _sortable(raw, ident)
+    if ident.type is ValueType.NUMBER:
+
+        def number(raw: object) -> tuple[int, Any]:
+            kind = type(raw)
+            if kind is float:
+                return (_NAN, 0.0) if raw != raw else (_PRESENT, raw)
+            if kind is int:
+                return _PRESENT, float(raw)  # type: ignore[arg-type]
+            return _sortable(raw, ident)
+
+        return number
+
+    def text(raw: object) -> tuple[int, Any]:
+        if type(raw) is str:
+            return _PRESENT, raw
+        return _sortable(raw, ident)
+
+    return text
+
+
 def sort_entities(
-    items: Sequence[T], keys: Sequence[OrderKey], get: Callable[[T, Identifier], object]
+    items: Sequence[T],
+    keys: Sequence[OrderKey],
+    get: Callable[[T, Identifier], object],
+    accessor: Optional[Callable[[Identifier], Callable[[T], object]]] = None,
 ) -> list[T]:
-    """Return ``items`` sorted by ``keys`` (stable; missing last, NaN before missing, either direction)."""
-    rows = [(item, [_sortable(get(item, key.ident), key.ident) for key in keys]) for item in items]
+    """Return ``items`` sorted by ``keys`` (stable; missing last, NaN before missing, either direction).
+
+    ``accessor(ident)``, when given, returns a function from an item to its
+    value for ``ident`` (equivalent to ``get``, resolved once per key).
+    """
+    items = list(items)
+    order = list(range(len(items)))
     # Least significant key first; each key is two stable passes: the value
     # (reversed for DESC, non-present rows share a placeholder so they keep
     # their relative order), then the class, which is never reversed.
-    for index in range(len(keys) - 1, -1, -1):
-        rows.sort(key=lambda row: row[1][index][1], reverse=not keys[index].ascending)
-        rows.sort(key=lambda row: row[1][index][0])
-    return [item for item, _ in rows]
+    for key in reversed(keys):
+        ident = key.ident
+        value_of = accessor(ident) if accessor is not None else (lambda item, ident=ident: get(item, ident))
+        pairs = list(map(_sortable_function(ident), map(value_of, items)))
+        values = [pair[1] for pair in pairs]
+        order.sort(key=values.__getitem__, reverse=not key.ascending)
+        classes = [pair[0] for pair in pairs]
+        if any(classes):  # some rows are NaN or missing
+            order.sort(key=classes.__getitem__)
+    return [items[i] for i in order]
 
 
 def _encode(raw: object, ident: Identifier) -> object:

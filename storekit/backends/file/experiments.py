@@ -44,6 +44,7 @@ class ExperimentCatalog:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root)
         self.lock = StoreLock(root / ".experiments.lock")
         self._mutex = threading.RLock()
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
@@ -60,7 +61,7 @@ class ExperimentCatalog:
 
     def load(self, experiment_id: str) -> Optional[dict[str, Any]]:
         """The record of an experiment as a dict (a private copy is not made), or None."""
-        meta = self.root / experiment_id / META_FILE
+        meta = os.path.join(self._root, experiment_id, META_FILE)
         try:
             st = os.stat(meta)
         except FileNotFoundError:
@@ -73,6 +74,7 @@ class ExperimentCatalog:
             hit = self._cache.get(experiment_id)
             if hit is not None and hit[0] == sig:
                 return hit[1]
+        meta = Path(meta)
         doc = read_json(meta)
         if not isinstance(doc, dict) or "name" not in doc:
             raise StoreCorruptionError(f"file store: {meta} is not an experiment record")

@@ -25,9 +25,13 @@ from typing import Any, Iterable, Optional
 
 from ...errors import StoreCorruptionError
 from .atomic import fsync_enabled
+from .gcpause import gc_paused
 from .oserrors import translated
 
 __all__ = ["JsonLog", "parse_lines"]
+
+#: Reads above this many bytes are parsed with the cyclic garbage collector paused.
+_LARGE_READ = 1 << 18
 
 
 def parse_lines(data: bytes, path: Path, base_offset: int) -> list[Any]:
@@ -117,7 +121,8 @@ class JsonLog:
                 return restarted, []
             data = os.pread(self._fd, size - self.offset, self.offset)
         end = data.rfind(b"\n") + 1
-        values = parse_lines(data[:end], self.path, self.offset)
+        with gc_paused(end > _LARGE_READ):
+            values = parse_lines(data[:end], self.path, self.offset)
         self.offset += end
         return restarted, values
 

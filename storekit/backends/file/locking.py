@@ -52,8 +52,8 @@ class StoreLock:
         self._fallback = None
 
     def _acquire_file(self) -> None:
-        timeout = _timeout()
         if fcntl is None:  # pragma: no cover - Windows
+            timeout = _timeout()
             import filelock
 
             if self._fallback is None:
@@ -73,6 +73,7 @@ class StoreLock:
                 return
             except BlockingIOError:
                 pass
+            timeout = _timeout()  # only read when the lock is contended
             deadline = time.monotonic() + timeout
             delay = 0.0005
             while True:

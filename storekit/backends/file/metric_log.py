@@ -15,9 +15,10 @@ them off, so a batch is stored whole or not at all.
 from __future__ import annotations
 
 import json
+import operator
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ...entities import Metric
 from ...errors import StoreCorruptionError
@@ -25,9 +26,20 @@ from .atomic import fsync_enabled
 from .jsonlog import parse_lines
 from .oserrors import translated
 
-__all__ = ["encode_float", "encode_metrics", "append_committed", "read_points"]
+__all__ = [
+    "encode_float",
+    "encode_metrics",
+    "append_committed",
+    "read_points",
+    "point_order_key",
+    "latest_points",
+]
 
 _SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_dumps = json.dumps
+_get_value = operator.attrgetter("value")
+_get_fields = operator.attrgetter("key", "timestamp", "step", "model_id")
+_get_point = operator.attrgetter("key", "value", "timestamp", "step")
 
 
 def encode_float(value: float) -> str:
@@ -37,24 +49,54 @@ def encode_float(value: float) -> str:
 
 
 def encode_metrics(metrics: Sequence[Metric]) -> bytes:
-    """The history lines of ``metrics``, in order, as one UTF-8 blob."""
-    keys: dict[str, str] = {}
+    """The history lines of ``metrics``, in order, as one UTF-8 blob.
+
+    The values are encoded in one C-level ``json.dumps`` of the whole column
+    (exactly :func:`encode_float` of each: ``float.__repr__``, or
+    ``NaN``/``Infinity``/``-Infinity``); each key's JSON prefix once per batch.
+    """
+    values = _dumps([float(v) for v in map(_get_value, metrics)])[1:-1].split(", ")
+    prefixes: dict[str, str] = {}
     parts = []
-    for m in metrics:
-        jkey = keys.get(m.key)
-        if jkey is None:
-            jkey = keys[m.key] = json.dumps(m.key, ensure_ascii=False)
-        if m.model_id is None:
-            parts.append(
-                '{"key":%s,"value":%s,"timestamp":%d,"step":%d}\n'
-                % (jkey, encode_float(m.value), m.timestamp, m.step)
-            )
+    append = parts.append
+    for (key, timestamp, step, model_id), value in zip(map(_get_fields, metrics), values):
+        prefix = prefixes.get(key)
+        if prefix is None:
+            prefix = prefixes[key] = '{"key":%s,"value":' % _dumps(key, ensure_ascii=False)
+        if model_id is None:
+            append('%s%s,"timestamp":%d,"step":%d}\n' % (prefix, value, timestamp, step))
         else:
-            parts.append(
-                '{"key":%s,"value":%s,"timestamp":%d,"step":%d,"model_id":%s}\n'
-                % (jkey, encode_float(m.value), m.timestamp, m.step, json.dumps(m.model_id))
-            )
+            append('%s%s,"timestamp":%d,"step":%d,"model_id":%s}\n'
+                   % (prefix, value, timestamp, step, _dumps(model_id)))
     return "".join(parts).encode("utf-8")
+
+
+def point_order_key(point: Sequence) -> tuple:
+    """:func:`storekit.entities.metric_order_key` of a ``[value, timestamp, step]`` point."""
+    value = float(point[0])
+    if value != value:  # NaN is greater than every number
+        return (int(point[2]), int(point[1]), 1, 0.0)
+    return (int(point[2]), int(point[1]), 0, value)
+
+
+def latest_points(metrics: Sequence[Metric]) -> dict[str, list]:
+    """The latest point of each key of ``metrics`` as ``[value, timestamp, step]``.
+
+    Latest by :func:`storekit.entities.metric_order_key`: greatest
+    ``(step, timestamp)``, ties to the greatest value (NaN greatest); the
+    full key is only computed for ties.
+    """
+    latest: dict[str, list] = {}
+    for key, value, timestamp, step in map(_get_point, metrics):
+        old = latest.get(key)
+        if old is not None:
+            new_pos, old_pos = (step, timestamp), (old[2], old[1])
+            if new_pos < old_pos or (
+                new_pos == old_pos and point_order_key((value, timestamp, step)) <= point_order_key(old)
+            ):
+                continue
+        latest[key] = [float(value), int(timestamp), int(step)]
+    return latest
 
 
 def append_committed(path: Path, committed: int, data: bytes) -> int:
@@ -86,10 +128,8 @@ def append_committed(path: Path, committed: int, data: bytes) -> int:
     return committed + len(data)
 
 
-def read_points(path: Path, start: int, end: int) -> list[Metric]:
-    """The points stored in bytes ``[start, end)`` of a history file."""
-    if end <= start:
-        return []
+def _read_committed(path: Path, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of a history file, which must all be there and end a line."""
     with translated("reading", path):
         try:
             with open(path, "rb") as fh:
@@ -99,9 +139,53 @@ def read_points(path: Path, start: int, end: int) -> list[Metric]:
             raise StoreCorruptionError(f"file store: {path} is missing") from None
     if len(data) != end - start or not data.endswith(b"\n"):
         raise StoreCorruptionError(f"file store: {path} is shorter than its committed length {end}")
+    return data
+
+
+_LINE_START = b'{"key":"'
+
+
+def _lines_of_key(data: bytes, key: str) -> Optional[bytes]:
+    """The lines of ``data`` whose key is ``key``, when that can be told without parsing.
+
+    Lines as :func:`encode_metrics` writes them start with ``{"key":<JSON
+    string>,``; a key's JSON string is unique, so the lines of one key are
+    those starting with its prefix.  None when some line might spell its key
+    differently (escapes, other layouts): the caller parses everything.
+    """
+    if b"\\" in data or data.count(b"\n" + _LINE_START) + data.startswith(_LINE_START) != data.count(b"\n"):
+        return None
+    prefix = b'\n{"key":' + json.dumps(key, ensure_ascii=False).encode("utf-8") + b","
+    data = b"\n" + data
+    parts = []
+    pos = data.find(prefix)
+    while pos >= 0:
+        end = data.index(b"\n", pos + 1)
+        parts.append(data[pos + 1:end + 1])
+        pos = data.find(prefix, end)
+    return b"".join(parts)
+
+
+def read_points(path: Path, start: int, end: int, key: Optional[str] = None) -> list[Metric]:
+    """The points stored in bytes ``[start, end)`` of a history file (only ``key``'s if given)."""
+    if end <= start:
+        return []
+    data = _read_committed(path, start, end)
+    values = None
+    if key is not None:
+        selected = _lines_of_key(data, key)
+        if selected is not None:
+            try:
+                values = parse_lines(selected, path, start)
+            except StoreCorruptionError:
+                pass  # parse everything below, for an error naming the right offset
+            else:
+                key = None
     out = []
-    for d in parse_lines(data, path, start):
+    for d in parse_lines(data, path, start) if values is None else values:
         try:
+            if key is not None and d["key"] != key:
+                continue
             out.append(Metric(d["key"], float(d["value"]), int(d["timestamp"]), int(d["step"]),
                               d.get("model_id")))
         except (KeyError, TypeError, ValueError):

@@ -23,7 +23,14 @@ from ...errors import InvalidParameterError
 from ...paging import decode_page_token, encode_page_token, query_fingerprint
 from ...validation import validate_max_results
 
-__all__ = ["search_page", "int_bound", "ResultCache", "timestamp_bound"]
+__all__ = [
+    "search_page",
+    "int_bound",
+    "ResultCache",
+    "timestamp_bound",
+    "accessor_from_getter",
+    "getter_from_accessor",
+]
 
 T = TypeVar("T")
 
@@ -72,6 +79,7 @@ def search_page(
     within_bound: Callable[[Any], Callable[[T], bool]],
     cache: Optional[ResultCache] = None,
     version: Any = None,
+    accessor: Optional[Callable[[Any], Callable[[T], object]]] = None,
 ) -> PagedList[T]:
     """One page of ``items`` matching ``filter_string`` in ``order_by`` order.
 
@@ -82,9 +90,11 @@ def search_page(
     ``query`` names the rest of the query (experiment ids, view type...) so
     a token is refused by a different search.  With ``cache`` and a
     ``version`` of the data, ordered results are reused while ``version``
-    is unchanged.
+    is unchanged.  ``accessor(identifier)``, when given, returns a function
+    from an item to its value (as ``get``), resolved once per identifier: the
+    filter is compiled once per search (:func:`storekit.search.compile_filter`).
     """
-    from ...search import evaluate, parse_filter, parse_order_by, sort_entities
+    from ...search import compile_filter, parse_filter, parse_order_by, sort_entities
     from ...search.evaluator import is_after, order_values
 
     max_results = validate_max_results(max_results)
@@ -105,10 +115,12 @@ def search_page(
         cache_key = (fingerprint, version, json.dumps(bound, sort_keys=True))
         ordered = cache.get(cache_key)
     if ordered is None:
+        if accessor is None:
+            accessor = accessor_from_getter(get)
         rows = items if bounded is None else [it for it in items if bounded(it)]
         if expr is not None:
-            rows = [it for it in rows if evaluate(expr, lambda ident, it=it: get(it, ident))]
-        ordered = sort_entities(list(rows), keys, get)
+            rows = list(filter(compile_filter(expr, accessor), rows))
+        ordered = sort_entities(rows, keys, get, accessor)
         if cache_key is not None:
             cache.put(cache_key, ordered)
     start = 0
@@ -128,6 +140,24 @@ def search_page(
             {"after": order_values(page[-1], keys, get), "bound": bound}, fingerprint
         )
     return PagedList(page, token)
+
+
+def accessor_from_getter(get: Callable[[T, Any], object]) -> Callable[[Any], Callable[[T], object]]:
+    """An ``accessor`` (identifier -> item -> value) calling ``get(item, identifier)``."""
+    return lambda ident: (lambda item: get(item, ident))
+
+
+def getter_from_accessor(accessor: Callable[[Any], Callable[[T], object]]) -> Callable[[T, Any], object]:
+    """A ``get(item, identifier)`` calling ``accessor(identifier)(item)`` (accessors resolved once each)."""
+    resolved: dict[Any, Callable[[T], object]] = {}
+
+    def get(item: T, ident: Any) -> object:
+        value_of = resolved.get(ident)
+        if value_of is None:
+            value_of = resolved[ident] = accessor(ident)
+        return value_of(item)
+
+    return get
 
 
 def int_bound(bound: Any) -> int:

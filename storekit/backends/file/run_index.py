@@ -39,22 +39,23 @@ from ...entities import (
     RunInputs,
     RunOutputs,
     RunStatus,
-    metric_order_key,
 )
 from ...errors import StoreCorruptionError
 from .atomic import dumps
 from .jsonlog import JsonLog
+from .gcpause import gc_paused
 from .locking import StoreLock
+from .metric_log import point_order_key
 
 __all__ = ["RunState", "ExperimentIndex", "INDEX_FILE"]
 
 INDEX_FILE = "runs.jsonl"
 _INFO_FIELDS = ("status", "end_time", "run_name", "lifecycle_stage")
-
-
-def _order_key(point: list) -> tuple:
-    value, timestamp, step = point[0], point[1], point[2]
-    return metric_order_key(Metric("", value, timestamp, step))
+_STATUSES = {s.value: s for s in RunStatus}
+_STAGES = {s.value: s for s in LifecycleStage}
+_NO_INPUTS, _NO_OUTPUTS = RunInputs(), RunOutputs()  # frozen and empty: safe to share
+#: Applying more events than this at once pauses the cyclic garbage collector (see :mod:`.gcpause`).
+_MANY_EVENTS = 2000
 
 
 class RunState:
@@ -63,7 +64,7 @@ class RunState:
     __slots__ = (
         "run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
         "lifecycle_stage", "artifact_uri", "params", "tags", "metrics", "mo", "inputs",
-        "outputs", "seq",
+        "outputs", "seq", "_info",
     )
 
     def __init__(self, event: dict[str, Any]) -> None:
@@ -84,6 +85,7 @@ class RunState:
         self.inputs: list[dict[str, Any]] = list(event.get("inputs") or [])
         self.outputs: list[str] = list(event.get("outputs") or [])
         self.seq: int = int(event["seq"])
+        self._info: Optional[RunInfo] = None  # to_info() of a run whose experiment is active
 
     # --- serialisation ---------------------------------------------
     def to_event(self) -> dict[str, Any]:
@@ -115,7 +117,7 @@ class RunState:
         """Keep, per key, whichever of the stored and the given point is the latest."""
         for key, point in latest.items():
             old = self.metrics.get(key)
-            if old is None or _order_key(point) > _order_key(old):
+            if old is None or point_order_key(point) > point_order_key(old):
                 self.metrics[key] = list(point)
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -132,6 +134,7 @@ class RunState:
             for name, value in event["set"].items():
                 if name in _INFO_FIELDS:
                     setattr(self, name, value)
+            self._info = None
         elif op == "inputs":
             self.inputs.extend(event["add"])
         elif op == "outputs":
@@ -144,21 +147,26 @@ class RunState:
         """Deleted when the run or its experiment is deleted."""
         if experiment_deleted:
             return LifecycleStage.DELETED
-        return LifecycleStage(self.lifecycle_stage)
+        return _STAGES.get(self.lifecycle_stage) or LifecycleStage(self.lifecycle_stage)
 
     def to_info(self, experiment_deleted: bool = False) -> RunInfo:
-        """A :class:`RunInfo` snapshot."""
-        return RunInfo(
-            run_id=self.run_id,
-            experiment_id=self.experiment_id,
-            run_name=self.run_name,
-            user_id=self.user_id,
-            status=RunStatus(self.status),
-            start_time=self.start_time,
-            end_time=self.end_time,
-            lifecycle_stage=self.effective_stage(experiment_deleted),
-            artifact_uri=self.artifact_uri,
-        )
+        """A :class:`RunInfo` snapshot (immutable; reused until the run's info changes)."""
+        info = None if experiment_deleted else self._info
+        if info is None:
+            info = RunInfo(
+                run_id=self.run_id,
+                experiment_id=self.experiment_id,
+                run_name=self.run_name,
+                user_id=self.user_id,
+                status=_STATUSES.get(self.status) or RunStatus(self.status),
+                start_time=self.start_time,
+                end_time=self.end_time,
+                lifecycle_stage=self.effective_stage(experiment_deleted),
+                artifact_uri=self.artifact_uri,
+            )
+            if not experiment_deleted:
+                self._info = info
+        return info
 
     def dataset_inputs(self) -> tuple[DatasetInput, ...]:
         """The run's dataset inputs as entities."""
@@ -175,8 +183,8 @@ class RunState:
                 params=dict(self.params),
                 tags=dict(self.tags),
             ),
-            inputs=RunInputs(self.dataset_inputs()) if self.inputs else RunInputs(),
-            outputs=RunOutputs(tuple(self.outputs)) if self.outputs else RunOutputs(),
+            inputs=RunInputs(self.dataset_inputs()) if self.inputs else _NO_INPUTS,
+            outputs=RunOutputs(tuple(self.outputs)) if self.outputs else _NO_OUTPUTS,
         )
 
 
@@ -221,8 +229,9 @@ class ExperimentIndex:
                 self.runs = {}
                 self.next_seq = 1
                 self._lines = 0
-            for event in events:
-                self._apply(event)
+            with gc_paused(len(events) > _MANY_EVENTS):
+                for event in events:
+                    self._apply(event)
 
     def get(self, run_id: str) -> Optional[RunState]:
         """The current state of a run, or None (refreshes first)."""

@@ -10,6 +10,7 @@ of the index line, so a ``log_batch`` is stored whole or not at all.
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 from collections import OrderedDict
@@ -32,7 +33,6 @@ from ...entities import (
     RunStatus,
     RunTag,
     ViewType,
-    metric_order_key,
 )
 from ...errors import (
     AlreadyExistsError,
@@ -61,14 +61,15 @@ from .experiments import ExperimentCatalog
 from .logged_models import LoggedModelCatalog, parse_status
 from .logged_models import to_entity as logged_model_entity
 from .layout import open_root
-from .metric_log import append_committed, encode_metrics, read_points
+from .metric_log import append_committed, encode_metrics, latest_points, read_points
 from .oserrors import translated
-from .query import ResultCache, int_bound, search_page, timestamp_bound
+from .query import ResultCache, getter_from_accessor, int_bound, search_page, timestamp_bound
 from .run_index import ExperimentIndex, RunState
 
 __all__ = ["FileTrackingStore"]
 
-_HISTORY_CACHE_RUNS = 32
+_HISTORY_CACHE_ENTRIES = 256
+_history_order = operator.attrgetter("step", "timestamp")
 _STATUSES = {s.value: s for s in RunStatus}
 
 
@@ -134,7 +135,7 @@ class FileTrackingStore(TrackingStore):
         self._indexes: dict[str, ExperimentIndex] = {}
         self._run_experiment: dict[str, str] = {}
         self._results = ResultCache()
-        self._history: "OrderedDict[str, tuple[int, dict[str, list[Metric]]]]" = OrderedDict()
+        self._history: "OrderedDict[tuple[str, str], tuple[int, list[Metric]]]" = OrderedDict()
 
     def __repr__(self) -> str:
         return f"FileTrackingStore({redact_uri(self.uri)!r})"
@@ -449,11 +450,7 @@ class FileTrackingStore(TrackingStore):
         index, state = self._locate(run_id)
         for model_id in {m.model_id for m in metrics if m.model_id is not None}:
             self._models.load(model_id)  # unknown model: raise before anything is written
-        latest: dict[str, Metric] = {}
-        for m in metrics:
-            old = latest.get(m.key)
-            if old is None or metric_order_key(m) > metric_order_key(old):
-                latest[m.key] = m
+        latest = latest_points(metrics)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
@@ -473,9 +470,7 @@ class FileTrackingStore(TrackingStore):
             if metrics:
                 path = index.dir / state.run_id / "metrics.jsonl"
                 event["mo"] = append_committed(path, state.mo, encode_metrics(metrics))
-                event["metrics"] = {
-                    k: [float(m.value), int(m.timestamp), int(m.step)] for k, m in latest.items()
-                }
+                event["metrics"] = latest
             if new_params:
                 event["params"] = new_params
             if tags:
@@ -617,24 +612,28 @@ class FileTrackingStore(TrackingStore):
     # ------------------------------------------------------------------
     # metric history
     # ------------------------------------------------------------------
-    def _points(self, index: ExperimentIndex, state: RunState) -> dict[str, list[Metric]]:
-        """Every committed point of a run by key, in logging order (cached, tailed)."""
+    def _key_points(self, index: ExperimentIndex, state: RunState, key: str) -> list[Metric]:
+        """Every committed point of one key of a run, in logging order (cached, tailed).
+
+        The cache holds, per (run, key), the points read up to a committed
+        length of the history file; a later call only reads the bytes
+        committed since.  The committed part of a history file never changes.
+        """
         run_id, committed = state.run_id, state.mo
+        cache_key = (run_id, key)
         with self._mutex:
-            cached = self._history.get(run_id)
+            cached = self._history.get(cache_key)
             if cached is not None and cached[0] == committed:
-                self._history.move_to_end(run_id)
+                self._history.move_to_end(cache_key)
                 return cached[1]
-            start, by_key = (cached[0], {k: list(v) for k, v in cached[1].items()}) \
-                if cached is not None and cached[0] < committed else (0, {})
-        for m in read_points(index.dir / run_id / "metrics.jsonl", start, committed):
-            by_key.setdefault(m.key, []).append(m)
+        start, points = (cached[0], cached[1]) if cached is not None and cached[0] < committed else (0, [])
+        points = points + read_points(index.dir / run_id / "metrics.jsonl", start, committed, key)
         with self._mutex:
-            self._history[run_id] = (committed, by_key)
-            self._history.move_to_end(run_id)
-            while len(self._history) > _HISTORY_CACHE_RUNS:
+            self._history[cache_key] = (committed, points)
+            self._history.move_to_end(cache_key)
+            while len(self._history) > _HISTORY_CACHE_ENTRIES:
                 self._history.popitem(last=False)
-        return by_key
+        return points
 
     def get_metric_history(
         self,
@@ -645,11 +644,8 @@ class FileTrackingStore(TrackingStore):
     ) -> PagedList[Metric]:
         """Every point of a metric, ordered by ``(step, timestamp)``, then logging order."""
         validate_key(key, "metric key")
-        index, state = self._locate(run_id)
-        with index.mutex:
-            index.refresh()
-            state = index.runs[state.run_id]
-        points = sorted(self._points(index, state).get(key, ()), key=lambda m: (m.step, m.timestamp))
+        index, state = self._locate(run_id)  # refreshed: state.mo is the committed length
+        points = sorted(self._key_points(index, state, key), key=_history_order)
         if max_results is None and page_token is None:
             return PagedList(points)
         limit = validate_max_results(max_results)
@@ -708,9 +704,10 @@ class FileTrackingStore(TrackingStore):
                 else:
                     want = "active" if view is ViewType.ACTIVE_ONLY else "deleted"
                     states.extend(s for s in index.runs.values() if s.lifecycle_stage == want)
+            accessor = _run_accessor(deleted_experiments)
             page = search_page(
                 states,
-                _run_getter(deleted_experiments),
+                getter_from_accessor(accessor),
                 schema=RUN_SCHEMA,
                 filter_string=filter_string,
                 order_by=order_by,
@@ -721,6 +718,7 @@ class FileTrackingStore(TrackingStore):
                 within_bound=_within_run_bound,
                 cache=self._results,
                 version=(tuple((i.dir.name, i.log.version()) for i in indexes), tuple(sorted(deleted_experiments))),
+                accessor=accessor,
             )
             return PagedList(
                 [s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token
@@ -736,29 +734,32 @@ def _within_run_bound(bound: Any) -> Callable[[RunState], bool]:
     return lambda state: state.seq <= limits.get(state.experiment_id, 0)
 
 
-def _run_getter(deleted_experiments: set[str]) -> Callable[[RunState, Any], object]:
-    """The search-value function of runs (see :func:`storekit.search.evaluate`)."""
+def _run_accessor(deleted_experiments: set[str]) -> Callable[[Any], Callable[[RunState], object]]:
+    """Search values of runs: identifier -> (run state -> value), see :func:`storekit.search.compile_filter`."""
     from ...search import Kind
 
-    metric, param, tag, attribute = Kind.METRIC, Kind.PARAM, Kind.TAG, Kind.ATTRIBUTE
+    def accessor(ident: Any) -> Callable[[RunState], object]:
+        kind, key = ident.kind, ident.key
+        if kind is Kind.METRIC:
 
-    def get(state: RunState, ident: Any) -> object:
-        kind = ident.kind
-        if kind is metric:
-            point = state.metrics.get(ident.key)
-            return None if point is None else point[0]
-        if kind is param:
-            return state.params.get(ident.key)
-        if kind is tag:
-            return state.tags.get(ident.key)
-        if kind is attribute:
-            name = ident.key
-            if name == "lifecycle_stage":
-                return state.effective_stage(state.experiment_id in deleted_experiments).value
-            return getattr(state, name, None)
+            def metric(state: RunState) -> object:
+                point = state.metrics.get(key)
+                return None if point is None else point[0]
+
+            return metric
+        if kind is Kind.PARAM:
+            return lambda state: state.params.get(key)
+        if kind is Kind.TAG:
+            return lambda state: state.tags.get(key)
+        if kind is Kind.ATTRIBUTE:
+            if key == "lifecycle_stage":
+                return lambda state: state.effective_stage(state.experiment_id in deleted_experiments).value
+            return operator.attrgetter(key) if key in RunState.__slots__ else (lambda state: None)
         # datasets: any-match over the run's inputs
-        if ident.key == "context":
-            return tuple(d["tags"]["context"] for d in state.inputs if "context" in (d.get("tags") or {}))
-        return tuple(d["dataset"].get(ident.key) for d in state.inputs)
+        if key == "context":
+            return lambda state: tuple(
+                d["tags"]["context"] for d in state.inputs if "context" in (d.get("tags") or {})
+            )
+        return lambda state: tuple(d["dataset"].get(key) for d in state.inputs)
 
-    return get
+    return accessor

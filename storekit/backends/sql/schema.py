@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 #: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
 BASE_REVISION = "0001"
 #: Alembic's version table (named so it never collides with an application's own).
@@ -117,7 +117,8 @@ runs = sa.Table(
     sa.Column("end_time", sa.BigInteger, nullable=True),
     sa.Column("lifecycle_stage", Str(32), nullable=False),
     sa.Column("artifact_uri", Txt(), nullable=False),
-    sa.Index("ix_runs_experiment_start", "experiment_id", "start_time", "run_uuid"),
+    # revision 0005: the candidate runs of a search come from this index alone
+    sa.Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time", "run_uuid"),
     **_MYSQL,
 )
 
@@ -135,9 +136,9 @@ def _run_child(name: str, *columns: sa.Column, **kw: object) -> sa.Table:
 
 params = _run_child("params", sa.Column("value", Txt(), nullable=False))
 tags = _run_child("tags", sa.Column("value", Txt(), nullable=False))
-# revision 0004: a selective filter on a param or tag can drive the search
-sa.Index("ix_params_key_value", params.c.key, params.c.value, mysql_length={"value": 255})
-sa.Index("ix_tags_key_value", tags.c.key, tags.c.value, mysql_length={"value": 255})
+# revisions 0004/0005: the runs matching a param or tag condition, from the index alone
+sa.Index("ix_params_search", params.c.key, params.c.value, params.c.run_row, mysql_length={"value": 255})
+sa.Index("ix_tags_search", tags.c.key, tags.c.value, tags.c.run_row, mysql_length={"value": 255})
 
 #: Metric value columns: ``value`` is finite (0 for NaN/inf), ``kind`` orders
 #: -inf (0) < finite (1) < +inf (2) < NaN (3), so (step, timestamp, kind, value)
@@ -167,8 +168,9 @@ latest_metrics = _run_child(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("model_id", Str(64), nullable=True),
 )
-# revision 0004: a selective metric filter can drive the search
-sa.Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.kind, latest_metrics.c.value)
+# revisions 0004/0005: the runs matching a metric condition, from the index alone
+sa.Index("ix_latest_metrics_search", latest_metrics.c.key, latest_metrics.c.kind, latest_metrics.c.value,
+         latest_metrics.c.run_row)
 
 # --- revision 0002: datasets and run inputs ---------------------------------
 datasets = sa.Table(

@@ -52,8 +52,8 @@ class KeyedTable:
     and ``child`` (the name of the column referencing it), filters compile to
     an uncorrelated ``parent IN (SELECT child ... WHERE key = ? AND ...)``
     instead of a correlated ``EXISTS``, so that a selective condition can
-    drive the query through the table's ``(key, value)`` index instead of
-    probing every entity row.
+    drive the query through the table's ``(key, value, parent)`` search index
+    instead of probing every entity row.
     """
 
     table: sa.Table
@@ -95,16 +95,19 @@ def _number_cond(column: ColumnElement[Any], op: Op, value: float) -> ColumnElem
     return fn(column, value)
 
 
-def _metric_cond(t: FromClause, op: Op, value: float) -> ColumnElement[bool]:
-    """``metric op value`` with the (value, kind) encoding and IEEE semantics."""
+def _metric_cond(t: FromClause, op: Op, value: float, key: Optional[str] = None) -> ColumnElement[bool]:
+    """``metric op value`` with the (value, kind) encoding and IEEE semantics.
+
+    With ``key``, every branch of the OR repeats ``key = ?`` so that each is
+    one range of the ``(key, kind, value)`` index.
+    """
     fn = _NUMERIC[op]
     value = float(value)
-    parts = []
-    finite = _number_cond(t.c.value, op, value)
-    parts.append(sa.and_(t.c.kind == KIND_FINITE, finite))
+    same_key = [t.c.key == key] if key is not None else []
+    parts = [sa.and_(*same_key, t.c.kind == KIND_FINITE, _number_cond(t.c.value, op, value))]
     for kind, special in ((KIND_NEG_INF, -math.inf), (KIND_POS_INF, math.inf), (KIND_NAN, math.nan)):
         if fn(special, value):
-            parts.append(t.c.kind == kind)
+            parts.append(sa.and_(*same_key, t.c.kind == kind))
     return sa.or_(*parts)
 
 
@@ -148,7 +151,7 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bo
     if kt.numeric:
         if comp.op not in _NUMERIC:
             raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
-        conds.append(_metric_cond(t, comp.op, comp.value))  # type: ignore[arg-type]
+        conds.append(_metric_cond(t, comp.op, comp.value, comp.ident.key))  # type: ignore[arg-type]
     else:
         conds.append(_value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
                                  comp.op, comp.value, dialect))

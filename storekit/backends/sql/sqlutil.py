@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["rows_in", "upsert", "like", "ilike", "chunks", "IN_CHUNK"]
+__all__ = ["cursor_of", "placeholder", "rows_in", "upsert", "like", "ilike", "chunks", "IN_CHUNK"]
 
 T = TypeVar("T")
 
@@ -20,6 +20,16 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def placeholder(dialect: sa.engine.Dialect) -> str:
+    """The driver's positional parameter marker (``?`` for sqlite3, ``%s`` for psycopg and PyMySQL)."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def cursor_of(conn: Connection) -> Any:
+    """A cursor of the connection's driver connection, inside its current transaction."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 _SELECT_IN: dict[tuple[str, tuple[sa.Column, ...]], str] = {}
@@ -39,9 +49,9 @@ def rows_in(conn: Connection, columns: Sequence[sa.Column], parent: sa.Column, i
         head = (f"SELECT {', '.join(q.quote(c.name) for c in columns)} FROM {q.format_table(parent.table)} "
                 f"WHERE {q.quote(parent.name)} IN")
         _SELECT_IN[(dialect.name, (*columns, parent))] = head
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(dialect)
     out: list[tuple[Any, ...]] = []
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur = cursor_of(conn)
     try:
         for part in chunks(list(ids)):
             cur.execute(f"{head} ({', '.join([mark] * len(part))})", tuple(part))

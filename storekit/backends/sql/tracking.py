@@ -45,7 +45,7 @@ from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from . import writes
-from .writes import cursor_of
+from .sqlutil import cursor_of
 
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
 

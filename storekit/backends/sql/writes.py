@@ -21,13 +21,14 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Mapping, Optional, Sequence
 
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 
 from ...entities import Metric
 from ...errors import InvalidParameterError
 from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
+from .sqlutil import placeholder
 
-__all__ = ["Insert", "WriteStatements", "statements_for", "cursor_of", "metric_rows",
+__all__ = ["Insert", "WriteStatements", "statements_for", "metric_rows",
            "lock_run", "write_params", "write_tags", "write_metrics"]
 
 #: fields of a :data:`TUPLE_COLUMNS` row, and its metric order (step, timestamp, kind, value)
@@ -135,17 +136,12 @@ _BUILT: dict[tuple[str, str], WriteStatements] = {}
 
 def statements_for(dialect: Dialect) -> WriteStatements:
     """The hot-path statements of a SQLAlchemy dialect (built once per dialect and placeholder)."""
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(dialect)
     key = (dialect.name, mark)
     built = _BUILT.get(key)
     if built is None:
         built = _BUILT[key] = _build(dialect.name, mark, dialect.identifier_preparer.quote)
     return built
-
-
-def cursor_of(conn: Connection) -> Any:
-    """A DBAPI cursor on the connection's driver connection (same transaction)."""
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 # --- rows -----------------------------------------------------------------------
