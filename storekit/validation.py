@@ -48,6 +48,8 @@ __all__ = [
     "validate_max_results",
     "validate_artifact_path",
     "validate_version",
+    "validate_model_version_source",
+    "MAX_MODEL_ID_LENGTH",
 ]
 
 MAX_KEY_LENGTH = 250
@@ -58,6 +60,7 @@ MAX_MODEL_NAME_LENGTH = 500
 MAX_RUN_NAME_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 100_000
 MAX_ALIAS_LENGTH = 255
+MAX_MODEL_ID_LENGTH = 64
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
@@ -343,6 +346,25 @@ def validate_version(version: object) -> str:
     if not text.isdigit() or not text.isascii() or int(text) < 1:
         raise InvalidParameterError(f"version {text[:40]!r}: must be a positive integer")
     return str(int(text))
+
+
+def validate_model_version_source(
+    source: object, run_id: object = None, model_id: object = None
+) -> tuple[str, Optional[str], Optional[str]]:
+    """Arguments of ``create_model_version``: a non-empty ``source``, an optional run id,
+    an optional logged-model id of at most 64 characters.  Returns them validated."""
+    if not isinstance(source, str) or not source:
+        raise InvalidParameterError("source: expected a non-empty string")
+    if "\x00" in source:
+        raise InvalidParameterError("source: must not contain NUL characters")
+    if run_id is not None:
+        run_id = validate_run_id(run_id)
+    if model_id is not None and (not isinstance(model_id, str) or not model_id
+                                 or len(model_id) > MAX_MODEL_ID_LENGTH):
+        raise InvalidParameterError(
+            f"model_id: expected a non-empty string of at most {MAX_MODEL_ID_LENGTH} characters"
+        )
+    return source, run_id, model_id  # type: ignore[return-value]
 
 
 def validate_max_results(max_results: object, cap: int = MAX_RESULTS_CAP) -> int:

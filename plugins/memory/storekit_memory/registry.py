@@ -15,6 +15,7 @@ from storekit.search.ast import Identifier, Kind
 from storekit.validation import (
     validate_alias,
     validate_description,
+    validate_model_version_source,
     validate_model_name,
     validate_tag,
     validate_tags,
@@ -183,6 +184,7 @@ class MemoryRegistryStore(RegistryStore):
                              tags: Optional[Mapping[str, str]] = None, description: Optional[str] = None,
                              model_id: Optional[str] = None) -> ModelVersion:
         """The next number, under the lock: never duplicated, never reused."""
+        source, run_id, model_id = validate_model_version_source(source, run_id, model_id)
         tags, description = validate_tags(tags, "model version tag"), validate_description(description)
         with self._lock:
             record = self._record(name)

@@ -26,7 +26,6 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ...entities import ModelVersion, ModelVersionStage, ModelVersionStatus, PagedList, RegisteredModel
 from ...errors import (
     AlreadyExistsError,
-    InvalidParameterError,
     ModelNotFound,
     ModelVersionNotFound,
     NotFoundError,
@@ -40,7 +39,7 @@ from ...validation import (
     validate_description,
     validate_key,
     validate_model_name,
-    validate_run_id,
+    validate_model_version_source,
     validate_tag,
     validate_tags,
     validate_version,
@@ -362,12 +361,7 @@ class FileRegistryStore(RegistryStore):
         model_id: Optional[str] = None,
     ) -> ModelVersion:
         """Create the next version: numbers start at 1 and are never reused or duplicated."""
-        if not isinstance(source, str) or not source:
-            raise InvalidParameterError("source: expected a non-empty string")
-        if run_id is not None:
-            validate_run_id(run_id)
-        if model_id is not None and not isinstance(model_id, str):
-            raise InvalidParameterError(f"model_id: expected a string, got {type(model_id).__name__}")
+        source, run_id, model_id = validate_model_version_source(source, run_id, model_id)
         tags = validate_tags(tags, "model version tag")
         description = validate_description(description)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from ...entities import ModelVersion, ModelVersionStage, ModelVersionStatus, PagedList, RegisteredModel
-from ...errors import AlreadyExistsError, InvalidParameterError, ModelNotFound, ModelVersionNotFound, NotFoundError
+from ...errors import AlreadyExistsError, ModelNotFound, ModelVersionNotFound, NotFoundError
 from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from ...search.ast import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
@@ -25,7 +25,7 @@ from ...validation import (
     validate_alias,
     validate_description,
     validate_model_name,
-    validate_run_id,
+    validate_model_version_source,
     validate_tag,
     validate_tags,
     validate_version,
@@ -321,12 +321,7 @@ class SqlRegistryStore(RegistryStore):
         model_id: Optional[str] = None,
     ) -> ModelVersion:
         """Create the next version; numbers are never duplicated or reused."""
-        if not isinstance(source, str) or not source:
-            raise InvalidParameterError("source: expected a non-empty string")
-        if run_id is not None:
-            validate_run_id(run_id)
-        if model_id is not None and (not isinstance(model_id, str) or len(model_id) > 64):
-            raise InvalidParameterError("model_id: expected a string of at most 64 characters")
+        source, run_id, model_id = validate_model_version_source(source, run_id, model_id)
         tag_map = validate_tags(tags, "model version tag")
         description = validate_description(description)
 
