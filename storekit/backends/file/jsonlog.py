@@ -67,6 +67,7 @@ class JsonLog:
         self._ino: Optional[int] = None
         #: Bytes of the current file that have been returned by :meth:`read_new`.
         self.offset = 0
+        self._size: Optional[int] = None  # size seen by the last _open(), when it kept the file
 
     # --- reading -----------------------------------------------------
     def _open(self) -> bool:
@@ -80,6 +81,7 @@ class JsonLog:
                     return True
                 return False
             if self._fd is not None and st.st_ino == self._ino:
+                self._size = st.st_size  # the file we hold open: no fstat needed
                 return False
             restart = self._fd is not None
             self._close()
@@ -108,11 +110,12 @@ class JsonLog:
         the last call: the caller must drop what it built and apply
         ``values``, which then hold the whole new file.
         """
+        self._size = None
         restarted = self._open()
         if self._fd is None:
             return restarted, []
         with translated("reading", self.path):
-            size = os.fstat(self._fd).st_size
+            size = self._size if self._size is not None else os.fstat(self._fd).st_size
             if size < self.offset:
                 raise StoreCorruptionError(
                     f"file store: {self.path} shrank from {self.offset} to {size} bytes"

@@ -10,6 +10,11 @@ batch is committed in the experiment's run index, which records the file's
 committed length (``mo``).  Bytes past that length belong to a batch that
 was never committed (a crash): readers ignore them and the next writer cuts
 them off, so a batch is stored whole or not at all.
+
+Reading one key's history (:func:`read_points` with ``key``) selects that
+key's lines by their prefix (``{"key":<JSON string>,``, unique per key)
+and parses only those; a file with lines spelt any other way is parsed
+whole and filtered.
 """
 
 from __future__ import annotations
@@ -153,8 +158,10 @@ def _lines_of_key(data: bytes, key: str) -> Optional[bytes]:
     those starting with its prefix.  None when some line might spell its key
     differently (escapes, other layouts): the caller parses everything.
     """
-    if b"\\" in data or data.count(b"\n" + _LINE_START) + data.startswith(_LINE_START) != data.count(b"\n"):
-        return None
+    lines = data.count(b"\n")
+    if (b"\\" in data or data.count(b'"key":') != lines
+            or data.count(b"\n" + _LINE_START) + data.startswith(_LINE_START) != lines):
+        return None  # escapes, a "key" field twice or elsewhere, or another layout
     prefix = b'\n{"key":' + json.dumps(key, ensure_ascii=False).encode("utf-8") + b","
     data = b"\n" + data
     parts = []

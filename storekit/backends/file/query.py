@@ -83,6 +83,9 @@ def search_page(
 ) -> PagedList[T]:
     """One page of ``items`` matching ``filter_string`` in ``order_by`` order.
 
+    ``items`` is iterated at most once, and not at all when the ordered
+    result is cached (so it may be a lazy generator).
+
     ``get(item, identifier)`` returns an item's value for a search identifier
     (None when missing).  ``bound`` is the creation bound of a new search;
     ``within_bound(bound)`` validates a bound read back from a token and

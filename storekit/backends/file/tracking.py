@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ...entities import (
     DatasetInput,
@@ -317,9 +317,16 @@ class FileTrackingStore(TrackingStore):
                 index = self._indexes[experiment_id] = ExperimentIndex(self._experiments.path(experiment_id))
             return index
 
-    def _locate(self, run_id: Any) -> tuple[ExperimentIndex, RunState]:
+    def _locate(self, run_id: Any, fresh: bool = True) -> tuple[ExperimentIndex, RunState]:
+        """The index and state of a run; RunNotFound.  ``fresh=False`` (writers, which
+        refresh under the lock anyway) skips re-reading the index for a run already known."""
         run_id = validate_run_id(run_id)
         experiment_id = self._run_experiment.get(run_id)
+        if experiment_id and not fresh:
+            index = self._index(experiment_id)
+            state = index.runs.get(run_id)
+            if state is not None:
+                return index, state
         candidates = [experiment_id] if experiment_id else []
         if not candidates:
             with translated("searching", self.root):
@@ -414,7 +421,7 @@ class FileTrackingStore(TrackingStore):
             changes["end_time"] = _optional_int(end_time, "end_time")
         if run_name is not None:
             changes["run_name"] = validate_run_name(run_name)
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
@@ -423,7 +430,7 @@ class FileTrackingStore(TrackingStore):
             return state.to_info()
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             if state.lifecycle_stage != stage.value:
@@ -447,7 +454,7 @@ class FileTrackingStore(TrackingStore):
         """Store metrics, params and tags of a run: all of them or, with an error, none."""
         metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
         validate_batch(metrics, params, tags)
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         for model_id in {m.model_id for m in metrics if m.model_id is not None}:
             self._models.load(model_id)  # unknown model: raise before anything is written
         latest = latest_points(metrics)
@@ -486,7 +493,7 @@ class FileTrackingStore(TrackingStore):
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from a run; NotFoundError if it is not set."""
         validate_key(key, "tag key")
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
@@ -499,7 +506,7 @@ class FileTrackingStore(TrackingStore):
         if isinstance(datasets, DatasetInput):
             datasets = [datasets]
         dataset_records(datasets, ())  # validate before taking the lock
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
@@ -601,7 +608,7 @@ class FileTrackingStore(TrackingStore):
             model_ids = [model_ids]
         for model_id in model_ids:
             self._models.load(model_id)  # must exist
-        index, state = self._locate(run_id)
+        index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
@@ -688,25 +695,14 @@ class FileTrackingStore(TrackingStore):
                 deleted_experiments.add(eid)
             indexes.append(self._index(eid))
         with ExitStack() as stack:
-            states: list[RunState] = []
             bound: dict[str, int] = {}
             for index in indexes:
                 stack.enter_context(index.mutex)
                 index.refresh()
-                eid = index.dir.name
-                bound[eid] = index.next_seq - 1
-                exp_deleted = eid in deleted_experiments
-                if view is ViewType.ALL:
-                    states.extend(index.runs.values())
-                elif exp_deleted:
-                    if view is ViewType.DELETED_ONLY:
-                        states.extend(index.runs.values())
-                else:
-                    want = "active" if view is ViewType.ACTIVE_ONLY else "deleted"
-                    states.extend(s for s in index.runs.values() if s.lifecycle_stage == want)
+                bound[index.dir.name] = index.next_seq - 1
             accessor = _run_accessor(deleted_experiments)
             page = search_page(
-                states,
+                _visible_states(indexes, view, deleted_experiments),  # only walked when not cached
                 getter_from_accessor(accessor),
                 schema=RUN_SCHEMA,
                 filter_string=filter_string,
@@ -724,6 +720,22 @@ class FileTrackingStore(TrackingStore):
                 [s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token
             )
 
+
+
+def _visible_states(
+    indexes: Sequence[ExperimentIndex], view: ViewType, deleted_experiments: set[str]
+) -> Iterator[RunState]:
+    """The runs of ``indexes`` that ``view`` shows (a run of a deleted experiment counts as deleted)."""
+    for index in indexes:
+        runs = index.runs.values()
+        if view is ViewType.ALL:
+            yield from runs
+        elif index.dir.name in deleted_experiments:
+            if view is ViewType.DELETED_ONLY:
+                yield from runs
+        else:
+            want = "active" if view is ViewType.ACTIVE_ONLY else "deleted"
+            yield from (s for s in runs if s.lifecycle_stage == want)
 
 
 def _within_run_bound(bound: Any) -> Callable[[RunState], bool]:
