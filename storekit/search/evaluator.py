@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
 from ..errors import InvalidParameterError
 from .ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
@@ -247,7 +247,7 @@ def _sortable_function(ident: Identifier) -> Callable[[object], tuple[int, Any]]
 
 
 def sort_entities(
-    items: Sequence[T],
+    items: Iterable[T],
     keys: Sequence[OrderKey],
     get: Callable[[T, Identifier], object],
     accessor: Optional[Callable[[Identifier], Callable[[T], object]]] = None,

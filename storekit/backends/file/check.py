@@ -30,7 +30,7 @@ import re
 import shutil
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ...entities import Metric, metric_order_key
 from ...errors import StorekitError

@@ -74,8 +74,7 @@ class ExperimentCatalog:
             hit = self._cache.get(experiment_id)
             if hit is not None and hit[0] == sig:
                 return hit[1]
-        meta = Path(meta)
-        doc = read_json(meta)
+        doc = read_json(Path(meta))
         if not isinstance(doc, dict) or "name" not in doc:
             raise StoreCorruptionError(f"file store: {meta} is not an experiment record")
         with self._mutex:

@@ -62,7 +62,7 @@ def encode_metrics(metrics: Sequence[Metric]) -> bytes:
     """
     values = _dumps([float(v) for v in map(_get_value, metrics)])[1:-1].split(", ")
     prefixes: dict[str, str] = {}
-    parts = []
+    parts: list[str] = []
     append = parts.append
     for (key, timestamp, step, model_id), value in zip(map(_get_fields, metrics), values):
         prefix = prefixes.get(key)

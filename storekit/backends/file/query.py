@@ -124,7 +124,7 @@ def search_page(
         if expr is not None:
             rows = list(filter(compile_filter(expr, accessor), rows))
         ordered = sort_entities(rows, keys, get, accessor)
-        if cache_key is not None:
+        if cache is not None and cache_key is not None:
             cache.put(cache_key, ordered)
     start = 0
     if cursor is not None:

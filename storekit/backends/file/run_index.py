@@ -32,7 +32,6 @@ from ...entities import (
     Dataset,
     DatasetInput,
     LifecycleStage,
-    Metric,
     Run,
     RunData,
     RunInfo,
@@ -42,8 +41,8 @@ from ...entities import (
 )
 from ...errors import StoreCorruptionError
 from .atomic import dumps
-from .jsonlog import JsonLog
 from .gcpause import gc_paused
+from .jsonlog import JsonLog
 from .locking import StoreLock
 from .metric_log import point_order_key
 
