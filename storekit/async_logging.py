@@ -163,6 +163,12 @@ _live_lock = threading.Lock()
 _atexit_registered = False
 
 
+def _add_note(error: BaseException, note: str) -> None:
+    """Attach ``note`` to ``error`` where the interpreter supports exception notes (3.11+)."""
+    if sys.version_info >= (3, 11):
+        error.add_note(note)
+
+
 def flush_all(timeout: Optional[float] = None) -> None:
     """Flush and close every open logger of this process, reporting errors on stderr (the atexit hook)."""
     with _live_lock:
@@ -362,11 +368,11 @@ class AsyncBatchingLogger:
             return
         errors, self._errors = self._errors, []
         run_id, first = errors[0]
-        first.add_note(f"raised by storekit's asynchronous logger while storing data of run {run_id}")
+        _add_note(first, f"raised by storekit's asynchronous logger while storing data of run {run_id}")
         if len(errors) > 1:
             others = "; ".join(f"run {r}: {type(e).__name__}: {e}" for r, e in errors[1:6])
             more = f" (and {len(errors) - 6} more)" if len(errors) > 6 else ""
-            first.add_note(f"{len(errors) - 1} more background error(s): {others}{more}")
+            _add_note(first, f"{len(errors) - 1} more background error(s): {others}{more}")
         raise first
 
     # --- the background thread -------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Generic, Iterable, Optional, TypeVar
+from typing import Iterable, Optional, TypeVar
 
 __all__ = [
     "RunStatus",
@@ -321,7 +321,7 @@ class LoggedModel:
     lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
 
 
-class PagedList(list, Generic[T]):  # type: ignore[type-arg]
+class PagedList(list[T]):
     """A list of results with ``token``: pass it as ``page_token`` for the next page, ``None`` at the end."""
 
     def __init__(self, items: Iterable[T] = (), token: Optional[str] = None) -> None:

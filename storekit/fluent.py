@@ -27,7 +27,7 @@ import os
 import threading
 import warnings
 import weakref
-from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, TypeVar, Union
 
 from .async_logging import async_logging_enabled
 from .client import PathLike, TrackingClient, parse_run_status, to_metric_value
@@ -79,15 +79,15 @@ _experiment_id: Optional[str] = None
 _client: Optional[TrackingClient] = None
 
 
-class _RunStack(list):  # type: ignore[type-arg]
+class _RunStack(list[Any]):
     """The active runs of one thread, innermost last.
 
     Compared and hashed by identity, so that every thread's stack can sit in
     one :class:`weakref.WeakSet` for the exit hook.
     """
 
-    __eq__ = object.__eq__  # type: ignore[assignment]
-    __ne__ = object.__ne__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
     __hash__ = object.__hash__  # type: ignore[assignment]
 
 
@@ -234,6 +234,9 @@ class ActiveRun(Run):
     URI changes while it is active.
     """
 
+    _client: TrackingClient
+    _log_async: bool
+
     def __init__(self, run: Run, client: TrackingClient, log_async: bool = False) -> None:
         super().__init__(run.info, run.data, run.inputs, run.outputs)
         object.__setattr__(self, "_client", client)  # the dataclass is frozen
@@ -242,18 +245,18 @@ class ActiveRun(Run):
     @property
     def log_async(self) -> bool:
         """Whether the fluent ``log_*``/``set_tag*`` calls of this run are queued (asynchronous)."""
-        return self._log_async  # type: ignore[attr-defined, no-any-return]
+        return self._log_async
 
     @property
     def client(self) -> TrackingClient:
         """The client of the store this run lives in."""
-        return self._client  # type: ignore[attr-defined, no-any-return]
+        return self._client
 
     def __enter__(self) -> "ActiveRun":
         """The run itself."""
         return self
 
-    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> bool:
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> Literal[False]:
         """End the run FINISHED, or FAILED if an exception escaped; never swallows the exception."""
         _end(self.info.run_id, RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
         return False

@@ -122,7 +122,9 @@ def check_store(
     """
     text = os.fspath(uri)
     if loader is None:
-        from .registry import load_implementation as loader
+        from .registry import load_implementation
+
+        loader = load_implementation
     impl = loader("tracking", text)
     hook = getattr(impl, HOOK_NAME, None)
     if hook is None:

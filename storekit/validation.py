@@ -14,7 +14,7 @@ import numbers
 import operator
 import posixpath
 import re
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .entities import Metric, Param, RunTag
 from .errors import InvalidParameterError
@@ -212,7 +212,7 @@ def _plain_metrics_valid(metrics: list[Metric]) -> bool:
     )
 
 
-def _plain_items_valid(items: list, cls: type, limit: int) -> bool:
+def _plain_items_valid(items: list[Any], cls: type[Any], limit: int) -> bool:
     """Fast path of the per-param/per-tag checks: True only when every item is a ``cls``
     with a valid key and a string value within ``limit`` without NUL; anything else
     returns False so the per-item path decides and words the error."""
@@ -364,7 +364,7 @@ def validate_model_version_source(
         raise InvalidParameterError(
             f"model_id: expected a non-empty string of at most {MAX_MODEL_ID_LENGTH} characters"
         )
-    return source, run_id, model_id  # type: ignore[return-value]
+    return source, run_id, model_id
 
 
 def validate_max_results(max_results: object, cap: int = MAX_RESULTS_CAP) -> int:

@@ -81,8 +81,8 @@ def _failing_source(path: Path) -> Iterator[list[_FailingReader]]:
             return reader if "b" in mode else io.TextIOWrapper(io.BufferedReader(reader))
         return real_open(file, mode, *args, **kwargs)
 
-    builtins.open = patched  # type: ignore[assignment]
-    io.open = patched  # type: ignore[assignment]
+    builtins.open = patched
+    io.open = patched
     try:
         yield readers
     finally:

@@ -78,7 +78,7 @@ class Recorder:
     def record(self, report: Any) -> None:
         """Fold one of pytest's phase reports (setup/call/teardown) into the check's outcome."""
         props = dict(report.user_properties or ())
-        meta = self.meta.get(report.nodeid)
+        meta: Optional[dict[str, Any]] = self.meta.get(report.nodeid)
         if meta is None and "storekit_interface" not in props:
             return
         meta = meta or {"interface": props["storekit_interface"], "suite": "?", "check": report.nodeid,
@@ -170,7 +170,7 @@ def format_summary(report: dict[str, Any]) -> str:
         for section in sorted(sections, key=lambda s: list(SECTIONS).index(s) if s in SECTIONS else 99):
             items = sections[section]
             counts = Counter(c["outcome"] for c in items)
-            tally = ", ".join(f"{counts[o]} {o}" for o in sorted(counts, key=_ORDER.get))
+            tally = ", ".join(f"{counts[o]} {o}" for o in sorted(counts, key=lambda o: _ORDER.get(o, len(_ORDER))))
             mark = "FAIL" if counts["failed"] or counts["xpassed"] else "ok"
             title = SECTIONS.get(section, section)
             lines.append(f"  [{mark:>4}] section {section} {title}: {tally}")

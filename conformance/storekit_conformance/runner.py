@@ -10,6 +10,7 @@ every required check passed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,15 @@ def pytest_command(
     return [*cmd, *extra_args]
 
 
+def _absolute_if_relative_path(interface: Optional[str], uri: str) -> str:
+    """A bare relative store path (``./store``) made absolute; URIs and provider names unchanged."""
+    from storekit.uri import get_scheme
+
+    if interface == "context" or get_scheme(uri) != "file" or uri.lower().startswith("file:"):
+        return uri
+    return os.path.abspath(uri)
+
+
 def run_conformance(
     interface: Optional[str],
     uri: str,
@@ -81,8 +91,10 @@ def run_conformance(
     timeout: Optional[float] = 900,
 ) -> ConformanceResult:
     """Run the suite for ``interface`` against ``uri`` in a subprocess and return the result."""
+    # The suite runs in a scratch directory: anchor relative paths at the caller's directory.
+    uri = _absolute_if_relative_path(interface, uri)
     with tempfile.TemporaryDirectory(prefix="storekit-conformance-") as tmp:
-        report_path = Path(report) if report else Path(tmp) / "report.json"
+        report_path = Path(report).resolve() if report else Path(tmp) / "report.json"
         cmd = pytest_command(interface, uri, report_path, large_file_mb, extra_args, python)
         proc = subprocess.run(
             cmd, cwd=tmp, env=dict(env) if env is not None else None, timeout=timeout,

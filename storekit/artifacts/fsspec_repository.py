@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import posixpath
@@ -293,7 +294,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         parents = sorted({posixpath.dirname(self._remote(r)) for r in rels})
         for parent in parents:
             if parent:
-                self._call(lambda p=parent: self.fs.makedirs(p, exist_ok=True), parent, "create directory")
+                self._call(functools.partial(self.fs.makedirs, parent, exist_ok=True), parent, "create directory")
 
     def log_artifact(self, local_file: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
         """Upload one file into ``artifact_path`` (a directory under the root), atomically."""

@@ -122,7 +122,8 @@ def format_value(value: Any) -> str:
 PIPE_WIDTH = 200
 
 
-def _console() -> Any:
+def console() -> Any:
+    """A rich console: the terminal's width, or :data:`PIPE_WIDTH` columns when piped."""
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
@@ -136,16 +137,16 @@ def print_table(
     from rich.text import Text
 
     rows = list(rows)
-    console = _console()
+    out = console()
     if not rows:
-        console.print(f"{title}: {empty}" if title else empty, markup=False, highlight=False)
+        out.print(f"{title}: {empty}" if title else empty, markup=False, highlight=False)
         return
     table = Table(title=title, title_justify="left", show_lines=False)
     for name in columns:
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(Text(format_value(v)) for v in row))  # Text: no markup
-    console.print(table)
+    out.print(table)
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]], title: Optional[str] = None) -> None:

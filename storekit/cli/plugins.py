@@ -23,11 +23,12 @@ _STATUS_STYLES = (("ok", "green"), ("error", "bold red"), ("shadowed", "dim"), (
 
 
 def _print_tables(infos: Sequence["ImplementationInfo"], interfaces: Sequence["Interface"]) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    from ._output import console as make_console
+
+    console = make_console()
     for iface in interfaces:
         table = Table(title=f"{iface.label} ({iface.group})", title_justify="left", expand=False)
         first = "provider" if iface.key == "context" else "scheme"

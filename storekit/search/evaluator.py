@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, cast
 
 from ..errors import InvalidParameterError
 from .ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
@@ -90,7 +90,7 @@ def _comparison_holds(cmp: Comparison, raw: object) -> bool:
     """Evaluate one comparison against the raw value ``get`` returned."""
     ident, op = cmp.ident, cmp.op
     if ident.kind is Kind.DATASET:
-        values = (raw,) if isinstance(raw, str) else tuple(raw or ())
+        values = (raw,) if isinstance(raw, str) else tuple(cast(Iterable[Any], raw or ()))
         if op is Op.IS_NULL:
             return not values
         if op is Op.IS_NOT_NULL:

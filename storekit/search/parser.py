@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, cast
 
 from ..errors import InvalidParameterError
 from .ast import (
@@ -95,7 +95,7 @@ _DATASET_FIELDS = ("name", "digest", "context")
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"})
 _COMPARATOR_SYMBOLS = {"=": Op.EQ, "==": Op.EQ, "!=": Op.NE, "<>": Op.NE,
                        "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE}
-_OP_ORDER = list(Op)
+_OP_ORDER: list[Op] = list(Op)
 
 _WS = re.compile(r"\s+")
 _SYMBOL = re.compile(r"<=|>=|<>|!=|==|=|<|>")
@@ -240,11 +240,11 @@ def _allowed_identifiers(schema: SearchSchema) -> str:
     return ", ".join(kinds + ["attributes: " + ", ".join(sorted(schema.attributes))])
 
 
-def _join(cls: type, items: list[Expr]) -> Expr:
+def _join(cls: type[And] | type[Or], items: list[Expr]) -> Expr:
     """``cls(items)`` flattened (nested nodes of the same class merged), a single item unwrapped."""
     flat: list[Expr] = []
     for item in items:
-        flat.extend(item.items if isinstance(item, cls) else (item,))  # type: ignore[attr-defined]
+        flat.extend(item.items if isinstance(item, cls) else (item,))
     return flat[0] if len(flat) == 1 else cls(tuple(flat))
 
 
@@ -331,7 +331,7 @@ class _Parser:
         """An identifier: ``prefix.key`` or a bare attribute name of the schema."""
         token = self.advance()
         if token.kind == "ident":
-            prefix, key = token.value  # type: ignore[misc]
+            prefix, key = cast(tuple[str, str], token.value)
             kind = _PREFIXES.get(prefix.lower())
             if kind is None:
                 raise self.error(f"unknown identifier prefix {prefix!r}; allowed: "
@@ -367,7 +367,7 @@ class _Parser:
         token = self.advance()
         word = token.text.upper() if token.kind == "word" else None
         if token.kind == "op":
-            op = token.value
+            op = cast(Op, token.value)
         elif word in ("LIKE", "ILIKE", "IN"):
             op = Op(word)
         elif word == "NOT" and self.at_keyword("IN"):
@@ -390,7 +390,7 @@ class _Parser:
             names = ", ".join(o.value for o in _OP_ORDER if o in allowed)
             raise self.error(f"{op.value} does not apply to {ident} ({ident.type.value}); "
                              f"allowed: {names}", token)
-        return op  # type: ignore[return-value]
+        return op
 
     def parse_number(self, ident: Identifier) -> float:
         """A number for a numeric identifier (NaN/infinities for metrics only)."""
@@ -402,8 +402,8 @@ class _Parser:
                                  "with NaN or infinities", token)
             return token.value  # type: ignore[return-value]
         if token.kind == "str" and ident.kind is Kind.ATTRIBUTE and ident.key == "version" \
-                and _INTEGER_TEXT.fullmatch(token.value):  # type: ignore[arg-type]
-            return float(int(token.value))  # type: ignore[arg-type]
+                and _INTEGER_TEXT.fullmatch(cast(str, token.value)):
+            return float(int(cast(str, token.value)))
         raise self.error(f"{ident} is numeric: expected a number, got {_describe(token)}", token)
 
     def parse_string(self, ident: Identifier) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -21,7 +21,7 @@ PROCESSES = 3
 POINTS = 25
 
 
-def _run_threads(target: "callable", count: int) -> None:  # type: ignore[valid-type]
+def _run_threads(target: Callable[[int], object], count: int) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(count)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -41,12 +41,12 @@ class SearchData:
     ids: dict[str, str]
     t0: int
 
-    def names(self, runs: list) -> set[str]:  # type: ignore[type-arg]
+    def names(self, runs: list[Any]) -> set[str]:
         """Row names of a search result (as a set)."""
         back = {v: k for k, v in self.ids.items()}
         return {back[r.info.run_id] for r in runs}
 
-    def ordered(self, runs: list) -> list[str]:  # type: ignore[type-arg]
+    def ordered(self, runs: list[Any]) -> list[str]:
         """Row names of a search result, in order."""
         back = {v: k for k, v in self.ids.items()}
         return [back[r.info.run_id] for r in runs]

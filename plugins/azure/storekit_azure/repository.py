@@ -165,7 +165,8 @@ class AzureArtifactRepository(FsspecArtifactRepository):
 
         return {
             "retry_policy": ExponentialRetry(
-                initial_backoff=0.5, increment_base=1, retry_total=1, random_jitter_range=0.2
+                # the SDK annotates these as int but computes with floats
+                initial_backoff=0.5, increment_base=1, retry_total=1, random_jitter_range=0.2,  # type: ignore[arg-type]
             ),
             "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
             "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),

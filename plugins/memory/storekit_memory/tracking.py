@@ -205,7 +205,7 @@ class MemoryTrackingStore(TrackingStore):
                    tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
         """Create a RUNNING run in an active experiment."""
         run_name = validate_run_name(run_name)
-        tags = validate_tags(tags)
+        tag_map = validate_tags(tags)
         with self._lock:
             exp = self._experiment(experiment_id)
             if exp.lifecycle_stage is LifecycleStage.DELETED:
@@ -214,7 +214,7 @@ class MemoryTrackingStore(TrackingStore):
             info = RunInfo(run_id, exp.experiment_id, run_name, user_id, RunStatus.RUNNING,
                            now_ms() if start_time is None else int(start_time), None, LifecycleStage.ACTIVE,
                            append_path(exp.artifact_location, run_id, "artifacts"))
-            record = _RunRecord(info, self._tick(), tags=tags)
+            record = _RunRecord(info, self._tick(), tags=tag_map)
             self._state.runs[run_id] = record
             return record.to_run()
 

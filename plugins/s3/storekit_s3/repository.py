@@ -178,7 +178,7 @@ class S3ArtifactRepository(FsspecArtifactRepository):
         try:
             from botocore import exceptions as bx
         except ImportError:  # pragma: no cover
-            bx = None  # type: ignore[assignment]
+            bx = None
         if bx is not None:
             if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
                 return BackendUnavailableError(

@@ -110,10 +110,10 @@ def connect(settings: SftpSettings, generation: int = 0) -> SftpConnection:
             banner_timeout=settings.timeout,
             auth_timeout=settings.timeout,
             channel_timeout=settings.timeout,
-            sock=sock,  # type: ignore[arg-type]
+            sock=sock,
         )
         sftp = client.open_sftp()
-        sftp.get_channel().settimeout(max(settings.timeout, 60.0))  # type: ignore[union-attr]
+        sftp.get_channel().settimeout(max(settings.timeout, 60.0))
     except paramiko.BadHostKeyException:
         client.close()
         raise _refused(

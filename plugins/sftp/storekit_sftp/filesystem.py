@@ -245,7 +245,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
               cache_options: Any = None, **kwargs: Any) -> PooledSftpFile:
         return PooledSftpFile(self.pool, path, mode.replace("t", ""))
 
-    def open(self, path: str, mode: str = "rb", block_size: Any = None, **kwargs: Any) -> PooledSftpFile:  # type: ignore[override]
+    def open(self, path: str, mode: str = "rb", block_size: Any = None, **kwargs: Any) -> PooledSftpFile:
         """Open a binary remote file (``rb``, ``wb`` or ``ab``)."""
         if "b" not in mode:
             raise ValueError("PooledSftpFileSystem opens files in binary mode only")
@@ -273,7 +273,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
         return self._call(get)
 
-    def mv(self, path1: str, path2: str, **kwargs: Any) -> None:  # type: ignore[override]
+    def mv(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Atomically rename ``path1`` onto ``path2`` (replacing it), with OpenSSH's posix-rename."""
         def rename(sftp: paramiko.SFTPClient) -> None:
             try:

@@ -35,7 +35,7 @@ def identity(record: dict[str, Any]) -> tuple[str, str, str]:
 def _record(item: Any) -> dict[str, Any]:
     if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
         raise InvalidParameterError(f"datasets: expected DatasetInput items, got {type(item).__name__}")
-    fields = {}
+    fields: dict[str, Any] = {}
     for name, limit in LIMITS.items():
         value = getattr(item.dataset, name)
         if value is None and name not in _REQUIRED:

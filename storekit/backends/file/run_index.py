@@ -204,6 +204,7 @@ class ExperimentIndex:
         self._lines = 0
 
     def _apply(self, event: dict[str, Any]) -> None:
+        state: Optional[RunState]
         try:
             if event["op"] == "create":
                 state = RunState(event)

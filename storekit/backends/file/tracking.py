@@ -239,7 +239,7 @@ class FileTrackingStore(TrackingStore):
             page_token=page_token,
             query=["experiments", int(view)],
             bound=bound,
-            within_bound=lambda b: (lambda e, limit=int_bound(b): int(e.experiment_id) <= limit),
+            within_bound=timestamp_bound(lambda e: int(e.experiment_id)),
         )
 
     def _update_experiment(self, experiment_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
@@ -659,9 +659,10 @@ class FileTrackingStore(TrackingStore):
         fingerprint = query_fingerprint("metric-history", state.run_id, key, limit)
         start = 0
         if page_token:
-            start = decode_page_token(page_token, fingerprint).get("i")
-            if not isinstance(start, int) or start < 0:
+            position = decode_page_token(page_token, fingerprint).get("i")
+            if not isinstance(position, int) or position < 0:
                 raise InvalidParameterError("page_token: invalid page token (bad position)")
+            start = position
         end = start + limit
         token = encode_page_token({"i": end}, fingerprint) if end < len(points) else None
         return PagedList(points[start:end], token)

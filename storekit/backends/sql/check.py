@@ -60,7 +60,7 @@ def _orphan_checks() -> list[tuple[str, sa.Select]]:
     return checks
 
 
-def _same_point(m: sa.Table, lm: sa.Table) -> list[sa.ColumnElement[bool]]:
+def _same_point(m: sa.FromClause, lm: sa.FromClause) -> list[sa.ColumnElement[bool]]:
     return [m.c.run_row == lm.c.run_row, m.c.key == lm.c.key]
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 import importlib.util
 import random
 import time
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIModule
 
 from ...errors import AlreadyExistsError, BackendUnavailableError, StorekitError, UnknownSchemeError
 from ...uri import redact_uri
@@ -174,7 +177,7 @@ class Database:
             )
         if self.dialect == "postgresql":
             return getattr(orig, "sqlstate", None) in _PG_TRANSIENT
-        args = getattr(orig, "args", ())
+        args: tuple[Any, ...] = getattr(orig, "args", ())
         return bool(args) and args[0] in _MYSQL_TRANSIENT
 
     def is_unavailable(self, exc: BaseException) -> bool:
@@ -183,7 +186,7 @@ class Database:
             return True
         orig = getattr(exc, "orig", exc)
         if self.dialect == "mysql":
-            args = getattr(orig, "args", ())
+            args: tuple[Any, ...] = getattr(orig, "args", ())
             return bool(args) and args[0] in _MYSQL_UNAVAILABLE
         if self.dialect == "postgresql":
             sqlstate = getattr(orig, "sqlstate", None)
@@ -258,7 +261,7 @@ class Database:
         assert last is not None  # pragma: no cover
         raise last  # pragma: no cover
 
-    def _wrap(self, conn: Connection, raw: Exception, driver_error: type) -> sa_exc.DBAPIError:
+    def _wrap(self, conn: Connection, raw: DBAPIModule.Error, driver_error: type) -> sa_exc.StatementError:
         """A driver exception as the SQLAlchemy exception it would have raised (connection invalidated if lost)."""
         disconnect = self.engine.dialect.is_disconnect(raw, conn.connection.dbapi_connection, None)
         if disconnect and not conn.invalidated:

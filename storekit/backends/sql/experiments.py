@@ -20,7 +20,7 @@ from .engine import Database
 from .paged import fingerprint, paged_select, parse_query
 from .rows import experiments_from_rows
 from .search_sql import EntitySpec, KeyedTable
-from .sqlutil import upsert
+from .sqlutil import inserted_id, upsert
 
 __all__ = ["ExperimentOps", "view_condition"]
 
@@ -98,12 +98,13 @@ class ExperimentOps:
             if conn.execute(sa.select(_e.c.experiment_id).where(_e.c.name == name)).first():
                 raise AlreadyExistsError(f"experiment name {name!r} is already taken")
             now = now_ms()
-            new_id = conn.execute(
+            new_id = inserted_id(
+                conn,
                 sa.insert(_e).values(
                     name=name, artifact_location=artifact_location or "",
                     lifecycle_stage=LifecycleStage.ACTIVE.value, creation_time=now, last_update_time=now,
                 )
-            ).inserted_primary_key[0]
+            )
             if not artifact_location:
                 conn.execute(
                     sa.update(_e).where(_e.c.experiment_id == new_id)

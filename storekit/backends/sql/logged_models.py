@@ -34,7 +34,7 @@ from .metrics import latest_tuples, metric_tuple, row_to_metric
 from .paged import fingerprint, paged_select, parse_query
 from .rows import key_values
 from .search_sql import EntitySpec, KeyedTable
-from .sqlutil import chunks, upsert
+from .sqlutil import chunks, inserted_id, upsert
 
 __all__ = ["LoggedModelOps", "LOGGED_MODEL_SPEC", "check_model_id", "models_from_rows"]
 
@@ -86,7 +86,7 @@ def _optional_text(value: Any, field: str) -> Optional[str]:
     return value
 
 
-def _metrics(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, list[Metric]]:
+def _metrics(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> dict[int, list[Metric]]:
     t = s.logged_model_metrics
     ids = {r["model_row"]: r["model_id"] for r in rows}
     out: dict[int, list[Metric]] = defaultdict(list)
@@ -97,7 +97,7 @@ def _metrics(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[int, l
     return out
 
 
-def models_from_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[LoggedModel]:
+def models_from_rows(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> list[LoggedModel]:
     """Logged models with tags, params and metrics (three IN-list queries per 900 models)."""
     ids = [r["model_row"] for r in rows]
     tags = key_values(conn, s.logged_model_tags, s.logged_model_tags.c.model_row, ids)
@@ -149,7 +149,7 @@ class LoggedModelOps:
         return row
 
     @staticmethod
-    def _touch(conn: Connection, row: Mapping[str, Any], **values: Any) -> None:
+    def _touch(conn: Connection, row: Mapping[Any, Any], **values: Any) -> None:
         """Update a (locked) model row, advancing ``last_updated_timestamp``."""
         stamp = max(now_ms(), int(row["last_updated_timestamp"]))
         conn.execute(sa.update(_m).where(_m.c.model_row == row["model_row"])
@@ -198,7 +198,7 @@ class LoggedModelOps:
                 source_run_id=source_run_id, status=LoggedModelStatus.PENDING.value, status_message=None,
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
             )
-            row_id = conn.execute(sa.insert(_m).values(**values)).inserted_primary_key[0]
+            row_id = inserted_id(conn, sa.insert(_m).values(**values))
             for table, items in ((s.logged_model_tags, tag_map), (s.logged_model_params, param_map)):
                 if items:
                     conn.execute(sa.insert(table),
@@ -258,7 +258,7 @@ class LoggedModelOps:
         that do not exist are ignored.
         """
         if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]  # type: ignore[list-item]
+            experiment_ids = [experiment_ids]
         texts = [validate_experiment_id(e) for e in experiment_ids]
         keys = sorted({int(t) for t in texts if is_experiment_key(t)})
         expr, order = parse_query(filter_string, order_by, LOGGED_MODEL_SCHEMA)

@@ -54,7 +54,7 @@ def decode_value(value: float, kind: int) -> float:
 
 
 
-def row_to_metric(row: Mapping[str, Any]) -> Metric:
+def row_to_metric(row: Mapping[Any, Any]) -> Metric:
     """A :class:`Metric` from a metrics/latest_metrics row."""
     return Metric(
         key=row["key"],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import zlib
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -132,7 +132,7 @@ def upgrade(
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.attributes["connection"] = conn
 
-        def _applied(*, step, **_kw):  # type: ignore[no-untyped-def]
+        def _applied(*, step: Any, **_kw: Any) -> None:
             if on_step is not None:
                 on_step(",".join(step.source_revision_ids) or "none",
                         ",".join(step.destination_revision_ids))

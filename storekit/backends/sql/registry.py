@@ -34,7 +34,7 @@ from . import schema as s
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .search_sql import EntitySpec, KeyedTable
-from .sqlutil import chunks, upsert
+from .sqlutil import chunks, inserted_id, upsert
 
 __all__ = ["SqlRegistryStore"]
 
@@ -209,9 +209,9 @@ class SqlRegistryStore(RegistryStore):
             if conn.execute(sa.select(_m.c.model_row).where(_m.c.name == name)).first():
                 raise AlreadyExistsError(f"registered model {name!r} already exists")
             now = now_ms()
-            row_id = conn.execute(sa.insert(_m).values(
+            row_id = inserted_id(conn, sa.insert(_m).values(
                 name=name, creation_timestamp=now, last_updated_timestamp=now, description=description,
-                next_version=1)).inserted_primary_key[0]
+                next_version=1))
             if tag_map:
                 conn.execute(sa.insert(_mt), [{"model_row": row_id, "key": k, "value": v}
                                                for k, v in tag_map.items()])

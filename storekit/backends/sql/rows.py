@@ -52,7 +52,7 @@ def key_values(
     return out
 
 
-def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Experiment]:
+def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> list[Experiment]:
     """Experiments with their tags."""
     ids = [r["experiment_id"] for r in rows]
     tags = key_values(conn, s.experiment_tags, s.experiment_tags.c.experiment_id, ids)
@@ -75,7 +75,7 @@ _STATUSES = {m.value: m for m in RunStatus}
 _STAGES = {m.value: m for m in LifecycleStage}
 
 
-def run_info(r: Mapping[str, Any], experiment_deleted: bool = False) -> RunInfo:
+def run_info(r: Mapping[Any, Any], experiment_deleted: bool = False) -> RunInfo:
     """The RunInfo of a ``runs`` row.
 
     Its ``lifecycle_stage`` is the effective one: ``deleted`` when the run or
@@ -133,7 +133,7 @@ def _outputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
 
 
 def runs_from_rows(
-    conn: Connection, rows: Sequence[Mapping[str, Any]], deleted_experiments: Container[int] = ()
+    conn: Connection, rows: Sequence[Mapping[Any, Any]], deleted_experiments: Container[int] = ()
 ) -> list[Run]:
     """Full runs (params, tags, latest metrics, inputs, outputs) in a few IN-list queries per 900 runs.
 

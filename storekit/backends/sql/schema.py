@@ -15,6 +15,8 @@ as the creation bound of keyset pagination.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 __all__ = [
@@ -81,7 +83,7 @@ def apply_mysql_collation(conn: sa.engine.Connection, table_names: list[str]) ->
 
 
 metadata = sa.MetaData()
-_MYSQL = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 experiments = sa.Table(
     "experiments",

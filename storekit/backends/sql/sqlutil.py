@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["cursor_of", "placeholder", "rows_in", "upsert", "like", "ilike", "chunks", "IN_CHUNK"]
+__all__ = ["cursor_of", "placeholder", "rows_in", "upsert", "inserted_id", "like", "ilike", "chunks", "IN_CHUNK"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,13 @@ def rows_in(conn: Connection, columns: Sequence[sa.Column], parent: sa.Column, i
     return out
 
 
+def inserted_id(conn: Connection, stmt: sa.Insert) -> Any:
+    """Execute the single-row INSERT ``stmt`` and return the primary key it generated."""
+    key = conn.execute(stmt).inserted_primary_key
+    assert key is not None, "a single-row INSERT always reports its primary key"
+    return key[0]
+
+
 def upsert(
     conn: Connection,
     table: sa.Table,
@@ -78,11 +85,11 @@ def upsert(
         return
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt: sqlite.Insert | postgresql.Insert = (
+            sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+        )
         pk = [c.name for c in table.primary_key.columns]
         stmt = stmt.on_conflict_do_update(
             index_elements=pk,
@@ -91,11 +98,10 @@ def upsert(
         )
         conn.execute(stmt, rows)
     else:
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
+        from sqlalchemy.dialects import mysql
 
-        stmt = mysql_insert(table)
-        stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update_columns})
-        conn.execute(stmt, rows)
+        mysql_stmt = mysql.insert(table)
+        conn.execute(mysql_stmt.on_duplicate_key_update({c: mysql_stmt.inserted[c] for c in update_columns}), rows)
 
 
 def _glob_literal(text: str) -> str:

@@ -45,7 +45,7 @@ from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from . import writes
-from .sqlutil import cursor_of
+from .sqlutil import cursor_of, inserted_id
 
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
 
@@ -197,7 +197,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
                 artifact_uri=append_path(exp["artifact_location"], run_id, "artifacts"),
             )
-            row_id = conn.execute(sa.insert(_r).values(**values)).inserted_primary_key[0]
+            row_id = inserted_id(conn, sa.insert(_r).values(**values))
             if tag_map:
                 conn.execute(sa.insert(s.tags),
                              [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()])
@@ -356,7 +356,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     ) -> PagedList[Run]:
         """Runs of the experiments matching the filter, keyset-paginated."""
         if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]  # type: ignore[list-item]
+            experiment_ids = [experiment_ids]
         keys_wanted = []
         for e in experiment_ids:
             text = validate_experiment_id(e)
@@ -367,7 +367,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         query = fingerprint("runs", sorted(keys_wanted), filter_string, int(view_type), list(order_by or []))
 
         def txn(conn: Connection) -> PagedList[Run]:
-            stages = dict(
+            stages: dict[Any, Any] = dict(
                 conn.execute(
                     sa.select(s.experiments.c.experiment_id, s.experiments.c.lifecycle_stage)
                     .where(s.experiments.c.experiment_id.in_(keys_wanted))
@@ -415,10 +415,10 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
                 where = (d.c.experiment_id == run["experiment_id"], d.c.name == ds.name, d.c.digest == ds.digest)
                 dataset_id = conn.execute(sa.select(d.c.dataset_id).where(*where)).scalar()
                 if dataset_id is None:
-                    dataset_id = conn.execute(sa.insert(d).values(
+                    dataset_id = inserted_id(conn, sa.insert(d).values(
                         experiment_id=run["experiment_id"], name=ds.name, digest=ds.digest,
                         source_type=ds.source_type, source=ds.source or "", schema=ds.schema,
-                        profile=ds.profile)).inserted_primary_key[0]
+                        profile=ds.profile))
                 context = item.tags.get("context", "")
                 exists = conn.execute(sa.select(i.c.run_row).where(
                     i.c.run_row == run["row_id"], i.c.dataset_id == dataset_id, i.c.context == context)).first()
