@@ -22,8 +22,8 @@ from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.azure
 
-blob = pytest.importorskip("azure.storage.blob")
-storekit_azure = pytest.importorskip("storekit_azure")
+import azure.storage.blob as blob  # noqa: E402  (installed by the test command; a missing one fails, never skips)
+import storekit_azure  # noqa: E402
 
 ACCOUNT = "devstoreaccount1"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import urllib.request
 import uuid
 from typing import Any, Iterator
 
@@ -16,8 +14,8 @@ from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.s3
 
-boto3 = pytest.importorskip("boto3")
-storekit_s3 = pytest.importorskip("storekit_s3")
+import boto3  # noqa: E402  (installed by the test command; a missing one fails, never skips)
+import storekit_s3  # noqa: E402
 
 ACCESS_KEY = "storekit-test-key"
 SECRET_KEY = "storekit-test-secret-Zq81xv"

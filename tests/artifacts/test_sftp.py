@@ -21,7 +21,7 @@ from .remote_behaviour import MIB, RemoteBehaviour
 
 pytestmark = pytest.mark.sftp
 
-storekit_sftp = pytest.importorskip("storekit_sftp")
+import storekit_sftp  # noqa: E402  (installed by the test command; a missing one fails, never skips)
 
 PASSWORD = "sftp-test-Password-9x7"
 SETTINGS = (
