@@ -53,7 +53,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from .client import to_metric_value
 from .entities import Metric, Param, RunTag
 from .errors import InvalidParameterError, StorekitError
 from .interfaces import TrackingStore
@@ -61,6 +60,7 @@ from .validation import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_PER_BATCH,
     MAX_TAGS_PER_BATCH,
+    coerce_metric_value,
     validate_metric,
     validate_param,
     validate_run_id,
@@ -262,7 +262,7 @@ class AsyncBatchingLogger:
         """Queue one metric point (``timestamp`` defaults to now in ms, ``step`` to 0)."""
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        metric = Metric(key, to_metric_value(value), timestamp, 0 if step is None else step, model_id)
+        metric = Metric(key, coerce_metric_value(value, key), timestamp, 0 if step is None else step, model_id)
         self._put([_Item(run_id, metric=validate_metric(metric))], run_id)
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:

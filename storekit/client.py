@@ -44,6 +44,7 @@ from .errors import InvalidParameterError
 from .ids import now_ms
 from .interfaces import DEFAULT_MAX_RESULTS, ArtifactRepository, RegistryStore, TrackingStore
 from .uri import redact_uri
+from .validation import coerce_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from .async_logging import AsyncBatchingLogger
@@ -53,15 +54,9 @@ __all__ = ["TrackingClient", "to_metric_value", "parse_run_status"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def to_metric_value(value: Any) -> Any:
-    """``value`` as a Python float when it is a real number (numpy scalars included).
-
-    Anything else (strings, booleans, ``None``) is returned unchanged so that
-    the store's validation refuses it with a message naming the metric.
-    """
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    return value
+def to_metric_value(value: Any, key: Any = None) -> Any:
+    """``value`` as a Python float when it is a real number (see :func:`storekit.validation.coerce_metric_value`)."""
+    return coerce_metric_value(value, key)
 
 
 def _to_int(value: Any) -> Any:
@@ -166,13 +161,15 @@ class TrackingClient:
         """
         with self._lock:
             logger, self._async_logger = self._async_logger, None
-        if logger is not None:
-            logger.close()
-        with self._lock:
-            stores = [s for s in (self._tracking_store, self._registry_store) if s is not None]
-            self._tracking_store = self._registry_store = None
-        for store in {id(s): s for s in stores}.values():
-            store.close()
+        try:
+            if logger is not None:
+                logger.close()
+        finally:
+            with self._lock:
+                stores = [s for s in (self._tracking_store, self._registry_store) if s is not None]
+                self._tracking_store = self._registry_store = None
+            for store in {id(s): s for s in stores}.values():
+                store.close()
 
     def __enter__(self) -> "TrackingClient":
         """Use the client in a ``with`` block; its stores are closed at the end."""
@@ -272,6 +269,7 @@ class TrackingClient:
         run_name: Optional[str] = None,
     ) -> RunInfo:
         """Change a run's status, end time and/or name; ``None`` leaves a field as it is."""
+        self.flush()  # queued asynchronous writes first: the store sees them in the order made
         return self.store.update_run_info(
             run_id,
             status=None if status is None else parse_run_status(status),
@@ -301,11 +299,13 @@ class TrackingClient:
         return info
 
     def delete_run(self, run_id: str) -> None:
-        """Soft-delete a run."""
+        """Soft-delete a run (after storing what was queued for it asynchronously)."""
+        self.flush()
         self.store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
         """Bring back a deleted run unchanged."""
+        self.flush()
         self.store.restore_run(run_id)
 
     def log_metric(
@@ -325,12 +325,13 @@ class TrackingClient:
         """
         metric = Metric(
             key,
-            to_metric_value(value),
+            to_metric_value(value, key),
             now_ms() if timestamp is None else _to_int(timestamp),
             0 if step is None else _to_int(step),
             model_id,
         )
         if synchronous:
+            self.flush()
             self.store.log_metric(run_id, metric)
         else:
             self.async_logger().log_batch(run_id, metrics=(metric,))
@@ -341,6 +342,7 @@ class TrackingClient:
         With ``synchronous=False`` it is queued and a conflict is raised by a later call or :meth:`flush`.
         """
         if synchronous:
+            self.flush()
             self.store.log_param(run_id, Param(key, str(value)))
         else:
             self.async_logger().log_param(run_id, key, value)
@@ -348,12 +350,14 @@ class TrackingClient:
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> None:
         """Set (or overwrite) a run tag (``value`` converted with ``str``); ``synchronous=False`` queues it."""
         if synchronous:
+            self.flush()
             self.store.set_tag(run_id, RunTag(key, str(value)))
         else:
             self.async_logger().set_tag(run_id, key, value)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFoundError if it is not set."""
+        self.flush()
         self.store.delete_tag(run_id, key)
 
     def log_batch(
@@ -369,6 +373,7 @@ class TrackingClient:
         With ``synchronous=False`` they are queued instead (no size limit, re-batched, not atomic).
         """
         if synchronous:
+            self.flush()
             self.store.log_batch(run_id, metrics=list(metrics), params=list(params), tags=list(tags))
         else:
             self.async_logger().log_batch(run_id, metrics=metrics, params=params, tags=tags)
@@ -429,7 +434,7 @@ class TrackingClient:
 
     def finalize_logged_model(self, model_id: str, status: Union[str, LoggedModelStatus]) -> LoggedModel:
         """Set a logged model's final status (READY or FAILED)."""
-        return self.store.finalize_logged_model(model_id, LoggedModelStatus(str(status).upper()))
+        return self.store.finalize_logged_model(model_id, LoggedModelStatus.parse(status))
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags on a logged model (values converted with ``str``)."""

@@ -138,6 +138,20 @@ class LoggedModelStatus(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @classmethod
+    def parse(cls, value: "str | LoggedModelStatus") -> "LoggedModelStatus":
+        """Parse a status case-insensitively; InvalidParameterError naming the allowed ones."""
+        from .errors import InvalidParameterError
+
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            raise InvalidParameterError(
+                f"status: {value!r} is not one of {', '.join(m.value for m in cls)}"
+            ) from None
+
 
 @dataclass(frozen=True)
 class ExperimentTag:

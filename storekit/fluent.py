@@ -392,9 +392,15 @@ def _end(run_id: str, status: Union[str, RunStatus]) -> None:
     index = next((i for i, r in enumerate(stack) if r.info.run_id == run_id), None)
     if index is None:
         return  # ended already (e.g. end_run() inside its with block)
+    first_error: Optional[BaseException] = None
     while len(stack) > index:
         run = stack.pop()
-        run.client.set_terminated(run.info.run_id, parsed)
+        try:
+            run.client.set_terminated(run.info.run_id, parsed)
+        except Exception as exc:  # noqa: BLE001 - end the outer runs too, then raise the first error
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
 
 
 def end_run(status: Union[str, RunStatus] = "FINISHED") -> None:
@@ -466,7 +472,7 @@ def log_metrics(metrics: Mapping[str, float], step: Optional[int] = None, timest
     """Log several metrics of the active run at one step and time, in batches of at most 1,000."""
     run_id, client, sync = _logging_target()
     ts = now_ms() if timestamp is None else timestamp
-    items = [Metric(k, to_metric_value(v), ts, 0 if step is None else step) for k, v in metrics.items()]
+    items = [Metric(k, to_metric_value(v, k), ts, 0 if step is None else step) for k, v in metrics.items()]
     for chunk in _chunks(items, MAX_METRICS_PER_BATCH):
         client.log_batch(run_id, metrics=chunk, synchronous=sync)
 

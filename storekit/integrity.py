@@ -38,7 +38,7 @@ HOOK_NAME = "check_integrity"
 
 def describe_error(exc: BaseException) -> str:
     """A one-line description of an exception for a finding (credentials redacted)."""
-    from .cli._output import redact_message
+    from .uri import redact_text as redact_message
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     return redact_message(text)

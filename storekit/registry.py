@@ -43,7 +43,7 @@ from .interfaces import (
     RunContextProvider,
     TrackingStore,
 )
-from .uri import candidate_schemes, redact_uri
+from .uri import candidate_schemes, redact_text, redact_uri, uri_secrets
 
 if TYPE_CHECKING:  # pragma: no cover
     from importlib.metadata import EntryPoint
@@ -379,15 +379,17 @@ def _construct(
     except StorekitError:
         raise
     except Exception as exc:
-        detail = str(exc)
+        detail = redact_text(str(exc))
         for arg in args:
-            if isinstance(arg, str) and arg:
-                detail = detail.replace(arg, redact_uri(arg))
+            if isinstance(arg, str):
+                for secret in uri_secrets(arg):
+                    detail = detail.replace(secret, "***")
         target = f" for {redact_uri(args[0])!r}" if args else ""
+        # Not chained: the original exception's text may hold the credentials.
         raise PluginLoadError(
             f"could not construct {iface.label}{target} with plugin {cand.describe()}: "
             f"{type(exc).__name__}: {detail}"
-        ) from exc
+        ) from None
     if not isinstance(instance, iface.abc):
         raise PluginLoadError(
             f"{iface.label} plugin {cand.describe()}: the factory returned a "

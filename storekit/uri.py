@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Optional
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "get_scheme",
     "candidate_schemes",
     "redact_uri",
+    "redact_text",
+    "uri_secrets",
     "local_path_from_uri",
     "path_to_file_uri",
     "is_local_uri",
@@ -68,47 +71,114 @@ def _redact_connection_string(text: str) -> str:
     return ";".join(pairs)
 
 
+def _split_userinfo(rest: str, user_pattern: "re.Pattern[str]") -> "Optional[tuple[str, str]]":
+    """``(user, remainder)`` when ``rest`` starts with ``user:password@``, else None.
+
+    The password may contain ``/ ? # : @``: the separator is the first ``@``
+    after which the authority (up to ``/``, ``?`` or ``#``) holds no other ``@``.
+    """
+    start = 0
+    while True:
+        pos = rest.find("@", start)
+        if pos < 0:
+            return None
+        user, sep, _ = rest[:pos].partition(":")
+        authority = re.split(r"[/?#]", rest[pos + 1:], maxsplit=1)[0]
+        if sep and user_pattern.fullmatch(user) and "@" not in authority:
+            return user, rest[pos + 1:]
+        start = pos + 1
+
+
+def _redact_pairs(text: str) -> str:
+    """A query or fragment with the values of secret-looking keys (or a whole SAS) replaced."""
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not pairs:
+        return text
+    is_sas = any(k.lower() == "sig" for k, _ in pairs) and any(k.lower() in _SAS_MARKERS for k, _ in pairs)
+    redacted = [(k, "***" if (is_sas or _SECRET_PARAMS.search(k)) else v) for k, v in pairs]
+    return text if redacted == pairs else urlencode(redacted, safe="*")
+
+
+_USER_IN_URI = re.compile(r"[^:/?#@\s]*")
+_USER_BARE = re.compile(r"[\w.\-]{2,}")
+_URI_HEAD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*:)(//)?")
+
+
 def redact_uri(uri: object) -> str:
     """Return ``uri`` with any password, key, token or signature replaced by ``***``.
 
     Usernames and hosts are kept so the user can still tell which server is meant.
-    Anything that does not parse as a URI is returned unchanged unless it
-    contains ``user:password@``, which is redacted all the same.
+    Passwords may contain any character (also ``/``, ``?``, ``#``, ``@``); query
+    and fragment values with secret-looking names, SAS signatures and the secret
+    fields of connection strings are redacted.  A URI without secrets is
+    returned exactly as given.
     """
     text = os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
     if _CONNECTION_STRING.match(text):
         return _redact_connection_string(text)
-    if get_scheme(text) == FILE_SCHEME and "@" not in text and "?" not in text:
+    if get_scheme(text) == FILE_SCHEME and "@" not in text and "?" not in text and "#" not in text:
         return text
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", text)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostinfo = netloc.rpartition("@")
-        if ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostinfo}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        is_sas = any(k.lower() in _SAS_MARKERS for k, _ in pairs) and any(
-            k.lower() == "sig" for k, _ in pairs
-        )
-        redacted = [
-            (k, "***" if (is_sas or _SECRET_PARAMS.search(k)) else v) for k, v in pairs
-        ]
-        if redacted != pairs:
-            query = urlencode(redacted, safe="*")
-    if netloc == parts.netloc and query == parts.query:
-        return text  # nothing secret: keep the URI exactly as given
-    # rebuild by hand: urlunsplit would turn ``scheme:///path`` into ``scheme:/path``
-    head = f"{parts.scheme}:" if parts.scheme else ""
-    if text[len(head):].startswith("//"):
-        head += "//"
-    tail = (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
-    return f"{head}{netloc}{parts.path}{tail}"
+    head_match = _URI_HEAD.match(text)
+    if head_match and head_match.group(2):
+        head, rest = head_match.group(0), text[head_match.end():]
+        split = _split_userinfo(rest, _USER_IN_URI)
+    else:  # no authority: ``user:password@host/x`` written without a scheme
+        head, rest = "", text
+        split = _split_userinfo(rest, _USER_BARE) if "@" in text else None
+    if split is not None:
+        user, rest = split[0] + ":***@", split[1]
+    else:
+        user = ""
+    body, qmark, query = rest.partition("?")
+    if not qmark:
+        body, hmark, fragment = body.partition("#")
+        query = ""
+    else:
+        query, hmark, fragment = query.partition("#")
+    query = _redact_pairs(query) if query else query
+    fragment = _redact_pairs(fragment) if fragment else fragment
+    result = f"{head}{user}{body}{qmark}{query}{hmark}{fragment}"
+    return result
+
+
+def uri_secrets(uri: object) -> list[str]:
+    """The secret values in ``uri`` (password, secret query/fragment values), raw and percent-decoded.
+
+    For scrubbing them from text that did not come from :func:`redact_uri`,
+    such as a plugin's own exception message.
+    """
+    text = os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
+    found: list[str] = []
+    head_match = _URI_HEAD.match(text)
+    rest = text[head_match.end():] if head_match and head_match.group(2) else text
+    split = _split_userinfo(rest, _USER_IN_URI if head_match and head_match.group(2) else _USER_BARE)
+    if split is not None:
+        password = rest[len(split[0]) + 1 : len(rest) - len(split[1]) - 1]
+        found += [password, unquote(password)]
+    for part in re.split(r"[?#]", text)[1:]:
+        for key, value in parse_qsl(part, keep_blank_values=True):
+            if _SECRET_PARAMS.search(key) or key.lower() == "sig":
+                found += [value, quote(value, safe="")]
+    return sorted({v for v in found if len(v) >= 3}, key=len, reverse=True)
+
+
+#: URI-looking tokens in free text, and secret fields of connection strings.
+_URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_SECRET_FIELD_IN_TEXT = re.compile(
+    r"(?i)\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd|sig)=([^;&\s'\"]+)"
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (an error message, a log line) with every URI in it passed through :func:`redact_uri`
+    and the secret fields of any connection string replaced by ``***``."""
+
+    def one(match: "re.Match[str]") -> str:
+        token = match.group(0)
+        stripped = token.rstrip(".,;:)]}")
+        return redact_uri(stripped) + token[len(stripped):]
+
+    return _SECRET_FIELD_IN_TEXT.sub(r"\1=***", _URI_IN_TEXT.sub(one, text))
 
 
 def is_local_uri(uri: str) -> bool:

@@ -49,6 +49,7 @@ __all__ = [
     "validate_artifact_path",
     "validate_version",
     "validate_model_version_source",
+    "coerce_metric_value",
     "MAX_MODEL_ID_LENGTH",
 ]
 
@@ -132,6 +133,23 @@ def _validate_int(value: object, field: str, minimum: int = -_INT64_MAX - 1) -> 
     value = int(value)
     if not minimum <= value <= _INT64_MAX:
         raise InvalidParameterError(f"{field}: {value} is outside [{minimum}, {_INT64_MAX}]")
+    return value
+
+
+def coerce_metric_value(value: object, key: object = None) -> Any:
+    """``value`` as a Python float when it is a real number (numpy scalars, big ints included).
+
+    Anything else (strings, booleans, ``None``) is returned unchanged so that
+    :func:`validate_metric` refuses it with a message naming the metric.  An
+    integer too large for a double raises InvalidParameterError.
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            raise InvalidParameterError(
+                f"metric {key!r} value: {str(value)[:40]}... is too large for a 64-bit float"
+            ) from None
     return value
 
 

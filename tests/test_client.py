@@ -195,3 +195,40 @@ def test_uris_and_redacted_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STOREKIT_REGISTRY_URI", "sqlite:///reg.db")
     assert TrackingClient("sqlite:///other.db").registry_uri == "sqlite:///reg.db"
     assert os.environ["STOREKIT_TRACKING_URI"]  # untouched
+
+
+# --- second-reading findings: ordering with the async logger, native errors ---------------------
+
+def test_synchronous_writes_wait_for_queued_asynchronous_ones(tmp_path) -> None:
+    import storekit
+    from storekit.errors import InvalidParameterError
+
+    client = storekit.TrackingClient(tracking_uri=str(tmp_path / "store"))
+    run = client.create_run(client.create_experiment("order"))
+    rid = run.info.run_id
+    client.set_tag(rid, "t", "v", synchronous=False)
+    client.delete_tag(rid, "t")  # must see the queued tag, then delete it
+    client.flush()
+    assert "t" not in client.get_run(rid).data.tags
+    client.log_metric(rid, "m", 1.0, synchronous=False)
+    client.delete_run(rid)  # the queued point is stored before the run is deleted
+    assert [p.value for p in client.get_metric_history(rid, "m")] == [1.0]
+    with pytest.raises(InvalidParameterError):
+        client.log_metric(rid, "m", 2.0)
+    client.close()
+
+
+def test_huge_integer_metric_and_bad_status_are_typed_errors(tmp_path) -> None:
+    import storekit
+    from storekit.errors import InvalidParameterError
+
+    client = storekit.TrackingClient(tracking_uri=str(tmp_path / "store"))
+    exp = client.create_experiment("typed")
+    run = client.create_run(exp)
+    with pytest.raises(InvalidParameterError, match="too large"):
+        client.log_metric(run.info.run_id, "m", 10**400)
+    model = client.create_logged_model(exp)
+    with pytest.raises(InvalidParameterError, match="status"):
+        client.finalize_logged_model(model.model_id, "weird")
+    assert client.finalize_logged_model(model.model_id, "ready").status.value == "READY"
+    client.close()

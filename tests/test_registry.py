@@ -424,3 +424,19 @@ def test_cli_plugins_table(plugin_python: Path) -> None:
     assert "artifact repository (storekit.artifact_repository)" in proc.stdout
     assert "storekit-test-acme" in proc.stdout and "1.2.3" in proc.stdout
     assert "storekit_test_acme:AcmeArtifactRepository" in proc.stdout
+
+
+def test_construction_failure_never_shows_the_plugins_view_of_the_secret() -> None:
+    """A plugin whose constructor puts the password in its own message: the error is scrubbed and not chained."""
+    from storekit.errors import PluginLoadError
+    from storekit.registry import INTERFACES, _Candidate, _construct
+
+    def factory(uri: str) -> None:
+        raise RuntimeError("auth failed for password hunter2/x (decoded from hunter2%2Fx) at " + uri)
+
+    cand = _Candidate("acme", "acme:Store", "storekit-test-acme", "1.0", False, None)  # type: ignore[arg-type]
+    with pytest.raises(PluginLoadError) as info:
+        _construct(INTERFACES["tracking"], cand, factory, ("acme://bob:hunter2%2Fx@host/db",), {})
+    assert "hunter2" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "bob:***@host" in str(info.value)

@@ -134,3 +134,45 @@ def test_append_path() -> None:
     assert append_path("s3://b/root/?versioned=1", "x") == "s3://b/root/x?versioned=1"
     assert append_path("file:///tmp/r", "a b") == "file:///tmp/r/a%20b"
     assert append_path("s3://b/root", "") == "s3://b/root"
+
+
+# --- passwords with URI delimiters, fragments, free text (second-reading findings) -------------
+
+from storekit.uri import redact_text, uri_secrets  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("uri", "secret", "kept"),
+    [
+        ("postgresql://u:p/w@h/db", "p/w", "postgresql://u:***@h/db"),
+        ("postgresql://u:p?w@h/db", "p?w", "postgresql://u:***@h/db"),
+        ("postgresql://u:p#w@h/db", "p#w", "postgresql://u:***@h/db"),
+        ("postgresql://u:p@ss@h/db", "p@ss", "postgresql://u:***@h/db"),
+        ("sftp://u:a/b@host/p", "a/b", "sftp://u:***@host/p"),
+        ("sftp://u:pw9@host/dir@x", "pw9", "sftp://u:***@host/dir@x"),
+        ("https://h/x#access_token=abc123&x=1", "abc123", "https://h/x#access_token=***&x=1"),
+        ("user:hunter2@host/x", "hunter2", "user:***@host/x"),
+    ],
+)
+def test_redaction_of_passwords_with_delimiters(uri: str, secret: str, kept: str) -> None:
+    assert redact_uri(uri) == kept
+    assert secret not in redact_uri(uri)
+
+
+def test_no_secret_no_change_even_with_at_signs() -> None:
+    for uri in ("sftp://u@host:22/dir@x", "wasbs://c@acct.blob.core.windows.net/a@b", "postgresql://u@h/db"):
+        assert redact_uri(uri) == uri
+
+
+def test_redact_text_finds_every_uri_and_connection_string_secret() -> None:
+    text = "db 'postgresql://u:p@ss@h/db' down; AccountKey=abcKEY==; also mysql://u:a/b@h/db."
+    out = redact_text(text)
+    for secret in ("p@ss", "abcKEY", "a/b@"):
+        assert secret not in out
+    assert "postgresql://u:***@h/db'" in out and out.endswith("mysql://u:***@h/db.")
+
+
+def test_uri_secrets_gives_raw_and_decoded_password() -> None:
+    assert set(uri_secrets("postgresql://user:a%2Fb@h/db")) == {"a%2Fb", "a/b"}
+    assert uri_secrets("s3://b/p?token=secrettok") == ["secrettok"]
+    assert uri_secrets("sqlite:///x.db") == []

@@ -17,7 +17,6 @@ import enum
 import functools
 import json
 import math
-import re
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, TypeVar
 
@@ -43,12 +42,11 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+):[^\s@/]*@")
-
-
 def redact_message(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@`` URI in it replaced by ``***``."""
-    return _USERINFO.sub(r"\1:***@", text)
+    """``text`` with every URI's password and every connection-string secret replaced by ``***``."""
+    from storekit.uri import redact_text
+
+    return redact_text(text)
 
 
 def handle_errors(func: F) -> F:

@@ -28,12 +28,7 @@ _DIR = "models"
 
 def parse_status(status: Any) -> LoggedModelStatus:
     """A logged-model status given as enum or (case-insensitive) string."""
-    try:
-        return status if isinstance(status, LoggedModelStatus) else LoggedModelStatus(str(status).upper())
-    except ValueError:
-        raise InvalidParameterError(
-            f"status: {status!r} is not one of {', '.join(s.value for s in LoggedModelStatus)}"
-        ) from None
+    return LoggedModelStatus.parse(status)
 
 
 def to_entity(doc: dict[str, Any]) -> LoggedModel:

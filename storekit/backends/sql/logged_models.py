@@ -214,9 +214,8 @@ class LoggedModelOps:
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status (``READY`` or ``FAILED``; any status is accepted)."""
-        from ..file.logged_models import parse_status  # the one status parser of logged models
 
-        self._change(model_id, status=parse_status(status).value)
+        self._change(model_id, status=LoggedModelStatus.parse(status).value)
         return self.get_logged_model(model_id)
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
