@@ -49,14 +49,9 @@ from .validation import coerce_metric_value
 if TYPE_CHECKING:  # pragma: no cover
     from .async_logging import AsyncBatchingLogger
 
-__all__ = ["TrackingClient", "to_metric_value", "parse_run_status"]
+__all__ = ["TrackingClient", "parse_run_status"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-def to_metric_value(value: Any, key: Any = None) -> Any:
-    """``value`` as a Python float when it is a real number (see :func:`storekit.validation.coerce_metric_value`)."""
-    return coerce_metric_value(value, key)
 
 
 def _to_int(value: Any) -> Any:
@@ -325,7 +320,7 @@ class TrackingClient:
         """
         metric = Metric(
             key,
-            to_metric_value(value, key),
+            coerce_metric_value(value, key),
             now_ms() if timestamp is None else _to_int(timestamp),
             0 if step is None else _to_int(step),
             model_id,

@@ -30,13 +30,13 @@ import weakref
 from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, TypeVar, Union
 
 from .async_logging import async_logging_enabled
-from .client import PathLike, TrackingClient, parse_run_status, to_metric_value
+from .client import PathLike, TrackingClient, parse_run_status
 from .entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from .errors import AlreadyExistsError, InvalidParameterError
 from .ids import now_ms
 from .interfaces import DEFAULT_MAX_RESULTS
 from .uri import get_scheme
-from .validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
+from .validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH, coerce_metric_value
 
 __all__ = [
     "ActiveRun",
@@ -472,7 +472,7 @@ def log_metrics(metrics: Mapping[str, float], step: Optional[int] = None, timest
     """Log several metrics of the active run at one step and time, in batches of at most 1,000."""
     run_id, client, sync = _logging_target()
     ts = now_ms() if timestamp is None else timestamp
-    items = [Metric(k, to_metric_value(v, k), ts, 0 if step is None else step) for k, v in metrics.items()]
+    items = [Metric(k, coerce_metric_value(v, k), ts, 0 if step is None else step) for k, v in metrics.items()]
     for chunk in _chunks(items, MAX_METRICS_PER_BATCH):
         client.log_batch(run_id, metrics=chunk, synchronous=sync)
 

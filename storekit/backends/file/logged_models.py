@@ -21,14 +21,9 @@ from .atomic import read_json, write_json_atomic
 from .locking import StoreLock
 from .oserrors import translated
 
-__all__ = ["LoggedModelCatalog", "to_entity", "parse_status"]
+__all__ = ["LoggedModelCatalog", "to_entity"]
 
 _DIR = "models"
-
-
-def parse_status(status: Any) -> LoggedModelStatus:
-    """A logged-model status given as enum or (case-insensitive) string."""
-    return LoggedModelStatus.parse(status)
 
 
 def to_entity(doc: dict[str, Any]) -> LoggedModel:

@@ -58,7 +58,7 @@ from ...validation import (
 )
 from .datasets import dataset_records
 from .experiments import ExperimentCatalog
-from .logged_models import LoggedModelCatalog, parse_status
+from .logged_models import LoggedModelCatalog
 from .logged_models import to_entity as logged_model_entity
 from .layout import open_root
 from .metric_log import append_committed, encode_metrics, latest_points, read_points
@@ -543,7 +543,7 @@ class FileTrackingStore(TrackingStore):
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status."""
-        value = parse_status(status).value
+        value = LoggedModelStatus.parse(status).value
         return logged_model_entity(self._models.change(model_id, lambda d: d.__setitem__("status", value)))
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
