@@ -68,6 +68,7 @@ from .validation import (
 )
 
 __all__ = [
+    "ASYNC_EXIT_TIMEOUT_ENV",
     "ASYNC_LOGGING_ENV",
     "AsyncBatchingLogger",
     "AsyncLoggerClosedError",
@@ -78,7 +79,21 @@ __all__ = [
 #: Environment variable that turns asynchronous logging on for the fluent API.
 ASYNC_LOGGING_ENV = "STOREKIT_ASYNC_LOGGING"
 
+#: Environment variable: how many seconds the interpreter-exit flush may wait (default 60).
+ASYNC_EXIT_TIMEOUT_ENV = "STOREKIT_ASYNC_EXIT_TIMEOUT"
+_DEFAULT_EXIT_TIMEOUT = 60.0
+
 _TRUE = {"1", "true", "yes", "on"}
+
+
+def _exit_timeout() -> float:
+    """The bound of the interpreter-exit flush: ``STOREKIT_ASYNC_EXIT_TIMEOUT`` seconds, else 60."""
+    raw = os.environ.get(ASYNC_EXIT_TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else _DEFAULT_EXIT_TIMEOUT
+    except ValueError:
+        value = _DEFAULT_EXIT_TIMEOUT
+    return value if value >= 0 else _DEFAULT_EXIT_TIMEOUT
 
 
 def async_logging_enabled(explicit: Optional[bool] = None) -> bool:
@@ -170,12 +185,19 @@ def _add_note(error: BaseException, note: str) -> None:
 
 
 def flush_all(timeout: Optional[float] = None) -> None:
-    """Flush and close every open logger of this process, reporting errors on stderr (the atexit hook)."""
+    """Flush and close every open logger of this process, reporting errors on stderr (the atexit hook).
+
+    The wait is bounded: ``timeout`` seconds for all loggers together, by default
+    ``STOREKIT_ASYNC_EXIT_TIMEOUT`` (60 s), so a store that hangs cannot keep the
+    interpreter from exiting; what was not stored by then is reported on stderr.
+    """
+    budget = _exit_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + budget
     with _live_lock:
         loggers = list(_live)
     for logger in loggers:
         try:
-            logger.close(timeout=timeout)
+            logger.close(timeout=max(0.0, deadline - time.monotonic()))
         except BaseException as exc:  # noqa: BLE001 - interpreter is exiting; report and go on
             print(f"storekit: asynchronous logger failed at exit: {type(exc).__name__}: {exc}", file=sys.stderr)
 

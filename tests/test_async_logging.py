@@ -289,3 +289,41 @@ def test_normal_exit_without_flush_loses_nothing(store_uri: str, tmp_path: Path,
             assert store.get_run(run_id).info.status is RunStatus.FINISHED
     finally:
         store.close()
+
+
+HANGING_STORE_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading
+    import storekit
+    from storekit.async_logging import AsyncBatchingLogger
+
+    class HangingStore:
+        '''Delegates to a real store but never returns from log_batch: a store that hangs.'''
+        def __init__(self, inner):
+            self._inner = inner
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+        def log_batch(self, run_id, metrics=(), params=(), tags=()):
+            threading.Event().wait()
+
+    inner = storekit.resolve_tracking_store(sys.argv[1])
+    run_id = inner.create_run(inner.create_experiment("x")).info.run_id
+    logger = AsyncBatchingLogger(HangingStore(inner), linger=0.01)
+    logger.log_metric(run_id, "m", 1.0, step=0)
+    print("exiting", flush=True)
+    """
+)
+
+
+def test_exit_flush_is_bounded_when_the_store_hangs(store_uri: str, tmp_path: Path) -> None:  # noqa: F811
+    """A store that never answers cannot keep the interpreter from exiting: the exit flush gives up."""
+    env = {**os.environ, "STOREKIT_ASYNC_EXIT_TIMEOUT": "1", "STOREKIT_ARTIFACT_URI": tmp_path.as_uri(),
+           "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", HANGING_STORE_SCRIPT, store_uri], capture_output=True,
+                          text=True, timeout=60, env=env, cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert "exiting" in proc.stdout
+    assert "asynchronous logger failed at exit" in proc.stderr
+    assert "not stored within" in proc.stderr
+    assert elapsed < 30, f"interpreter exit took {elapsed:.1f} s"
