@@ -170,3 +170,56 @@ def test_output_helpers_redact_and_encode() -> None:
         "key": "m", "value": "NaN", "timestamp": 1, "step": 2, "model_id": None,
     }
     assert to_jsonable([float("inf"), -float("inf"), 1.5]) == ["Infinity", "-Infinity", 1.5]
+
+
+HOSTILE_TAG = "\x1b[2J\x1b]0;pwned\x07clear\rme\u202eevil"
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A store whose data (written by 'other people') holds credentials and terminal escape sequences."""
+    root = tmp_path_factory.mktemp("hostile")
+    uri = make_store_uri("sqlite", root)
+    client = TrackingClient(uri)
+    exp_id = client.create_experiment("leaky", artifact_location="s3://AKIAKEY:s3cr3tKey@bucket/prefix")
+    run = client.create_run(exp_id, run_name="run")
+    run_id = run.info.run_id
+    client.set_tag(run_id, "note", HOSTILE_TAG)
+    client.log_param(run_id, "db", "postgresql://alice:pgpassw0rd@db.internal:5432/x")
+    client.set_terminated(run_id)
+    client.create_registered_model("m")
+    client.create_model_version("m", "https://user:tokpassw0rd@host/models/1", run_id=run_id)
+    client.close()
+    return {"uri": uri, "cwd": str(root), "exp_id": exp_id, "run_id": run_id}
+
+
+_SECRETS = ("s3cr3tKey", "pgpassw0rd", "tokpassw0rd")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("experiments", "list", "--view", "all"),
+        ("runs", "list", "--experiment", "leaky"),
+        ("runs", "search", "--experiment", "leaky", "--filter", "tags.note != 'x'"),
+        ("runs", "show", "{run_id}"),
+        ("models", "list"),
+        ("models", "show", "m"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_listings_redact_secrets_and_escape_control_characters(
+    hostile_store: dict[str, str], args: tuple[str, ...], as_json: bool
+) -> None:
+    argv = [a.format(**hostile_store) for a in args] + (["--json"] if as_json else [])
+    proc = storekit(Path(hostile_store["cwd"]), "--tracking-uri", hostile_store["uri"], *argv)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for secret in _SECRETS:
+        assert secret not in out, (argv, secret)
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out, argv
+    if as_json:
+        json.loads(proc.stdout)  # still valid JSON; control characters are JSON escapes
+    if args[:2] == ("runs", "show"):
+        assert ("\\x1b[2J" in out) if not as_json else ("\\u001b[2J" in out)  # shown, not executed

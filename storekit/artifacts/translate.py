@@ -19,7 +19,7 @@ from ..errors import (
     InvalidParameterError,
     StorekitError,
 )
-from ..uri import redact_uri
+from ..uri import redact_uri, uri_secrets
 
 __all__ = ["IncompleteTransferError", "scrub", "translate_error"]
 
@@ -71,7 +71,7 @@ def translate_error(
     """
     if isinstance(exc, StorekitError):
         return exc
-    secrets = list(secrets)
+    secrets = [*uri_secrets(uri), *secrets]  # the URI's own password/tokens, whatever the plugin names
     where = f"{path!r} under {redact_uri(uri)}" if path else redact_uri(uri)
     detail, safe = _describe(exc, secrets)
     err: StorekitError

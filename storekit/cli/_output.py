@@ -7,6 +7,12 @@
 * :func:`print_table`, :func:`print_fields` render rich tables;
   :func:`print_json` and :func:`to_jsonable` render entities as JSON (times in
   ms, non-finite floats as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``).
+
+Values read from a store are other people's data: every string that reaches the
+terminal or a JSON document passes :func:`display_text` or :func:`to_jsonable`,
+which redact credentials (URIs' passwords and tokens, connection-string secrets)
+and, for the terminal, show control characters as escapes instead of sending them
+raw (a tag holding ``ESC [2J`` cannot clear the screen of whoever lists runs).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import enum
 import functools
 import json
 import math
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, TypeVar
 
@@ -31,6 +38,7 @@ __all__ = [
     "handle_errors",
     "client_from_context",
     "redact_message",
+    "display_text",
     "to_jsonable",
     "print_json",
     "print_table",
@@ -49,6 +57,20 @@ def redact_message(text: str) -> str:
     return redact_text(text)
 
 
+#: C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates.
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: "re.Match[str]") -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def display_text(text: str) -> str:
+    """``text`` safe to print on a terminal: credentials redacted, control characters as ``\\xNN`` escapes."""
+    return _UNSAFE_CHARS.sub(_escape_char, redact_message(text))
+
+
 def handle_errors(func: F) -> F:
     """Decorate a command: storekit errors become ``error: <message>`` on stderr and exit code 1."""
 
@@ -58,7 +80,7 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except StorekitError as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
-            click.echo(f"error: {redact_message(message)}", err=True)
+            click.echo(f"error: {display_text(message)}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -81,13 +103,18 @@ def _json_float(value: float) -> Any:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Entities, enums, mappings and sequences as plain JSON-compatible values."""
+    """Entities, enums, mappings and sequences as plain JSON-compatible values, credentials redacted.
+
+    Control characters need no escaping here: JSON encodes them as ``\\uNNNN``.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value if not isinstance(value, int) else value.name
+    if isinstance(value, str):
+        return redact_message(value)
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {redact_message(str(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, float):
@@ -108,12 +135,12 @@ def format_time(ms: Optional[int]) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A cell's text: floats compactly (``%.6g``), None as empty, the rest with ``str``."""
+    """A cell's text: floats compactly (``%.6g``), None as empty, the rest through :func:`display_text`."""
     if value is None:
         return ""
     if isinstance(value, float):
         return format(value, ".6g")
-    return str(value)
+    return display_text(str(value))
 
 
 #: Width of tables when stdout is not a terminal (pipes, files): wide enough for ids and URIs.
@@ -135,6 +162,7 @@ def print_table(
     from rich.text import Text
 
     rows = list(rows)
+    title = display_text(title) if title else title
     out = console()
     if not rows:
         out.print(f"{title}: {empty}" if title else empty, markup=False, highlight=False)

@@ -7,13 +7,12 @@ repair, with ``--repair``), 1 when an error remains or the check could not run.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Optional
 
 import click
 
-from ._output import handle_errors, print_table
+from ._output import handle_errors, print_json, print_table
 
 __all__ = ["check"]
 
@@ -33,7 +32,7 @@ def check(ctx: click.Context, uri: Optional[str], repair: bool, as_json: bool) -
     target = uri or obj.get("tracking_uri") or default_tracking_uri()
     report = check_store(target, repair=repair)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         mode = " (repair)" if repair else ""
         print_table(

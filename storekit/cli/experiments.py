@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..entities import ViewType
-from ..uri import redact_uri
 from ._output import client_from_context, collect_pages, format_time, handle_errors, print_json, print_table
 
 __all__ = ["experiments"]
@@ -34,7 +33,7 @@ def list_experiments(ctx: click.Context, view: str, as_json: bool) -> None:
     print_table(
         ("ID", "Name", "Lifecycle", "Artifact location", "Created"),
         (
-            (e.experiment_id, e.name, e.lifecycle_stage, redact_uri(e.artifact_location), format_time(e.creation_time))
+            (e.experiment_id, e.name, e.lifecycle_stage, e.artifact_location, format_time(e.creation_time))
             for e in found
         ),
         title="Experiments",

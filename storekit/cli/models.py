@@ -7,7 +7,6 @@ from typing import Optional
 import click
 
 from ..entities import ModelVersion
-from ..uri import redact_uri
 from ._output import client_from_context, collect_pages, format_time, handle_errors, print_fields, print_json, print_table
 
 __all__ = ["models", "quote_filter_value"]
@@ -80,6 +79,6 @@ def show_model(ctx: click.Context, name: str, as_json: bool) -> None:
     print_table(
         ("Version", "Stage", "Status", "Aliases", "Run ID", "Source", "Created"),
         ((v.version, v.current_stage, v.status, ", ".join(f"@{a}" for a in sorted(v.aliases)), v.run_id,
-          redact_uri(v.source) if v.source else None, format_time(v.creation_timestamp)) for v in versions),
+          v.source, format_time(v.creation_timestamp)) for v in versions),
         title="Versions",
     )

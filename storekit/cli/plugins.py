@@ -9,7 +9,6 @@ API version, or two distributions claiming one scheme), else 0.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import click
@@ -66,6 +65,8 @@ def plugins(ctx: click.Context, as_json: bool, load: bool, interface: Optional[s
     from storekit.interfaces import STOREKIT_API
     from storekit.registry import INTERFACES, list_implementations
 
+    from ._output import print_json
+
     infos = list_implementations(interface, load=load)
     if as_json:
         payload = {
@@ -73,7 +74,7 @@ def plugins(ctx: click.Context, as_json: bool, load: bool, interface: Optional[s
             "storekit_api": STOREKIT_API,
             "implementations": [dataclasses.asdict(info) for info in infos],
         }
-        click.echo(json.dumps(payload, indent=2))
+        print_json(payload)
     else:
         chosen = [INTERFACES[interface]] if interface else list(INTERFACES.values())
         _print_tables(infos, chosen)

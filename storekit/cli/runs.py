@@ -8,7 +8,6 @@ import click
 
 from ..entities import FileInfo, Run
 from ..errors import ExperimentNotFound, InvalidParameterError, StorekitError
-from ..uri import redact_uri
 from ._output import (
     client_from_context,
     collect_pages,
@@ -168,7 +167,7 @@ def show_run(ctx: click.Context, run_id: str, as_json: bool) -> None:
             ("run_id", info.run_id), ("run_name", info.run_name), ("experiment_id", info.experiment_id),
             ("status", info.status), ("user_id", info.user_id), ("start_time", format_time(info.start_time)),
             ("end_time", format_time(info.end_time)), ("duration", _duration(run)),
-            ("lifecycle_stage", info.lifecycle_stage), ("artifact_uri", redact_uri(info.artifact_uri)),
+            ("lifecycle_stage", info.lifecycle_stage), ("artifact_uri", info.artifact_uri),
         ],
         title=f"Run {info.run_id}",
     )
