@@ -302,8 +302,58 @@ def test_nesting_limit_for_parentheses_and_not():
     ok = "(" * MAX_NESTING + "metrics.a > 1" + ")" * MAX_NESTING
     assert parse_filter(ok) == A
     too_deep = "(" * (MAX_NESTING + 1) + "metrics.a > 1" + ")" * (MAX_NESTING + 1)
-    assert "deeper than the limit of 100" in error_of(too_deep)
+    assert f"deeper than the limit of {MAX_NESTING}" in error_of(too_deep)
     assert "deeper than the limit" in error_of("NOT " * (MAX_NESTING + 1) + "metrics.a > 1")
+
+
+def _ands(n: int) -> str:
+    return " AND ".join(f"metrics.m{i} > {i}" for i in range(n))
+
+
+def test_comparison_limit_names_the_limit_and_its_variable():
+    from storekit.search.limits import SearchLimits
+
+    limit = SearchLimits().max_comparisons
+    assert parse_filter(_ands(limit)) is not None
+    message = error_of(_ands(limit + 1))
+    assert f"limit of {limit} comparisons" in message and "STOREKIT_SEARCH_MAX_COMPARISONS" in message
+    # OR, NOT and IS NULL count too: the bound is on the tree, not on one operator
+    assert "comparisons" in error_of(" OR ".join(f"NOT tags.t{i} IS NULL" for i in range(limit + 1)))
+
+
+def test_in_list_and_like_pattern_limits():
+    from storekit.search.limits import SearchLimits
+
+    limits = SearchLimits()
+    values = ", ".join(f"'v{i}'" for i in range(limits.max_in_values))
+    assert parse_filter(f"params.p IN ({values})") is not None
+    assert "STOREKIT_SEARCH_MAX_IN_VALUES" in error_of(f"params.p IN ({values}, 'x')")
+    assert parse_filter("params.p LIKE '" + "%a" * limits.max_pattern_wildcards + "'") is not None
+    message = error_of("params.p LIKE '" + "%" * 10_000 + "'")
+    assert "LIKE pattern" in message and "limit" in message
+    assert "wildcards" in error_of("tags.t ILIKE '" + "_" * (limits.max_pattern_wildcards + 1) + "'")
+    assert "characters" in error_of("tags.t LIKE '" + "a" * (limits.max_pattern_length + 1) + "'")
+    # '=' compares literally: a long value with % in it is no pattern
+    assert parse_filter("params.p = '" + "%" * 10_000 + "'") is not None
+
+
+def test_order_by_key_limit():
+    from storekit.search.limits import SearchLimits
+    from storekit.search.parser import parse_order_by
+
+    limit = SearchLimits().max_order_by_keys
+    parse_order_by([f"metrics.m{i} DESC" for i in range(limit)])
+    with pytest.raises(InvalidParameterError, match=r"order_by: 1000 clauses exceed the limit of 10"):
+        parse_order_by([f"metrics.m{i}" for i in range(1000)])
+
+
+def test_limits_are_configurable_and_a_bad_value_keeps_the_default(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("STOREKIT_SEARCH_MAX_COMPARISONS", "3")
+    assert "limit of 3 comparisons" in error_of(_ands(4))
+    monkeypatch.setenv("STOREKIT_SEARCH_MAX_COMPARISONS", "0")
+    assert parse_filter(_ands(40)) is not None
+    monkeypatch.setenv("STOREKIT_SEARCH_MAX_COMPARISONS", "lots")
+    assert parse_filter(_ands(40)) is not None
 
 
 def test_huge_unbalanced_input_raises_invalid_parameter_not_recursion_error():
@@ -311,7 +361,9 @@ def test_huge_unbalanced_input_raises_invalid_parameter_not_recursion_error():
     assert "deeper than the limit" in error_of("NOT " * 20_000)
 
 
-def test_long_flat_filter_parses():
+def test_long_flat_filter_parses(monkeypatch: pytest.MonkeyPatch):
+    """With the comparison limit raised, a long flat OR still parses flat (no recursion)."""
+    monkeypatch.setenv("STOREKIT_SEARCH_MAX_COMPARISONS", "5000")
     text = " OR ".join(f"params.p{i} = 'v'" for i in range(2000))
     expr = parse_filter(text)
     assert isinstance(expr, Or) and len(expr.items) == 2000

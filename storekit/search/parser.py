@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, cast
 
 from ..errors import InvalidParameterError
+from .limits import SearchLimits, current_limits
 from .ast import (
     NUMERIC_OPS,
     RUN_SCHEMA,
@@ -70,8 +71,8 @@ __all__ = [
 
 #: Longest filter string accepted, in characters.
 MAX_FILTER_LENGTH = 100_000
-#: Deepest nesting of parentheses and ``NOT`` accepted.
-MAX_NESTING = 100
+#: Deepest nesting of parentheses and ``NOT`` accepted by default (see :mod:`storekit.search.limits`).
+MAX_NESTING = SearchLimits.max_nesting
 #: Longest single ``order_by`` clause accepted, in characters.
 MAX_ORDER_BY_CLAUSE_LENGTH = 1_000
 
@@ -257,6 +258,8 @@ class _Parser:
         self.tokens = _tokenize(source)
         self.index = 0
         self.depth = 0
+        self.comparisons = 0
+        self.limits = current_limits()
 
     # -- token helpers
     def peek(self) -> _Token:
@@ -285,10 +288,11 @@ class _Parser:
             raise self.error(f"unexpected {_describe(self.peek())}; expected {expected}")
 
     def nested(self, token: _Token, parse: Callable[[], Expr]) -> Expr:
-        """Run ``parse`` one nesting level deeper, refusing more than MAX_NESTING levels."""
+        """Run ``parse`` one nesting level deeper, refusing more than ``max_nesting`` levels."""
         self.depth += 1
-        if self.depth > MAX_NESTING:
-            raise self.error(f"filter nests deeper than the limit of {MAX_NESTING} levels", token)
+        if self.depth > self.limits.max_nesting:
+            raise self.error(f"filter nests deeper than the limit of {self.limits.max_nesting} levels "
+                             "(STOREKIT_SEARCH_MAX_NESTING)", token)
         try:
             return parse()
         finally:
@@ -424,7 +428,10 @@ class _Parser:
             raise self.error("IN needs at least one value")
         values = [self.parse_string(ident)]
         while self.peek().kind == ",":
-            self.advance()
+            comma = self.advance()
+            if len(values) >= self.limits.max_in_values:
+                raise self.error(f"the IN list has more than the limit of {self.limits.max_in_values} values "
+                                 "(STOREKIT_SEARCH_MAX_IN_VALUES)", comma)
             values.append(self.parse_string(ident))
         if self.peek().kind != ")":
             raise self.error(f"expected ',' or ')' in the IN list, got {_describe(self.peek())}")
@@ -433,6 +440,11 @@ class _Parser:
 
     def parse_comparison(self) -> Comparison:
         """``ident comparator value``."""
+        start = self.peek()
+        self.comparisons += 1
+        if self.comparisons > self.limits.max_comparisons:
+            raise self.error(f"the filter has more than the limit of {self.limits.max_comparisons} comparisons "
+                             "(STOREKIT_SEARCH_MAX_COMPARISONS)", start)
         ident = self.parse_identifier()
         op = self.parse_comparator(ident)
         if op in (Op.IS_NULL, Op.IS_NOT_NULL):
@@ -441,7 +453,22 @@ class _Parser:
             return Comparison(ident, op, self.parse_string_list(ident))
         if ident.type is ValueType.NUMBER:
             return Comparison(ident, op, self.parse_number(ident))
-        return Comparison(ident, op, self.parse_string(ident))
+        value_token = self.peek()
+        value = self.parse_string(ident)
+        if op in (Op.LIKE, Op.ILIKE):
+            self.check_pattern(value, value_token)
+        return Comparison(ident, op, value)
+
+    def check_pattern(self, pattern: str, token: _Token) -> None:
+        """A LIKE pattern within the length and wildcard limits."""
+        limits = self.limits
+        if len(pattern) > limits.max_pattern_length:
+            raise self.error(f"the LIKE pattern is {len(pattern)} characters, over the limit of "
+                             f"{limits.max_pattern_length} (STOREKIT_SEARCH_MAX_PATTERN_LENGTH)", token)
+        wildcards = pattern.count("%") + pattern.count("_")
+        if wildcards > limits.max_pattern_wildcards:
+            raise self.error(f"the LIKE pattern has {wildcards} wildcards, over the limit of "
+                             f"{limits.max_pattern_wildcards} (STOREKIT_SEARCH_MAX_PATTERN_WILDCARDS)", token)
 
 
 def _check_text(text: object, field: str, limit: int) -> str:
@@ -526,6 +553,10 @@ def parse_order_by(order_by: Optional[Sequence[str]], schema: SearchSchema = RUN
     except TypeError:
         raise InvalidParameterError(
             f"order_by: expected a list of strings, got {type(order_by).__name__}") from None
+    limit = current_limits().max_order_by_keys
+    if len(clauses) > limit:
+        raise InvalidParameterError(
+            f"order_by: {len(clauses)} clauses exceed the limit of {limit} (STOREKIT_SEARCH_MAX_ORDER_BY_KEYS)")
     keys = [_parse_order_clause(clause, i, schema) for i, clause in enumerate(clauses)]
     if not keys:
         return list(schema.default_order)

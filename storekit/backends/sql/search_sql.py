@@ -145,9 +145,9 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bo
     t = kt.table.alias()
     conds = [t.c.key == comp.ident.key]
     if comp.op is Op.IS_NULL:
-        return ~_has_row(kt, t, conds)
+        return ~_has_row(kt, t, conds, dialect)
     if comp.op is Op.IS_NOT_NULL:
-        return _has_row(kt, t, conds)
+        return _has_row(kt, t, conds, dialect)
     if kt.numeric:
         if comp.op not in _NUMERIC:
             raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
@@ -155,13 +155,26 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bo
     else:
         conds.append(_value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
                                  comp.op, comp.value, dialect))
-    return _has_row(kt, t, conds)
+    return _has_row(kt, t, conds, dialect)
 
 
-def _has_row(kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
-    """Whether the entity has a row in ``t`` meeting ``conds`` (semi-join or correlated EXISTS)."""
+def _has_row(
+    kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]], dialect: str
+) -> ColumnElement[bool]:
+    """Whether the entity has a row in ``t`` meeting ``conds`` (semi-join or correlated EXISTS).
+
+    On PostgreSQL the ``IN`` subquery carries ``OFFSET 0``: the planner then
+    keeps each one as a hashed subplan computed once instead of pulling it up
+    into a join, whose join-order search grows exponentially with the number
+    of comparisons (80 ANDed comparisons: 3.4 s of planning before, 0.33 s
+    after).  MySQL/MariaDB refuse ``LIMIT``/``OFFSET`` in ``IN`` subqueries and
+    do not have the problem.
+    """
     if kt.parent is not None and kt.child is not None:
-        return kt.parent.in_(sa.select(t.c[kt.child]).where(*conds))
+        subquery = sa.select(t.c[kt.child]).where(*conds)
+        if dialect == "postgresql":
+            subquery = subquery.offset(0)
+        return kt.parent.in_(subquery)
     return sa.exists().where(kt.correlate(t), *conds)
 
 
