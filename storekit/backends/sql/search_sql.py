@@ -138,16 +138,16 @@ def _value_cond(column: ColumnElement[Any], ident: Identifier, op: Op, value: An
     return _string_cond(column, op, value, dialect)
 
 
-def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
+def _keyed(spec: EntitySpec, comp: Comparison, dialect: str, fence: bool) -> ColumnElement[bool]:
     kt = spec.keyed.get(comp.ident.kind)
     if kt is None:
         raise InvalidParameterError(f"{comp.ident.kind.value} identifiers are not searchable here")
     t = kt.table.alias()
     conds = [t.c.key == comp.ident.key]
     if comp.op is Op.IS_NULL:
-        return ~_has_row(kt, t, conds, dialect)
+        return ~_has_row(kt, t, conds, fence)
     if comp.op is Op.IS_NOT_NULL:
-        return _has_row(kt, t, conds, dialect)
+        return _has_row(kt, t, conds, fence)
     if kt.numeric:
         if comp.op not in _NUMERIC:
             raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
@@ -155,27 +155,43 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bo
     else:
         conds.append(_value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
                                  comp.op, comp.value, dialect))
-    return _has_row(kt, t, conds, dialect)
+    return _has_row(kt, t, conds, fence)
 
 
-def _has_row(
-    kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]], dialect: str
-) -> ColumnElement[bool]:
+def _has_row(kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]], fence: bool) -> ColumnElement[bool]:
     """Whether the entity has a row in ``t`` meeting ``conds`` (semi-join or correlated EXISTS).
 
-    On PostgreSQL the ``IN`` subquery carries ``OFFSET 0``: the planner then
-    keeps each one as a hashed subplan computed once instead of pulling it up
-    into a join, whose join-order search grows exponentially with the number
-    of comparisons (80 ANDed comparisons: 3.4 s of planning before, 0.33 s
-    after).  MySQL/MariaDB refuse ``LIMIT``/``OFFSET`` in ``IN`` subqueries and
-    do not have the problem.
+    ``fence`` adds ``OFFSET 0`` to the ``IN`` subquery (PostgreSQL only, see
+    :data:`PG_FENCE_AFTER`): the planner then keeps it as a hashed subplan
+    computed once instead of pulling it up into the join.
     """
     if kt.parent is not None and kt.child is not None:
         subquery = sa.select(t.c[kt.child]).where(*conds)
-        if dialect == "postgresql":
+        if fence:
             subquery = subquery.offset(0)
         return kt.parent.in_(subquery)
     return sa.exists().where(kt.correlate(t), *conds)
+
+
+#: On PostgreSQL, a filter with more keyed comparisons than this has its
+#: subqueries fenced.  Pulled-up semi-joins let the planner choose the best
+#: join order (3x faster on the common two- or three-comparison search), but
+#: its join-order search grows exponentially with their number: 80 ANDed
+#: comparisons planned for 3.4 s and 200 for 151 s; fenced, 0.25 s and 0.85 s.
+#: MySQL/MariaDB refuse ``LIMIT``/``OFFSET`` in ``IN`` subqueries and do not
+#: have the problem; SQLite neither.
+PG_FENCE_AFTER = 6
+
+
+def _keyed_comparisons(expr: Optional[Expr]) -> int:
+    """How many comparisons of ``expr`` test a keyed value (metric, param, tag)."""
+    if isinstance(expr, (And, Or)):
+        return sum(_keyed_comparisons(e) for e in expr.items)
+    if isinstance(expr, Not):
+        return _keyed_comparisons(expr.item)
+    if isinstance(expr, Comparison):
+        return int(expr.ident.kind not in (Kind.ATTRIBUTE, Kind.DATASET))
+    return 0
 
 
 def _attribute(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
@@ -206,20 +222,25 @@ def _dataset(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[
 
 def compile_filter(expr: Optional[Expr], spec: EntitySpec, dialect: str) -> ColumnElement[bool]:
     """The SQL condition of a parsed filter (``true`` for None)."""
+    fence = dialect == "postgresql" and _keyed_comparisons(expr) > PG_FENCE_AFTER
+    return _compile(expr, spec, dialect, fence)
+
+
+def _compile(expr: Optional[Expr], spec: EntitySpec, dialect: str, fence: bool) -> ColumnElement[bool]:
     if expr is None:
         return sa.true()
     if isinstance(expr, And):
-        return sa.and_(*(compile_filter(e, spec, dialect) for e in expr.items))
+        return sa.and_(*(_compile(e, spec, dialect, fence) for e in expr.items))
     if isinstance(expr, Or):
-        return sa.or_(*(compile_filter(e, spec, dialect) for e in expr.items))
+        return sa.or_(*(_compile(e, spec, dialect, fence) for e in expr.items))
     if isinstance(expr, Not):
-        return sa.not_(compile_filter(expr.item, spec, dialect))
+        return sa.not_(_compile(expr.item, spec, dialect, fence))
     if isinstance(expr, Comparison):
         if expr.ident.kind is Kind.ATTRIBUTE:
             return _attribute(spec, expr, dialect)
         if expr.ident.kind is Kind.DATASET:
             return _dataset(spec, expr, dialect)
-        return _keyed(spec, expr, dialect)
+        return _keyed(spec, expr, dialect, fence)
     raise InvalidParameterError(f"cannot compile filter node {type(expr).__name__}")
 
 
