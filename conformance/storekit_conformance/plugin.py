@@ -167,13 +167,52 @@ class _ReportHooks:
         self.config.stash[_recorder_key].record(report)
 
 
+def _targets_given(config: pytest.Config) -> bool:
+    """Whether any ``--storekit-*`` target option was given (a conformance run, not a plain test run)."""
+    return config.getoption("storekit_uri") is not None or any(
+        config.getoption(dest) is not None for _, dest in INTERFACE_OPTIONS.values()
+    )
+
+
+def _not_a_pass(config: pytest.Config) -> Optional[str]:
+    """Why a conformance run that pytest would call green is no pass at all (None when it is one).
+
+    A run passes only when it ran checks and at least one passed: a misspelled
+    scheme, an entry point that resolves to nothing or a filter that deselects
+    everything must not certify a plugin by skipping every check.
+    """
+    if not _targets_given(config):
+        return None
+    results = config.stash[_recorder_key].results.values()
+    if not results:
+        return "no conformance check was collected for the given --storekit-* options"
+    outcomes = [r.outcome for r in results]
+    if "passed" not in outcomes:
+        skipped = outcomes.count("skipped")
+        reasons = sorted({r.reason for r in results if r.outcome == "skipped"})
+        why = f"; skipped because: {reasons[0]}" if len(reasons) == 1 else ""
+        return f"no conformance check passed ({len(outcomes)} collected, {skipped} skipped{why})"
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Turn a green-looking run that checked nothing into a failure (exit code 1)."""
+    if exitstatus == 0 and _not_a_pass(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Print the conformance summary (only if suite checks ran) and write the JSON report."""
     recorder = config.stash[_recorder_key]
     path = config.getoption("storekit_report")
+    problem = _not_a_pass(config)
     if not recorder.results:
         if path:
             recorder.write(path)
+        if problem:
+            terminalreporter.write_sep("=", "storekit conformance summary")
+            terminalreporter.write_line(f"storekit conformance FAILED: {problem}", red=True, bold=True)
         return
     from .report import format_summary
 
@@ -181,6 +220,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_sep("=", "storekit conformance summary")
     for line in format_summary(report).splitlines():
         terminalreporter.write_line(line)
+    if problem:
+        terminalreporter.write_line(f"storekit conformance FAILED: {problem}", red=True, bold=True)
     if path:
         recorder.write(path)
         terminalreporter.write_line(f"JSON report written to {path}")

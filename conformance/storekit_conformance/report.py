@@ -140,7 +140,7 @@ class Recorder:
             "python": platform.python_version(),
             "implementations": implementations,
             "counts": dict(counts),
-            "passed": bool(checks) and not (counts["failed"] or counts["xpassed"]),
+            "passed": bool(counts["passed"]) and not (counts["failed"] or counts["xpassed"]),
             "checks": [{**asdict(r), "section_title": SECTIONS.get(r.section, r.section)} for r in checks],
         }
 
@@ -185,6 +185,10 @@ def format_summary(report: dict[str, Any]) -> str:
         for c in xfailed:
             lines.append(f"  expected failure {c['nodeid'].rsplit('::', 1)[-1]}: {c['reason']}")
     counts = report["counts"]
+    skipped_total = counts.get("skipped", 0)
+    if skipped_total:
+        lines.append(f"WARNING: {skipped_total} of {len(report['checks'])} checks were SKIPPED (reasons above): "
+                     "a skipped check certifies nothing")
     verdict = "PASSED" if report["passed"] else "FAILED"
     lines.append(
         f"storekit conformance {verdict}: "
