@@ -12,7 +12,8 @@ from storekit.ids import now_ms
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA
 from storekit.search.ast import Identifier, Kind
-from storekit.validation import (
+from storekit import rules
+from storekit.rules import (
     validate_alias,
     validate_description,
     validate_model_version_source,
@@ -86,8 +87,8 @@ class MemoryRegistryStore(RegistryStore):
         aliases = tuple(sorted(a for a, v in record.aliases.items() if v == int(mv.version)))
         return replace(mv, aliases=aliases)
 
-    def _latest(self, record: _ModelRecord, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
-        wanted = None if stages is None else {ModelVersionStage.parse(s).value for s in stages}
+    def _latest(self, record: _ModelRecord, stages: object = None) -> list[ModelVersion]:
+        wanted = rules.parse_stages(stages)  # one string is one stage; None or empty: every stage
         newest: dict[str, ModelVersion] = {}
         for number in sorted(record.versions):
             mv = record.versions[number]
@@ -176,6 +177,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version of every stage (or of ``stages``), ordered by stage name."""
+        rules.parse_stages(stages)  # refuse an unknown stage even for an unknown model
         with self._lock:
             return self._latest(self._record(name), stages)
 
@@ -233,10 +235,11 @@ class MemoryRegistryStore(RegistryStore):
     def transition_model_version_stage(self, name: str, version: str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
         """Move a version; with ``archive_existing_versions`` the others in that stage are archived (same lock)."""
-        target = ModelVersionStage.parse(stage).value
+        target = rules.parse_stage(stage).value
+        archive = rules.archives_other_versions(target, archive_existing_versions)  # Staging/Production only
         with self._lock:
             record, mv = self._version(name, version)
-            if archive_existing_versions and target != ModelVersionStage.ARCHIVED.value:
+            if archive:
                 for other in list(record.versions.values()):
                     if other.version != mv.version and other.current_stage == target:
                         self._update_version(name, other.version, current_stage=ModelVersionStage.ARCHIVED.value)
