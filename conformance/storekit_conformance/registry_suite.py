@@ -360,3 +360,26 @@ class RegistryStoreSuite(SuiteBase):
                 registry_store.delete_registered_model(name)
             except NotFoundError:
                 pass
+
+    @contract("5", "malformed names, aliases and tag keys raise InvalidParameterError, also in lookups and deletes")
+    def test_malformed_arguments(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 1)
+        calls = [
+            lambda: registry_store.get_registered_model("a/b"),
+            lambda: registry_store.get_registered_model(""),
+            lambda: registry_store.get_model_version(model_name, "0"),
+            lambda: registry_store.get_model_version(model_name, "one"),
+            lambda: registry_store.get_model_version_by_alias(model_name, "bad alias"),
+            lambda: registry_store.delete_registered_model_alias(model_name, "bad alias"),
+            lambda: registry_store.delete_registered_model_tag(model_name, "/abs"),
+            lambda: registry_store.delete_model_version_tag(model_name, "1", "a/../b"),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidParameterError):
+                call()
+
+    @contract("5", "renaming a registered model to its own name changes nothing")
+    def test_rename_to_own_name(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 1)
+        assert registry_store.rename_registered_model(model_name, model_name).name == model_name
+        assert registry_store.get_model_version(model_name, "1").name == model_name

@@ -94,6 +94,12 @@ class RuleChecks:
         with pytest.raises(InvalidParameterError):
             tracking_store.search_runs([experiment_id], view_type="everything")  # type: ignore[arg-type]
 
+    @contract("3-search", "order_by given as one string is one clause")
+    def test_order_by_one_string(self, tracking_store: TrackingStore, experiment_id: str) -> None:
+        ids = [tracking_store.create_run(experiment_id, start_time=1_700_000_000_000 - i).info.run_id for i in range(3)]
+        found = tracking_store.search_runs([experiment_id], order_by="attributes.start_time ASC")  # type: ignore[arg-type]
+        assert [r.info.run_id for r in found] == list(reversed(ids))
+
     # -- deleted experiments, unknown runs -----------------------------------------
     @pytest.mark.parametrize("write", sorted(_WRITES))
     @contract("3", "a run of a deleted experiment reads as deleted and refuses every write; restoring brings it back")

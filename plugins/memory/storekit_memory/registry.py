@@ -16,6 +16,7 @@ from storekit import rules
 from storekit.rules import (
     validate_alias,
     validate_description,
+    validate_key,
     validate_model_version_source,
     validate_model_name,
     validate_tag,
@@ -71,6 +72,7 @@ class MemoryRegistryStore(RegistryStore):
 
     # -- helpers ------------------------------------------------------------------
     def _record(self, name: str) -> _ModelRecord:
+        name = validate_model_name(name)
         try:
             return self._state.models[name]
         except KeyError:
@@ -136,6 +138,8 @@ class MemoryRegistryStore(RegistryStore):
         new_name = validate_model_name(new_name)
         with self._lock:
             record = self._record(name)
+            if new_name == record.model.name:
+                return self._model(record)  # renaming to its own name changes nothing
             if new_name in self._state.models:
                 raise AlreadyExistsError(f"registered model {new_name!r} exists already")
             del self._state.models[name]
@@ -169,6 +173,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a model tag; NotFoundError if it is not set."""
+        validate_key(key, "registered model tag key")
         with self._lock:
             record = self._record(name)
             if key not in record.model.tags:
@@ -258,6 +263,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         """Remove a version tag; NotFoundError if it is not set."""
+        validate_key(key, "model version tag key")
         with self._lock:
             _, mv = self._version(name, version)
             if key not in mv.tags:
@@ -274,6 +280,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
+        alias = validate_alias(alias)
         with self._lock:
             record = self._record(name)
             if record.aliases.pop(alias, None) is None:
@@ -281,6 +288,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
+        alias = validate_alias(alias)
         with self._lock:
             record = self._record(name)
             if alias not in record.aliases:

@@ -25,6 +25,7 @@ from ... import rules
 from ...rules import (
     validate_alias,
     validate_description,
+    validate_key,
     validate_model_name,
     validate_model_version_source,
     validate_tag,
@@ -291,6 +292,7 @@ class SqlRegistryStore(RegistryStore):
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag; NotFoundError if it is not set."""
+        validate_key(key, "registered model tag key")
 
         def txn(conn: Connection) -> None:
             row_id = self._model_row(conn, name, lock=True)["model_row"]
@@ -437,6 +439,7 @@ class SqlRegistryStore(RegistryStore):
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         """Remove a version tag; NotFoundError if it is not set."""
+        validate_key(key, "model version tag key")
 
         def txn(conn: Connection) -> None:
             row = self._version_row(conn, name, version)
