@@ -44,6 +44,7 @@ from .errors import InvalidParameterError
 from .ids import now_ms
 from .interfaces import DEFAULT_MAX_RESULTS, ArtifactRepository, RegistryStore, TrackingStore
 from .uri import redact_uri
+from .rules import parse_run_status  # the one status rule; re-exported for fluent
 from .validation import coerce_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,15 +62,6 @@ def _to_int(value: Any) -> Any:
     return value
 
 
-def parse_run_status(status: Union[str, RunStatus]) -> RunStatus:
-    """A :class:`RunStatus` from its name (case-insensitive); InvalidParameterError otherwise."""
-    if isinstance(status, RunStatus):
-        return status
-    try:
-        return RunStatus(str(status).upper())
-    except ValueError:
-        allowed = ", ".join(s.value for s in RunStatus)
-        raise InvalidParameterError(f"status: {status!r} is not one of {allowed}") from None
 
 
 class TrackingClient:

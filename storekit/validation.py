@@ -16,7 +16,7 @@ import posixpath
 import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .entities import Metric, Param, RunTag
+from .entities import Dataset, DatasetInput, Metric, Param, RunTag
 from .errors import InvalidParameterError
 from .interfaces import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP
 
@@ -51,6 +51,19 @@ __all__ = [
     "validate_model_version_source",
     "coerce_metric_value",
     "MAX_MODEL_ID_LENGTH",
+    "MAX_USER_ID_LENGTH",
+    "MAX_LOGGED_MODEL_TEXT_LENGTH",
+    "DATASET_LIMITS",
+    "MAX_DATASET_TEXT_BYTES",
+    "MAX_DATASET_CONTEXT_LENGTH",
+    "validate_user_id",
+    "validate_millis",
+    "validate_run_tags",
+    "validate_dataset_input",
+    "validate_dataset_inputs",
+    "validate_model_id",
+    "validate_logged_model_text",
+    "validate_artifact_location",
 ]
 
 MAX_KEY_LENGTH = 250
@@ -62,9 +75,30 @@ MAX_RUN_NAME_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 100_000
 MAX_ALIAS_LENGTH = 255
 MAX_MODEL_ID_LENGTH = 64
+MAX_USER_ID_LENGTH = 256
+MAX_LOGGED_MODEL_TEXT_LENGTH = 500
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
+
+#: Longest accepted value per :class:`~storekit.entities.Dataset` field, in characters
+#: (``source``, ``schema`` and ``profile`` are also limited in UTF-8 bytes, see
+#: :data:`MAX_DATASET_TEXT_BYTES`).  Name, digest, source type and source are required.
+DATASET_LIMITS: Mapping[str, int] = {
+    "name": 500,
+    "digest": 64,
+    "source_type": 64,
+    "source": 65_535,
+    "schema": 65_535,
+    "profile": 65_535,
+}
+#: ``source``, ``schema`` and ``profile`` of a dataset: at most this many bytes in UTF-8.
+MAX_DATASET_TEXT_BYTES = 65_535
+#: The ``context`` tag of a dataset input: at most this many characters.
+MAX_DATASET_CONTEXT_LENGTH = 250
+_DATASET_REQUIRED = frozenset({"name", "digest", "source_type", "source"})
+_DATASET_BYTES = frozenset({"source", "schema", "profile"})
+_MODEL_ID_RE = re.compile(r"^m-[0-9A-Za-z]+$")
 
 _KEY_RE = re.compile(r"^[\w.\- /:]+$")
 _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -383,6 +417,117 @@ def validate_model_version_source(
             f"model_id: expected a non-empty string of at most {MAX_MODEL_ID_LENGTH} characters"
         )
     return source, run_id, model_id
+
+
+def validate_user_id(user_id: object) -> Optional[str]:
+    """A run's ``user_id`` (optional): a string of at most 256 characters."""
+    if user_id is None:
+        return None
+    return _validate_value(user_id, "user_id", MAX_USER_ID_LENGTH)
+
+
+def validate_millis(value: object, field: str) -> Optional[int]:
+    """An optional time in integer milliseconds since the epoch (``start_time``, ``end_time``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(
+            f"{field}: expected an integer (milliseconds), got {type(value).__name__}"
+        )
+    return _validate_int(value, field)
+
+
+def validate_run_tags(tags: object, what: str = "tag") -> dict[str, str]:
+    """Tags given to ``create_run``: a mapping of key to value, or a sequence of :class:`RunTag`
+    (MLflow's shape); None means none.  Returns them validated as a plain dict (later entries win)."""
+    if tags is None or isinstance(tags, Mapping):
+        return validate_tags(tags, what)
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
+        raise InvalidParameterError(
+            f"{what}s: expected a mapping of key to value or a sequence of RunTag, got {type(tags).__name__}"
+        )
+    out: dict[str, str] = {}
+    for tag in tags:
+        if not isinstance(tag, RunTag):
+            raise InvalidParameterError(f"{what}s: expected RunTag items, got {type(tag).__name__}")
+        validate_tag(tag.key, tag.value, what)
+        out[tag.key] = tag.value
+    return out
+
+
+def validate_dataset_input(item: object) -> DatasetInput:
+    """One dataset input: a :class:`DatasetInput` whose dataset fields are within
+    :data:`DATASET_LIMITS` (name, digest, source type and source non-empty), tags valid and
+    the ``context`` tag at most 250 characters."""
+    if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
+        raise InvalidParameterError(f"datasets: expected DatasetInput items, got {type(item).__name__}")
+    for name, limit in DATASET_LIMITS.items():
+        value = getattr(item.dataset, name)
+        if value is None and name not in _DATASET_REQUIRED:
+            continue
+        if not isinstance(value, str) or (name in _DATASET_REQUIRED and not value):
+            raise InvalidParameterError(f"dataset {name}: expected a non-empty string")
+        if len(value) > limit:
+            raise InvalidParameterError(
+                f"dataset {name}: length {len(value)} exceeds the limit of {limit} characters"
+            )
+        if name in _DATASET_BYTES and len(value) * 4 > MAX_DATASET_TEXT_BYTES \
+                and len(value.encode("utf-8", "surrogatepass")) > MAX_DATASET_TEXT_BYTES:
+            raise InvalidParameterError(
+                f"dataset {name}: {len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8 exceed "
+                f"the limit of {MAX_DATASET_TEXT_BYTES} bytes"
+            )
+        if "\x00" in value:
+            raise InvalidParameterError(f"dataset {name}: must not contain NUL characters")
+    tags = validate_tags(item.tags, "dataset input tag")
+    context = tags.get("context")
+    if context is not None and len(context) > MAX_DATASET_CONTEXT_LENGTH:
+        raise InvalidParameterError(
+            f"dataset input tag 'context' value: length {len(context)} exceeds the limit of "
+            f"{MAX_DATASET_CONTEXT_LENGTH} characters"
+        )
+    return item
+
+
+def validate_dataset_inputs(datasets: object) -> list[DatasetInput]:
+    """The ``datasets`` of ``log_inputs`` (a sequence, or one :class:`DatasetInput`), each validated."""
+    if datasets is None:
+        return []
+    if isinstance(datasets, DatasetInput):
+        return [validate_dataset_input(datasets)]
+    if isinstance(datasets, (str, bytes)) or not isinstance(datasets, Iterable):
+        raise InvalidParameterError(f"datasets: expected a sequence of DatasetInput, got {type(datasets).__name__}")
+    return [validate_dataset_input(d) for d in datasets]
+
+
+def validate_model_id(model_id: object) -> str:
+    """A logged-model id: ``m-`` followed by letters and digits, at most 64 characters."""
+    if not isinstance(model_id, str) or len(model_id) > MAX_MODEL_ID_LENGTH or not _MODEL_ID_RE.match(model_id):
+        raise InvalidParameterError(
+            f"model_id {str(model_id)[:80]!r}: is not a logged model id "
+            f"('m-' and letters/digits, at most {MAX_MODEL_ID_LENGTH} characters)"
+        )
+    return model_id
+
+
+def validate_logged_model_text(value: object, field: str) -> Optional[str]:
+    """An optional logged-model ``name`` or ``model_type``: 1 to 500 characters."""
+    if value is not None and (not isinstance(value, str) or not value or len(value) > MAX_LOGGED_MODEL_TEXT_LENGTH):
+        raise InvalidParameterError(
+            f"logged model {field}: expected a string of 1..{MAX_LOGGED_MODEL_TEXT_LENGTH} characters"
+        )
+    return value
+
+
+def validate_artifact_location(value: object) -> Optional[str]:
+    """An experiment's explicit ``artifact_location`` (optional): a non-empty string without NUL."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterError("artifact_location: expected a non-empty string")
+    if "\x00" in value:
+        raise InvalidParameterError("artifact_location: must not contain NUL characters")
+    return value
 
 
 def validate_max_results(max_results: object, cap: int = MAX_RESULTS_CAP) -> int:

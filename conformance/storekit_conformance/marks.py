@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "4": "ArtifactRepository",
     "5": "RegistryStore",
     "6": "RunContextProvider",
+    "8": "Capabilities",
 }
 
 CONTRACT_MARK = "storekit_contract"

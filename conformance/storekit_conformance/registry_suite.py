@@ -266,3 +266,120 @@ class RegistryStoreSuite(SuiteBase):
         registry_store.create_model_version(model_name, source="example://x")
         with pytest.raises(ModelVersionNotFound):
             registry_store.get_model_version_by_alias(model_name, "a1")
+
+    # -- pinned rules of docs/semantics.md ---------------------------------------------------
+    @pytest.mark.parametrize("stages", ["Production", "production", ("Production",), ["PRODUCTION"]])
+    @contract("5", "get_latest_versions(stages='Production') is one stage, never a list of letters")
+    def test_latest_versions_one_stage_string(self, registry_store: RegistryStore, model_name: str, stages: object) -> None:
+        self._versions(registry_store, model_name, 3)
+        registry_store.transition_model_version_stage(model_name, "1", "Production")
+        registry_store.transition_model_version_stage(model_name, "2", "Staging")
+        found = registry_store.get_latest_versions(model_name, stages=stages)  # type: ignore[arg-type]
+        assert [(v.current_stage, v.version) for v in found] == [("Production", "1")]
+
+    @contract("5", "get_latest_versions: stages=None and an empty list both mean every stage; unknown stage raises")
+    def test_latest_versions_empty_and_unknown(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 2)
+        registry_store.transition_model_version_stage(model_name, "1", "Staging")
+        every = [(v.current_stage, v.version) for v in registry_store.get_latest_versions(model_name)]
+        assert every == [("None", "2"), ("Staging", "1")]
+        assert [(v.current_stage, v.version) for v in registry_store.get_latest_versions(model_name, [])] == every
+        with pytest.raises(InvalidParameterError):
+            registry_store.get_latest_versions(model_name, stages="Deployed")
+
+    @pytest.mark.parametrize("target", ["None", "Archived"])
+    @contract("5", "archive_existing_versions archives only on a move to Staging or Production")
+    def test_archive_only_for_staging_and_production(self, registry_store: RegistryStore, model_name: str, target: str) -> None:
+        self._versions(registry_store, model_name, 3)
+        registry_store.transition_model_version_stage(model_name, "1", target)
+        registry_store.transition_model_version_stage(model_name, "2", target)
+        registry_store.transition_model_version_stage(model_name, "3", "Staging")
+        registry_store.transition_model_version_stage(model_name, "3", target, archive_existing_versions=True)
+        stages = {v: registry_store.get_model_version(model_name, v).current_stage for v in "123"}
+        assert stages == {"1": target, "2": target, "3": target}
+        registry_store.transition_model_version_stage(model_name, "1", "staging", archive_existing_versions=True)
+        assert registry_store.get_model_version(model_name, "1").current_stage == "Staging"
+        assert registry_store.get_model_version(model_name, "2").current_stage == target
+
+    @contract("5", "deleting an alias that is not set raises NotFoundError")
+    def test_delete_unset_alias(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 1)
+        with pytest.raises(NotFoundError):
+            registry_store.delete_registered_model_alias(model_name, "never-set")
+
+    @contract("5", "a last page that is exactly full carries no next-page token (models and versions)")
+    def test_last_full_page_has_no_token(self, registry_store: RegistryStore) -> None:
+        prefix = unique("full")
+        names = [f"{prefix}-{i}" for i in range(2)]
+        for name in names:
+            registry_store.create_registered_model(name)
+        try:
+            flt = f"name LIKE '{prefix}-%'"
+            whole = registry_store.search_registered_models(filter_string=flt, max_results=2)
+            assert sorted(m.name for m in whole) == names and not whole.token
+            first = registry_store.search_registered_models(filter_string=flt, max_results=1)
+            assert first.token
+            last = registry_store.search_registered_models(filter_string=flt, max_results=1, page_token=first.token)
+            assert len(last) == 1 and not last.token
+            self._versions(registry_store, names[0], 2)
+            versions = registry_store.search_model_versions(filter_string=f"name = '{names[0]}'", max_results=2)
+            assert len(versions) == 2 and not versions.token
+            first_v = registry_store.search_model_versions(filter_string=f"name = '{names[0]}'", max_results=1)
+            last_v = registry_store.search_model_versions(
+                filter_string=f"name = '{names[0]}'", max_results=1, page_token=first_v.token)
+            assert len(last_v) == 1 and not last_v.token
+        finally:
+            for name in names:
+                registry_store.delete_registered_model(name)
+
+    @requires(Capability.DURABLE)
+    @contract("8", "DURABLE: a registry written and closed is read back unchanged by a new process")
+    def test_durable_across_processes(self, registry_store: RegistryStore, registry_uri: Optional[str]) -> None:
+        if not registry_uri:
+            pytest.fail("the store declares DURABLE, but the suite subclass gives no registry_uri fixture, "
+                        "so no other process can open it to check")
+        writer = type(registry_store)(registry_uri)  # type: ignore[call-arg]  # a second instance, closed first
+        name = unique("durable")
+        try:
+            writer.create_registered_model(name, tags={"t": "1"}, description="kept")
+            for i in range(2):
+                writer.create_model_version(name, source=f"example://durable/{i}", tags={"i": str(i)})
+            writer.transition_model_version_stage(name, "2", "Production")
+            writer.set_registered_model_alias(name, "champion", "1")
+        finally:
+            writer.close()
+        (got,) = run_workers("registry-read", registry_uri, 1, {"name": name, "versions": 2})
+        try:
+            assert got == {
+                "model": [name, "kept", {"t": "1"}, {"champion": "1"}],
+                "versions": [["1", "example://durable/0", "None", {"i": "0"}],
+                             ["2", "example://durable/1", "Production", {"i": "1"}]],
+            }, f"a new process read back something else: {got}"
+        finally:
+            try:
+                registry_store.delete_registered_model(name)
+            except NotFoundError:
+                pass
+
+    @contract("5", "malformed names, aliases and tag keys raise InvalidParameterError, also in lookups and deletes")
+    def test_malformed_arguments(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 1)
+        calls = [
+            lambda: registry_store.get_registered_model("a/b"),
+            lambda: registry_store.get_registered_model(""),
+            lambda: registry_store.get_model_version(model_name, "0"),
+            lambda: registry_store.get_model_version(model_name, "one"),
+            lambda: registry_store.get_model_version_by_alias(model_name, "bad alias"),
+            lambda: registry_store.delete_registered_model_alias(model_name, "bad alias"),
+            lambda: registry_store.delete_registered_model_tag(model_name, "/abs"),
+            lambda: registry_store.delete_model_version_tag(model_name, "1", "a/../b"),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidParameterError):
+                call()
+
+    @contract("5", "renaming a registered model to its own name changes nothing")
+    def test_rename_to_own_name(self, registry_store: RegistryStore, model_name: str) -> None:
+        self._versions(registry_store, model_name, 1)
+        assert registry_store.rename_registered_model(model_name, model_name).name == model_name
+        assert registry_store.get_model_version(model_name, "1").name == model_name

@@ -82,7 +82,50 @@ def _registry(uri: str, index: int, args: dict[str, Any], ready: Callable[[], No
     return {"versions": versions}
 
 
-_KINDS = {"tracking": _tracking, "registry": _registry}
+def _tracking_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    """Read back a run (and its experiment) written by another process: values as ``repr`` strings."""
+    from storekit.registry import resolve_tracking_store
+
+    store = resolve_tracking_store(uri)
+    ready()
+    try:
+        run = store.get_run(args["run_id"])
+        experiment = store.get_experiment(run.info.experiment_id)
+        history = store.get_metric_history(args["run_id"], args["metric"])
+        return {
+            "experiment": [experiment.name, dict(experiment.tags)],
+            "info": [run.info.run_name, str(run.info.status.value), run.info.start_time, run.info.end_time],
+            "metrics": {k: repr(v) for k, v in run.data.metrics.items()},
+            "params": dict(run.data.params),
+            "tags": {k: v for k, v in run.data.tags.items() if k in args["tags"]},
+            "history": [[m.step, m.timestamp, repr(m.value)] for m in history],
+        }
+    except Exception as exc:  # reported to the check, which fails with it
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        store.close()
+
+
+def _registry_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    """Read back a registered model written by another process."""
+    from storekit.registry import resolve_registry_store
+
+    store = resolve_registry_store(uri)
+    ready()
+    try:
+        model = store.get_registered_model(args["name"])
+        versions = [store.get_model_version(args["name"], str(v)) for v in range(1, int(args["versions"]) + 1)]
+        return {
+            "model": [model.name, model.description, dict(model.tags), dict(model.aliases)],
+            "versions": [[v.version, v.source, str(v.current_stage), dict(v.tags)] for v in versions],
+        }
+    except Exception as exc:  # reported to the check, which fails with it
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        store.close()
+
+
+_KINDS = {"tracking": _tracking, "registry": _registry, "tracking-read": _tracking_read, "registry-read": _registry_read}
 
 
 def main(argv: list[str]) -> int:

@@ -60,7 +60,8 @@ def test_expected_failures_are_strict_xfails(tmp_path: Path) -> None:
     assert outcome[("TestStaleDeviation", "test_aliases")][0] == "failed"  # strict: XPASS fails
     assert proc.returncode == 1
     assert all(o == "passed" for (s, c), (o, _) in outcome.items()
-               if c not in ("test_delete_version_removes_aliases", "test_aliases", "test_concurrent_versions_processes"))
+               if c not in ("test_delete_version_removes_aliases", "test_aliases",
+                            "test_concurrent_versions_processes", "test_durable_across_processes"))
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

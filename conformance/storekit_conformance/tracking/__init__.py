@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ..suite import SuiteBase
 from .base import TrackingFixtures
+from .capabilities import CapabilityChecks
 from .concurrency import ConcurrencyChecks
 from .datasets import DatasetChecks, LoggedModelChecks
 from .experiments import ExperimentChecks
 from .logging import LoggingChecks
 from .paging import PagingChecks
+from .rules import RuleChecks
 from .runs import RunChecks
 from .search import SearchChecks
 
@@ -26,6 +28,8 @@ class TrackingStoreSuite(
     ConcurrencyChecks,
     DatasetChecks,
     LoggedModelChecks,
+    RuleChecks,
+    CapabilityChecks,
 ):
     """Every tracking-store check.  Subclass it and supply a ``tracking_store`` fixture.
 

@@ -188,6 +188,19 @@ class SearchChecks:
     def test_or_not_parentheses(self, tracking_store: TrackingStore, search_data: SearchData, flt: str, expected: set[str]) -> None:
         assert self._find(tracking_store, search_data, flt) == expected
 
+    @pytest.mark.parametrize("flt,expected", [
+        ("NOT attributes.end_time > 5", {"r0", "r3"}),  # r0 and r3 never ended: end_time is unset
+        ("NOT attributes.end_time < 5", {"r0", "r1", "r2", "r3", "r4", "r5"}),
+        ("NOT metrics.acc > 0", {"r2", "r4"}),  # r2: NaN, r4: no acc
+        ("NOT params.lr = '0.01'", {"r1", "r2", "r3", "r5"}),  # r3 has no lr
+    ])
+    @requires(Capability.SEARCH_OR)
+    @contract("3-search", "NOT of a comparison on a missing value (unset attribute, metric, param) is true")
+    def test_not_keeps_missing_values(
+        self, tracking_store: TrackingStore, search_data: SearchData, flt: str, expected: set[str]
+    ) -> None:
+        assert self._find(tracking_store, search_data, flt) == expected
+
     # -- errors ------------------------------------------------------------------
     @pytest.mark.parametrize("flt", [
         "metrics.acc >",

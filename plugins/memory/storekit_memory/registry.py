@@ -12,9 +12,11 @@ from storekit.ids import now_ms
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA
 from storekit.search.ast import Identifier, Kind
-from storekit.validation import (
+from storekit import rules
+from storekit.rules import (
     validate_alias,
     validate_description,
+    validate_key,
     validate_model_version_source,
     validate_model_name,
     validate_tag,
@@ -70,6 +72,7 @@ class MemoryRegistryStore(RegistryStore):
 
     # -- helpers ------------------------------------------------------------------
     def _record(self, name: str) -> _ModelRecord:
+        name = validate_model_name(name)
         try:
             return self._state.models[name]
         except KeyError:
@@ -86,8 +89,8 @@ class MemoryRegistryStore(RegistryStore):
         aliases = tuple(sorted(a for a, v in record.aliases.items() if v == int(mv.version)))
         return replace(mv, aliases=aliases)
 
-    def _latest(self, record: _ModelRecord, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
-        wanted = None if stages is None else {ModelVersionStage.parse(s).value for s in stages}
+    def _latest(self, record: _ModelRecord, stages: object = None) -> list[ModelVersion]:
+        wanted = rules.parse_stages(stages)  # one string is one stage; None or empty: every stage
         newest: dict[str, ModelVersion] = {}
         for number in sorted(record.versions):
             mv = record.versions[number]
@@ -135,6 +138,8 @@ class MemoryRegistryStore(RegistryStore):
         new_name = validate_model_name(new_name)
         with self._lock:
             record = self._record(name)
+            if new_name == record.model.name:
+                return self._model(record)  # renaming to its own name changes nothing
             if new_name in self._state.models:
                 raise AlreadyExistsError(f"registered model {new_name!r} exists already")
             del self._state.models[name]
@@ -168,6 +173,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a model tag; NotFoundError if it is not set."""
+        validate_key(key, "registered model tag key")
         with self._lock:
             record = self._record(name)
             if key not in record.model.tags:
@@ -176,6 +182,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version of every stage (or of ``stages``), ordered by stage name."""
+        rules.parse_stages(stages)  # refuse an unknown stage even for an unknown model
         with self._lock:
             return self._latest(self._record(name), stages)
 
@@ -233,10 +240,11 @@ class MemoryRegistryStore(RegistryStore):
     def transition_model_version_stage(self, name: str, version: str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
         """Move a version; with ``archive_existing_versions`` the others in that stage are archived (same lock)."""
-        target = ModelVersionStage.parse(stage).value
+        target = rules.parse_stage(stage).value
+        archive = rules.archives_other_versions(target, archive_existing_versions)  # Staging/Production only
         with self._lock:
             record, mv = self._version(name, version)
-            if archive_existing_versions and target != ModelVersionStage.ARCHIVED.value:
+            if archive:
                 for other in list(record.versions.values()):
                     if other.version != mv.version and other.current_stage == target:
                         self._update_version(name, other.version, current_stage=ModelVersionStage.ARCHIVED.value)
@@ -255,6 +263,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         """Remove a version tag; NotFoundError if it is not set."""
+        validate_key(key, "model version tag key")
         with self._lock:
             _, mv = self._version(name, version)
             if key not in mv.tags:
@@ -271,6 +280,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
+        alias = validate_alias(alias)
         with self._lock:
             record = self._record(name)
             if record.aliases.pop(alias, None) is None:
@@ -278,6 +288,7 @@ class MemoryRegistryStore(RegistryStore):
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
+        alias = validate_alias(alias)
         with self._lock:
             record = self._record(name)
             if alias not in record.aliases:

@@ -1,9 +1,10 @@
 """MemoryTrackingStore: experiments, runs, metrics, params and tags in memory.
 
 A template: every rule of the contract is enforced with storekit's shared
-helpers (``storekit.validation`` for limits and names, ``storekit.search``
-for filters and ordering, ``storekit.paging`` for page tokens), and one
-lock per named store makes every method atomic and thread-safe.
+helpers (``storekit.rules`` for arguments, limits, writable runs, param
+conflicts and enums, ``storekit.search`` for filters and ordering,
+``storekit.paging`` for page tokens), and one lock per named store makes
+every method atomic and thread-safe.
 """
 
 from __future__ import annotations
@@ -27,21 +28,14 @@ from storekit.entities import (
     ViewType,
     latest_metric,
 )
-from storekit.errors import AlreadyExistsError, ExperimentNotFound, InvalidParameterError, NotFoundError, RunNotFound
+from storekit import rules
+from storekit.errors import AlreadyExistsError, ExperimentNotFound, NotFoundError, RunNotFound
 from storekit.ids import default_artifact_root, new_run_id, now_ms
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from storekit.search import EXPERIMENT_SCHEMA, RUN_SCHEMA
 from storekit.search.ast import Identifier, Kind
 from storekit.uri import append_path
-from storekit.validation import (
-    validate_batch,
-    validate_experiment_id,
-    validate_experiment_name,
-    validate_run_id,
-    validate_run_name,
-    validate_tag,
-    validate_tags,
-)
+from storekit.rules import validate_experiment_id, validate_experiment_name, validate_key, validate_run_id, validate_tags
 
 from .paging import offset_page, search_page
 from .state import parse_memory_uri, shared
@@ -60,9 +54,11 @@ class _RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
-    def to_run(self) -> Run:
+    def to_run(self, experiment_deleted: bool = False) -> Run:
+        """The run as an entity; a run of a deleted experiment reads as deleted."""
         data = RunData({k: m.value for k, m in self.latest.items()}, dict(self.params), dict(self.tags))
-        return Run(self.info, data)
+        info = replace(self.info, lifecycle_stage=LifecycleStage.DELETED) if experiment_deleted else self.info
+        return Run(info, data)
 
 
 @dataclass
@@ -117,8 +113,8 @@ class MemoryTrackingStore(TrackingStore):
 
     def _writable_run(self, run_id: str) -> _RunRecord:
         record = self._run(run_id)
-        if record.info.lifecycle_stage is LifecycleStage.DELETED:
-            raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
+        experiment = self._state.experiments[record.info.experiment_id]
+        rules.check_run_writable(run_id, record.info.lifecycle_stage, experiment.lifecycle_stage, experiment.experiment_id)
         return record
 
     def _name_taken(self, name: str) -> bool:
@@ -130,6 +126,7 @@ class MemoryTrackingStore(TrackingStore):
         """Create an experiment with the next integer id."""
         name = validate_experiment_name(name)
         tags = validate_tags(tags, "experiment tag")
+        artifact_location = rules.validate_artifact_location(artifact_location)
         with self._lock:
             if self._name_taken(name):
                 raise AlreadyExistsError(f"experiment name {name!r} is taken")
@@ -150,6 +147,7 @@ class MemoryTrackingStore(TrackingStore):
     def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
         """Return the experiment with that name, or None."""
         with self._lock:
+            name = rules.validate_lookup_name(name)
             return next((e for e in self._state.experiments.values() if e.name == name), None)
 
     def search_experiments(self, view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
@@ -159,10 +157,11 @@ class MemoryTrackingStore(TrackingStore):
         def get(exp: Experiment, ident: Identifier) -> object:
             return exp.tags.get(ident.key) if ident.kind is Kind.TAG else getattr(exp, ident.key, None)
 
+        view = rules.parse_view_type(view_type)
         with self._lock:
-            visible = [e for e in self._state.experiments.values() if ViewType(view_type).admits(e.lifecycle_stage)]
+            visible = [e for e in self._state.experiments.values() if view.admits(e.lifecycle_stage)]
             return search_page(visible, EXPERIMENT_SCHEMA, get, lambda e: self._state.experiment_created[e.experiment_id],
-                               self._state.clock, filter_string, order_by, max_results, page_token, int(view_type))
+                               self._state.clock, filter_string, order_by, max_results, page_token, int(view))
 
     def _update_experiment(self, experiment_id: str, **changes: object) -> None:
         with self._lock:
@@ -187,13 +186,14 @@ class MemoryTrackingStore(TrackingStore):
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set or overwrite an experiment tag."""
-        validate_tag(tag.key, tag.value, "experiment tag")
+        rules.validate_experiment_tag(tag)
         with self._lock:
             tags = {**self._experiment(experiment_id).tags, tag.key: tag.value}
             self._update_experiment(experiment_id, tags=tags)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         """Remove an experiment tag; NotFoundError if it is not set."""
+        validate_key(key, "experiment tag key")
         with self._lock:
             tags = dict(self._experiment(experiment_id).tags)
             if tags.pop(key, None) is None:
@@ -204,32 +204,37 @@ class MemoryTrackingStore(TrackingStore):
     def create_run(self, experiment_id: str, user_id: Optional[str] = None, start_time: Optional[int] = None,
                    tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
         """Create a RUNNING run in an active experiment."""
-        run_name = validate_run_name(run_name)
-        tag_map = validate_tags(tags)
+        run_name = rules.validate_run_name(run_name)
+        tag_map = rules.validate_run_tags(tags)
+        user_id = rules.validate_user_id(user_id)
+        start_time = rules.validate_millis(start_time, "start_time")
         with self._lock:
             exp = self._experiment(experiment_id)
-            if exp.lifecycle_stage is LifecycleStage.DELETED:
-                raise InvalidParameterError(f"experiment {exp.experiment_id!r} is deleted; cannot create runs in it")
+            rules.check_experiment_active(exp.experiment_id, exp.lifecycle_stage)
             run_id = new_run_id()
             info = RunInfo(run_id, exp.experiment_id, run_name, user_id, RunStatus.RUNNING,
-                           now_ms() if start_time is None else int(start_time), None, LifecycleStage.ACTIVE,
+                           now_ms() if start_time is None else start_time, None, LifecycleStage.ACTIVE,
                            append_path(exp.artifact_location, run_id, "artifacts"))
             record = _RunRecord(info, self._tick(), tags=tag_map)
             self._state.runs[run_id] = record
             return record.to_run()
 
+    def _experiment_deleted(self, record: _RunRecord) -> bool:
+        return self._state.experiments[record.info.experiment_id].lifecycle_stage is LifecycleStage.DELETED
+
     def get_run(self, run_id: str) -> Run:
-        """Return the run, active or deleted."""
+        """Return the run, active or deleted (a run of a deleted experiment reads as deleted)."""
         with self._lock:
-            return self._run(run_id).to_run()
+            record = self._run(run_id)
+            return record.to_run(self._experiment_deleted(record))
 
     def update_run_info(self, run_id: str, status: Optional[RunStatus] = None, end_time: Optional[int] = None,
                         run_name: Optional[str] = None) -> RunInfo:
         """Change status, end time and/or name."""
-        run_name = validate_run_name(run_name)
+        update = rules.validate_run_update(status, end_time, run_name)
         with self._lock:
             record = self._writable_run(run_id)
-            changes = {"status": None if status is None else RunStatus(status), "end_time": end_time, "run_name": run_name}
+            changes = {"status": update.status, "end_time": update.end_time, "run_name": update.run_name}
             record.info = replace(record.info, **{k: v for k, v in changes.items() if v is not None})
             return record.info
 
@@ -249,24 +254,20 @@ class MemoryTrackingStore(TrackingStore):
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
                   tags: Sequence[RunTag] = ()) -> None:
         """All or nothing: validate everything, check param conflicts, then apply under the lock."""
-        validate_batch(metrics, params, tags)
+        metrics, params, tags = rules.validate_batch_args(metrics, params, tags)
         with self._lock:
             record = self._writable_run(run_id)
-            for param in params:
-                old = record.params.get(param.key)
-                if old is not None and old != param.value:
-                    raise InvalidParameterError(
-                        f"param {param.key!r} was already logged with value {old!r}; cannot change it to {param.value!r}"
-                    )
+            new_params = rules.new_params(record.params, params)  # raises on a conflict, before any change
             for metric in metrics:
                 metric = replace(metric, value=float(metric.value))
                 record.metrics.setdefault(metric.key, []).append(metric)
                 record.latest[metric.key] = latest_metric(record.latest.get(metric.key), metric)
-            record.params.update((p.key, p.value) for p in params)
+            record.params.update(new_params)
             record.tags.update((t.key, t.value) for t in tags)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFoundError if it is not set."""
+        validate_key(key, "tag key")
         with self._lock:
             record = self._writable_run(run_id)
             if record.tags.pop(key, None) is None:
@@ -275,6 +276,7 @@ class MemoryTrackingStore(TrackingStore):
     def get_metric_history(self, run_id: str, key: str, max_results: Optional[int] = None,
                            page_token: Optional[str] = None) -> PagedList[Metric]:
         """Every point, by (step, timestamp), then logging order (``sorted`` is stable)."""
+        validate_key(key, "metric key")
         with self._lock:
             points = sorted(self._run(run_id).metrics.get(key, ()), key=lambda m: (m.step, m.timestamp))
         return offset_page(points, max_results, page_token, run_id, key)
@@ -283,8 +285,8 @@ class MemoryTrackingStore(TrackingStore):
                     view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
                     order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
         """Search runs of the given experiments with the shared filter language."""
-        wanted = {validate_experiment_id(e) for e in experiment_ids}
-        view = ViewType(view_type)
+        wanted = set(rules.validate_experiment_ids(experiment_ids))
+        view = rules.parse_view_type(view_type)
 
         def stage(record: _RunRecord) -> LifecycleStage:
             exp = self._state.experiments[record.info.experiment_id]
@@ -307,4 +309,4 @@ class MemoryTrackingStore(TrackingStore):
             records = [r for r in self._state.runs.values() if r.info.experiment_id in wanted and view.admits(stage(r))]
             page = search_page(records, RUN_SCHEMA, get, lambda r: r.created, self._state.clock, filter_string,
                                order_by, max_results, page_token, sorted(wanted), int(view))
-            return PagedList([r.to_run() for r in page], page.token)
+            return PagedList([r.to_run(self._experiment_deleted(r)) for r in page], page.token)

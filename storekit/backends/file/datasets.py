@@ -1,4 +1,4 @@
-"""Validation and storage form of dataset inputs (contract section 3b).
+"""Storage form of dataset inputs (contract section 3b).
 
 A run's inputs are stored in its run-index entry as
 ``{"dataset": {name, digest, source_type, source, schema, profile}, "tags": {...}}``.
@@ -9,22 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from ...entities import Dataset, DatasetInput
-from ...errors import InvalidParameterError
-from ...validation import validate_tags
+from ...entities import DatasetInput
+from ...rules import validate_dataset_input
 
 __all__ = ["dataset_records", "identity"]
 
-#: Longest accepted value per dataset field, in characters.
-LIMITS = {
-    "name": 500,
-    "digest": 256,
-    "source_type": 256,
-    "source": 65_535,
-    "schema": 1_048_576,
-    "profile": 1_048_576,
-}
-_REQUIRED = ("name", "digest", "source_type", "source")
+_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
 
 
 def identity(record: dict[str, Any]) -> tuple[str, str, str]:
@@ -33,22 +23,8 @@ def identity(record: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _record(item: Any) -> dict[str, Any]:
-    if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
-        raise InvalidParameterError(f"datasets: expected DatasetInput items, got {type(item).__name__}")
-    fields: dict[str, Any] = {}
-    for name, limit in LIMITS.items():
-        value = getattr(item.dataset, name)
-        if value is None and name not in _REQUIRED:
-            fields[name] = None
-            continue
-        if not isinstance(value, str) or (name in _REQUIRED and not value):
-            raise InvalidParameterError(f"dataset {name}: expected a non-empty string")
-        if len(value) > limit:
-            raise InvalidParameterError(
-                f"dataset {name}: length {len(value)} exceeds the limit of {limit} characters"
-            )
-        fields[name] = value
-    return {"dataset": fields, "tags": validate_tags(item.tags, "dataset input tag")}
+    item = validate_dataset_input(item)
+    return {"dataset": {name: getattr(item.dataset, name) for name in _FIELDS}, "tags": dict(item.tags)}
 
 
 def dataset_records(datasets: Sequence[DatasetInput], existing: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ...entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, metric_order_key
-from ...errors import InvalidParameterError, LoggedModelNotFound, NotFoundError, StoreCorruptionError
+from ...errors import LoggedModelNotFound, NotFoundError, StoreCorruptionError
 from ...ids import new_model_id, now_ms
-from ...validation import validate_key, validate_tags
+from ...rules import validate_key, validate_logged_model_text, validate_model_id, validate_tags
 from .atomic import read_json, write_json_atomic
 from .locking import StoreLock
 from .oserrors import translated
@@ -62,8 +62,7 @@ class LoggedModelCatalog:
         return self.root / experiment_id / _DIR / f"{model_id}.json"
 
     def _find(self, model_id: Any) -> Path:
-        if not isinstance(model_id, str) or not model_id.startswith("m-") or not model_id[2:].isalnum():
-            raise InvalidParameterError(f"model_id {str(model_id)[:80]!r}: is not a logged model id")
+        validate_model_id(model_id)
         eid = self._where.get(model_id)
         candidates = [eid] if eid else self._experiment_ids()
         for e in candidates:
@@ -97,9 +96,8 @@ class LoggedModelCatalog:
 
         tags = validate_tags(tags, "logged model tag")
         params = validate_tags(params, "logged model param")
-        for field, value in (("name", name), ("model_type", model_type)):
-            if value is not None and (not isinstance(value, str) or not value or len(value) > 500):
-                raise InvalidParameterError(f"logged model {field}: expected a string of 1..500 characters")
+        name = validate_logged_model_text(name, "name")
+        model_type = validate_logged_model_text(model_type, "model_type")
         model_id = new_model_id()
         now = now_ms()
         doc = {

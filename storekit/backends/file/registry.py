@@ -34,7 +34,8 @@ from ...errors import (
 from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from ...uri import redact_uri
-from ...validation import (
+from ... import rules
+from ...rules import (
     validate_alias,
     validate_description,
     validate_key,
@@ -53,7 +54,6 @@ from .query import search_page, timestamp_bound
 __all__ = ["FileRegistryStore"]
 
 _MODEL_FILE = "model.json"
-_ARCHIVING_STAGES = (ModelVersionStage.STAGING.value, ModelVersionStage.PRODUCTION.value)
 
 
 def _version_entity(name: str, number: str, v: dict[str, Any], aliases: Mapping[str, str]) -> ModelVersion:
@@ -74,8 +74,8 @@ def _version_entity(name: str, number: str, v: dict[str, Any], aliases: Mapping[
     )
 
 
-def _latest_versions(doc: dict[str, Any], stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
-    wanted = None if stages is None else {ModelVersionStage.parse(s).value for s in stages}
+def _latest_versions(doc: dict[str, Any], stages: object = None) -> list[ModelVersion]:
+    wanted = rules.parse_stages(stages)
     newest: dict[str, int] = {}
     for number, v in doc["versions"].items():
         stage = v.get("current_stage", ModelVersionStage.NONE.value)
@@ -344,9 +344,8 @@ class FileRegistryStore(RegistryStore):
 
     def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version of each stage (of ``stages``, or every stage that has one), by stage name."""
-        if isinstance(stages, str):
-            stages = [stages]
-        return _latest_versions(self._load(name), stages or None)
+        wanted = rules.parse_stages(stages)
+        return _latest_versions(self._load(name), wanted)
 
     # ------------------------------------------------------------------
     # versions
@@ -460,11 +459,12 @@ class FileRegistryStore(RegistryStore):
         archive_existing_versions: bool = False,
     ) -> ModelVersion:
         """Move a version to a stage; with ``archive_existing_versions`` the others in it are archived, atomically."""
-        target = ModelVersionStage.parse(stage).value
+        target = rules.parse_stage(stage).value
+        archive = rules.archives_other_versions(target, archive_existing_versions)
 
         def change(doc: dict[str, Any], v: dict[str, Any]) -> None:
             v["current_stage"] = target
-            if archive_existing_versions and target in _ARCHIVING_STAGES:
+            if archive:
                 now = now_ms()
                 for other in doc["versions"].values():
                     if other is not v and other.get("current_stage") == target:

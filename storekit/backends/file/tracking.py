@@ -45,15 +45,13 @@ from ...ids import default_artifact_root as configured_artifact_root, new_run_id
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from ...paging import decode_page_token, encode_page_token, query_fingerprint
 from ...uri import append_path, path_to_file_uri, redact_uri
-from ...validation import (
-    validate_batch,
+from ... import rules
+from ...rules import (
     validate_experiment_id,
     validate_experiment_name,
     validate_key,
     validate_max_results,
     validate_run_id,
-    validate_run_name,
-    validate_tag,
     validate_tags,
 )
 from .datasets import dataset_records
@@ -70,33 +68,6 @@ __all__ = ["FileTrackingStore"]
 
 _HISTORY_CACHE_ENTRIES = 256
 _history_order = operator.attrgetter("step", "timestamp")
-_STATUSES = {s.value: s for s in RunStatus}
-
-
-def _view_type(view_type: Any) -> ViewType:
-    try:
-        return ViewType(view_type) if not isinstance(view_type, str) else ViewType[view_type.upper()]
-    except (KeyError, ValueError):
-        raise InvalidParameterError(
-            f"view_type: {view_type!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL"
-        ) from None
-
-
-def _optional_int(value: Any, field: str) -> Optional[int]:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameterError(f"{field}: expected an integer (milliseconds), got {type(value).__name__}")
-    return int(value)
-
-
-def _status(value: Any) -> RunStatus:
-    status = _STATUSES.get(str(value).upper()) if value is not None else None
-    if status is None:
-        raise InvalidParameterError(
-            f"status: {value!r} is not one of {', '.join(_STATUSES)}"
-        )
-    return status
 
 
 class FileTrackingStore(TrackingStore):
@@ -175,8 +146,7 @@ class FileTrackingStore(TrackingStore):
         """Create an experiment and return its id (``"1"``, ``"2"``, ...)."""
         name = validate_experiment_name(name)
         tags = validate_tags(tags, "experiment tag")
-        if artifact_location is not None and (not isinstance(artifact_location, str) or not artifact_location):
-            raise InvalidParameterError("artifact_location: expected a non-empty string")
+        artifact_location = rules.validate_artifact_location(artifact_location)
         root = self.default_artifact_root
         with self._experiments.lock.hold():
             if self._experiments.find_by_name(name) is not None:
@@ -199,9 +169,7 @@ class FileTrackingStore(TrackingStore):
 
     def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
         """The experiment with that name (active or deleted), or None."""
-        if not isinstance(name, str):
-            raise InvalidParameterError(f"experiment name: expected a string, got {type(name).__name__}")
-        doc = self._experiments.find_by_name(name)
+        doc = self._experiments.find_by_name(rules.validate_lookup_name(name))
         return None if doc is None else ExperimentCatalog.to_entity(doc)
 
     def search_experiments(
@@ -215,7 +183,7 @@ class FileTrackingStore(TrackingStore):
         """Experiments matching the filter; default order ``creation_time DESC, experiment_id``."""
         from ...search import EXPERIMENT_SCHEMA, Kind
 
-        view = _view_type(view_type)
+        view = rules.parse_view_type(view_type)
         experiments = [
             ExperimentCatalog.to_entity(d)
             for d in self._experiments.all()
@@ -285,9 +253,7 @@ class FileTrackingStore(TrackingStore):
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set (or overwrite) a tag on an experiment."""
-        if not isinstance(tag, ExperimentTag):
-            raise InvalidParameterError(f"tag: expected an ExperimentTag, got {type(tag).__name__}")
-        validate_tag(tag.key, tag.value, "experiment tag")
+        rules.validate_experiment_tag(tag)
 
         def change(doc: dict[str, Any]) -> bool:
             doc["tags"][tag.key] = tag.value
@@ -343,13 +309,9 @@ class FileTrackingStore(TrackingStore):
         return doc is None or doc["lifecycle_stage"] == LifecycleStage.DELETED.value
 
     def _check_writable(self, state: RunState) -> None:
-        if state.lifecycle_stage == LifecycleStage.DELETED.value:
-            raise InvalidParameterError(f"run {state.run_id} is deleted; restore it before writing to it")
-        if self._experiment_deleted(state.experiment_id):
-            raise InvalidParameterError(
-                f"run {state.run_id} is in experiment {state.experiment_id}, which is deleted; "
-                "restore the experiment before writing to the run"
-            )
+        experiment_stage = LifecycleStage.DELETED if self._experiment_deleted(state.experiment_id) \
+            else LifecycleStage.ACTIVE
+        rules.check_run_writable(state.run_id, state.lifecycle_stage, experiment_stage, state.experiment_id)
 
     def create_run(
         self,
@@ -362,15 +324,11 @@ class FileTrackingStore(TrackingStore):
         """Create a RUNNING run in an active experiment."""
         doc = self._experiment_doc(experiment_id)
         experiment_id = str(doc["experiment_id"])
-        if doc["lifecycle_stage"] == LifecycleStage.DELETED.value:
-            raise InvalidParameterError(f"experiment {experiment_id} is deleted; cannot create a run in it")
-        if isinstance(tags, Sequence) and not isinstance(tags, (str, bytes)):
-            tags = {t.key: t.value for t in tags}
-        tags = validate_tags(tags)
-        run_name = validate_run_name(run_name)
-        if user_id is not None and not isinstance(user_id, str):
-            raise InvalidParameterError(f"user_id: expected a string, got {type(user_id).__name__}")
-        start_time = _optional_int(start_time, "start_time")
+        rules.check_experiment_active(experiment_id, doc["lifecycle_stage"])
+        tags = rules.validate_run_tags(tags)
+        run_name = rules.validate_run_name(run_name)
+        user_id = rules.validate_user_id(user_id)
+        start_time = rules.validate_millis(start_time, "start_time")
         run_id = new_run_id()
         index = self._index(experiment_id)
         with translated("creating run directory in", index.dir):
@@ -414,13 +372,7 @@ class FileTrackingStore(TrackingStore):
         run_name: Optional[str] = None,
     ) -> RunInfo:
         """Change status, end time and/or name; ``None`` leaves a field as it is."""
-        changes: dict[str, Any] = {}
-        if status is not None:
-            changes["status"] = _status(status).value
-        if end_time is not None:
-            changes["end_time"] = _optional_int(end_time, "end_time")
-        if run_name is not None:
-            changes["run_name"] = validate_run_name(run_name)
+        changes = rules.validate_run_update(status, end_time, run_name).changes()
         index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
@@ -452,8 +404,7 @@ class FileTrackingStore(TrackingStore):
         tags: Sequence[RunTag] = (),
     ) -> None:
         """Store metrics, params and tags of a run: all of them or, with an error, none."""
-        metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
-        validate_batch(metrics, params, tags)
+        metrics, params, tags = rules.validate_batch_args(metrics, params, tags)
         index, state = self._locate(run_id, fresh=False)
         for model_id in {m.model_id for m in metrics if m.model_id is not None}:
             self._models.load(model_id)  # unknown model: raise before anything is written
@@ -461,16 +412,7 @@ class FileTrackingStore(TrackingStore):
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
-            new_params = {}
-            for p in params:
-                stored = state.params.get(p.key)
-                if stored is None:
-                    new_params[p.key] = p.value
-                elif stored != p.value:
-                    raise InvalidParameterError(
-                        f"param {p.key!r}: already logged with value {stored!r}; "
-                        f"cannot change it to {p.value!r} (params are immutable)"
-                    )
+            new_params = rules.new_params(state.params, params)
             if not metrics and not new_params and not tags:
                 return
             event: dict[str, Any] = {"op": "data", "id": state.run_id}
@@ -503,9 +445,7 @@ class FileTrackingStore(TrackingStore):
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         """Record datasets a run consumed; the same name, digest and context only once."""
-        if isinstance(datasets, DatasetInput):
-            datasets = [datasets]
-        dataset_records(datasets, ())  # validate before taking the lock
+        datasets = rules.validate_dataset_inputs(datasets)  # validate before taking the lock
         index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
@@ -528,8 +468,7 @@ class FileTrackingStore(TrackingStore):
     ) -> LoggedModel:
         """Create a PENDING logged model at ``<experiment location>/models/<model_id>/artifacts``."""
         doc = self._experiment_doc(experiment_id)
-        if doc["lifecycle_stage"] == LifecycleStage.DELETED.value:
-            raise InvalidParameterError(f"experiment {doc['experiment_id']} is deleted; cannot create a model in it")
+        rules.check_experiment_active(doc["experiment_id"], doc["lifecycle_stage"], "a model")
         if source_run_id is not None:
             self._locate(source_run_id)
         return logged_model_entity(
@@ -570,9 +509,7 @@ class FileTrackingStore(TrackingStore):
         """Active logged models of the experiments matching the filter."""
         from ...search import LOGGED_MODEL_SCHEMA, Kind
 
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]
-        ids = sorted({validate_experiment_id(e) for e in experiment_ids})
+        ids = sorted(rules.validate_experiment_ids(experiment_ids))
         docs = [
             d for e in ids if e.isdigit() and self._experiments.load(e) is not None
             for d in self._models.all_in(e) if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
@@ -604,15 +541,14 @@ class FileTrackingStore(TrackingStore):
 
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced (each once)."""
-        if isinstance(model_ids, str):
-            model_ids = [model_ids]
+        model_ids = rules.validate_model_ids(model_ids)
         for model_id in model_ids:
             self._models.load(model_id)  # must exist
         index, state = self._locate(run_id, fresh=False)
         with index.writing():
             state = index.runs[state.run_id]
             self._check_writable(state)
-            new = [m for m in dict.fromkeys(model_ids) if m not in state.outputs]
+            new = [m for m in model_ids if m not in state.outputs]
             if new:
                 index.commit({"op": "outputs", "id": state.run_id, "add": new})
 
@@ -682,10 +618,8 @@ class FileTrackingStore(TrackingStore):
         """Runs of the given experiments matching the filter, paged by a stable keyset token."""
         from ...search import RUN_SCHEMA
 
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]
-        ids = sorted({validate_experiment_id(e) for e in experiment_ids}, key=lambda e: (len(e), e))
-        view = _view_type(view_type)
+        ids = sorted(rules.validate_experiment_ids(experiment_ids), key=lambda e: (len(e), e))
+        view = rules.parse_view_type(view_type)
         deleted_experiments: set[str] = set()
         indexes = []
         for eid in ids:

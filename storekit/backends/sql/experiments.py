@@ -14,7 +14,8 @@ from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS
 from ...search.ast import EXPERIMENT_SCHEMA, Kind
 from ...uri import append_path
-from ...validation import validate_experiment_id, validate_experiment_name, validate_tag, validate_tags
+from ... import rules
+from ...rules import validate_experiment_id, validate_experiment_name, validate_key, validate_tags
 from . import schema as s
 from .engine import Database
 from .paged import fingerprint, paged_select, parse_query
@@ -46,7 +47,7 @@ EXPERIMENT_SPEC = EntitySpec(
 
 def view_condition(column: sa.Column, view_type: ViewType) -> Any:
     """The lifecycle condition of a view type on ``column``."""
-    view_type = ViewType(view_type)
+    view_type = rules.parse_view_type(view_type)
     if view_type is ViewType.ACTIVE_ONLY:
         return column == LifecycleStage.ACTIVE.value
     if view_type is ViewType.DELETED_ONLY:
@@ -93,6 +94,7 @@ class ExperimentOps:
         """Create an experiment and return its id; AlreadyExistsError if the name is taken."""
         name = validate_experiment_name(name)
         tag_map = validate_tags(tags, "experiment tag")
+        artifact_location = rules.validate_artifact_location(artifact_location)
 
         def txn(conn: Connection) -> str:
             if conn.execute(sa.select(_e.c.experiment_id).where(_e.c.name == name)).first():
@@ -126,7 +128,7 @@ class ExperimentOps:
 
     def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
         """The experiment with that name, or None."""
-        name = validate_experiment_name(name)
+        name = rules.validate_lookup_name(name)
 
         def txn(conn: Connection) -> Optional[Experiment]:
             row = conn.execute(sa.select(_e).where(_e.c.name == name)).mappings().first()
@@ -144,7 +146,8 @@ class ExperimentOps:
     ) -> PagedList[Experiment]:
         """Experiments matching the filter; default order ``creation_time DESC, experiment_id``."""
         expr, keys = parse_query(filter_string, order_by, EXPERIMENT_SCHEMA)
-        query = fingerprint("experiments", int(ViewType(view_type)), filter_string, list(order_by or []))
+        view_type = rules.parse_view_type(view_type)
+        query = fingerprint("experiments", int(view_type), filter_string, list(order_by or []))
 
         def txn(conn: Connection) -> PagedList[Experiment]:
             rows, token = paged_select(
@@ -191,7 +194,7 @@ class ExperimentOps:
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set or overwrite an experiment tag."""
-        validate_tag(tag.key, tag.value, "experiment tag")
+        rules.validate_experiment_tag(tag)
 
         def txn(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id, lock=True)
@@ -202,6 +205,7 @@ class ExperimentOps:
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         """Remove an experiment tag; NotFoundError if it is not set."""
+        validate_key(key, "experiment tag key")
 
         def txn(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id, lock=True)

@@ -26,7 +26,8 @@ from ...ids import new_model_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS
 from ...search.ast import LOGGED_MODEL_SCHEMA, Kind
 from ...uri import append_path
-from ...validation import validate_experiment_id, validate_key, validate_tags
+from ... import rules
+from ...rules import validate_key, validate_tags
 from . import schema as s
 from .engine import Database
 from .experiments import is_experiment_key
@@ -36,10 +37,9 @@ from .rows import key_values
 from .search_sql import EntitySpec, KeyedTable
 from .sqlutil import chunks, inserted_id, upsert
 
-__all__ = ["LoggedModelOps", "LOGGED_MODEL_SPEC", "check_model_id", "models_from_rows"]
+__all__ = ["LoggedModelOps", "LOGGED_MODEL_SPEC", "models_from_rows"]
 
 _m = s.logged_models
-_MAX_TEXT = 500
 #: (model_row, key, value, kind, timestamp, step): metric_tuple() without model_id
 _METRIC_COLUMNS = ("model_row", "key", "value", "kind", "timestamp", "step")
 
@@ -70,20 +70,6 @@ LOGGED_MODEL_SPEC = EntitySpec(
         {"model_id", "name", "experiment_id", "status", "creation_timestamp", "last_updated_timestamp"}
     ),
 )
-
-
-def check_model_id(model_id: Any) -> str:
-    """A well-formed logged-model id (``m-`` and letters/digits, at most 64 characters)."""
-    if (not isinstance(model_id, str) or len(model_id) > 64 or not model_id.startswith("m-")
-            or not model_id[2:].isalnum()):
-        raise InvalidParameterError(f"model_id {str(model_id)[:80]!r}: is not a logged model id")
-    return model_id
-
-
-def _optional_text(value: Any, field: str) -> Optional[str]:
-    if value is not None and (not isinstance(value, str) or not value or len(value) > _MAX_TEXT):
-        raise InvalidParameterError(f"logged model {field}: expected a string of 1..{_MAX_TEXT} characters")
-    return value
 
 
 def _metrics(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> dict[int, list[Metric]]:
@@ -140,7 +126,7 @@ class LoggedModelOps:
     # --- helpers -------------------------------------------------------------
     @staticmethod
     def _model_row(conn: Connection, model_id: Any, lock: bool = False) -> RowMapping:
-        stmt = sa.select(_m).where(_m.c.model_id == check_model_id(model_id))
+        stmt = sa.select(_m).where(_m.c.model_id == rules.validate_model_id(model_id))
         if lock:
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).mappings().first()
@@ -179,14 +165,12 @@ class LoggedModelOps:
         """Create a PENDING logged model at ``<experiment location>/models/<model_id>/artifacts``."""
         tag_map = validate_tags(tags, "logged model tag")
         param_map = validate_tags(params, "logged model param")
-        name = _optional_text(name, "name")
-        model_type = _optional_text(model_type, "model_type")
+        name = rules.validate_logged_model_text(name, "name")
+        model_type = rules.validate_logged_model_text(model_type, "model_type")
 
         def txn(conn: Connection) -> LoggedModel:
             exp = self._experiment_row(conn, experiment_id)
-            if exp["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
-                raise InvalidParameterError(
-                    f"experiment {exp['experiment_id']} is deleted; cannot create a model in it")
+            rules.check_experiment_active(exp["experiment_id"], exp["lifecycle_stage"], "a model")
             if source_run_id is not None:
                 self._run_row(conn, source_run_id)
             model_id = new_model_id()
@@ -256,9 +240,7 @@ class LoggedModelOps:
         Default order ``creation_timestamp DESC, model_id``; experiment ids
         that do not exist are ignored.
         """
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]
-        texts = [validate_experiment_id(e) for e in experiment_ids]
+        texts = rules.validate_experiment_ids(experiment_ids)
         keys = sorted({int(t) for t in texts if is_experiment_key(t)})
         expr, order = parse_query(filter_string, order_by, LOGGED_MODEL_SCHEMA)
         query = fingerprint("logged-models", keys, filter_string, list(order_by or []))
@@ -276,9 +258,7 @@ class LoggedModelOps:
 
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced (each once, in first-recorded order)."""
-        if isinstance(model_ids, str):
-            model_ids = [model_ids]
-        wanted = list(dict.fromkeys(check_model_id(m) for m in model_ids))
+        wanted = rules.validate_model_ids(model_ids)
         o = s.run_outputs
 
         def txn(conn: Connection) -> None:

@@ -24,8 +24,8 @@ def parse_query(
     """Parse a filter and an order_by list with the shared storekit.search parser."""
     from ...search.parser import parse_filter, parse_order_by
 
-    if order_by is not None and isinstance(order_by, str):
-        raise InvalidParameterError("order_by: expected a list of strings, got a string")
+    if isinstance(order_by, str):
+        order_by = [order_by]  # one string is one clause, as storekit.search.parse_order_by reads it
     if isinstance(filter_string, str) and "\x00" in filter_string:
         # no stored value contains NUL, and PostgreSQL refuses NUL in any query parameter
         raise InvalidParameterError(
@@ -33,7 +33,7 @@ def parse_query(
     if order_by and any(isinstance(o, str) and "\x00" in o for o in order_by):
         raise InvalidParameterError("order_by: NUL characters are not allowed")
     expr = parse_filter(filter_string, schema=schema) if filter_string else None
-    keys = list(parse_order_by(list(order_by or []), schema)) if order_by else list(schema.default_order)
+    keys = list(parse_order_by(order_by, schema)) if order_by else list(schema.default_order)
     return expr, keys
 
 

@@ -21,9 +21,11 @@ from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from ...search.ast import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
 from ...uri import redact_uri
-from ...validation import (
+from ... import rules
+from ...rules import (
     validate_alias,
     validate_description,
+    validate_key,
     validate_model_name,
     validate_model_version_source,
     validate_tag,
@@ -78,8 +80,6 @@ VERSION_SPEC = EntitySpec(
 )
 
 _VERSION_COLUMNS = (_m.c.name, *[c for c in _v.c])
-#: target stages for which ``archive_existing_versions`` archives the other versions
-_ARCHIVING_STAGES = frozenset({ModelVersionStage.STAGING.value, ModelVersionStage.PRODUCTION.value})
 
 
 class SqlRegistryStore(RegistryStore):
@@ -148,7 +148,7 @@ class SqlRegistryStore(RegistryStore):
         ]
 
     def _latest(self, conn: Connection, model_rows: Sequence[int],
-                stages: Optional[set[str]] = None) -> dict[int, list[ModelVersion]]:
+                stages: Optional[frozenset[str]] = None) -> dict[int, list[ModelVersion]]:
         newest = (
             sa.select(_v.c.model_row, _v.c.current_stage, sa.func.max(_v.c.version).label("version"))
             .where(_v.c.model_row.in_(list(model_rows)))
@@ -292,6 +292,7 @@ class SqlRegistryStore(RegistryStore):
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag; NotFoundError if it is not set."""
+        validate_key(key, "registered model tag key")
 
         def txn(conn: Connection) -> None:
             row_id = self._model_row(conn, name, lock=True)["model_row"]
@@ -302,7 +303,7 @@ class SqlRegistryStore(RegistryStore):
 
     def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version of each stage (all stages with a version when ``stages`` is None)."""
-        wanted = None if stages is None else {ModelVersionStage.parse(st).value for st in stages}
+        wanted = rules.parse_stages(stages)
 
         def txn(conn: Connection) -> list[ModelVersion]:
             row_id = self._model_row(conn, name)["model_row"]
@@ -403,12 +404,13 @@ class SqlRegistryStore(RegistryStore):
         With ``archive_existing_versions`` and a target of Staging or Production,
         the other versions in that stage move to Archived in the same transaction.
         """
-        target = ModelVersionStage.parse(stage).value
+        target = rules.parse_stage(stage).value
+        archive = rules.archives_other_versions(target, archive_existing_versions)
 
         def txn(conn: Connection) -> ModelVersion:
             row = self._version_row(conn, name, version)
             now = now_ms()
-            if archive_existing_versions and target in _ARCHIVING_STAGES:
+            if archive:
                 conn.execute(sa.update(_v).where(
                     _v.c.model_row == row["model_row"], _v.c.current_stage == target,
                     _v.c.version != row["version"],
@@ -437,6 +439,7 @@ class SqlRegistryStore(RegistryStore):
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         """Remove a version tag; NotFoundError if it is not set."""
+        validate_key(key, "model version tag key")
 
         def txn(conn: Connection) -> None:
             row = self._version_row(conn, name, version)

@@ -27,15 +27,8 @@ from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from ...paging import decode_page_token, encode_page_token
 from ...search.ast import RUN_SCHEMA, Kind
 from ...uri import append_path, redact_uri
-from ...validation import (
-    validate_batch,
-    validate_experiment_id,
-    validate_key,
-    validate_max_results,
-    validate_run_id,
-    validate_run_name,
-    validate_tags,
-)
+from ... import rules
+from ...rules import validate_key, validate_max_results, validate_run_id
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
 from .logged_models import LoggedModelOps
@@ -98,17 +91,6 @@ RUN_SPEC = EntitySpec(
 )
 
 
-def _check_writable(run_id: str, stage: str, experiment_id: int, experiment_stage: str) -> None:
-    """Raise InvalidParameterError when the run, or its experiment, is deleted."""
-    if stage != LifecycleStage.ACTIVE.value:
-        raise InvalidParameterError(f"run {run_id!r} is deleted; restore it before writing to it")
-    if experiment_stage == _DELETED:
-        raise InvalidParameterError(
-            f"run {run_id!r} is in experiment {str(experiment_id)!r}, which is deleted; "
-            "restore the experiment before writing to the run"
-        )
-
-
 class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
@@ -163,7 +145,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
 
     def _writable_run(self, conn: Connection, run_id: str) -> RowMapping:
         row = self._run_row(conn, run_id, lock=True)
-        _check_writable(run_id, row["lifecycle_stage"], row["experiment_id"], row["experiment_stage"])
+        rules.check_run_writable(run_id, row["lifecycle_stage"], row["experiment_stage"], row["experiment_id"])
         return row
 
     def create_run(
@@ -175,21 +157,16 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         run_name: Optional[str] = None,
     ) -> Run:
         """Create a RUNNING run in an active experiment."""
-        validate_experiment_id(experiment_id)
-        run_name = validate_run_name(run_name)
-        tag_map = validate_tags(tags)
-        if user_id is not None and not isinstance(user_id, str):
-            raise InvalidParameterError("user_id: expected a string")
-        if start_time is not None and (isinstance(start_time, bool) or not isinstance(start_time, int)):
-            raise InvalidParameterError("start_time: expected integer milliseconds")
-        start = now_ms() if start_time is None else int(start_time)
+        rules.validate_experiment_id(experiment_id)
+        run_name = rules.validate_run_name(run_name)
+        tag_map = rules.validate_run_tags(tags)
+        user_id = rules.validate_user_id(user_id)
+        start_time = rules.validate_millis(start_time, "start_time")
+        start = now_ms() if start_time is None else start_time
 
         def txn(conn: Connection) -> Run:
             exp = self._experiment_row(conn, experiment_id)
-            if exp["lifecycle_stage"] != LifecycleStage.ACTIVE.value:
-                raise InvalidParameterError(
-                    f"experiment {str(experiment_id)!r} is deleted; cannot create runs in it"
-                )
+            rules.check_experiment_active(exp["experiment_id"], exp["lifecycle_stage"])
             run_id = new_run_id()
             values = dict(
                 run_uuid=run_id, experiment_id=exp["experiment_id"], name=run_name, user_id=user_id,
@@ -222,18 +199,9 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         run_name: Optional[str] = None,
     ) -> RunInfo:
         """Change status, end time and/or name."""
-        values: dict[str, Any] = {}
-        if status is not None:
-            try:
-                values["status"] = RunStatus(status).value
-            except ValueError:
-                raise InvalidParameterError(f"status: {status!r} is not a run status") from None
-        if end_time is not None:
-            if isinstance(end_time, bool) or not isinstance(end_time, int):
-                raise InvalidParameterError("end_time: expected integer milliseconds")
-            values["end_time"] = int(end_time)
-        if run_name is not None:
-            values["name"] = validate_run_name(run_name)
+        values = rules.validate_run_update(status, end_time, run_name).changes()
+        if "run_name" in values:
+            values["name"] = values.pop("run_name")
 
         def txn(conn: Connection) -> RunInfo:
             row = self._writable_run(conn, run_id)
@@ -269,8 +237,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         tags: Sequence[RunTag] = (),
     ) -> None:
         """Store metrics, params and tags in one transaction (all or nothing)."""
-        metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
-        validate_batch(metrics, params, tags)
+        metrics, params, tags = rules.validate_batch_args(metrics, params, tags)
         validate_run_id(run_id)
         if not (metrics or params or tags):
             self._db.run(lambda conn: self._writable_run(conn, run_id))
@@ -286,7 +253,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
                 if found is None:
                     raise RunNotFound(f"run {run_id!r} does not exist")
                 row_id = found[0]
-                _check_writable(run_id, *found[1:])
+                rules.check_run_writable(run_id, found[1], found[3], found[2])
                 if param_map:
                     writes.write_params(cur, st, row_id, param_map)
                 if tag_map:
@@ -355,14 +322,8 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         page_token: Optional[str] = None,
     ) -> PagedList[Run]:
         """Runs of the experiments matching the filter, keyset-paginated."""
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [experiment_ids]
-        keys_wanted = []
-        for e in experiment_ids:
-            text = validate_experiment_id(e)
-            if is_experiment_key(text):
-                keys_wanted.append(int(text))
-        view_type = ViewType(view_type)
+        keys_wanted = [int(e) for e in rules.validate_experiment_ids(experiment_ids) if is_experiment_key(e)]
+        view_type = rules.parse_view_type(view_type)
         expr, order = parse_query(filter_string, order_by, RUN_SCHEMA)
         query = fingerprint("runs", sorted(keys_wanted), filter_string, int(view_type), list(order_by or []))
 
@@ -395,17 +356,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     # --- datasets -------------------------------------------------------------
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         """Record datasets a run consumed; the same name, digest and context once per run."""
-        items = list(datasets or ())
-        for item in items:
-            if not isinstance(item, DatasetInput):
-                raise InvalidParameterError(f"datasets: expected DatasetInput, got {type(item).__name__}")
-            validate_tags(item.tags, "dataset input tag")
-            ds = item.dataset
-            for field, value, limit in (("name", ds.name, 500), ("digest", ds.digest, 64),
-                                        ("source_type", ds.source_type, 64)):
-                if not isinstance(value, str) or not value or len(value) > limit:
-                    raise InvalidParameterError(
-                        f"dataset {field}: must be a non-empty string of at most {limit} characters")
+        items = rules.validate_dataset_inputs(datasets)
         d, i = s.datasets, s.inputs
 
         def txn(conn: Connection) -> None:
@@ -417,7 +368,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
                 if dataset_id is None:
                     dataset_id = inserted_id(conn, sa.insert(d).values(
                         experiment_id=run["experiment_id"], name=ds.name, digest=ds.digest,
-                        source_type=ds.source_type, source=ds.source or "", schema=ds.schema,
+                        source_type=ds.source_type, source=ds.source, schema=ds.schema,
                         profile=ds.profile))
                 context = item.tags.get("context", "")
                 exists = conn.execute(sa.select(i.c.run_row).where(

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional, Sequence
 from sqlalchemy.engine import Dialect
 
 from ...entities import Metric
-from ...errors import InvalidParameterError
+from ...rules import new_params
 from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
 from .sqlutil import placeholder
 
@@ -182,14 +182,7 @@ def write_params(cur: Any, st: WriteStatements, run_row: int, params: Mapping[st
     """Insert new params; re-logging a value is a no-op, a different value raises InvalidParameterError."""
     keys = list(params)
     cur.execute(st.in_list(st.select_params, len(keys)), (run_row, *keys))
-    existing = dict(cur.fetchall())
-    for key, value in params.items():
-        if key in existing and existing[key] != value:
-            raise InvalidParameterError(
-                f"param {key!r}: already logged with value {existing[key]!r}; "
-                f"cannot change it to {value!r} (params are immutable)"
-            )
-    new = [(run_row, k, v) for k, v in params.items() if k not in existing]
+    new = [(run_row, k, v) for k, v in new_params(dict(cur.fetchall()), params).items()]
     if new:
         st.insert(cur, st.insert_params, new)
 

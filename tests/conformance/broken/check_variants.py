@@ -7,7 +7,7 @@ gets its own ``memory://`` store so they cannot see each other's data.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -24,6 +24,10 @@ def _suite_for(variant: type, interface: str) -> type:
             @classmethod
             def tracking_store(cls) -> Any:
                 return variant(name)
+
+            @pytest.fixture
+            def tracking_uri(self) -> Optional[str]:
+                return name  # other processes (DURABLE check) open the same URI
     elif interface == "registry":
         class Suite(RegistryStoreSuite):  # type: ignore[no-redef]
             @pytest.fixture(scope="class")

@@ -11,8 +11,19 @@ import time
 from dataclasses import replace
 from typing import Any, Optional, Sequence
 
-from storekit.entities import Metric, ModelVersion, PagedList, Param, Run, RunTag, ViewType
-from storekit.errors import RunNotFound
+from storekit.entities import (
+    LifecycleStage,
+    Metric,
+    ModelVersion,
+    ModelVersionStage,
+    PagedList,
+    Param,
+    Run,
+    RunTag,
+    ViewType,
+)
+from storekit.errors import InvalidParameterError, RunNotFound
+from storekit.interfaces import Capability
 from storekit.paging import decode_page_token, encode_page_token
 from storekit_memory import MemoryArtifactRepository, MemoryRegistryStore, MemoryTrackingStore
 from storekit_memory.artifacts import _join
@@ -131,6 +142,22 @@ class CaseInsensitiveLike(MemoryTrackingStore):
         return super().search_runs(experiment_ids, filter_string, *args, **kwargs)
 
 
+class DurableButVolatile(MemoryTrackingStore):
+    """Declares DURABLE but keeps everything in process memory: a new process finds nothing."""
+
+    capabilities = MemoryTrackingStore.capabilities | {Capability.DURABLE}
+
+
+class WritesToRunsOfDeletedExperiment(MemoryTrackingStore):
+    """Checks only the run's own stage: runs of a deleted experiment stay writable (the old template)."""
+
+    def _writable_run(self, run_id: str) -> Any:
+        record = self._run(run_id)
+        if record.info.lifecycle_stage is LifecycleStage.DELETED:
+            raise InvalidParameterError(f"run {run_id!r} is deleted")
+        return record
+
+
 # -- registry ---------------------------------------------------------------------
 class ReusedVersionNumbers(MemoryRegistryStore):
     """Numbers the next version max(existing) + 1, so deleted numbers come back."""
@@ -171,6 +198,29 @@ class AliasKeptOnDelete(MemoryRegistryStore):
             del record.versions[int(mv.version)]
 
 
+class ArchivesOnAnyStage(MemoryRegistryStore):
+    """Archives the other versions on every transition but to Archived, ``None`` included (the old template)."""
+
+    def transition_model_version_stage(self, name: str, version: str, stage: str,
+                                       archive_existing_versions: bool = False) -> ModelVersion:
+        target = ModelVersionStage.parse(stage).value
+        with self._lock:
+            record, mv = self._version(name, version)
+            if archive_existing_versions and target != ModelVersionStage.ARCHIVED.value:
+                for other in list(record.versions.values()):
+                    if other.version != mv.version and other.current_stage == target:
+                        self._update_version(name, other.version, current_stage=ModelVersionStage.ARCHIVED.value)
+            return self._update_version(name, version, current_stage=target)
+
+
+class StagesReadAsLetters(MemoryRegistryStore):
+    """Iterates over ``stages`` as given: ``"Production"`` becomes the letters P, r, o..."""
+
+    def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
+        wanted = None if stages is None else [ModelVersionStage.parse(s).value for s in stages]
+        return super().get_latest_versions(name, wanted)
+
+
 # -- artifacts -------------------------------------------------------------------------
 class PathEscapeAllowed(MemoryArtifactRepository):
     """Joins artifact paths without checking them."""
@@ -206,10 +256,14 @@ VARIANTS: dict[type, tuple[str, str]] = {
     OffsetPagination: ("tracking", "3-paging"),
     OrIgnored: ("tracking", "3-search"),
     CaseInsensitiveLike: ("tracking", "3-search"),
+    DurableButVolatile: ("tracking", "8"),
+    WritesToRunsOfDeletedExperiment: ("tracking", "3"),
     ReusedVersionNumbers: ("registry", "5"),
     RacyVersionNumbers: ("registry", "5"),
     ArchiveNotApplied: ("registry", "5"),
     AliasKeptOnDelete: ("registry", "5"),
+    ArchivesOnAnyStage: ("registry", "5"),
+    StagesReadAsLetters: ("registry", "5"),
     PathEscapeAllowed: ("artifacts", "4"),
     PartialArtifactVisible: ("artifacts", "4"),
 }

@@ -1,0 +1,69 @@
+"""Capabilities whose promise reaches beyond one store object: DURABLE and REGISTRY (contract section 8)."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import pytest
+
+from storekit.entities import Metric, Param, RunStatus, RunTag
+from storekit.interfaces import Capability, RegistryStore, TrackingStore
+
+from ..helpers import unique
+from ..marks import contract, requires
+from ..workers import run_workers
+
+__all__ = ["CapabilityChecks"]
+
+
+class CapabilityChecks:
+    """Checks of DURABLE and REGISTRY."""
+
+    @requires(Capability.DURABLE)
+    @contract("8", "DURABLE: data written and acknowledged is read back unchanged by a new process after close")
+    def test_durable_across_processes(self, tracking_store: TrackingStore, tracking_uri: Optional[str]) -> None:
+        if not tracking_uri:
+            pytest.fail("the store declares DURABLE, but the suite subclass gives no tracking_uri fixture, "
+                        "so no other process can open it to check")
+        writer = type(tracking_store)(tracking_uri)  # type: ignore[call-arg]  # a second instance, closed first
+        name = unique("durable")
+        try:
+            experiment_id = writer.create_experiment(name, tags={"e": "1"})
+            run = writer.create_run(experiment_id, start_time=1_700_000_000_000, run_name="kept", tags={"t": "1"})
+            run_id = run.info.run_id
+            writer.log_batch(run_id, metrics=[Metric("m", v, 1_700_000_000_000 + i, i)
+                                              for i, v in enumerate((0.5, math.inf, math.nan))],
+                             params=[Param("p", "v")], tags=[RunTag("t2", "2")])
+            writer.update_run_info(run_id, status=RunStatus.FINISHED, end_time=1_700_000_000_999)
+        finally:
+            writer.close()
+        (got,) = run_workers("tracking-read", tracking_uri, 1, {"run_id": run_id, "metric": "m", "tags": ["t", "t2"]})
+        try:
+            assert got == {
+                "experiment": [name, {"e": "1"}],
+                "info": ["kept", "FINISHED", 1_700_000_000_000, 1_700_000_000_999],
+                "metrics": {"m": "nan"},
+                "params": {"p": "v"},
+                "tags": {"t": "1", "t2": "2"},
+                "history": [[0, 1_700_000_000_000, "0.5"], [1, 1_700_000_000_001, "inf"], [2, 1_700_000_000_002, "nan"]],
+            }, f"a new process read back something else: {got}"
+        finally:
+            tracking_store.delete_experiment(experiment_id)
+
+    @requires(Capability.REGISTRY)
+    @contract("8", "REGISTRY: the tracking store's URI also serves a registry store")
+    def test_registry_from_tracking_uri(self, tracking_uri: Optional[str]) -> None:
+        if not tracking_uri:
+            pytest.skip("the suite subclass gives no tracking_uri fixture, so the registry cannot be resolved from it")
+        from storekit.registry import resolve_registry_store
+
+        registry = resolve_registry_store(tracking_uri)
+        try:
+            assert isinstance(registry, RegistryStore)
+            name = unique("reg")
+            registry.create_registered_model(name)
+            assert registry.get_registered_model(name).name == name
+            registry.delete_registered_model(name)
+        finally:
+            registry.close()

@@ -1,0 +1,264 @@
+"""The store contract's rules, written once: every built-in backend and plugin calls these.
+
+:mod:`storekit.validation` checks single values (shapes, names and limits);
+this module re-exports all of it and adds the rules that decide what a call
+does: which runs may be written to, when params conflict, which strings
+parse as which enum member, when a stage transition archives other
+versions.  A backend (or a third-party plugin) that calls these at its entry
+points accepts and refuses exactly what every other backend does, with the
+same typed errors and messages::
+
+    from storekit import rules
+
+    def log_batch(self, run_id, metrics=(), params=(), tags=()):
+        metrics, params, tags = rules.validate_batch_args(metrics, params, tags)
+        record = self._run(rules.validate_run_id(run_id))         # RunNotFound if unknown
+        rules.check_run_writable(run_id, record.stage, experiment.stage, experiment.id)
+        new = rules.new_params(record.params, params)            # conflict -> InvalidParameterError
+        ...
+
+Every check raises :class:`~storekit.errors.InvalidParameterError` (also a
+``ValueError``) whose message names the field and the limit or the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from . import validation as _validation
+from .entities import (
+    ExperimentTag,
+    LifecycleStage,
+    Metric,
+    ModelVersionStage,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from .errors import InvalidParameterError
+from .validation import *  # noqa: F401,F403  (re-exported: one import for every rule)
+
+__all__ = [
+    *_validation.__all__,
+    "RunUpdate",
+    "parse_run_status",
+    "parse_view_type",
+    "parse_stage",
+    "parse_stages",
+    "archives_other_versions",
+    "ARCHIVING_STAGES",
+    "check_experiment_active",
+    "check_run_writable",
+    "param_conflict",
+    "new_params",
+    "validate_batch_args",
+    "validate_run_update",
+    "validate_experiment_tag",
+    "validate_experiment_ids",
+    "validate_model_ids",
+    "validate_lookup_name",
+]
+
+_STATUSES = {s.value: s for s in RunStatus}
+_VIEWS = {v.name: v for v in ViewType}
+
+#: Target stages for which ``archive_existing_versions=True`` archives the other versions.
+ARCHIVING_STAGES = frozenset({ModelVersionStage.STAGING, ModelVersionStage.PRODUCTION})
+
+
+# --- enums from strings ------------------------------------------------------------
+def parse_run_status(value: object) -> RunStatus:
+    """A run status from a :class:`RunStatus` or its name in any case (``"finished"``)."""
+    if isinstance(value, RunStatus):
+        return value
+    status = _STATUSES.get(value.upper()) if isinstance(value, str) else None
+    if status is None:
+        raise InvalidParameterError(f"status: {value!r} is not one of {', '.join(_STATUSES)} (case-insensitive)")
+    return status
+
+
+def parse_view_type(value: object) -> ViewType:
+    """A view type from a :class:`ViewType`, its integer value or its name in any case (``"all"``)."""
+    if isinstance(value, ViewType):
+        return value
+    view: Optional[ViewType] = None
+    if isinstance(value, str):
+        view = _VIEWS.get(value.upper())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        view = next((v for v in ViewType if v.value == value), None)
+    if view is None:
+        raise InvalidParameterError(
+            f"view_type: {value!r} is not one of {', '.join(_VIEWS)} (case-insensitive)"
+        )
+    return view
+
+
+def parse_stage(value: object) -> ModelVersionStage:
+    """A registry stage, case-insensitive (``"production"``); ``None`` means the stage ``None``."""
+    return ModelVersionStage.parse(value)  # type: ignore[arg-type]
+
+
+def parse_stages(stages: object) -> Optional[frozenset[str]]:
+    """The ``stages`` of ``get_latest_versions`` as a set of stage names; ``None`` means every stage.
+
+    One string is one stage (``"Production"`` is never read as a list of
+    letters); an empty sequence means every stage, as ``None`` does.
+    """
+    if stages is None:
+        return None
+    if isinstance(stages, (str, ModelVersionStage)):
+        return frozenset({parse_stage(stages).value})
+    if not isinstance(stages, Iterable):
+        raise InvalidParameterError(f"stages: expected a stage name or a sequence of them, got {type(stages).__name__}")
+    wanted = frozenset(parse_stage(s).value for s in stages)
+    return wanted or None
+
+
+def archives_other_versions(stage: object, archive_existing_versions: object) -> bool:
+    """Whether a transition to ``stage`` archives the other versions in that stage.
+
+    Only with ``archive_existing_versions=True`` and a target of ``Staging`` or
+    ``Production``; moving a version to ``None`` or ``Archived`` archives nothing.
+    """
+    if not isinstance(archive_existing_versions, bool):
+        raise InvalidParameterError(
+            f"archive_existing_versions: expected a bool, got {type(archive_existing_versions).__name__}"
+        )
+    return archive_existing_versions and parse_stage(stage) in ARCHIVING_STAGES
+
+
+# --- writable runs and experiments ------------------------------------------------------
+def _stage_value(stage: object) -> str:
+    return stage.value if isinstance(stage, LifecycleStage) else str(stage)
+
+
+def check_experiment_active(experiment_id: object, stage: object, what: str = "a run") -> None:
+    """``create_run`` (or creating ``what``) in a deleted experiment raises InvalidParameterError."""
+    if _stage_value(stage) != LifecycleStage.ACTIVE.value:
+        raise InvalidParameterError(f"experiment {str(experiment_id)!r} is deleted; cannot create {what} in it")
+
+
+def check_run_writable(run_id: object, run_stage: object, experiment_stage: object, experiment_id: object) -> None:
+    """Any write to a deleted run, or to a run of a deleted experiment, raises InvalidParameterError.
+
+    Writes to finished runs are allowed.  The message says what is deleted.
+    """
+    if _stage_value(run_stage) != LifecycleStage.ACTIVE.value:
+        raise InvalidParameterError(f"run {str(run_id)!r} is deleted; restore it before writing to it")
+    if _stage_value(experiment_stage) != LifecycleStage.ACTIVE.value:
+        raise InvalidParameterError(
+            f"run {str(run_id)!r} is in experiment {str(experiment_id)!r}, which is deleted; "
+            "restore the experiment before writing to the run"
+        )
+
+
+# --- params --------------------------------------------------------------------------
+def param_conflict(key: str, stored: str, new: str) -> InvalidParameterError:
+    """The error of re-logging param ``key`` with a value other than the ``stored`` one."""
+    return InvalidParameterError(
+        f"param {key!r}: already logged with value {stored!r}; cannot change it to {new!r} (params are immutable)"
+    )
+
+
+def new_params(stored: Mapping[str, str], params: Union[Mapping[str, str], Iterable[Param]]) -> dict[str, str]:
+    """The params of a batch that are not stored yet; raises if one would change a stored value.
+
+    Re-logging a param with the value it has is a no-op, wherever it sits in the batch.
+    ``params`` is a mapping of key to value or a sequence of :class:`Param` (validated
+    by :func:`validate_batch_args` first).
+    """
+    items = params.items() if isinstance(params, Mapping) else ((p.key, p.value) for p in params)
+    new: dict[str, str] = {}
+    for key, value in items:
+        old = stored.get(key)
+        if old is None:
+            new[key] = value
+        elif old != value:
+            raise param_conflict(key, old, value)
+    return new
+
+
+# --- arguments of whole calls ---------------------------------------------------------------
+def validate_batch_args(
+    metrics: Optional[Sequence[Metric]] = (),
+    params: Optional[Sequence[Param]] = (),
+    tags: Optional[Sequence[RunTag]] = (),
+) -> tuple[list[Metric], list[Param], list[RunTag]]:
+    """The arguments of ``log_batch`` as lists (None means empty), every item and count validated."""
+    lists: list[list[Any]] = []
+    for field, items in (("metrics", metrics), ("params", params), ("tags", tags)):
+        if items is None:
+            lists.append([])
+        elif isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            raise InvalidParameterError(f"log_batch {field}: expected a sequence, got {type(items).__name__}")
+        else:
+            lists.append(list(items))
+    metric_list, param_list, tag_list = lists
+    _validation.validate_batch(metric_list, param_list, tag_list)
+    return metric_list, param_list, tag_list
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """The validated changes of ``update_run_info``; a ``None`` field stays as it is."""
+
+    status: Optional[RunStatus] = None
+    end_time: Optional[int] = None
+    run_name: Optional[str] = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to change, by name (``status`` as its string value)."""
+        out: dict[str, Any] = {}
+        if self.status is not None:
+            out["status"] = self.status.value
+        if self.end_time is not None:
+            out["end_time"] = self.end_time
+        if self.run_name is not None:
+            out["run_name"] = self.run_name
+        return out
+
+
+def validate_run_update(status: object = None, end_time: object = None, run_name: object = None) -> RunUpdate:
+    """The arguments of ``update_run_info``: a status (enum or name, any case), end time in ms, run name."""
+    return RunUpdate(
+        status=None if status is None else parse_run_status(status),
+        end_time=_validation.validate_millis(end_time, "end_time"),
+        run_name=_validation.validate_run_name(run_name),
+    )
+
+
+def validate_experiment_tag(tag: object) -> ExperimentTag:
+    """The ``tag`` of ``set_experiment_tag``: an :class:`ExperimentTag` with a valid key and value."""
+    if not isinstance(tag, ExperimentTag):
+        raise InvalidParameterError(f"tag: expected an ExperimentTag, got {type(tag).__name__}")
+    _validation.validate_tag(tag.key, tag.value, "experiment tag")
+    return tag
+
+
+def validate_experiment_ids(experiment_ids: object) -> list[str]:
+    """The ``experiment_ids`` of a search: one id or a sequence of them, validated, duplicates removed."""
+    if isinstance(experiment_ids, (str, int)) and not isinstance(experiment_ids, bool):
+        experiment_ids = [experiment_ids]
+    if experiment_ids is None or not isinstance(experiment_ids, Iterable):
+        raise InvalidParameterError(
+            f"experiment_ids: expected a sequence of experiment ids, got {type(experiment_ids).__name__}"
+        )
+    return list(dict.fromkeys(_validation.validate_experiment_id(e) for e in experiment_ids))
+
+
+def validate_model_ids(model_ids: object) -> list[str]:
+    """The ``model_ids`` of ``log_outputs``: one id or a sequence of them, validated, duplicates removed."""
+    if isinstance(model_ids, str):
+        model_ids = [model_ids]
+    if model_ids is None or not isinstance(model_ids, Iterable):
+        raise InvalidParameterError(f"model_ids: expected a sequence of logged model ids, got {type(model_ids).__name__}")
+    return list(dict.fromkeys(_validation.validate_model_id(m) for m in model_ids))
+
+
+def validate_lookup_name(name: object, field: str = "experiment name") -> str:
+    """A name to look up (``get_experiment_by_name``): any string; an unknown one finds nothing."""
+    if not isinstance(name, str):
+        raise InvalidParameterError(f"{field}: expected a string, got {type(name).__name__}")
+    return name

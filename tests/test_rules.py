@@ -1,0 +1,205 @@
+"""storekit.rules: the one rules layer every backend and plugin calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from storekit import rules, validation
+from storekit.entities import (
+    Dataset,
+    DatasetInput,
+    ExperimentTag,
+    LifecycleStage,
+    ModelVersionStage,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from storekit.errors import InvalidParameterError
+
+
+def test_reexports_every_validation_name() -> None:
+    for name in validation.__all__:
+        assert getattr(rules, name) is getattr(validation, name)
+        assert name in rules.__all__
+
+
+@pytest.mark.parametrize("given,expected", [
+    ("finished", RunStatus.FINISHED), ("RUNNING", RunStatus.RUNNING), ("Killed", RunStatus.KILLED),
+    (RunStatus.FAILED, RunStatus.FAILED),
+])
+def test_parse_run_status(given: object, expected: RunStatus) -> None:
+    assert rules.parse_run_status(given) is expected
+
+
+@pytest.mark.parametrize("bad", ["done", "", None, 3, "FINISHED "])
+def test_parse_run_status_refuses(bad: object) -> None:
+    with pytest.raises(InvalidParameterError, match="status.*FINISHED"):
+        rules.parse_run_status(bad)
+
+
+@pytest.mark.parametrize("given,expected", [
+    ("all", ViewType.ALL), ("DELETED_ONLY", ViewType.DELETED_ONLY), (ViewType.ACTIVE_ONLY, ViewType.ACTIVE_ONLY),
+    (int(ViewType.ALL), ViewType.ALL),
+])
+def test_parse_view_type(given: object, expected: ViewType) -> None:
+    assert rules.parse_view_type(given) is expected
+
+
+@pytest.mark.parametrize("bad", ["everything", 0, 99, True, None, 1.0])
+def test_parse_view_type_refuses(bad: object) -> None:
+    with pytest.raises(InvalidParameterError, match="view_type"):
+        rules.parse_view_type(bad)
+
+
+def test_parse_stages() -> None:
+    assert rules.parse_stages("Production") == {"Production"}
+    assert rules.parse_stages("production") == {"Production"}
+    assert rules.parse_stages(ModelVersionStage.STAGING) == {"Staging"}
+    assert rules.parse_stages(["none", "ARCHIVED"]) == {"None", "Archived"}
+    assert rules.parse_stages(None) is None
+    assert rules.parse_stages([]) is None
+    with pytest.raises(InvalidParameterError, match="stage"):
+        rules.parse_stages("Prod")
+    with pytest.raises(InvalidParameterError, match="stages"):
+        rules.parse_stages(5)
+
+
+@pytest.mark.parametrize("stage,archive,expected", [
+    ("Staging", True, True), ("production", True, True), ("None", True, False), (None, True, False),
+    ("Archived", True, False), ("Production", False, False),
+])
+def test_archives_other_versions(stage: object, archive: bool, expected: bool) -> None:
+    assert rules.archives_other_versions(stage, archive) is expected
+
+
+def test_archives_other_versions_wants_a_bool() -> None:
+    with pytest.raises(InvalidParameterError, match="archive_existing_versions"):
+        rules.archives_other_versions("Staging", "yes")
+
+
+def test_check_run_writable() -> None:
+    rules.check_run_writable("r", LifecycleStage.ACTIVE, "active", "1")
+    with pytest.raises(InvalidParameterError, match="run 'r' is deleted"):
+        rules.check_run_writable("r", "deleted", LifecycleStage.ACTIVE, "1")
+    with pytest.raises(InvalidParameterError, match="experiment '1', which is deleted"):
+        rules.check_run_writable("r", "active", LifecycleStage.DELETED, "1")
+    with pytest.raises(InvalidParameterError, match="experiment '7' is deleted"):
+        rules.check_experiment_active(7, "deleted")
+    rules.check_experiment_active("7", LifecycleStage.ACTIVE)
+
+
+def test_new_params() -> None:
+    stored = {"a": "1", "b": "2"}
+    assert rules.new_params(stored, [Param("b", "2"), Param("a", "1")]) == {}
+    assert rules.new_params(stored, {"a": "1", "c": "3"}) == {"c": "3"}
+    for position in range(3):
+        batch = [Param("a", "1"), Param("b", "2"), Param("c", "3")]
+        key = batch[position].key
+        batch[position] = Param(key, "changed")
+        expected_old = {"a": "'1'", "b": "'2'", "c": None}[key]
+        if expected_old is None:
+            assert rules.new_params(stored, batch) == {"c": "changed"}
+            continue
+        with pytest.raises(InvalidParameterError) as excinfo:
+            rules.new_params(stored, batch)
+        assert key in str(excinfo.value) and expected_old in str(excinfo.value) and "'changed'" in str(excinfo.value)
+
+
+def test_validate_batch_args() -> None:
+    assert rules.validate_batch_args(None, None, None) == ([], [], [])
+    assert rules.validate_batch_args((), (Param("p", "v"),), [RunTag("t", "v")]) == ([], [Param("p", "v")], [RunTag("t", "v")])
+    with pytest.raises(InvalidParameterError, match="log_batch params"):
+        rules.validate_batch_args(params={"p": "v"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="different values"):
+        rules.validate_batch_args(params=[Param("p", "1"), Param("p", "2")])
+
+
+def test_validate_run_tags() -> None:
+    assert rules.validate_run_tags(None) == {}
+    assert rules.validate_run_tags({"a": "1"}) == {"a": "1"}
+    assert rules.validate_run_tags([RunTag("a", "1"), RunTag("a", "2")]) == {"a": "2"}
+    for bad in ([("a", "1")], "a=1", 5):
+        with pytest.raises(InvalidParameterError, match="tag"):
+            rules.validate_run_tags(bad)
+    with pytest.raises(InvalidParameterError, match="8000"):
+        rules.validate_run_tags([RunTag("a", "x" * 8001)])
+
+
+def test_validate_run_update() -> None:
+    update = rules.validate_run_update("finished", 5, "name")
+    assert update.changes() == {"status": "FINISHED", "end_time": 5, "run_name": "name"}
+    assert rules.validate_run_update().changes() == {}
+    with pytest.raises(InvalidParameterError, match="end_time"):
+        rules.validate_run_update(end_time="5")
+    with pytest.raises(InvalidParameterError, match="end_time"):
+        rules.validate_run_update(end_time=True)
+
+
+def test_user_id_and_millis() -> None:
+    assert rules.validate_user_id("u" * 256) == "u" * 256
+    assert rules.validate_user_id(None) is None
+    with pytest.raises(InvalidParameterError, match="user_id.*256"):
+        rules.validate_user_id("u" * 257)
+    assert rules.validate_millis(None, "start_time") is None
+    with pytest.raises(InvalidParameterError, match="start_time"):
+        rules.validate_millis(2**63, "start_time")
+
+
+def _input(**fields: object) -> DatasetInput:
+    values = {"name": "n", "digest": "d", "source_type": "t", "source": "s", **fields}
+    tags = values.pop("tags", {})
+    return DatasetInput(Dataset(**values), tags)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field,limit", [("name", 500), ("digest", 64), ("source_type", 64), ("source", 65_535),
+                                         ("schema", 65_535), ("profile", 65_535)])
+def test_dataset_limits(field: str, limit: int) -> None:
+    assert validation.DATASET_LIMITS[field] == limit
+    rules.validate_dataset_input(_input(**{field: "x" * limit}))
+    with pytest.raises(InvalidParameterError, match=f"dataset {field}: length {limit + 1} exceeds the limit of {limit}"):
+        rules.validate_dataset_input(_input(**{field: "x" * (limit + 1)}))
+
+
+def test_dataset_bytes_required_and_context() -> None:
+    with pytest.raises(InvalidParameterError, match="bytes"):
+        rules.validate_dataset_input(_input(source="é" * 40_000))
+    for field in ("name", "digest", "source_type", "source"):
+        with pytest.raises(InvalidParameterError, match=f"dataset {field}: expected a non-empty string"):
+            rules.validate_dataset_input(_input(**{field: ""}))
+    rules.validate_dataset_input(_input(schema=None, profile=None))
+    with pytest.raises(InvalidParameterError, match="context.*250"):
+        rules.validate_dataset_input(_input(tags={"context": "c" * 251}))
+    assert rules.validate_dataset_inputs(_input()) == [_input()]
+    assert rules.validate_dataset_inputs(None) == []
+    with pytest.raises(InvalidParameterError, match="DatasetInput"):
+        rules.validate_dataset_inputs(["x"])
+
+
+def test_model_ids_and_texts() -> None:
+    assert rules.validate_model_ids("m-abc") == ["m-abc"]
+    assert rules.validate_model_ids(["m-a", "m-b", "m-a"]) == ["m-a", "m-b"]
+    for bad in ("x", "m-", "m-a/b", "m-" + "a" * 63, 5):
+        with pytest.raises(InvalidParameterError, match="model_id"):
+            rules.validate_model_id(bad)
+    assert rules.validate_logged_model_text(None, "name") is None
+    with pytest.raises(InvalidParameterError, match="model_type.*500"):
+        rules.validate_logged_model_text("t" * 501, "model_type")
+
+
+def test_experiment_arguments() -> None:
+    assert rules.validate_experiment_ids("3") == ["3"]
+    assert rules.validate_experiment_ids([1, "1", "2"]) == ["1", "2"]
+    with pytest.raises(InvalidParameterError, match="experiment_ids"):
+        rules.validate_experiment_ids(None)
+    assert rules.validate_experiment_tag(ExperimentTag("k", "v")) == ExperimentTag("k", "v")
+    with pytest.raises(InvalidParameterError, match="ExperimentTag"):
+        rules.validate_experiment_tag(RunTag("k", "v"))
+    assert rules.validate_lookup_name("") == ""
+    with pytest.raises(InvalidParameterError, match="experiment name"):
+        rules.validate_lookup_name(None)
+    assert rules.validate_artifact_location(None) is None
+    for bad in ("", "a\x00b", 5):
+        with pytest.raises(InvalidParameterError, match="artifact_location"):
+            rules.validate_artifact_location(bad)
