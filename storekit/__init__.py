@@ -11,8 +11,8 @@ API and every backend are imported on first use (PEP 562 ``__getattr__``).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from . import entities as _entities
 from . import errors as _errors
@@ -80,7 +80,7 @@ __all__ = [
     *_LAZY,
 ]
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .async_logging import AsyncBatchingLogger
     from .client import TrackingClient
     from .fluent import (
@@ -111,16 +111,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "_typing.Any":
     """Import a lazily exported name on first access (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'storekit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    """Module attributes including the lazily exported names."""
-    return sorted(set(globals()) | set(__all__))
+    """The public names (``__all__``), the loaded submodules and the module's dunder attributes."""
+    import types
+
+    shown = {
+        name for name, value in globals().items()
+        if (name.startswith("__") and name.endswith("__"))
+        or (isinstance(value, types.ModuleType) and not name.startswith("_"))
+    }
+    return sorted(shown | set(__all__))
+
+
+del annotations

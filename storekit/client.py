@@ -73,7 +73,11 @@ class TrackingClient:
     >>> client.log_metric(run.info.run_id, "acc", 0.9, step=1)  # doctest: +SKIP
     """
 
-    def __init__(self, tracking_uri: Optional[str] = None, registry_uri: Optional[str] = None) -> None:
+    def __init__(
+        self, tracking_uri: Optional[str] = None, registry_uri: Optional[str] = None, *, create_stores: bool = True
+    ) -> None:
+        """``create_stores=False`` opens only existing stores (:class:`~storekit.errors.StoreNotFoundError`
+        otherwise), as the read-only CLI commands do."""
         from . import fluent
 
         self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else fluent.get_tracking_uri()
@@ -82,6 +86,7 @@ class TrackingClient:
             if registry_uri is not None
             else fluent.registry_uri_for(self._tracking_uri)
         )
+        self._create_stores = create_stores
         self._lock = threading.Lock()
         self._tracking_store: Optional[TrackingStore] = None
         self._registry_store: Optional[RegistryStore] = None
@@ -106,7 +111,9 @@ class TrackingClient:
                 if self._tracking_store is None:
                     from .registry import resolve_tracking_store
 
-                    self._tracking_store = resolve_tracking_store(self._tracking_uri)
+                    self._tracking_store = resolve_tracking_store(
+                        self._tracking_uri, create=self._create_stores
+                    )
         return self._tracking_store
 
     @property
@@ -117,7 +124,9 @@ class TrackingClient:
                 if self._registry_store is None:
                     from .registry import resolve_registry_store
 
-                    self._registry_store = resolve_registry_store(self._registry_uri)
+                    self._registry_store = resolve_registry_store(
+                        self._registry_uri, create=self._create_stores
+                    )
         return self._registry_store
 
     def async_logger(self) -> "AsyncBatchingLogger":

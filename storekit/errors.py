@@ -28,6 +28,8 @@ __all__ = [
     "BackendUnavailableError",
     "StoreCorruptionError",
     "SchemaOutOfDateError",
+    "ForeignStoreError",
+    "StoreNotFoundError",
 ]
 
 
@@ -100,3 +102,22 @@ class StoreCorruptionError(StorekitError):
 
 class SchemaOutOfDateError(StorekitError):
     """The database schema is older than this storekit; run ``storekit db upgrade URI``."""
+
+
+class ForeignStoreError(StorekitError):
+    """The location holds data that is not a storekit store (an MLflow store, another application's).
+
+    Raised when a store is opened, before anything is written: storekit never
+    writes into a database or directory that is not its own.  The message
+    names what was found and, for MLflow stores, the command that copies the
+    data into a storekit store (``storekit import-mlflow SRC DST``).
+    """
+
+
+class StoreNotFoundError(NotFoundError):
+    """No storekit store exists at the location, and the store was opened with ``create=False``.
+
+    Read-only commands (``storekit experiments list``, ``runs list``,
+    ``check``, ...) open stores this way so that a mistyped path is reported
+    instead of becoming a new, empty store.
+    """

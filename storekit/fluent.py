@@ -8,7 +8,9 @@ State:
   to the old store);
 * the stack of active runs is per thread, so threads can each run their own
   (nested) runs;
-* at interpreter exit, runs still active in any thread are ended FINISHED.
+* at interpreter exit, runs still active in any thread are ended FINISHED,
+  or KILLED when a ``KeyboardInterrupt`` ended the program, or FAILED when
+  another uncaught exception did.
 
 ``start_run(log_async=True)`` (or ``STOREKIT_ASYNC_LOGGING=1``) makes the
 run's ``log_*``/``set_tag*`` calls asynchronous: they are queued and stored
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import warnings
 import weakref
@@ -266,23 +269,47 @@ class ActiveRun(Run):
         return f"<ActiveRun: run_id={self.info.run_id!r}, experiment_id={self.info.experiment_id!r}>"
 
 
+#: the type of the exception that ended the program (seen by sys.excepthook), if any
+_uncaught: Optional[type] = None
+
+
+def _note_uncaught(previous: Any) -> Any:
+    """An excepthook that remembers the uncaught exception's type, then calls ``previous``."""
+
+    def hook(exc_type: type, exc: BaseException, tb: Any) -> None:
+        global _uncaught
+        _uncaught = exc_type
+        previous(exc_type, exc, tb)
+
+    return hook
+
+
 def _register_atexit() -> None:
     global _atexit_registered
     with _lock:
         if not _atexit_registered:
             atexit.register(_end_all_at_exit)
+            sys.excepthook = _note_uncaught(sys.excepthook)
             _atexit_registered = True
 
 
+def _exit_status() -> RunStatus:
+    """How the program ended: KILLED by Ctrl-C, FAILED by another uncaught exception, else FINISHED."""
+    if _uncaught is None:
+        return RunStatus.FINISHED
+    return RunStatus.KILLED if issubclass(_uncaught, KeyboardInterrupt) else RunStatus.FAILED
+
+
 def _end_all_at_exit() -> None:
-    """End every run still active in any thread as FINISHED (the atexit hook)."""
+    """End every run still active in any thread (the atexit hook), with :func:`_exit_status`."""
     with _lock:
         stacks = list(_all_stacks)
+    status = _exit_status()
     for stack in stacks:
         while stack:
             run = stack.pop()
             try:
-                run.client.set_terminated(run.info.run_id, RunStatus.FINISHED)
+                run.client.set_terminated(run.info.run_id, status)
             except Exception as exc:  # noqa: BLE001 - interpreter is exiting; report and go on
                 warnings.warn(f"storekit: could not end run {run.info.run_id} at exit: {exc}", stacklevel=1)
 

@@ -68,6 +68,7 @@ __all__ = [
     "resolve_registry_store",
     "resolve_artifact_repository",
     "load_implementation",
+    "accepts_create",
     "get_context_providers",
     "collect_context_tags",
     "list_implementations",
@@ -111,7 +112,8 @@ _REGISTRY_URI_ENV = "STOREKIT_REGISTRY_URI"
 
 
 class PluginWarning(UserWarning):
-    """A run context provider failed to load or to run and was skipped."""
+    """A run context provider failed to load or to run, or an installed distribution's
+    unreadable metadata was skipped."""
 
 
 @dataclass(frozen=True)
@@ -197,18 +199,57 @@ def disabled_distributions() -> frozenset[str]:
     return frozenset(names)
 
 
-def _build_index(group: str) -> dict[str, list[_Candidate]]:
-    from importlib.metadata import entry_points
+def _distribution_label(dist: Any) -> str:
+    """How to name a distribution whose metadata may be unreadable: its metadata directory."""
+    path = getattr(dist, "_path", None)
+    return os.fspath(path.name if hasattr(path, "name") else path) if path is not None else repr(dist)
 
+
+def _readable_entry_points(group: str) -> list[tuple[str, str, "EntryPoint"]]:
+    """``(distribution, version, entry point)`` of ``group`` in every installed distribution.
+
+    A distribution whose metadata cannot be read (a malformed
+    ``entry_points.txt``, non-UTF-8 metadata) is skipped with a
+    :class:`PluginWarning` naming it, so one broken package cannot break
+    every store.  As in :func:`importlib.metadata.entry_points`, the first
+    distribution of a name on ``sys.path`` wins.
+    """
+    from importlib.metadata import distributions
+
+    found: list[tuple[str, str, "EntryPoint"]] = []
+    names: set[str] = set()
+    for dist in distributions():
+        try:
+            # the name from the directory, as importlib.metadata dedupes: no metadata file read
+            key = _normalize(getattr(dist, "_normalized_name", None) or dist.metadata["Name"] or "")
+            if key in names:
+                continue
+            names.add(key)
+            selected = [ep for ep in dist.entry_points if ep.group == group]
+            if not selected:
+                continue
+            name = dist.metadata["Name"] or _distribution_label(dist)
+            version = dist.version or "?"
+        except Exception as exc:  # noqa: BLE001 - any parse failure of someone else's metadata
+            warnings.warn(
+                PluginWarning(
+                    f"skipped installed distribution {_distribution_label(dist)}: its metadata cannot be "
+                    f"read ({type(exc).__name__}: {exc}); its entry points are ignored"
+                ),
+                stacklevel=4,
+            )
+            continue
+        found.extend((name, version, ep) for ep in selected)
+    return found
+
+
+def _build_index(group: str) -> dict[str, list[_Candidate]]:
     disabled = disabled_distributions()
     index: dict[str, list[_Candidate]] = {}
     seen: set[tuple[str, str]] = set()
-    for ep in entry_points(group=group):
-        dist = ep.dist
-        dist_name = (dist.metadata["Name"] if dist is not None else None) or "<unknown>"
+    for dist_name, version, ep in _readable_entry_points(group):
         if _normalize(dist_name) in disabled:
             continue
-        version = (dist.version if dist is not None else None) or "?"
         scheme = ep.name.strip().lower()
         if (scheme, _normalize(dist_name)) in seen:  # the same distribution twice on sys.path
             continue
@@ -467,10 +508,22 @@ def load_implementation(interface: str, uri: "Union[str, os.PathLike[str]]") -> 
     return _find(_interface(interface), _as_uri(uri))[1]
 
 
-def _resolve(key: str, uri: "Union[str, os.PathLike[str]]", kwargs: dict[str, Any]) -> Any:
+def accepts_create(factory: Any) -> bool:
+    """Whether an implementation's constructor takes the ``create`` keyword (see :func:`resolve_tracking_store`)."""
+    import inspect
+
+    try:
+        return "create" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _resolve(key: str, uri: "Union[str, os.PathLike[str]]", kwargs: dict[str, Any], create: bool = True) -> Any:
     iface = INTERFACES[key]
     text = _as_uri(uri)
     cand, factory = _find(iface, text)
+    if not create and accepts_create(factory):
+        kwargs = {**kwargs, "create": False}
     return _construct(iface, cand, factory, (text,), kwargs)
 
 
@@ -491,17 +544,28 @@ def default_registry_uri(tracking_uri: Optional[str] = None) -> str:
 
 
 def resolve_tracking_store(
-    uri: "Union[str, os.PathLike[str], None]" = None, **kwargs: Any
+    uri: "Union[str, os.PathLike[str], None]" = None, *, create: bool = True, **kwargs: Any
 ) -> TrackingStore:
-    """Construct the :class:`TrackingStore` serving ``uri`` (default: :func:`default_tracking_uri`)."""
-    return _resolve("tracking", uri if uri is not None else default_tracking_uri(), kwargs)
+    """Construct the :class:`TrackingStore` serving ``uri`` (default: :func:`default_tracking_uri`).
+
+    With ``create=False`` only an existing store opens: a missing one raises
+    :class:`~storekit.errors.StoreNotFoundError` instead of being created
+    (what read-only commands use, so a mistyped path is reported).  The
+    keyword reaches implementations whose constructor has a ``create``
+    parameter; others are constructed as usual.  Other ``kwargs`` go to the
+    constructor.
+    """
+    return _resolve("tracking", uri if uri is not None else default_tracking_uri(), kwargs, create)
 
 
 def resolve_registry_store(
-    uri: "Union[str, os.PathLike[str], None]" = None, **kwargs: Any
+    uri: "Union[str, os.PathLike[str], None]" = None, *, create: bool = True, **kwargs: Any
 ) -> RegistryStore:
-    """Construct the :class:`RegistryStore` serving ``uri`` (default: :func:`default_registry_uri`)."""
-    return _resolve("registry", uri if uri is not None else default_registry_uri(), kwargs)
+    """Construct the :class:`RegistryStore` serving ``uri`` (default: :func:`default_registry_uri`).
+
+    ``create=False`` opens only an existing store, as in :func:`resolve_tracking_store`.
+    """
+    return _resolve("registry", uri if uri is not None else default_registry_uri(), kwargs, create)
 
 
 def resolve_artifact_repository(

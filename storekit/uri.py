@@ -21,6 +21,7 @@ __all__ = [
     "redact_uri",
     "redact_text",
     "uri_secrets",
+    "split_password",
     "local_path_from_uri",
     "path_to_file_uri",
     "is_local_uri",
@@ -139,6 +140,26 @@ def redact_uri(uri: object) -> str:
     fragment = _redact_pairs(fragment) if fragment else fragment
     result = f"{head}{user}{body}{qmark}{query}{hmark}{fragment}"
     return result
+
+
+def split_password(uri: str) -> "tuple[str, Optional[str]]":
+    """``(uri without its password, raw password or None)``, read exactly as :func:`redact_uri` reads it.
+
+    The one parser of a URI's ``user:password@`` part: drivers get the
+    password separately (percent-decoded by the caller), so a password that
+    holds an unescaped ``@``, ``/``, ``?``, ``#`` or ``:`` reaches the driver
+    whole, and :func:`redact_uri` hides exactly that password.
+    """
+    head_match = _URI_HEAD.match(uri)
+    if not (head_match and head_match.group(2)):
+        return uri, None
+    head, rest = head_match.group(0), uri[head_match.end():]
+    split = _split_userinfo(rest, _USER_IN_URI)
+    if split is None:
+        return uri, None
+    user, remainder = split
+    password = rest[len(user) + 1 : len(rest) - len(remainder) - 1]
+    return f"{head}{user}@{remainder}", password
 
 
 def uri_secrets(uri: object) -> list[str]:

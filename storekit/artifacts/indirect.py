@@ -108,7 +108,7 @@ class RunsArtifactRepository(IndirectArtifactRepository):
         from ..registry import resolve_tracking_store
 
         tracking_uri = options.pop("tracking_uri", None) or _current_tracking_uri()
-        store = resolve_tracking_store(tracking_uri)
+        store = resolve_tracking_store(tracking_uri, create=False)
         try:
             run = store.get_run(run_id)
         finally:
@@ -135,7 +135,7 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
         from ..registry import resolve_registry_store
 
         registry_uri = options.pop("registry_uri", None) or _current_registry_uri()
-        store = resolve_registry_store(registry_uri)
+        store = resolve_registry_store(registry_uri, create=False)
         try:
             if ref.isdigit():
                 version = store.get_model_version(name, ref)

@@ -86,12 +86,16 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def client_from_context(ctx: click.Context) -> "TrackingClient":
-    """A client for the URIs given to the ``storekit`` group (environment and defaults otherwise)."""
+def client_from_context(ctx: click.Context, create_stores: bool = False) -> "TrackingClient":
+    """A client for the URIs given to the ``storekit`` group (environment and defaults otherwise).
+
+    The commands only read, so by default the stores must exist: a mistyped
+    URI is an error (:class:`~storekit.errors.StoreNotFoundError`), never a new store.
+    """
     from ..client import TrackingClient
 
     obj = ctx.find_root().obj or {}
-    return TrackingClient(obj.get("tracking_uri"), obj.get("registry_uri"))
+    return TrackingClient(obj.get("tracking_uri"), obj.get("registry_uri"), create_stores=create_stores)
 
 
 def _json_float(value: float) -> Any:

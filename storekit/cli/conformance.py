@@ -1,6 +1,7 @@
 """``storekit conformance URI``: run the conformance suite against a store.
 
-Needs the ``storekit-conformance`` distribution.  Exits 0 exactly when
+Needs the ``storekit-conformance`` distribution.  Without ``--report`` the
+JSON report is written to a new temporary file, whose path is printed.  Exits 0 exactly when
 every required check passes (undeclared capabilities are skipped, known
 deviations are expected failures).
 """
@@ -22,7 +23,7 @@ _INTERFACES = ("tracking", "artifacts", "registry", "context")
               help="Which interface to check (default: tracking, registry and artifacts where the scheme has them). "
                    "For 'context' the URI is a provider's entry-point name, or 'all'.")
 @click.option("--report", "report", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the JSON report to this file.")
+              help="Write the JSON report to this file (default: a new temporary file).")
 @click.option("--large-file-mb", type=click.IntRange(min=1), default=None,
               help="Size of the large-file artifact round trip in MiB.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
@@ -35,6 +36,12 @@ def conformance(uri: str, interface: Optional[str], report: Optional[str], large
         raise click.ClickException(
             "the conformance suite is not installed: pip install storekit-conformance"
         ) from exc
+    if report is None:  # the suite prints where the report is: it must still be there afterwards
+        import os
+        import tempfile
+
+        fd, report = tempfile.mkstemp(prefix="storekit-conformance-", suffix=".json")
+        os.close(fd)
     result = run_conformance(interface, uri, report, large_file_mb=large_file_mb,
                              extra_args=pytest_args, capture=False, timeout=None)
     raise SystemExit(0 if result.passed else 1)

@@ -6,6 +6,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
+from storekit_conformance.cleanup import record_created, remove_created
 from storekit_conformance import RegistryStoreSuite
 
 
@@ -16,8 +17,12 @@ class TestRegistryStore(RegistryStoreSuite):
     @classmethod
     def registry_store(cls, storekit_targets: Any) -> Iterator[Any]:
         store = storekit_targets.registry_store()
+        created = record_created(store)  # a live store is left as it was found
         yield store
-        store.close()
+        try:
+            remove_created(store, created)
+        finally:
+            store.close()
 
     @pytest.fixture
     def registry_uri(self, storekit_targets: Any) -> Optional[str]:

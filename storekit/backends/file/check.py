@@ -38,7 +38,8 @@ from ...integrity import ERROR, WARNING, IntegrityReport, describe_error as desc
 from ...uri import local_path_from_uri
 from .atomic import read_json
 from .experiments import META_FILE
-from .layout import FORMAT_VERSION, MARKER_FILE, safe_file_name
+from ..opening import mlflow_store
+from .layout import FORMAT_VERSION, MARKER_FILE, mlflow_layout, safe_file_name
 from .metric_log import read_points
 from .run_index import INDEX_FILE, ExperimentIndex
 
@@ -94,6 +95,9 @@ class _FileChecker:
     def marker(self) -> bool:
         path = self.root / MARKER_FILE
         if not path.exists():
+            found = mlflow_layout(self.root, os.listdir(self.root))
+            if found is not None:  # not a damaged storekit store: someone else's, say so
+                raise mlflow_store(str(self.root), f"an mlruns/ directory: found {found}")
             self.error(path, "format marker is missing: this is not a storekit file store")
             return False
         doc = self._json(path)

@@ -24,26 +24,43 @@ from urllib.parse import quote
 
 from ...errors import InvalidParameterError
 from ...uri import local_path_from_uri, redact_uri
+from ..opening import foreign_store, mlflow_store, store_not_found
 from .atomic import read_json_or_none, write_json_atomic
 from .oserrors import translated
 
-__all__ = ["FORMAT_VERSION", "MARKER_FILE", "open_root", "safe_file_name"]
+__all__ = ["FORMAT_VERSION", "MARKER_FILE", "open_root", "mlflow_layout", "safe_file_name"]
 
 FORMAT_VERSION = 1
 MARKER_FILE = "storekit-file-store.json"
 
 
-def open_root(uri: "str | os.PathLike[str]") -> Path:
-    """The absolute root directory of a file store URI, created if missing."""
+def open_root(uri: "str | os.PathLike[str]", create: bool = True) -> Path:
+    """The absolute root directory of the file store at ``uri``.
+
+    A missing or empty directory becomes a new store (its format marker is
+    written) when ``create`` is true, and raises
+    :class:`~storekit.errors.StoreNotFoundError` otherwise.  A directory that
+    holds anything but a storekit store (an MLflow ``mlruns/`` tree, other
+    files) raises :class:`~storekit.errors.ForeignStoreError` and nothing is
+    written to it.
+    """
     try:
         root = Path(os.path.abspath(local_path_from_uri(uri).expanduser()))
     except ValueError as exc:
         raise InvalidParameterError(f"file store: {redact_uri(str(uri))} is not a local path: {exc}") from None
-    with translated("creating", root):
-        root.mkdir(parents=True, exist_ok=True)
+    entries = _entries(root)
+    if entries is None:
+        if not create:
+            raise store_not_found(str(root), "the directory does not exist")
+        with translated("creating", root):
+            root.mkdir(parents=True, exist_ok=True)
+        entries = _entries(root) or []
     marker = root / MARKER_FILE
-    doc = read_json_or_none(marker)
+    doc = read_json_or_none(marker) if MARKER_FILE in entries else None
     if doc is None:
+        _refuse_foreign(root, entries)
+        if not create:
+            raise store_not_found(str(root), "the directory is empty")
         write_json_atomic(marker, {"format": FORMAT_VERSION})
     elif not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
         raise InvalidParameterError(
@@ -51,6 +68,70 @@ def open_root(uri: "str | os.PathLike[str]") -> Path:
             f"this storekit reads format {FORMAT_VERSION}"
         )
     return root
+
+
+def _entries(root: Path) -> "list[str] | None":
+    """The names in ``root``, or None when it does not exist; a file there is a foreign store."""
+    try:
+        return os.listdir(root)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise foreign_store(str(root), _describe_file(root)) from None
+    except OSError as exc:
+        with translated("listing", root):
+            raise exc
+
+
+def _describe_file(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        head = b""
+    if head == b"SQLite format 3\x00":
+        return "a SQLite database file, not a directory; open it with a sqlite:/// URI"
+    return "a file, not a directory"
+
+
+def _is_marker_temp(name: str) -> bool:
+    """A marker being written by another process creating the same store right now."""
+    return name.startswith(f".{MARKER_FILE}.") and name.endswith(".tmp")
+
+
+def _refuse_foreign(root: Path, entries: "list[str]") -> None:
+    """Raise ForeignStoreError when a directory without a storekit marker is not empty."""
+    others = sorted(e for e in entries if e != MARKER_FILE and not _is_marker_temp(e))
+    if not others:
+        return
+    mlflow = mlflow_layout(root, others)
+    if mlflow is not None:
+        raise mlflow_store(str(root), f"an mlruns/ directory: found {mlflow}")
+    shown = ", ".join(repr(e) for e in others[:3]) + (", ..." if len(others) > 3 else "")
+    raise foreign_store(
+        str(root), f"the directory holds {len(others)} entries ({shown}) and no {MARKER_FILE} marker"
+    )
+
+
+def mlflow_layout(root: Path, entries: "list[str]") -> "str | None":
+    """The file that shows ``root`` is an MLflow file store (``mlruns/``), or None.
+
+    MLflow keeps each experiment in ``<id>/meta.yaml``, registered models in
+    ``models/<name>/meta.yaml`` and deleted experiments in ``.trash/``.
+    """
+    for name in sorted((e for e in entries if e.isdigit()), key=int):
+        if (root / name / "meta.yaml").is_file():
+            return f"{name}/meta.yaml"
+    if "models" in entries and (root / "models").is_dir():
+        try:
+            for model in sorted(os.listdir(root / "models")):
+                if (root / "models" / model / "meta.yaml").is_file():
+                    return f"models/{model}/meta.yaml"
+        except OSError:
+            pass
+    if ".trash" in entries and (root / ".trash").is_dir():
+        return ".trash/"
+    return None
 
 
 def safe_file_name(name: str) -> str:

@@ -100,7 +100,12 @@ def _model_entity(doc: dict[str, Any]) -> RegisteredModel:
 
 
 class FileRegistryStore(RegistryStore):
-    """A model registry in ``<root>/models`` of a file store (``file:`` URIs and bare paths)."""
+    """A model registry in ``<root>/models`` of a file store (``file:`` URIs and bare paths).
+
+    ``FileRegistryStore(uri, create=True)``: the store is opened like
+    :class:`~storekit.backends.file.FileTrackingStore` opens it (``create=False``
+    refuses to create a missing store; foreign directories are refused).
+    """
 
     capabilities = frozenset(
         {
@@ -111,9 +116,9 @@ class FileRegistryStore(RegistryStore):
         }
     )
 
-    def __init__(self, uri: "str | os.PathLike[str]") -> None:
+    def __init__(self, uri: "str | os.PathLike[str]", create: bool = True) -> None:
         self.uri = os.fspath(uri)
-        self.root = open_root(uri) / "models"
+        self.root = open_root(uri, create=create) / "models"
         with translated("creating", self.root):
             self.root.mkdir(exist_ok=True)
         self.lock = StoreLock(self.root / ".registry.lock")

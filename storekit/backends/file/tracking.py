@@ -73,8 +73,11 @@ _history_order = operator.attrgetter("step", "timestamp")
 class FileTrackingStore(TrackingStore):
     """A tracking store on a plain directory tree (``file:`` URIs and bare paths).
 
-    ``FileTrackingStore(uri, default_artifact_root=None)``: the directory is
-    created if missing.  Artifacts go under ``default_artifact_root``, else
+    ``FileTrackingStore(uri, default_artifact_root=None, create=True)``: the
+    directory is created if missing (with ``create=False`` a missing or empty
+    one raises :class:`~storekit.errors.StoreNotFoundError`); a directory
+    holding anything else, such as an MLflow ``mlruns/`` tree, raises
+    :class:`~storekit.errors.ForeignStoreError` and is left untouched.  Artifacts go under ``default_artifact_root``, else
     ``STOREKIT_ARTIFACT_URI``, else ``<root>/artifacts``.  Set
     ``STOREKIT_FILE_FSYNC=1`` to fsync every write (survives power loss, slower).
     Several threads and processes may write to one store at once.
@@ -93,9 +96,11 @@ class FileTrackingStore(TrackingStore):
         }
     )
 
-    def __init__(self, uri: "str | os.PathLike[str]", default_artifact_root: Optional[str] = None) -> None:
+    def __init__(
+        self, uri: "str | os.PathLike[str]", default_artifact_root: Optional[str] = None, create: bool = True
+    ) -> None:
         self.uri = os.fspath(uri)
-        self.root: Path = open_root(uri)
+        self.root: Path = open_root(uri, create=create)
         if default_artifact_root or os.environ.get("STOREKIT_ARTIFACT_URI"):
             self.default_artifact_root = configured_artifact_root(default_artifact_root)
         else:

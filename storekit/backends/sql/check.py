@@ -11,7 +11,9 @@ Checks, each one query (so they stay cheap on large databases):
   history has a latest value;
 * every registered model's version counter is above its highest version.
 
-The database is opened without creating or migrating anything.  There is
+The database is opened without creating or migrating anything: a missing
+SQLite file raises :class:`~storekit.errors.StoreNotFoundError`, an MLflow
+or other foreign database :class:`~storekit.errors.ForeignStoreError`.  There is
 no automatic repair for SQL stores: transactions leave nothing half-written,
 so a finding here means a bug or a manual edit; the report says what.
 """
@@ -27,7 +29,8 @@ from ...errors import StorekitError
 from ...integrity import ERROR, WARNING, IntegrityReport, describe_error
 from . import schema as s
 from .engine import Database
-from .migrate import current_revision
+from ..opening import store_not_found
+from .probe import probe, refuse_foreign
 
 __all__ = ["check_sql_store"]
 
@@ -115,7 +118,11 @@ def check_sql_store(uri: str, repair: bool = False,
     try:
         report.backend = db.dialect
         try:
-            revision = current_revision(db)
+            state = probe(db)
+            refuse_foreign(db, state)
+            if not state.exists:
+                raise store_not_found(db.redacted_uri, "the database file does not exist")
+            revision = state.revision
         except StorekitError:
             raise
         except Exception as exc:  # noqa: BLE001 - an unreadable version table is a finding

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import time
+from urllib.parse import unquote
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import sqlalchemy as sa
@@ -25,8 +26,15 @@ from sqlalchemy.pool import StaticPool
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIModule
 
-from ...errors import AlreadyExistsError, BackendUnavailableError, StorekitError, UnknownSchemeError
-from ...uri import redact_uri
+from ...errors import (
+    AlreadyExistsError,
+    BackendUnavailableError,
+    InvalidParameterError,
+    StorekitError,
+    StoreNotFoundError,
+    UnknownSchemeError,
+)
+from ...uri import redact_uri, split_password, uri_secrets
 
 __all__ = ["Database", "to_sqlalchemy_url", "DRIVER_HINTS"]
 
@@ -48,8 +56,20 @@ DRIVER_HINTS = {d: f"pip install 'storekit[{extra}]'" for d, (_, _, extra) in _D
 _MYSQL_TRANSIENT = {1213, 1205}
 #: PostgreSQL SQLSTATEs worth retrying (serialization failure, deadlock)
 _PG_TRANSIENT = {"40001", "40P01"}
-#: MySQL codes meaning "cannot connect / access denied / gone away"
-_MYSQL_UNAVAILABLE = {1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013}
+#: MySQL codes meaning "cannot connect / gone away" (retried)
+_MYSQL_UNAVAILABLE = {2002, 2003, 2005, 2006, 2013}
+#: MySQL codes that no retry can fix: access denied (user, database), unknown database
+_MYSQL_PERMANENT = {1044, 1045, 1049, 1698}
+#: MySQL codes for "not allowed to write": command denied, read-only server
+_MYSQL_READ_ONLY = {1142, 1227, 1290, 1036}
+#: PostgreSQL SQLSTATEs that no retry can fix: bad credentials, unknown role or database
+_PG_PERMANENT = {"28000", "28P01", "3D000", "42501"}
+#: libpq texts of those failures (connection errors carry no SQLSTATE)
+_PG_PERMANENT_TEXT = ("password authentication failed", "does not exist", "no pg_hba.conf entry",
+                      "permission denied for database")
+#: driver texts of a query that can never run (too many bound parameters)
+_TOO_MANY_PARAMETERS = ("number of parameters must be between", "too many sql variables",
+                        "prepared statement contains too many placeholders")
 
 
 def to_sqlalchemy_url(uri: str) -> sa.engine.URL:
@@ -58,8 +78,13 @@ def to_sqlalchemy_url(uri: str) -> sa.engine.URL:
     Raises :class:`UnknownSchemeError` (also for a missing driver, with the
     ``pip install`` that provides it).
     """
+    # The password is read by the one URI parser that redaction uses, so an
+    # unescaped ``@`` in it cannot move part of it into the host name.
+    stripped, password = split_password(uri)
     try:
-        url = make_url(uri)
+        url = make_url(stripped)
+        if password is not None:
+            url = url.set(password=unquote(password))
     except sa_exc.ArgumentError:
         raise UnknownSchemeError(f"not a SQL database URI: {redact_uri(uri)}") from None
     backend, _, driver = url.drivername.partition("+")
@@ -160,11 +185,14 @@ class Database:
 
     # --- error handling ------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
-        """A driver message with the password removed."""
+        """The first line of a driver message, without the password and without SQL text."""
         text = str(getattr(exc, "orig", None) or exc).split("\n(Background")[0].strip()
-        password = self.url.password
-        if password:
-            text = text.replace(str(password), "***")
+        text = text.split("\n[SQL:")[0].strip().splitlines()[0] if text.strip() else type(exc).__name__
+        secrets = set(uri_secrets(self.uri))
+        if self.url.password:
+            secrets.add(str(self.url.password))
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
         return text
 
     def is_transient(self, exc: BaseException) -> bool:
@@ -192,11 +220,74 @@ class Database:
             sqlstate = getattr(orig, "sqlstate", None)
             if sqlstate is None:
                 return isinstance(exc, sa_exc.OperationalError)
-            return sqlstate.startswith("08") or sqlstate in {"28000", "28P01", "3D000", "57P03"}
+            return sqlstate.startswith("08") or sqlstate == "57P03"
         msg = str(orig).lower()
         return isinstance(exc, sa_exc.OperationalError) and (
-            "unable to open" in msg or "disk is full" in msg or "disk i/o error" in msg
+            "disk is full" in msg or "disk i/o error" in msg
         )
+
+    def is_permanent(self, exc: BaseException) -> bool:
+        """A failure no retry can fix: wrong credentials, unknown role or database, unopenable file,
+        a statement with more parameters than the server accepts."""
+        orig = getattr(exc, "orig", exc)
+        msg = str(orig).lower()
+        if any(text in msg for text in _TOO_MANY_PARAMETERS):
+            return True
+        if self.dialect == "mysql":
+            args: tuple[Any, ...] = getattr(orig, "args", ())
+            return bool(args) and args[0] in _MYSQL_PERMANENT
+        if self.dialect == "postgresql":
+            sqlstate = getattr(orig, "sqlstate", None)
+            if sqlstate is not None:
+                return sqlstate in _PG_PERMANENT
+            return isinstance(exc, sa_exc.OperationalError) and any(t in msg for t in _PG_PERMANENT_TEXT)
+        return isinstance(exc, sa_exc.OperationalError) and "unable to open" in msg
+
+    def is_read_only(self, exc: BaseException) -> bool:
+        """The database (file, server or role) does not allow this write."""
+        orig = getattr(exc, "orig", exc)
+        if self.dialect == "mysql":
+            args: tuple[Any, ...] = getattr(orig, "args", ())
+            return bool(args) and args[0] in _MYSQL_READ_ONLY
+        if self.dialect == "postgresql":
+            return getattr(orig, "sqlstate", None) in {"42501", "25006"}
+        msg = str(orig).lower()
+        return "readonly database" in msg or "read-only" in msg
+
+    def translate(self, exc: BaseException, attempts: int = 1) -> StorekitError:
+        """The storekit error for a driver or SQLAlchemy failure (message cleaned, never SQL text)."""
+        if isinstance(exc, StorekitError):
+            return exc
+        orig = getattr(exc, "orig", exc)
+        msg = self._clean(exc)
+        lowered = str(orig).lower()
+        if any(text in lowered for text in _TOO_MANY_PARAMETERS):
+            return InvalidParameterError(
+                f"the request needs more bound values than {self.dialect} accepts in one statement "
+                f"(PostgreSQL: 65,535; SQLite: 32,766); ask for fewer ids or keys at once ({msg})"
+            )
+        code = getattr(orig, "args", (None,))[:1]
+        if getattr(orig, "sqlstate", None) == "3D000" or code == (1049,) or (
+            self.dialect == "postgresql" and "database" in lowered and "does not exist" in lowered
+        ):
+            return StoreNotFoundError(
+                f"no storekit store at {self.redacted_uri}: the database does not exist on the server "
+                f"(create it first): {msg}"
+            )
+        if self.is_read_only(exc):
+            return BackendUnavailableError(
+                f"database {self.redacted_uri} does not allow this write (read-only file, server or "
+                f"role without write rights): {msg}"
+            )
+        if self.is_permanent(exc):
+            return BackendUnavailableError(f"database {self.redacted_uri} refused the connection: {msg}")
+        if self.is_unavailable(exc) or self.is_transient(exc):
+            return self.unavailable(exc, attempts)
+        if isinstance(exc, sa_exc.IntegrityError):
+            return AlreadyExistsError(f"conflicting record in {self.redacted_uri}: {msg}")
+        if isinstance(exc, sa_exc.OperationalError):
+            return BackendUnavailableError(f"database {self.redacted_uri} failed: {msg}")
+        return StorekitError(f"database {self.redacted_uri} failed: {type(orig).__name__}: {msg}")
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
@@ -208,15 +299,17 @@ class Database:
         )
 
     def connect(self) -> Connection:
-        """A connection, retrying with backoff while the server is unreachable."""
+        """A connection, retrying with backoff while the server is unreachable.
+
+        Permanent failures (wrong password, unknown role or database) are
+        raised at once, as storekit errors.
+        """
         for attempt in range(self.attempts):
             try:
                 return self.engine.connect()
             except sa_exc.DBAPIError as exc:
-                if not self.is_unavailable(exc) or attempt == self.attempts - 1:
-                    if self.is_unavailable(exc) or isinstance(exc, sa_exc.OperationalError):
-                        raise self.unavailable(exc, attempt + 1) from None
-                    raise
+                if self.is_permanent(exc) or not self.is_unavailable(exc) or attempt == self.attempts - 1:
+                    raise self.translate(exc, attempt + 1) from None
                 self._sleep(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -245,17 +338,13 @@ class Database:
                 raise
             except sa_exc.DBAPIError as exc:
                 last = exc
-                if self.is_transient(exc) or self.is_unavailable(exc):
-                    if attempt < self.attempts - 1:
-                        self._sleep(attempt)
-                        continue
-                    if self.is_unavailable(exc):
-                        raise self.unavailable(exc, attempt + 1) from None
-                if isinstance(exc, sa_exc.IntegrityError):
-                    raise AlreadyExistsError(
-                        f"conflicting record in {self.redacted_uri}: {self._clean(exc)}"
-                    ) from None
-                raise
+                retry = (self.is_transient(exc) or self.is_unavailable(exc)) and not self.is_permanent(exc)
+                if retry and attempt < self.attempts - 1:
+                    self._sleep(attempt)
+                    continue
+                raise self.translate(exc, attempt + 1) from None
+            except sa_exc.SQLAlchemyError as exc:
+                raise self.translate(exc, attempt + 1) from None
             finally:
                 conn.close()
         assert last is not None  # pragma: no cover

@@ -39,14 +39,10 @@ def _read_revision(conn: Connection) -> Optional[str]:
 
 
 def current_revision(db: Database) -> Optional[str]:
-    """The database's schema revision, or None for a database storekit never touched."""
-    try:
-        return db.run(lambda conn: conn.execute(sa.select(_version_table.c.version_num)).scalar(),
-                      write=False)
-    except (sa_exc.ProgrammingError, sa_exc.OperationalError) as exc:
-        if isinstance(exc, sa_exc.OperationalError) and db.is_unavailable(exc):
-            raise
-        return db.run(_read_revision, write=False)
+    """The database's schema revision, or None for a database storekit never touched (read-only)."""
+    from .probe import probe
+
+    return probe(db).revision
 
 
 @contextlib.contextmanager
@@ -93,22 +89,42 @@ def _out_of_date(db: Database, revision: str) -> SchemaOutOfDateError:
     )
 
 
-def ensure_schema(db: Database) -> None:
-    """Make sure the database is at the head revision, creating a new one if empty."""
-    revision = current_revision(db)
-    if revision == schema.HEAD_REVISION:
+def ensure_schema(db: Database, create: bool = True) -> None:
+    """Make sure the database is a storekit store at the head revision.
+
+    An empty database (or a missing SQLite file) gets the schema when
+    ``create`` is true and raises :class:`~storekit.errors.StoreNotFoundError`
+    otherwise; a database holding someone else's tables (an MLflow database)
+    raises :class:`~storekit.errors.ForeignStoreError` before anything is
+    written; an older storekit schema raises :class:`SchemaOutOfDateError`.
+    """
+    from .probe import probe, refuse_foreign, require_store
+
+    state = probe(db)
+    if state.revision == schema.HEAD_REVISION:
         return
-    if revision is not None:
-        raise _out_of_date(db, revision)
-    with schema_lock(db) as conn:
-        revision = _read_revision(conn)
-        if revision is None:
-            schema.metadata.create_all(conn, checkfirst=True)
-            if db.dialect == "mysql":
-                schema.apply_mysql_collation(conn, [t.name for t in schema.metadata.sorted_tables])
-            _version_table.create(conn, checkfirst=True)
-            conn.execute(sa.insert(_version_table).values(version_num=schema.HEAD_REVISION))
-            return
+    if state.revision is not None:
+        raise _out_of_date(db, state.revision)
+    if not create:
+        require_store(db, state)
+    refuse_foreign(db, state)
+    try:
+        with schema_lock(db) as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            if tables and schema.VERSION_TABLE not in tables:  # filled by someone else meanwhile
+                refuse_foreign(db, type(state)(exists=True, tables=frozenset(tables)))
+            revision = _read_revision(conn)
+            if revision is None:
+                # The version table first: from here on the database is recognisably storekit's,
+                # so a creation interrupted on MySQL (DDL is not transactional) is resumed, not refused.
+                _version_table.create(conn, checkfirst=True)
+                schema.metadata.create_all(conn, checkfirst=True)
+                if db.dialect == "mysql":
+                    schema.apply_mysql_collation(conn, [t.name for t in schema.metadata.sorted_tables])
+                conn.execute(sa.insert(_version_table).values(version_num=schema.HEAD_REVISION))
+                return
+    except sa_exc.SQLAlchemyError as exc:
+        raise db.translate(exc) from None
     if revision != schema.HEAD_REVISION:
         raise _out_of_date(db, revision)
 
@@ -126,6 +142,9 @@ def upgrade(
     from alembic import command
     from alembic.config import Config
 
+    from .probe import probe, refuse_foreign
+
+    refuse_foreign(db, probe(db))
     with schema_lock(db) as conn:
         before = _read_revision(conn)
         cfg = Config()
@@ -143,11 +162,11 @@ def upgrade(
     return before, after
 
 
-def open_database(uri: str, **engine_options: object) -> Database:
-    """Connect to ``uri`` and make sure its schema is current (creating a new database)."""
+def open_database(uri: str, create: bool = True, **engine_options: object) -> Database:
+    """Connect to ``uri`` and make sure its schema is current (creating a new store when ``create``)."""
     db = Database(uri, **engine_options)
     try:
-        ensure_schema(db)
+        ensure_schema(db, create=create)
     except BaseException:
         db.dispose()
         raise

@@ -89,9 +89,9 @@ class SqlRegistryStore(RegistryStore):
         {Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE}
     )
 
-    def __init__(self, uri: str, **engine_options: Any) -> None:
+    def __init__(self, uri: str, create: bool = True, **engine_options: Any) -> None:
         self._uri = uri
-        self._db = open_database(uri, **engine_options)
+        self._db = open_database(uri, create=create, **engine_options)
 
     def __repr__(self) -> str:
         return f"SqlRegistryStore({redact_uri(self._uri)!r})"

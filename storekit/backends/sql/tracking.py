@@ -94,9 +94,12 @@ RUN_SPEC = EntitySpec(
 class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
-    ``SqlTrackingStore(uri, default_artifact_root=None, **engine_options)``;
+    ``SqlTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
     ``engine_options`` go to :func:`sqlalchemy.create_engine` (plus
-    ``sqlite_synchronous``, default ``NORMAL``).
+    ``sqlite_synchronous``, default ``NORMAL``).  An empty database gets the
+    schema unless ``create=False`` (then :class:`~storekit.errors.StoreNotFoundError`);
+    a database with other tables (an MLflow database) raises
+    :class:`~storekit.errors.ForeignStoreError` and is left untouched.
     """
 
     capabilities = frozenset(
@@ -112,9 +115,11 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         }
     )
 
-    def __init__(self, uri: str, default_artifact_root: Optional[str] = None, **engine_options: Any) -> None:
+    def __init__(
+        self, uri: str, default_artifact_root: Optional[str] = None, create: bool = True, **engine_options: Any
+    ) -> None:
         self._uri = uri
-        self._db = open_database(uri, **engine_options)
+        self._db = open_database(uri, create=create, **engine_options)
         self._artifact_root = _artifact_root_of(default_artifact_root)
         self._writes = writes.statements_for(self._db.engine.dialect)
 
