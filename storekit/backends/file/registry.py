@@ -45,6 +45,7 @@ from ...validation import (
     validate_version,
 )
 from .atomic import read_json, write_json_atomic
+from .importing import FileRegistryImportOps
 from .layout import open_root, safe_file_name
 from .locking import StoreLock
 from .oserrors import translated
@@ -99,7 +100,7 @@ def _model_entity(doc: dict[str, Any]) -> RegisteredModel:
     )
 
 
-class FileRegistryStore(RegistryStore):
+class FileRegistryStore(FileRegistryImportOps, RegistryStore):
     """A model registry in ``<root>/models`` of a file store (``file:`` URIs and bare paths)."""
 
     capabilities = frozenset(
@@ -108,6 +109,7 @@ class FileRegistryStore(RegistryStore):
             Capability.MULTIPROCESS_WRITERS,
             Capability.DURABLE,
             Capability.SEARCH_OR,
+            Capability.IMPORT,
         }
     )
 

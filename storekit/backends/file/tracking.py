@@ -57,6 +57,7 @@ from ...validation import (
     validate_tags,
 )
 from .datasets import dataset_records
+from .importing import FileTrackingImportOps
 from .experiments import ExperimentCatalog
 from .logged_models import LoggedModelCatalog
 from .logged_models import to_entity as logged_model_entity
@@ -99,7 +100,7 @@ def _status(value: Any) -> RunStatus:
     return status
 
 
-class FileTrackingStore(TrackingStore):
+class FileTrackingStore(FileTrackingImportOps, TrackingStore):
     """A tracking store on a plain directory tree (``file:`` URIs and bare paths).
 
     ``FileTrackingStore(uri, default_artifact_root=None)``: the directory is
@@ -119,6 +120,7 @@ class FileTrackingStore(TrackingStore):
             Capability.REGISTRY,
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
+            Capability.IMPORT,
         }
     )
 

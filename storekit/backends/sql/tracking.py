@@ -38,6 +38,7 @@ from ...validation import (
 )
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
+from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
 from .metrics import row_to_metric
 from .migrate import open_database
@@ -109,7 +110,7 @@ def _check_writable(run_id: str, stage: str, experiment_id: int, experiment_stag
         )
 
 
-class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
+class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
     ``SqlTrackingStore(uri, default_artifact_root=None, **engine_options)``;
@@ -127,6 +128,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
             Capability.REGISTRY,
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
+            Capability.IMPORT,
         }
     )
 

@@ -1,0 +1,283 @@
+"""The import hook of the SQL backend (capability ``IMPORT``): whole records with their own ids.
+
+``storekit migrate`` and ``storekit import-mlflow`` copy experiments, runs,
+logged models and registered models from another store and must keep their
+ids.  The public API hands out new ids, so these methods write records as
+given instead:
+
+* every method writes one record in **one transaction**: a run with all its
+  params, tags, dataset inputs, outputs and its whole metric history is
+  either there completely or not at all;
+* every method is **idempotent**: importing a record whose id exists
+  replaces it (a run's children are deleted and written again), so an
+  interrupted migration can simply be run again;
+* metric points go in through the write hot path of :mod:`.writes`
+  (``COPY`` on PostgreSQL, ``executemany`` elsewhere), chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ...entities import DatasetInput, Experiment, LoggedModel, Metric, ModelVersion, Param, RegisteredModel, RunInfo, RunTag
+from ...errors import AlreadyExistsError, InvalidParameterError
+from ...uri import append_path
+from ...validation import (
+    validate_batch,
+    validate_experiment_name,
+    validate_model_name,
+    validate_run_id,
+    validate_run_name,
+    validate_tags,
+    validate_version,
+)
+from . import schema as s
+from . import writes
+from .engine import Database
+from .experiments import experiment_key
+from .metrics import encode_value
+from .sqlutil import cursor_of, inserted_id
+
+__all__ = ["SqlTrackingImportOps", "SqlRegistryImportOps", "MetricChunks"]
+
+#: A callable returning the metric history of a run as chunks of points; called again
+#: when the transaction is retried, so it must start from the beginning each time.
+MetricChunks = Callable[[], Iterable[Sequence[Metric]]]
+
+_PARAM_CHUNK, _METRIC_CHUNK = 100, 1000
+
+
+def _fix_sequence(conn: Connection, table: str, column: str) -> None:
+    """After inserting explicit keys, move PostgreSQL's serial sequence past the largest one."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+            f"GREATEST((SELECT COALESCE(MAX({column}), 0) FROM {table}), 1))"
+        )
+
+
+def _allow_zero_key(conn: Connection) -> None:
+    """MySQL/MariaDB turn an explicit 0 into a fresh AUTO_INCREMENT value unless told otherwise."""
+    if conn.dialect.name == "mysql":
+        conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+
+
+def _validated_items(params: Mapping[str, str], tags: Mapping[str, str]) -> None:
+    plist = [Param(k, v) for k, v in params.items()]
+    tlist = [RunTag(k, v) for k, v in tags.items()]
+    for start in range(0, max(len(plist), len(tlist)), _PARAM_CHUNK):
+        validate_batch(params=plist[start:start + _PARAM_CHUNK], tags=tlist[start:start + _PARAM_CHUNK])
+
+
+class SqlTrackingImportOps:
+    """``import_experiment``, ``import_run``, ``import_logged_model`` of :class:`SqlTrackingStore`."""
+
+    _db: Database
+    _artifact_root: str
+    _writes: writes.WriteStatements
+
+    def import_experiment(self, experiment: Experiment, artifact_location: Optional[str] = None) -> Experiment:
+        """Write ``experiment`` with its id, name, stage, times and tags (replacing one with that id).
+
+        ``artifact_location`` None gives it this store's default location for
+        the id; AlreadyExistsError when another experiment has the name.
+        """
+        key = experiment_key(experiment.experiment_id)
+        name = validate_experiment_name(experiment.name)
+        tags = validate_tags(experiment.tags, "experiment tag")
+        location = artifact_location or append_path(self._artifact_root, str(key))
+        e = s.experiments
+        values = dict(name=name, artifact_location=location, lifecycle_stage=str(experiment.lifecycle_stage),
+                      creation_time=int(experiment.creation_time or 0),
+                      last_update_time=int(experiment.last_update_time or experiment.creation_time or 0))
+
+        def txn(conn: Connection) -> None:
+            other = conn.execute(sa.select(e.c.experiment_id).where(e.c.name == name)).scalar()
+            if other is not None and other != key:
+                raise AlreadyExistsError(
+                    f"experiment name {name!r} is already taken by experiment {str(other)!r} "
+                    f"(importing experiment {str(key)!r})")
+            if conn.execute(sa.select(e.c.experiment_id).where(e.c.experiment_id == key)).first():
+                conn.execute(sa.update(e).where(e.c.experiment_id == key).values(**values))
+                conn.execute(sa.delete(s.experiment_tags).where(s.experiment_tags.c.experiment_id == key))
+            else:
+                _allow_zero_key(conn)
+                conn.execute(sa.insert(e).values(experiment_id=key, **values))
+                _fix_sequence(conn, "experiments", "experiment_id")
+            if tags:
+                conn.execute(sa.insert(s.experiment_tags),
+                             [{"experiment_id": key, "key": k, "value": v} for k, v in tags.items()])
+
+        self._db.run(txn)
+        return Experiment(str(key), name, location, experiment.lifecycle_stage, dict(tags),
+                          values["creation_time"], values["last_update_time"])
+
+    def import_run(
+        self,
+        info: RunInfo,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        metric_chunks: MetricChunks,
+        inputs: Sequence[DatasetInput] = (),
+        outputs: Sequence[str] = (),
+    ) -> None:
+        """Write a whole run with its id in one transaction, replacing a run with that id.
+
+        ``metric_chunks()`` yields the full history in chunks (at most 1,000
+        points each are validated and written at a time, so memory stays
+        bounded); the latest value per key is derived from it.
+        """
+        run_id = validate_run_id(info.run_id)
+        run_name = validate_run_name(info.run_name)
+        key = experiment_key(info.experiment_id)
+        _validated_items(params, tags)
+        r, st = s.runs, self._writes
+        values = dict(run_uuid=run_id, experiment_id=key, name=run_name, user_id=info.user_id,
+                      status=str(info.status), start_time=int(info.start_time or 0), end_time=info.end_time,
+                      lifecycle_stage=str(info.lifecycle_stage), artifact_uri=info.artifact_uri)
+
+        def txn(conn: Connection) -> None:
+            row_id = conn.execute(sa.select(r.c.row_id).where(r.c.run_uuid == run_id).with_for_update()).scalar()
+            if row_id is None:
+                row_id = inserted_id(conn, sa.insert(r).values(**values))
+            else:
+                for child in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.run_outputs):
+                    conn.execute(sa.delete(child).where(child.c.run_row == row_id))
+                conn.execute(sa.update(r).where(r.c.row_id == row_id).values(**values))
+            cur = cursor_of(conn)
+            try:
+                if params:
+                    st.insert(cur, st.insert_params, [(row_id, k, v) for k, v in params.items()])
+                if tags:
+                    writes.write_tags(cur, st, row_id, tags)
+                for chunk in metric_chunks():
+                    chunk = list(chunk)
+                    for start in range(0, len(chunk), _METRIC_CHUNK):
+                        part = chunk[start:start + _METRIC_CHUNK]
+                        validate_batch(metrics=part)
+                        writes.write_metrics(cur, st, row_id, part)
+            finally:
+                cur.close()
+            if inputs:
+                self._import_inputs(conn, row_id, key, inputs)
+            for position, model_id in enumerate(dict.fromkeys(outputs)):
+                model_row = conn.execute(sa.select(s.logged_models.c.model_row)
+                                         .where(s.logged_models.c.model_id == model_id)).scalar()
+                if model_row is None:
+                    raise InvalidParameterError(
+                        f"run {run_id!r} output {model_id!r}: import the logged model before the run")
+                conn.execute(sa.insert(s.run_outputs).values(run_row=row_id, model_row=model_row,
+                                                             position=position))
+
+        self._db.run(txn)
+
+    @staticmethod
+    def _import_inputs(conn: Connection, row_id: int, experiment_key_: int, inputs: Sequence[DatasetInput]) -> None:
+        d, i = s.datasets, s.inputs
+        seen: set[tuple[int, str]] = set()
+        for item in inputs:
+            ds = item.dataset
+            where = (d.c.experiment_id == experiment_key_, d.c.name == ds.name, d.c.digest == ds.digest)
+            dataset_id = conn.execute(sa.select(d.c.dataset_id).where(*where)).scalar()
+            if dataset_id is None:
+                dataset_id = inserted_id(conn, sa.insert(d).values(
+                    experiment_id=experiment_key_, name=ds.name, digest=ds.digest, source_type=ds.source_type,
+                    source=ds.source or "", schema=ds.schema, profile=ds.profile))
+            context = item.tags.get("context", "")
+            if (dataset_id, context) in seen:
+                continue
+            seen.add((dataset_id, context))
+            conn.execute(sa.insert(i).values(run_row=row_id, dataset_id=dataset_id, context=context,
+                                             tags_json=json.dumps(dict(item.tags))))
+
+    def import_logged_model(self, model: LoggedModel) -> None:
+        """Write a logged model with its id, tags, params and latest metrics (replacing one with that id)."""
+        key = experiment_key(model.experiment_id)
+        tags = validate_tags(model.tags, "logged model tag")
+        params = validate_tags(model.params, "logged model param")
+        lm = s.logged_models
+        values = dict(model_id=model.model_id, experiment_id=key, name=model.name,
+                      artifact_location=model.artifact_location, creation_timestamp=model.creation_timestamp,
+                      last_updated_timestamp=model.last_updated_timestamp, model_type=model.model_type,
+                      source_run_id=model.source_run_id, status=str(model.status),
+                      status_message=model.status_message, lifecycle_stage=str(model.lifecycle_stage))
+
+        def txn(conn: Connection) -> None:
+            row = conn.execute(sa.select(lm.c.model_row).where(lm.c.model_id == model.model_id)).scalar()
+            if row is None:
+                row = inserted_id(conn, sa.insert(lm).values(**values))
+            else:
+                for child in (s.logged_model_tags, s.logged_model_params, s.logged_model_metrics):
+                    conn.execute(sa.delete(child).where(child.c.model_row == row))
+                conn.execute(sa.update(lm).where(lm.c.model_row == row).values(**values))
+            if tags:
+                conn.execute(sa.insert(s.logged_model_tags), [{"model_row": row, "key": k, "value": v}
+                                                              for k, v in tags.items()])
+            if params:
+                conn.execute(sa.insert(s.logged_model_params), [{"model_row": row, "key": k, "value": v}
+                                                                for k, v in params.items()])
+            latest: dict[str, Metric] = {}
+            for m in model.metrics:
+                latest[m.key] = m
+            if latest:
+                conn.execute(sa.insert(s.logged_model_metrics), [
+                    dict(model_row=row, key=m.key, value=encode_value(m.value)[0], kind=encode_value(m.value)[1],
+                         timestamp=int(m.timestamp), step=int(m.step)) for m in latest.values()])
+
+        self._db.run(txn)
+
+
+class SqlRegistryImportOps:
+    """``import_registered_model`` of :class:`SqlRegistryStore`."""
+
+    _db: Database
+
+    def import_registered_model(self, model: RegisteredModel, versions: Sequence[ModelVersion]) -> None:
+        """Write a registered model with all its versions (their numbers, stages, tags) and aliases.
+
+        Replaces a model of that name; the next version number is one past the
+        largest imported.
+        """
+        name = validate_model_name(model.name)
+        tags = validate_tags(model.tags, "registered model tag")
+        numbers = [int(validate_version(v.version)) for v in versions]
+        rm, mv = s.registered_models, s.model_versions
+
+        def txn(conn: Connection) -> None:
+            row = conn.execute(sa.select(rm.c.model_row).where(rm.c.name == name).with_for_update()).scalar()
+            values = dict(name=name, creation_timestamp=model.creation_timestamp,
+                          last_updated_timestamp=model.last_updated_timestamp, description=model.description,
+                          next_version=max(numbers, default=0) + 1)
+            if row is None:
+                row = inserted_id(conn, sa.insert(rm).values(**values))
+            else:
+                for child in (s.registered_model_aliases, s.model_version_tags, s.model_versions,
+                              s.registered_model_tags):
+                    conn.execute(sa.delete(child).where(child.c.model_row == row))
+                conn.execute(sa.update(rm).where(rm.c.model_row == row).values(**values))
+            if tags:
+                conn.execute(sa.insert(s.registered_model_tags),
+                             [{"model_row": row, "key": k, "value": v} for k, v in tags.items()])
+            for number, v in zip(numbers, versions):
+                conn.execute(sa.insert(mv).values(
+                    model_row=row, version=number, creation_timestamp=v.creation_timestamp,
+                    last_updated_timestamp=v.last_updated_timestamp, description=v.description,
+                    user_id=v.user_id, current_stage=v.current_stage, source=v.source, run_id=v.run_id,
+                    status=v.status, model_id=v.model_id))
+                vtags = validate_tags(v.tags, "model version tag")
+                if vtags:
+                    conn.execute(sa.insert(s.model_version_tags), [
+                        {"model_row": row, "version": number, "key": k, "value": val} for k, val in vtags.items()])
+            aliases = dict(model.aliases)
+            for number, v in zip(numbers, versions):
+                for alias in v.aliases:
+                    aliases.setdefault(alias, str(number))
+            if aliases:
+                conn.execute(sa.insert(s.registered_model_aliases), [
+                    {"model_row": row, "alias": a, "version": int(n)} for a, n in aliases.items()])
+
+        self._db.run(txn)
