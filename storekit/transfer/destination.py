@@ -12,6 +12,7 @@ run start/end times, statuses and stages are set through the API.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from ..entities import (
@@ -43,8 +44,12 @@ class Destination:
         self.tracking = tracking
         self.registry = registry
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str]) -> Experiment:
-        """Write an experiment (``artifact_location`` None: the store's default); return it as stored."""
+    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
+                   destination_id: Optional[str] = None) -> Experiment:
+        """Write an experiment (``artifact_location`` None: the store's default); return it as stored.
+
+        ``destination_id`` is the id an earlier, interrupted attempt gave it.
+        """
         raise NotImplementedError
 
     def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,
@@ -75,9 +80,17 @@ class HookDestination(Destination):
 
     preserves_ids = True
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str]) -> Experiment:
-        """Write the experiment with its id."""
-        return self.tracking.import_experiment(experiment, artifact_location)  # type: ignore[attr-defined, no-any-return]
+    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
+                   destination_id: Optional[str] = None) -> Experiment:
+        """Write the experiment with its id — or, when the store cannot keep that id, with a new one."""
+        target = destination_id or experiment.experiment_id
+        limit = getattr(self.tracking, "import_max_experiment_id", None)
+        if destination_id is None and limit is not None and (not target.isdigit() or int(target) > limit):
+            found = self.tracking.get_experiment_by_name(experiment.name)
+            target = found.experiment_id if found is not None else self.tracking.create_experiment(
+                experiment.name, artifact_location)
+        return self.tracking.import_experiment(  # type: ignore[attr-defined, no-any-return]
+            replace(experiment, experiment_id=target), artifact_location)
 
     def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,
             inputs: Sequence[DatasetInput], outputs: Sequence[str]) -> str:
@@ -107,7 +120,8 @@ def _batches(items: list, size: int) -> Iterable[list]:
 class ApiDestination(Destination):
     """Writes through the public API (new ids; see the module docstring)."""
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str]) -> Experiment:
+    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
+                   destination_id: Optional[str] = None) -> Experiment:
         """Create the experiment (or reuse one of that name created by an interrupted transfer)."""
         found = self.tracking.get_experiment_by_name(experiment.name)
         if found is None:

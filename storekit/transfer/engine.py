@@ -134,10 +134,13 @@ class CopyEngine:
         if self.state.is_done("experiment_done", src_id):
             return
         location = experiment.artifact_location if self.options.artifacts == "keep" else None
-        stored = self.dest.experiment(experiment, location)
+        stored = self.dest.experiment(experiment, location, dst_id)
         if dst_id is None:
             self.state.record("experiment", src_id, stored.experiment_id)
             self.result.experiments += 1
+        if dst_id is None and stored.experiment_id != src_id:
+            self.result.notes.append(f"experiment {src_id} got id {stored.experiment_id} "
+                                     "(the destination cannot keep that id; runs keep theirs)")
         dst_id = stored.experiment_id
         for model in self.source.logged_models(src_id):
             if self.state.mapped("model", model.model_id) is None:

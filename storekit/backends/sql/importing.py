@@ -28,6 +28,7 @@ from ...errors import AlreadyExistsError, InvalidParameterError
 from ...uri import append_path
 from ...validation import (
     validate_batch,
+    validate_experiment_id,
     validate_experiment_name,
     validate_model_name,
     validate_run_id,
@@ -38,7 +39,7 @@ from ...validation import (
 from . import schema as s
 from . import writes
 from .engine import Database
-from .experiments import experiment_key
+from .experiments import MAX_EXPERIMENT_KEY, experiment_key, is_experiment_key
 from .metrics import encode_value
 from .sqlutil import cursor_of, inserted_id
 
@@ -79,6 +80,8 @@ class SqlTrackingImportOps:
     _db: Database
     _artifact_root: str
     _writes: writes.WriteStatements
+    #: The largest experiment id this store can keep (MLflow's file store uses 18-digit ids).
+    import_max_experiment_id = MAX_EXPERIMENT_KEY
 
     def import_experiment(self, experiment: Experiment, artifact_location: Optional[str] = None) -> Experiment:
         """Write ``experiment`` with its id, name, stage, times and tags (replacing one with that id).
@@ -86,7 +89,11 @@ class SqlTrackingImportOps:
         ``artifact_location`` None gives it this store's default location for
         the id; AlreadyExistsError when another experiment has the name.
         """
-        key = experiment_key(experiment.experiment_id)
+        text = validate_experiment_id(experiment.experiment_id)
+        if not is_experiment_key(text):
+            raise InvalidParameterError(
+                f"experiment_id {text!r}: this store keeps integer ids of at most {MAX_EXPERIMENT_KEY}")
+        key = int(text)
         name = validate_experiment_name(experiment.name)
         tags = validate_tags(experiment.tags, "experiment tag")
         location = artifact_location or append_path(self._artifact_root, str(key))
