@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..entities import Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel
 from ..errors import InvalidParameterError
+from ..interfaces import Capability
 from ..uri import append_path
 from .artifacts import ArtifactFile, copy_tree
 from .destination import ApiDestination, Destination
@@ -82,6 +83,9 @@ class CopyEngine:
         self.options = options
         self.on_run = on_run or (lambda points: None)
         self.result = TransferResult(preserves_ids=destination.preserves_ids)
+        #: Whether the destination can hold logged models (capability LOGGED_MODELS).
+        self.dest_has_models = Capability.LOGGED_MODELS in destination.tracking.capabilities
+        self._noted_datasets = False
 
     # --- id and URI mapping ------------------------------------------------
     def _run_id(self, src: Optional[str]) -> Optional[str]:
@@ -143,7 +147,10 @@ class CopyEngine:
                                      "(the destination cannot keep that id; runs keep theirs)")
         dst_id = stored.experiment_id
         for model in self.source.logged_models(src_id):
-            if self.state.mapped("model", model.model_id) is None:
+            if not self.dest_has_models:
+                self.result.notes.append(f"logged model {model.model_id} not copied: the destination "
+                                         "does not declare LOGGED_MODELS (runs lose their outputs)")
+            elif self.state.mapped("model", model.model_id) is None:
                 self._logged_model(model, stored)
         for record in self.source.runs(src_id):
             if self.state.mapped("run", record.info.run_id) is not None:
@@ -186,13 +193,20 @@ class CopyEngine:
         def chunks() -> Iterator[Sequence[Metric]]:
             points[0] = 0
             for chunk in self.source.metric_chunks(record):
-                if remap and any(m.model_id for m in chunk):
-                    chunk = [replace(m, model_id=self._model_id(m.model_id)) for m in chunk]
+                if (remap or not self.dest_has_models) and any(m.model_id for m in chunk):
+                    chunk = [replace(m, model_id=self._model_id(m.model_id) if self.dest_has_models else None)
+                             for m in chunk]
                 points[0] += len(chunk)
                 yield chunk
 
-        outputs = [self._model_id(m) or m for m in record.outputs]
-        new_id = self.dest.run(target, record.params, tags, chunks, record.inputs, outputs)
+        outputs = [self._model_id(m) or m for m in record.outputs] if self.dest_has_models else []
+        inputs = record.inputs
+        if inputs and Capability.DATASETS not in self.dest.tracking.capabilities:
+            inputs = ()
+            if not self._noted_datasets:
+                self._noted_datasets = True
+                self.result.notes.append("dataset inputs not copied: the destination does not declare DATASETS")
+        new_id = self.dest.run(target, record.params, tags, chunks, inputs, outputs)
         if copy:
             if new_id != info.run_id:
                 artifact_uri = self.dest.tracking.get_run(new_id).info.artifact_uri

@@ -93,7 +93,7 @@ def verify(engine: CopyEngine, on_run: Optional[Callable[[], None]] = None) -> V
             if a != b:
                 out.differ(f"experiment {src_id}: {what} differs ({a!r} != {b!r})")
         exp_deleted = str(experiment.lifecycle_stage) == "deleted"
-        src_models = list(source.logged_models(src_id))
+        src_models = list(source.logged_models(src_id)) if engine.dest_has_models else []
         dst_models = list(paged(lambda t: dst.search_logged_models([stored.experiment_id], page_token=t))) \
             if src_models else []
         out.add("logged models", len(src_models), len(dst_models))
