@@ -75,6 +75,7 @@ class MlflowDatabaseSource:
 
     def __init__(self, uri: str, registry_uri: Optional[str] = None) -> None:
         self.description = redact_uri(uri)
+        self._registry_source: Optional[MlflowDatabaseSource] = None
         self.engine = open_readonly_engine(uri)
         try:
             self.conn = self.engine.connect()
@@ -94,8 +95,6 @@ class MlflowDatabaseSource:
         self.tables = tables
         self.workspaces = {t for t in ("experiments", "registered_models")
                            if "workspace" in {c["name"] for c in sa.inspect(self.conn).get_columns(t)}}
-        self.registry = self
-        self._registry_source: Optional[MlflowDatabaseSource] = None
         if registry_uri:
             self._registry_source = MlflowDatabaseSource(registry_uri)
 

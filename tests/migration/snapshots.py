@@ -74,7 +74,12 @@ def _value(text: str, sqlite_source: bool) -> str:
 
 def mlflow_view(snap: dict[str, Any], sqlite_source: bool) -> dict[str, Any]:
     """An MLflow dump with the importer's documented conversions applied (see docs/migration.md)."""
-    out: dict[str, Any] = {"experiments": {}, "registered_models": snap["registered_models"]}
+    # MLflow's SQL store leaves ``aliases`` empty in search_model_versions results (its file store
+    # fills them): take each version's aliases from its model's alias map.
+    registry = {name: dict(rm, versions={n: dict(v, aliases=sorted(a for a, x in rm["aliases"].items() if x == n))
+                                         for n, v in rm["versions"].items()})
+                for name, rm in snap["registered_models"].items()}
+    out: dict[str, Any] = {"experiments": {}, "registered_models": registry}
     for eid, exp in snap["experiments"].items():
         runs = {}
         for rid, run in exp["runs"].items():
