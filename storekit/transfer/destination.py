@@ -89,7 +89,7 @@ class HookDestination(Destination):
             found = self.tracking.get_experiment_by_name(experiment.name)
             target = found.experiment_id if found is not None else self.tracking.create_experiment(
                 experiment.name, artifact_location)
-        return self.tracking.import_experiment(  # type: ignore[attr-defined, no-any-return]
+        return self.tracking.import_experiment(  # type: ignore[attr-defined]
             replace(experiment, experiment_id=target), artifact_location)
 
     def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,

@@ -95,10 +95,17 @@ class StorekitSource:
         if registry is None:
             return
         for model in paged(lambda t: registry.search_registered_models(max_results=_PAGE, page_token=t)):
-            versions = list(paged(lambda t, n=model.name: registry.search_model_versions(
-                filter_string=f"name = {_quoted(n)}", max_results=_PAGE, page_token=t)))
+            versions = list(self._versions(registry, model.name))
             versions.sort(key=lambda v: int(v.version))
             yield registry.get_registered_model(model.name), versions
+
+    @staticmethod
+    def _versions(registry: RegistryStore, name: str) -> Iterator[ModelVersion]:
+        def fetch(token: Optional[str]) -> Any:
+            return registry.search_model_versions(filter_string=f"name = {_quoted(name)}", max_results=_PAGE,
+                                                  page_token=token)
+
+        return paged(fetch)
 
     def close(self) -> None:
         """Close both stores."""

@@ -153,10 +153,10 @@ class FileTrackingImportOps:
                             os.unlink(run_dir / "metrics.jsonl")
                         except FileNotFoundError:
                             pass
-                old = index.runs.get(run_id)
+                previous = index.runs.get(run_id)
                 event = {
                     "op": "create",
-                    "seq": old.seq if old is not None else index.next_seq,
+                    "seq": previous.seq if previous is not None else index.next_seq,
                     "run": {
                         "run_id": run_id, "experiment_id": eid, "run_name": run_name, "user_id": info.user_id,
                         "status": str(info.status), "start_time": info.start_time, "end_time": info.end_time,

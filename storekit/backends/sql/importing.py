@@ -98,9 +98,10 @@ class SqlTrackingImportOps:
         tags = validate_tags(experiment.tags, "experiment tag")
         location = artifact_location or append_path(self._artifact_root, str(key))
         e = s.experiments
-        values = dict(name=name, artifact_location=location, lifecycle_stage=str(experiment.lifecycle_stage),
-                      creation_time=int(experiment.creation_time or 0),
-                      last_update_time=int(experiment.last_update_time or experiment.creation_time or 0))
+        created = int(experiment.creation_time or 0)
+        updated = int(experiment.last_update_time or created)
+        values: dict[str, Any] = dict(name=name, artifact_location=location, creation_time=created,
+                                      lifecycle_stage=str(experiment.lifecycle_stage), last_update_time=updated)
 
         def txn(conn: Connection) -> None:
             other = conn.execute(sa.select(e.c.experiment_id).where(e.c.name == name)).scalar()
@@ -120,8 +121,7 @@ class SqlTrackingImportOps:
                              [{"experiment_id": key, "key": k, "value": v} for k, v in tags.items()])
 
         self._db.run(txn)
-        return Experiment(str(key), name, location, experiment.lifecycle_stage, dict(tags),
-                          values["creation_time"], values["last_update_time"])
+        return Experiment(str(key), name, location, experiment.lifecycle_stage, dict(tags), created, updated)
 
     def import_run(
         self,
