@@ -128,7 +128,7 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
                 report.print_plan(rows, registry, summary)
             return 0
         destination = _open_destination(dst, dst_registry_uri)
-        state = ResumeState(path, source_text, dest_text)
+        state = ResumeState(path, source_text, dest_text, fsync_each=not destination.preserves_ids)
         try:
             options = TransferOptions(artifacts=artifacts)
             interactive = sys.stderr.isatty() and not as_json

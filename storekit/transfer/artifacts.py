@@ -7,11 +7,12 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from ..errors import NotFoundError, StorekitError
 from ..interfaces import ArtifactRepository
 from ..registry import resolve_artifact_repository
+from ..uri import candidate_schemes
 
 __all__ = ["ArtifactFile", "copy_tree", "manifest", "manifest_digest"]
 
@@ -25,8 +26,18 @@ class ArtifactFile:
     sha256: str
 
 
+_FACTORIES: dict[tuple[str, ...], Any] = {}
+
+
 def _repo(uri: str) -> ArtifactRepository:
-    return resolve_artifact_repository(uri)
+    """The repository at ``uri``; the implementation is looked up once per scheme (thousands of runs)."""
+    key = tuple(candidate_schemes(uri))
+    factory = _FACTORIES.get(key)
+    if factory is None:
+        repo = resolve_artifact_repository(uri)
+        _FACTORIES[key] = type(repo)
+        return repo
+    return factory(uri)
 
 
 def _files(repo: ArtifactRepository) -> Iterator[str]:
@@ -58,9 +69,10 @@ def _hash_file(path: str) -> tuple[int, str]:
 def _each_local(uri: str) -> Iterator[tuple[str, str]]:
     """``(artifact path, local copy)`` for every file under ``uri``, one file on disk at a time."""
     repo = _repo(uri)
-    work = tempfile.mkdtemp(prefix="storekit-transfer-")
+    work = ""
     try:
         for path in _files(repo):
+            work = work or tempfile.mkdtemp(prefix="storekit-transfer-")
             local = repo.download_artifacts(path, work)
             try:
                 yield path, local
@@ -70,7 +82,8 @@ def _each_local(uri: str) -> Iterator[tuple[str, str]]:
                 elif os.path.exists(local):
                     os.unlink(local)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def copy_tree(src_uri: str, dst_uri: str) -> list[ArtifactFile]:

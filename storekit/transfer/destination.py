@@ -23,6 +23,7 @@ from ..entities import (
     ModelVersion,
     Param,
     RegisteredModel,
+    RunImport,
     RunInfo,
     RunTag,
 )
@@ -56,6 +57,10 @@ class Destination:
             inputs: Sequence[DatasetInput], outputs: Sequence[str]) -> str:
         """Write a whole run; return its id in the destination."""
         raise NotImplementedError
+
+    def runs(self, items: Sequence[RunImport]) -> list[str]:
+        """Write several whole runs; return their ids in the destination (in order)."""
+        return [self.run(i.info, i.params, i.tags, i.metric_chunks, i.inputs, i.outputs) for i in items]
 
     def finish_experiment(self, experiment: Experiment, destination_id: str) -> None:
         """Called after an experiment's runs are written (the fallback deletes a deleted experiment here)."""
@@ -97,6 +102,14 @@ class HookDestination(Destination):
         """Write the run with its id in one transaction."""
         self.tracking.import_run(info, params, tags, chunks, inputs, outputs)  # type: ignore[attr-defined]
         return info.run_id
+
+    def runs(self, items: Sequence[RunImport]) -> list[str]:
+        """Write the runs with their ids, all in one transaction where the store offers ``import_runs``."""
+        import_runs = getattr(self.tracking, "import_runs", None)
+        if import_runs is None:
+            return super().runs(items)
+        import_runs(list(items))
+        return [i.info.run_id for i in items]
 
     def logged_model(self, model: LoggedModel) -> str:
         """Write the logged model with its id."""

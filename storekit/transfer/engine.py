@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from ..entities import Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel
+from ..entities import Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, RunImport
 from ..errors import InvalidParameterError
 from ..interfaces import Capability
 from ..uri import append_path
@@ -33,6 +33,10 @@ __all__ = ["TransferOptions", "TransferResult", "CopyEngine", "ARTIFACT_MODES"]
 
 #: ``copy``: artifacts go to the destination's artifact root; ``keep``: URIs stay as they are.
 ARTIFACT_MODES = ("copy", "keep")
+#: Runs written as one group (one transaction with the import hook): at most this many runs...
+GROUP_RUNS = 100
+#: ...and at most this many metric keys among them.
+GROUP_KEYS = 1000
 _PARENT_TAGS = ("storekit.parentRunId", "mlflow.parentRunId")
 _RUN_SOURCE = re.compile(r"/([0-9a-f]{32})/artifacts(/.*)?$")
 _MODEL_SOURCE = re.compile(r"/models/(m-[0-9a-zA-Z]+)/artifacts(/.*)?$")
@@ -86,6 +90,8 @@ class CopyEngine:
         #: Whether the destination can hold logged models (capability LOGGED_MODELS).
         self.dest_has_models = Capability.LOGGED_MODELS in destination.tracking.capabilities
         self._noted_datasets = False
+        self._pending: list[tuple[RunImport, str, list[int]]] = []
+        self._pending_keys = 0
 
     # --- id and URI mapping ------------------------------------------------
     def _run_id(self, src: Optional[str]) -> Optional[str]:
@@ -158,6 +164,7 @@ class CopyEngine:
                 self.on_run(0)
                 continue
             self._run(record, stored)
+        self._flush()
         self.dest.finish_experiment(experiment, dst_id)
         self.state.mark("experiment_done", src_id)
 
@@ -181,9 +188,9 @@ class CopyEngine:
         self.result.artifact_bytes += sum(f.size for f in files)
 
     def _run(self, record: RunRecord, experiment: Experiment) -> None:
+        """Queue a run; the queue is written as one group (one transaction with the import hook)."""
         info = record.info
         copy = self.options.artifacts == "copy"
-        tags = self.target_tags(record)
         artifact_uri = (append_path(experiment.artifact_location, info.run_id, "artifacts")
                         if copy else info.artifact_uri)
         target = replace(info, experiment_id=experiment.experiment_id, artifact_uri=artifact_uri)
@@ -206,15 +213,29 @@ class CopyEngine:
             if not self._noted_datasets:
                 self._noted_datasets = True
                 self.result.notes.append("dataset inputs not copied: the destination does not declare DATASETS")
-        new_id = self.dest.run(target, record.params, tags, chunks, inputs, outputs)
-        if copy:
-            if new_id != info.run_id:
-                artifact_uri = self.dest.tracking.get_run(new_id).info.artifact_uri
-            self._count_files(copy_tree(info.artifact_uri, artifact_uri))
-        self.state.record("run", info.run_id, new_id)
-        self.result.runs += 1
-        self.result.metric_points += points[0]
-        self.on_run(points[0])
+        self._pending.append((RunImport(target, record.params, self.target_tags(record), chunks, inputs, outputs),
+                              info.artifact_uri, points))
+        self._pending_keys += len(record.metric_keys)
+        # without the hook, ids change: a child's parent must be written (and mapped) first
+        if len(self._pending) >= GROUP_RUNS or self._pending_keys >= GROUP_KEYS or not self.dest.preserves_ids:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the queued runs, copy their artifacts, then mark them done."""
+        pending, self._pending, self._pending_keys = self._pending, [], 0
+        if not pending:
+            return
+        new_ids = self.dest.runs([item for item, _, _ in pending])
+        for (item, source_uri, points), new_id in zip(pending, new_ids):
+            if self.options.artifacts == "copy":
+                target_uri = item.info.artifact_uri
+                if new_id != item.info.run_id:
+                    target_uri = self.dest.tracking.get_run(new_id).info.artifact_uri
+                self._count_files(copy_tree(source_uri, target_uri))
+            self.state.record("run", item.info.run_id, new_id)
+            self.result.runs += 1
+            self.result.metric_points += points[0]
+            self.on_run(points[0])
 
     def _registered_model(self, model: RegisteredModel, versions: list[ModelVersion]) -> None:
         if self.state.is_done("registered_model", model.name):

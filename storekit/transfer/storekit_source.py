@@ -70,8 +70,12 @@ class StorekitSource:
             )
 
     def metric_chunks(self, run: RunRecord) -> Iterator[Sequence[Metric]]:
-        """Each key's history in pages of :data:`CHUNK_POINTS` points."""
+        """Each key's history in pages of :data:`CHUNK_POINTS` points (the store's bulk read when it has one)."""
         run_id = run.info.run_id
+        export = getattr(self.tracking, "export_metric_chunks", None)
+        if export is not None and Capability.IMPORT in self.tracking.capabilities:
+            yield from export(run_id, CHUNK_POINTS)
+            return
         for key in run.metric_keys:
             token: Optional[str] = None
             while True:

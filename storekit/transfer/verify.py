@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from ..entities import ViewType
 from ..errors import NotFoundError, StorekitError
+from ..interfaces import Capability
 from .artifacts import manifest, manifest_digest
 from .digest import HistoryHasher, run_digest
 from .engine import CopyEngine
@@ -60,6 +61,11 @@ class Verification:
 
 def _history(tracking: Any, run_id: str, keys: list[str]) -> HistoryHasher:
     hasher = HistoryHasher()
+    export = getattr(tracking, "export_metric_chunks", None)
+    if export is not None and Capability.IMPORT in tracking.capabilities:
+        for chunk in export(run_id):
+            hasher.update(chunk)
+        return hasher
     for key in keys:
         token: Optional[str] = None
         while True:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ...entities import DatasetInput, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, RunInfo
-from ...entities import Param, RunTag
+from ...entities import Param, RunImport, RunTag
 from ...errors import AlreadyExistsError, InvalidParameterError
 from ...uri import append_path
 from ...validation import (
@@ -37,7 +37,7 @@ from ...validation import (
 from .atomic import write_json_atomic
 from .datasets import dataset_records
 from .experiments import META_FILE
-from .metric_log import append_committed, encode_metrics, latest_points, point_order_key
+from .metric_log import append_committed, encode_metrics, latest_points, point_order_key, read_points
 from .oserrors import translated
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,6 +106,11 @@ class FileTrackingImportOps:
                         raise
         return catalog.to_entity(doc)
 
+    def import_runs(self, runs: Sequence[RunImport]) -> None:
+        """Write several whole runs, each committed on its own (see :meth:`import_run`)."""
+        for item in runs:
+            self.import_run(item.info, item.params, item.tags, item.metric_chunks, item.inputs, item.outputs)
+
     def import_run(
         self,
         info: RunInfo,
@@ -173,6 +178,15 @@ class FileTrackingImportOps:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
+
+    def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[list[Metric]]:
+        """A run's whole metric history, key by key (code-point order), each key by ``(step, timestamp)``
+        then logging order, in chunks (the bulk read of a transfer; one run's history is read at once)."""
+        index, state = self._locate(run_id)  # type: ignore[attr-defined]
+        points = read_points(index.dir / state.run_id / "metrics.jsonl", 0, state.mo)
+        points.sort(key=lambda m: (m.key, m.step, m.timestamp))  # stable: logging order within ties
+        for start in range(0, len(points), chunk_size):
+            yield points[start:start + chunk_size]
 
     def import_logged_model(self, model: LoggedModel) -> None:
         """Write a logged model with its id, tags, params and latest metrics (replacing one with that id)."""

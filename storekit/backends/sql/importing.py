@@ -18,13 +18,15 @@ given instead:
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from operator import itemgetter
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ...entities import MetricChunks, RunImport
 from ...entities import DatasetInput, Experiment, LoggedModel, Metric, ModelVersion, Param, RegisteredModel, RunInfo, RunTag
-from ...errors import AlreadyExistsError, InvalidParameterError
+from ...errors import AlreadyExistsError, InvalidParameterError, RunNotFound
 from ...uri import append_path
 from ...validation import (
     validate_batch,
@@ -40,16 +42,15 @@ from . import schema as s
 from . import writes
 from .engine import Database
 from .experiments import MAX_EXPERIMENT_KEY, experiment_key, is_experiment_key
-from .metrics import encode_value
+from .metrics import KIND_FINITE, decode_value, encode_value, latest_tuples
 from .sqlutil import cursor_of, inserted_id
 
-__all__ = ["SqlTrackingImportOps", "SqlRegistryImportOps", "MetricChunks"]
-
-#: A callable returning the metric history of a run as chunks of points; called again
-#: when the transaction is retried, so it must start from the beginning each time.
-MetricChunks = Callable[[], Iterable[Sequence[Metric]]]
+__all__ = ["SqlTrackingImportOps", "SqlRegistryImportOps", "MetricChunks", "RunImport"]
 
 _PARAM_CHUNK, _METRIC_CHUNK = 100, 1000
+#: rows per multi-row params/tags/latest statement, and metric points per COPY/executemany
+_BULK_ITEMS, _BULK_POINTS = 1000, 10_000
+_ORDER = itemgetter(5, 4, 3, 2)  # (step, timestamp, kind, value) of a metrics tuple
 
 
 def _fix_sequence(conn: Connection, table: str, column: str) -> None:
@@ -138,49 +139,156 @@ class SqlTrackingImportOps:
         points each are validated and written at a time, so memory stays
         bounded); the latest value per key is derived from it.
         """
+        self.import_runs([RunImport(info, params, tags, metric_chunks, inputs, outputs)])
+
+    def import_runs(self, runs: Sequence[RunImport]) -> None:
+        """Write several whole runs in **one** transaction (all or none): see :meth:`import_run`.
+
+        The group is written in bulk — one statement for the run rows, one per
+        thousand params/tags, metric points in buffers of ten thousand (``COPY``
+        on PostgreSQL), one upsert of the latest values — so a server's round
+        trips and commit are paid per group, not per run.
+        """
+        prepared = [self._prepare_run(item) for item in runs]
+        ids = [values["run_uuid"] for _, values in prepared]
+        if len(set(ids)) != len(ids):
+            raise InvalidParameterError("import_runs: a run id appears twice in one group")
+
+        def txn(conn: Connection) -> None:
+            rows = self._run_rows(conn, prepared)
+            cur = cursor_of(conn)
+            st = self._writes
+            try:
+                params = [(rows[v["run_uuid"]], k, val) for item, v in prepared for k, val in item.params.items()]
+                tags = [(rows[v["run_uuid"]], k, val) for item, v in prepared for k, val in item.tags.items()]
+                for start in range(0, len(params), _BULK_ITEMS):
+                    st.insert(cur, st.insert_params, params[start:start + _BULK_ITEMS])
+                for start in range(0, len(tags), _BULK_ITEMS):
+                    st.insert(cur, st.upsert_tags, tags[start:start + _BULK_ITEMS])
+                self._write_histories(cur, [(rows[v["run_uuid"]], item) for item, v in prepared])
+            finally:
+                cur.close()
+            for item, values in prepared:
+                row_id = rows[values["run_uuid"]]
+                if item.inputs:
+                    self._import_inputs(conn, row_id, values["experiment_id"], item.inputs)
+                self._import_outputs(conn, row_id, values["run_uuid"], item.outputs)
+
+        self._db.run(txn)
+
+    @staticmethod
+    def _run_rows(conn: Connection, prepared: Sequence[tuple[RunImport, dict[str, Any]]]) -> dict[str, int]:
+        """Insert (or, for ids already there, empty and update) the run rows; ``{run id: row id}``."""
+        r = s.runs
+        ids = [values["run_uuid"] for _, values in prepared]
+        existing = dict(conn.execute(sa.select(r.c.run_uuid, r.c.row_id).where(r.c.run_uuid.in_(ids))
+                                     .with_for_update()).all())
+        if existing:
+            rows_ = list(existing.values())
+            for child in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.run_outputs):
+                conn.execute(sa.delete(child).where(child.c.run_row.in_(rows_)))
+            for _, values in prepared:
+                if values["run_uuid"] in existing:
+                    conn.execute(sa.update(r).where(r.c.row_id == existing[values["run_uuid"]]).values(**values))
+        new = [values for _, values in prepared if values["run_uuid"] not in existing]
+        if new:
+            conn.execute(sa.insert(r), new)
+            existing.update(conn.execute(sa.select(r.c.run_uuid, r.c.row_id)
+                                         .where(r.c.run_uuid.in_([v["run_uuid"] for v in new]))).all())
+        return existing
+
+    def _write_histories(self, cur: Any, runs: Sequence[tuple[int, RunImport]]) -> None:
+        """Every run's metric points, buffered across runs; then the latest value per run and key."""
+        st = self._writes
+        buffer: list[tuple[Any, ...]] = []
+        latest: dict[tuple[int, str], tuple[Any, ...]] = {}
+
+        def flush() -> None:
+            text = writes._copy_text(buffer) if st.copy_metrics is not None else None
+            if text is not None:
+                with cur.copy(st.copy_metrics) as copy:
+                    copy.write(text)
+            else:
+                for start in range(0, len(buffer), _METRIC_CHUNK):
+                    st.insert(cur, st.insert_metrics, buffer[start:start + _METRIC_CHUNK])
+            buffer.clear()
+
+        for row_id, item in runs:
+            for chunk in item.metric_chunks():
+                chunk = list(chunk)
+                for start in range(0, len(chunk), _METRIC_CHUNK):
+                    part = chunk[start:start + _METRIC_CHUNK]
+                    validate_batch(metrics=part)
+                    rows = writes.metric_rows(row_id, part)
+                    for key, row in latest_tuples(rows).items():
+                        old = latest.get((row_id, key))
+                        if old is None or _ORDER(row) > _ORDER(old):
+                            latest[(row_id, key)] = row
+                    buffer.extend(rows)
+                    if len(buffer) >= _BULK_POINTS:
+                        flush()
+        if buffer:
+            flush()
+        winners = list(latest.values())
+        for start in range(0, len(winners), _BULK_ITEMS):
+            st.insert(cur, st.upsert_latest, winners[start:start + _BULK_ITEMS])
+
+    @staticmethod
+    def _import_outputs(conn: Connection, row_id: int, run_id: str, outputs: Sequence[str]) -> None:
+        for position, model_id in enumerate(dict.fromkeys(outputs)):
+            model_row = conn.execute(sa.select(s.logged_models.c.model_row)
+                                     .where(s.logged_models.c.model_id == model_id)).scalar()
+            if model_row is None:
+                raise InvalidParameterError(
+                    f"run {run_id!r} output {model_id!r}: import the logged model before the run")
+            conn.execute(sa.insert(s.run_outputs).values(run_row=row_id, model_row=model_row, position=position))
+
+    @staticmethod
+    def _prepare_run(item: RunImport) -> tuple[RunImport, dict[str, Any]]:
+        info = item.info
         run_id = validate_run_id(info.run_id)
         run_name = validate_run_name(info.run_name)
         key = experiment_key(info.experiment_id)
-        _validated_items(params, tags)
-        r, st = s.runs, self._writes
-        values = dict(run_uuid=run_id, experiment_id=key, name=run_name, user_id=info.user_id,
-                      status=str(info.status), start_time=int(info.start_time or 0), end_time=info.end_time,
-                      lifecycle_stage=str(info.lifecycle_stage), artifact_uri=info.artifact_uri)
+        _validated_items(item.params, item.tags)
+        return item, dict(run_uuid=run_id, experiment_id=key, name=run_name, user_id=info.user_id,
+                          status=str(info.status), start_time=int(info.start_time or 0), end_time=info.end_time,
+                          lifecycle_stage=str(info.lifecycle_stage), artifact_uri=info.artifact_uri)
 
-        def txn(conn: Connection) -> None:
-            row_id = conn.execute(sa.select(r.c.row_id).where(r.c.run_uuid == run_id).with_for_update()).scalar()
-            if row_id is None:
-                row_id = inserted_id(conn, sa.insert(r).values(**values))
-            else:
-                for child in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.run_outputs):
-                    conn.execute(sa.delete(child).where(child.c.run_row == row_id))
-                conn.execute(sa.update(r).where(r.c.row_id == row_id).values(**values))
-            cur = cursor_of(conn)
-            try:
-                if params:
-                    st.insert(cur, st.insert_params, [(row_id, k, v) for k, v in params.items()])
-                if tags:
-                    writes.write_tags(cur, st, row_id, tags)
-                for chunk in metric_chunks():
-                    chunk = list(chunk)
-                    for start in range(0, len(chunk), _METRIC_CHUNK):
-                        part = chunk[start:start + _METRIC_CHUNK]
-                        validate_batch(metrics=part)
-                        writes.write_metrics(cur, st, row_id, part)
-            finally:
-                cur.close()
-            if inputs:
-                self._import_inputs(conn, row_id, key, inputs)
-            for position, model_id in enumerate(dict.fromkeys(outputs)):
-                model_row = conn.execute(sa.select(s.logged_models.c.model_row)
-                                         .where(s.logged_models.c.model_id == model_id)).scalar()
-                if model_row is None:
-                    raise InvalidParameterError(
-                        f"run {run_id!r} output {model_id!r}: import the logged model before the run")
-                conn.execute(sa.insert(s.run_outputs).values(run_row=row_id, model_row=model_row,
-                                                             position=position))
+    def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[list[Metric]]:
+        """A run's whole metric history, key by key (code-point order), each key by ``(step, timestamp)``
+        then logging order, in chunks of ``chunk_size`` points (the bulk read of a transfer)."""
+        validate_run_id(run_id)
+        dialect = self._db.engine.dialect
+        q, mark = dialect.identifier_preparer.quote, self._writes.mark
+        order = f"{q('key')}, step, {q('timestamp')}, id"
+        head = (f"SELECT {q('key')}, {q('value')}, kind, {q('timestamp')}, step, model_id, id FROM metrics "
+                f"WHERE run_row = {mark}")
+        after: Optional[tuple[Any, ...]] = None
+        while True:
+            def txn(conn: Connection, after: Optional[tuple[Any, ...]] = after) -> list[Any]:
+                row_id = conn.execute(sa.select(s.runs.c.row_id).where(s.runs.c.run_uuid == run_id)).scalar()
+                if row_id is None:
+                    raise RunNotFound(f"run {run_id!r} does not exist")
+                cur = cursor_of(conn)
+                try:
+                    if after is None:
+                        cur.execute(f"{head} ORDER BY {order} LIMIT {int(chunk_size)}", (row_id,))
+                    else:
+                        cur.execute(f"{head} AND ({order}) > ({', '.join([mark] * 4)}) "
+                                    f"ORDER BY {order} LIMIT {int(chunk_size)}", (row_id, *after))
+                    return list(cur.fetchall())
+                finally:
+                    cur.close()
 
-        self._db.run(txn)
+            rows = self._db.run(txn, write=False)
+            if not rows:
+                return
+            yield [Metric(key, value if kind == KIND_FINITE else decode_value(value, kind), ts, step, model_id)
+                   for key, value, kind, ts, step, model_id, _ in rows]
+            if len(rows) < chunk_size:
+                return
+            last = rows[-1]
+            after = (last[0], last[4], last[3], last[6])
 
     @staticmethod
     def _import_inputs(conn: Connection, row_id: int, experiment_key_: int, inputs: Sequence[DatasetInput]) -> None:
