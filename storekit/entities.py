@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, TypeVar
+from typing import Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
 __all__ = [
     "RunStatus",
@@ -39,6 +39,8 @@ __all__ = [
     "PagedList",
     "metric_order_key",
     "latest_metric",
+    "MetricChunks",
+    "RunImport",
 ]
 
 T = TypeVar("T")
@@ -363,3 +365,20 @@ def latest_metric(a: Optional[Metric], b: Metric) -> Metric:
     if a is None or metric_order_key(b) > metric_order_key(a):
         return b
     return a
+
+
+#: A callable returning a run's metric history as chunks of points (the import hook's input);
+#: it is called again when a transaction is retried, so it must start from the beginning each time.
+MetricChunks = Callable[[], Iterable[Sequence[Metric]]]
+
+
+@dataclass(frozen=True)
+class RunImport:
+    """One whole run for the import hook (capability IMPORT): its info (with its id), data and history."""
+
+    info: RunInfo
+    params: Mapping[str, str]
+    tags: Mapping[str, str]
+    metric_chunks: MetricChunks
+    inputs: Sequence[DatasetInput] = ()
+    outputs: Sequence[str] = ()

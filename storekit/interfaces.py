@@ -90,6 +90,10 @@ class Capability(str, enum.Enum):
     DATASETS = "datasets"
     #: Logged models (contract section 3b).
     LOGGED_MODELS = "logged_models"
+    #: The import hook used by ``storekit migrate`` / ``import-mlflow``: whole records
+    #: written with their own ids, idempotently (``import_experiment``, ``import_run``,
+    #: ``import_logged_model``; ``import_registered_model`` on a registry).  See docs/migration.md.
+    IMPORT = "import"
 
     def __str__(self) -> str:
         return self.value

@@ -22,6 +22,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("storekit.cli.db", "db", "Database schema management (SQL backends)."),
     "conformance": ("storekit.cli.conformance", "conformance", "Run the conformance suite against a URI."),
     "check": ("storekit.cli.check", "check", "Verify (and repair) a store's integrity."),
+    "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
+    "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
 }
 
 

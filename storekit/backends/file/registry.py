@@ -46,6 +46,7 @@ from ...rules import (
     validate_version,
 )
 from .atomic import read_json, write_json_atomic
+from .importing import FileRegistryImportOps
 from .layout import open_root, safe_file_name
 from .locking import StoreLock
 from .oserrors import translated
@@ -99,7 +100,7 @@ def _model_entity(doc: dict[str, Any]) -> RegisteredModel:
     )
 
 
-class FileRegistryStore(RegistryStore):
+class FileRegistryStore(FileRegistryImportOps, RegistryStore):
     """A model registry in ``<root>/models`` of a file store (``file:`` URIs and bare paths).
 
     ``FileRegistryStore(uri, create=True)``: the store is opened like
@@ -113,6 +114,7 @@ class FileRegistryStore(RegistryStore):
             Capability.MULTIPROCESS_WRITERS,
             Capability.DURABLE,
             Capability.SEARCH_OR,
+            Capability.IMPORT,
         }
     )
 

@@ -55,6 +55,7 @@ from ...rules import (
     validate_tags,
 )
 from .datasets import dataset_records
+from .importing import FileTrackingImportOps
 from .experiments import ExperimentCatalog
 from .logged_models import LoggedModelCatalog
 from .logged_models import to_entity as logged_model_entity
@@ -70,7 +71,7 @@ _HISTORY_CACHE_ENTRIES = 256
 _history_order = operator.attrgetter("step", "timestamp")
 
 
-class FileTrackingStore(TrackingStore):
+class FileTrackingStore(FileTrackingImportOps, TrackingStore):
     """A tracking store on a plain directory tree (``file:`` URIs and bare paths).
 
     ``FileTrackingStore(uri, default_artifact_root=None, create=True)``: the
@@ -93,6 +94,7 @@ class FileTrackingStore(TrackingStore):
             Capability.REGISTRY,
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
+            Capability.IMPORT,
         }
     )
 

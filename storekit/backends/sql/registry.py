@@ -33,6 +33,7 @@ from ...rules import (
     validate_version,
 )
 from . import schema as s
+from .importing import SqlRegistryImportOps
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .search_sql import EntitySpec, KeyedTable
@@ -82,11 +83,11 @@ VERSION_SPEC = EntitySpec(
 _VERSION_COLUMNS = (_m.c.name, *[c for c in _v.c])
 
 
-class SqlRegistryStore(RegistryStore):
+class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
     """Model registry on a SQL database; same URIs as :class:`SqlTrackingStore`."""
 
     capabilities = frozenset(
-        {Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE}
+        {Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE, Capability.IMPORT}
     )
 
     def __init__(self, uri: str, create: bool = True, **engine_options: Any) -> None:

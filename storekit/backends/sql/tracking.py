@@ -31,6 +31,7 @@ from ... import rules
 from ...rules import validate_key, validate_max_results, validate_run_id
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
+from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
 from .metrics import row_to_metric
 from .migrate import open_database
@@ -91,7 +92,7 @@ RUN_SPEC = EntitySpec(
 )
 
 
-class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
+class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
     ``SqlTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
@@ -112,6 +113,7 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
             Capability.REGISTRY,
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
+            Capability.IMPORT,
         }
     )
 

@@ -1,0 +1,187 @@
+"""``storekit migrate`` and ``storekit import-mlflow``: copy a whole store into a storekit store.
+
+Both commands share the copy engine of :mod:`storekit.transfer`; see
+docs/migration.md for what comes over, resume and verification.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, Optional
+
+import click
+
+from ..errors import InvalidParameterError
+from ..uri import get_scheme, local_path_from_uri, redact_uri
+from ._output import handle_errors, print_json
+
+__all__ = ["migrate", "import_mlflow", "run_transfer"]
+
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("src"),
+        click.argument("dst"),
+        click.option("--registry-uri", default=None,
+                     help="Registry of the source (default: the source itself, when it has one)."),
+        click.option("--dst-registry-uri", default=None,
+                     help="Registry of the destination (default: the destination itself, when it has one)."),
+        click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing."),
+        click.option("--state", "state_path", default=None, type=click.Path(dir_okay=False),
+                     help="Resume state file (default: ./.storekit-transfer-<hash>.jsonl)."),
+        click.option("--no-verify", is_flag=True, help="Skip the final verification."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _scheme(uri: str) -> str:
+    return get_scheme(uri).split("+", 1)[0].lower()
+
+
+def _require_existing(uri: str, what: str) -> None:
+    """A local source must exist: opening a missing one would create an empty store."""
+    scheme = _scheme(uri)
+    path: Optional[str] = None
+    if scheme == "sqlite":
+        path = uri.split(":///", 1)[1] if ":///" in uri else None
+        if path and not path.startswith("/"):
+            path = os.path.abspath(path)
+        if path in ("", ":memory:"):
+            path = None
+    elif scheme in ("", "file"):
+        path = str(local_path_from_uri(uri))
+    if path is not None and not os.path.exists(path):
+        raise InvalidParameterError(f"{what}: {redact_uri(uri)} does not exist")
+
+
+def _storekit_source(src: str, registry_uri: Optional[str]) -> Any:
+    from ..interfaces import Capability
+    from ..registry import resolve_registry_store, resolve_tracking_store
+    from ..transfer.storekit_source import StorekitSource
+
+    _require_existing(src, "SRC")
+    tracking = resolve_tracking_store(src)
+    registry = None
+    if registry_uri or Capability.REGISTRY in tracking.capabilities:
+        registry = resolve_registry_store(registry_uri or src)
+    return StorekitSource(tracking, registry, redact_uri(src))
+
+
+def _mlflow_source(src: str, registry_uri: Optional[str]) -> Any:
+    from ..transfer.mlflow_source import open_mlflow_source
+
+    return open_mlflow_source(src, registry_uri)
+
+
+def _destination_has_hook(dst: str) -> bool:
+    from ..interfaces import Capability
+    from ..registry import load_implementation
+
+    return Capability.IMPORT in getattr(load_implementation("tracking", dst), "capabilities", frozenset())
+
+
+def _open_destination(dst: str, dst_registry_uri: Optional[str]) -> Any:
+    from ..interfaces import Capability
+    from ..registry import resolve_registry_store, resolve_tracking_store
+    from ..transfer.destination import destination_for
+
+    tracking = resolve_tracking_store(dst)
+    registry = None
+    if dst_registry_uri or Capability.REGISTRY in tracking.capabilities:
+        registry = resolve_registry_store(dst_registry_uri or dst)
+    return destination_for(tracking, registry)
+
+
+def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registry_uri: Optional[str],
+                 artifacts: str, dry_run: bool, state_path: Optional[str], no_verify: bool, as_json: bool) -> int:
+    """Plan, copy and verify; returns the exit code (1 when the verification finds differences)."""
+    from ..transfer import report
+    from ..transfer.engine import CopyEngine, TransferOptions, count_plan
+    from ..transfer.state import ResumeState, default_state_path
+    from ..transfer.verify import verify
+
+    source_text, dest_text = redact_uri(src), redact_uri(dst)
+    path = state_path or default_state_path(source_text, dest_text)
+    source = open_source()
+    try:
+        if dry_run:
+            state = ResumeState(path, source_text, dest_text, dry_run=True)
+            rows = count_plan(source)
+            models = list(source.registered_models())
+            registry = (len(models), sum(len(v) for _, v in models)) if models else None
+            hook = _destination_has_hook(dst)
+            summary = [
+                ("source", source.description), ("destination", dest_text),
+                ("ids", "preserved (import hook)" if hook else "new (public API fallback)"),
+                ("artifacts", artifacts), ("resume state", str(path)),
+                ("runs already done", len(state.ids["run"])),
+            ]
+            if as_json:
+                print_json(report.plan_json(rows, registry, summary))
+            else:
+                report.print_plan(rows, registry, summary)
+            return 0
+        destination = _open_destination(dst, dst_registry_uri)
+        state = ResumeState(path, source_text, dest_text, fsync_each=not destination.preserves_ids)
+        try:
+            options = TransferOptions(artifacts=artifacts)
+            interactive = sys.stderr.isatty() and not as_json
+            total = sum(source.count_runs(e.experiment_id) for e in source.experiments()) if interactive else None
+            with report.progress(total, "copying runs") as tick:
+                engine = CopyEngine(source, destination, state, options, on_run=tick)
+                result = engine.run()
+            check = None
+            if not no_verify:
+                with report.progress(total, "verifying runs") as tick_verify:
+                    check = verify(engine, on_run=lambda: tick_verify(0))
+            if as_json:
+                print_json(report.result_json(result, check))
+            else:
+                report.print_result(result)
+                if check is not None:
+                    report.print_verification(check)
+            return 0 if check is None or check.ok else 1
+        finally:
+            state.close()
+            destination.close()
+    finally:
+        source.close()
+
+
+@click.command("migrate")
+@_common
+@handle_errors
+def migrate(src: str, dst: str, registry_uri: Optional[str], dst_registry_uri: Optional[str], dry_run: bool,
+            state_path: Optional[str], no_verify: bool, as_json: bool) -> None:
+    """Copy everything from storekit store SRC into storekit store DST (any two backends).
+
+    Experiments, runs (ids, times, statuses, parents, full metric histories,
+    params, tags, datasets), logged models and the registry come over;
+    artifacts are copied to DST's artifact root and their URIs rewritten.
+    Interrupted? Run the same command again: it resumes.
+    """
+    code = run_transfer(lambda: _storekit_source(src, registry_uri), src, dst, dst_registry_uri, "copy",
+                        dry_run, state_path, no_verify, as_json)
+    sys.exit(code)
+
+
+@click.command("import-mlflow")
+@_common
+@click.option("--artifacts", type=click.Choice(["copy", "keep"]), default="copy", show_default=True,
+              help="copy: into DST's artifact root; keep: leave them where they are (URIs unchanged).")
+@handle_errors
+def import_mlflow(src: str, dst: str, registry_uri: Optional[str], dst_registry_uri: Optional[str], dry_run: bool,
+                  state_path: Optional[str], no_verify: bool, as_json: bool, artifacts: str) -> None:
+    """Import an MLflow store SRC (an mlruns/ directory or an MLflow database URI) into storekit store DST.
+
+    MLflow is not needed: its files and tables are read directly, read-only.
+    """
+    code = run_transfer(lambda: _mlflow_source(src, registry_uri), src, dst, dst_registry_uri, artifacts,
+                        dry_run, state_path, no_verify, as_json)
+    sys.exit(code)
