@@ -171,13 +171,17 @@ def run_info_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> 
     )
 
 
+#: storekit's dataset-input tag ``context`` is MLflow's ``mlflow.data.context``.
+_CONTEXT_TAG, _MLFLOW_CONTEXT_TAG = "context", "mlflow.data.context"
+
+
 def _dataset_input_from_json(raw: Mapping[str, Any]) -> DatasetInput:
     d = raw.get("dataset") or {}
     return DatasetInput(
         dataset=Dataset(name=str(d.get("name", "")), digest=str(d.get("digest", "")),
                         source_type=str(d.get("source_type", "")), source=str(d.get("source", "")),
                         schema=_str(d.get("schema")), profile=_str(d.get("profile"))),
-        tags=pairs_to_dict(raw.get("tags")),
+        tags={(_CONTEXT_TAG if k == _MLFLOW_CONTEXT_TAG else k): v for k, v in pairs_to_dict(raw.get("tags")).items()},
     )
 
 
@@ -189,7 +193,8 @@ def dataset_input_to_json(item: DatasetInput) -> dict[str, Any]:
         dataset["schema"] = d.schema
     if d.profile is not None:
         dataset["profile"] = d.profile
-    return {"tags": pairs(item.tags), "dataset": dataset}
+    tags = {(_MLFLOW_CONTEXT_TAG if k == _CONTEXT_TAG else k): v for k, v in item.tags.items()}
+    return {"tags": pairs(tags), "dataset": dataset}
 
 
 def run_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> Run:

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 from storekit.entities import ModelVersion, ModelVersionStage, PagedList, RegisteredModel
 from storekit.errors import InvalidParameterError, ModelNotFound, ModelVersionNotFound, NotFoundError
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
-from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind, parse_order_by
+from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
 from storekit.search.ast import Identifier
 from storekit.uri import redact_uri
 from storekit.validation import (
@@ -24,7 +24,7 @@ from storekit.validation import (
 )
 
 from .base import ServerConnection
-from .clientside import client_side_page, needs_client_side
+from .clientside import PagedSearch
 from .convert import ArtifactUriMapper, model_version_from_json, pairs, registered_model_from_json
 from .settings import HttpSettings
 
@@ -53,6 +53,7 @@ class HttpRegistryStore(RegistryStore):
         self.uri = uri
         self.http = self._conn.http
         self._artifacts = ArtifactUriMapper(self._conn.base_url)
+        self._searches = PagedSearch(_FETCH_PAGE)
 
     def __repr__(self) -> str:
         return f"HttpRegistryStore({redact_uri(self.uri)!r})"
@@ -100,33 +101,19 @@ class HttpRegistryStore(RegistryStore):
     def search_registered_models(self, filter_string: Optional[str] = None, max_results: int = DEFAULT_MAX_RESULTS,
                                  order_by: Optional[Sequence[str]] = None,
                                  page_token: Optional[str] = None) -> PagedList[RegisteredModel]:
-        """Search registered models (``OR``/``NOT`` filters on the client)."""
+        """Search registered models (what the server cannot express, on the client)."""
         limit = validate_max_results(max_results)
-        parse_order_by(order_by, REGISTERED_MODEL_SCHEMA)
-        if needs_client_side(filter_string, REGISTERED_MODEL_SCHEMA):
-            everything = self._all(lambda t: self._search_models_page(None, _FETCH_PAGE, None, t))
-            return client_side_page(everything, REGISTERED_MODEL_SCHEMA, _tagged_value, filter_string, order_by,
-                                    limit, page_token)
-        return self._search_models_page(filter_string, limit, order_by, page_token)
 
-    def _search_models_page(self, filter_string: Optional[str], limit: int, order_by: Optional[Sequence[str]],
-                            token: Optional[str]) -> PagedList[RegisteredModel]:
-        data = self._call("GET", "registered-models/search", params={
-            "filter": filter_string or None, "max_results": limit, "order_by": list(order_by or ()) or None,
-            "page_token": token or None})
-        return PagedList([registered_model_from_json(m, self._artifacts) for m in data.get("registered_models") or ()],
-                         data.get("next_page_token") or None)
+        def server_page(flt: Optional[str], size: int, token: Optional[str],
+                        order: Optional[Sequence[str]]) -> PagedList[RegisteredModel]:
+            data = self._call("GET", "registered-models/search", params={
+                "filter": flt or None, "max_results": size, "order_by": list(order or ()) or None,
+                "page_token": token or None})
+            return PagedList([registered_model_from_json(m, self._artifacts) for m in data.get("registered_models") or ()],
+                             data.get("next_page_token") or None)
 
-    @staticmethod
-    def _all(fetch: Any) -> list[Any]:
-        items: list[Any] = []
-        token: Optional[str] = None
-        while True:
-            page = fetch(token)
-            items.extend(page)
-            token = page.token
-            if not token:
-                return items
+        return self._searches.search(REGISTERED_MODEL_SCHEMA, filter_string, order_by, limit, page_token, (),
+                                     server_page, _tagged_value)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set a tag on a registered model."""
@@ -135,7 +122,10 @@ class HttpRegistryStore(RegistryStore):
                    body={"name": validate_model_name(name), "key": key, "value": value})
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        """Remove a tag from a registered model."""
+        """Remove a tag from a registered model; NotFoundError when it is not set."""
+        key = validate_key(key, "registered model tag key")
+        if key not in self.get_registered_model(name).tags:  # MLflow deletes a missing tag silently
+            raise NotFoundError(f"registered model {name!r} has no tag {key!r}")
         self._call("DELETE", "registered-models/delete-tag", idempotent=False, not_found=NotFoundError,
                    body={"name": validate_model_name(name), "key": validate_key(key, "registered model tag key")})
 
@@ -144,7 +134,8 @@ class HttpRegistryStore(RegistryStore):
         stage_names = [ModelVersionStage.parse(s).value for s in stages] if stages else None
         data = self._call("POST", "registered-models/get-latest-versions", idempotent=True,
                           body={"name": validate_model_name(name), "stages": stage_names})
-        return [model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()]
+        versions = [model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()]
+        return sorted(versions, key=lambda v: v.current_stage)  # the contract orders them by stage name
 
     # -- versions ---------------------------------------------------------------
     def create_model_version(self, name: str, source: str, run_id: Optional[str] = None,
@@ -180,22 +171,19 @@ class HttpRegistryStore(RegistryStore):
     def search_model_versions(self, filter_string: Optional[str] = None, max_results: int = DEFAULT_MAX_RESULTS,
                               order_by: Optional[Sequence[str]] = None,
                               page_token: Optional[str] = None) -> PagedList[ModelVersion]:
-        """Search model versions (``OR``/``NOT`` filters on the client)."""
+        """Search model versions (what the server cannot express, on the client)."""
         limit = validate_max_results(max_results)
-        parse_order_by(order_by, MODEL_VERSION_SCHEMA)
-        if needs_client_side(filter_string, MODEL_VERSION_SCHEMA):
-            everything = self._all(lambda t: self._search_versions_page(None, _FETCH_PAGE, None, t))
-            return client_side_page(everything, MODEL_VERSION_SCHEMA, _tagged_value, filter_string, order_by,
-                                    limit, page_token)
-        return self._search_versions_page(filter_string, limit, order_by, page_token)
 
-    def _search_versions_page(self, filter_string: Optional[str], limit: int, order_by: Optional[Sequence[str]],
-                              token: Optional[str]) -> PagedList[ModelVersion]:
-        data = self._call("GET", "model-versions/search", params={
-            "filter": filter_string or None, "max_results": limit, "order_by": list(order_by or ()) or None,
-            "page_token": token or None})
-        return PagedList([model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()],
-                         data.get("next_page_token") or None)
+        def server_page(flt: Optional[str], size: int, token: Optional[str],
+                        order: Optional[Sequence[str]]) -> PagedList[ModelVersion]:
+            data = self._call("GET", "model-versions/search", params={
+                "filter": flt or None, "max_results": size, "order_by": list(order or ()) or None,
+                "page_token": token or None})
+            return PagedList([model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()],
+                             data.get("next_page_token") or None)
+
+        return self._searches.search(MODEL_VERSION_SCHEMA, filter_string, order_by, limit, page_token, (),
+                                     server_page, _tagged_value)
 
     def transition_model_version_stage(self, name: str, version: str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
@@ -220,7 +208,10 @@ class HttpRegistryStore(RegistryStore):
             "name": validate_model_name(name), "version": validate_version(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
-        """Remove a tag from a model version."""
+        """Remove a tag from a model version; NotFoundError when it is not set."""
+        key = validate_key(key, "model version tag key")
+        if key not in self.get_model_version(name, version).tags:  # MLflow deletes a missing tag silently
+            raise NotFoundError(f"model version {name!r} {version!r} has no tag {key!r}")
         self._call("DELETE", "model-versions/delete-tag", idempotent=False, not_found=NotFoundError, body={
             "name": validate_model_name(name), "version": validate_version(version),
             "key": validate_key(key, "model version tag key")})

@@ -29,6 +29,7 @@ from storekit.entities import (
     ViewType,
 )
 from storekit.errors import (
+    AlreadyExistsError,
     ExperimentNotFound,
     InvalidParameterError,
     LoggedModelNotFound,
@@ -54,7 +55,7 @@ from storekit.validation import (
 
 from .base import ServerConnection
 from .batching import split_batch
-from .clientside import client_side_page, needs_client_side
+from .clientside import PagedSearch
 from .convert import (
     LOGGED_MODEL_STATUS_TO_JSON,
     ArtifactUriMapper,
@@ -142,6 +143,7 @@ class HttpTrackingStore(TrackingStore):
         self.uri = uri
         self.http = self._conn.http
         self._artifacts = ArtifactUriMapper(self._conn.base_url)
+        self._searches = PagedSearch(_FETCH_PAGE)
 
     def __repr__(self) -> str:
         return f"HttpTrackingStore({redact_uri(self.uri)!r})"
@@ -188,53 +190,52 @@ class HttpTrackingStore(TrackingStore):
     def search_experiments(self, view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
                            filter_string: Optional[str] = None, order_by: Optional[Sequence[str]] = None,
                            page_token: Optional[str] = None) -> PagedList[Experiment]:
-        """Search experiments on the server (``OR``/``NOT`` filters on the client)."""
+        """Search experiments on the server (what it cannot express, on the client)."""
         limit = validate_max_results(max_results)
         view = ViewType(view_type)
-        parse_order_by(order_by, EXPERIMENT_SCHEMA)
-        if needs_client_side(filter_string, EXPERIMENT_SCHEMA):
-            everything = self._all_pages(
-                lambda token: self._search_experiments_page(view, _FETCH_PAGE, None, None, token))
-            return client_side_page(everything, EXPERIMENT_SCHEMA, _experiment_value, filter_string, order_by,
-                                    limit, page_token, int(view))
-        return self._search_experiments_page(view, limit, filter_string, order_by, page_token)
 
-    def _search_experiments_page(self, view: ViewType, limit: int, filter_string: Optional[str],
-                                 order_by: Optional[Sequence[str]], token: Optional[str]) -> PagedList[Experiment]:
-        data = self._post("experiments/search", {
-            "view_type": int(view), "max_results": limit, "filter": filter_string or None,
-            "order_by": list(order_by or ()) or None, "page_token": token or None,
-        }, idempotent=True)
-        return PagedList([experiment_from_json(e, self._artifacts) for e in data.get("experiments") or ()],
-                         data.get("next_page_token") or None)
+        def server_page(flt: Optional[str], size: int, token: Optional[str],
+                        order: Optional[Sequence[str]]) -> PagedList[Experiment]:
+            data = self._post("experiments/search", {
+                "view_type": int(view), "max_results": size, "filter": flt or None,
+                "order_by": list(order or ()) or None, "page_token": token or None,
+            }, idempotent=True)
+            return PagedList([experiment_from_json(e, self._artifacts) for e in data.get("experiments") or ()],
+                             data.get("next_page_token") or None)
 
-    @staticmethod
-    def _all_pages(fetch: Any) -> list[Any]:
-        items: list[Any] = []
-        token: Optional[str] = None
-        while True:
-            page = fetch(token)
-            items.extend(page)
-            token = page.token
-            if not token:
-                return items
+        return self._searches.search(EXPERIMENT_SCHEMA, filter_string, order_by, limit, page_token, (int(view),),
+                                     server_page, _experiment_value)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         """Rename an experiment."""
         experiment_id = validate_experiment_id(experiment_id)
         new_name = validate_experiment_name(new_name)
+        taken = self.get_experiment_by_name(new_name)
+        if taken is not None and taken.experiment_id != experiment_id:
+            # MLflow's SQL store reports the clash as BAD_REQUEST (an IntegrityError), not RESOURCE_ALREADY_EXISTS
+            raise AlreadyExistsError(f"new_name: an experiment named {new_name!r} exists already")
         self._post("experiments/update", {"experiment_id": experiment_id, "new_name": new_name},
                    not_found=ExperimentNotFound)
 
     def delete_experiment(self, experiment_id: str) -> None:
-        """Soft-delete an experiment."""
-        self._post("experiments/delete", {"experiment_id": validate_experiment_id(experiment_id)},
-                   not_found=ExperimentNotFound)
+        """Soft-delete an experiment (deleting a deleted one is a no-op, as storekit's semantics say)."""
+        experiment_id = validate_experiment_id(experiment_id)
+        try:
+            self._post("experiments/delete", {"experiment_id": experiment_id}, not_found=ExperimentNotFound)
+        except ExperimentNotFound:
+            # MLflow reports an already deleted experiment as missing
+            if str(self.get_experiment(experiment_id).lifecycle_stage) != "deleted":
+                raise
 
     def restore_experiment(self, experiment_id: str) -> None:
-        """Restore a soft-deleted experiment."""
-        self._post("experiments/restore", {"experiment_id": validate_experiment_id(experiment_id)},
-                   not_found=ExperimentNotFound)
+        """Restore a soft-deleted experiment (restoring an active one is a no-op)."""
+        experiment_id = validate_experiment_id(experiment_id)
+        try:
+            self._post("experiments/restore", {"experiment_id": experiment_id}, not_found=ExperimentNotFound)
+        except ExperimentNotFound:
+            # MLflow reports an active experiment as missing when asked to restore it
+            if str(self.get_experiment(experiment_id).lifecycle_stage) != "active":
+                raise
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set a tag on an experiment (an idempotent write: retried like a read)."""
@@ -346,28 +347,26 @@ class HttpTrackingStore(TrackingStore):
     def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
                     view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
                     order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
-        """Search runs on the server with its page tokens (``OR``/``NOT`` filters on the client)."""
+        """Search runs on the server with its page tokens (what it cannot express, on the client)."""
         ids = [validate_experiment_id(e) for e in experiment_ids]
         limit = validate_max_results(max_results)
         view = ViewType(view_type)
-        parse_order_by(order_by, RUN_SCHEMA)
         if not ids:
             parse_filter(filter_string, RUN_SCHEMA)
+            parse_order_by(order_by, RUN_SCHEMA)
             return PagedList([])
-        if needs_client_side(filter_string, RUN_SCHEMA):
-            everything = self._all_pages(lambda token: self._search_runs_page(ids, None, view, _FETCH_PAGE, None, token))
-            return client_side_page(everything, RUN_SCHEMA, _run_value, filter_string, order_by, limit, page_token,
-                                    sorted(ids), int(view))
-        return self._search_runs_page(ids, filter_string, view, limit, order_by, page_token)
 
-    def _search_runs_page(self, ids: list[str], filter_string: Optional[str], view: ViewType, limit: int,
-                          order_by: Optional[Sequence[str]], token: Optional[str]) -> PagedList[Run]:
-        data = self._post("runs/search", {
-            "experiment_ids": ids, "filter": filter_string or None, "run_view_type": int(view),
-            "max_results": limit, "order_by": list(order_by or ()) or None, "page_token": token or None,
-        }, idempotent=True, not_found=ExperimentNotFound)
-        return PagedList([run_from_json(r, self._artifacts) for r in data.get("runs") or ()],
-                         data.get("next_page_token") or None)
+        def server_page(flt: Optional[str], size: int, token: Optional[str],
+                        order: Optional[Sequence[str]]) -> PagedList[Run]:
+            data = self._post("runs/search", {
+                "experiment_ids": ids, "filter": flt or None, "run_view_type": int(view),
+                "max_results": size, "order_by": list(order or ()) or None, "page_token": token or None,
+            }, idempotent=True, not_found=ExperimentNotFound)
+            return PagedList([run_from_json(r, self._artifacts) for r in data.get("runs") or ()],
+                             data.get("next_page_token") or None)
+
+        return self._searches.search(RUN_SCHEMA, filter_string, order_by, limit, page_token, (sorted(ids), int(view)),
+                                     server_page, _run_value)
 
     # -- datasets -------------------------------------------------------------
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
@@ -434,33 +433,31 @@ class HttpTrackingStore(TrackingStore):
     def search_logged_models(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
                              order_by: Optional[Sequence[str]] = None, max_results: int = DEFAULT_MAX_RESULTS,
                              page_token: Optional[str] = None) -> PagedList[LoggedModel]:
-        """Search logged models (``OR``/``NOT`` filters on the client)."""
+        """Search logged models (what the server cannot express, on the client)."""
         ids = [validate_experiment_id(e) for e in experiment_ids]
         limit = validate_max_results(max_results)
-        keys = parse_order_by(order_by, LOGGED_MODEL_SCHEMA)
         if not ids:
             parse_filter(filter_string, LOGGED_MODEL_SCHEMA)
+            parse_order_by(order_by, LOGGED_MODEL_SCHEMA)
             return PagedList([])
-        if needs_client_side(filter_string, LOGGED_MODEL_SCHEMA):
-            everything = self._all_pages(
-                lambda token: self._search_models_page(ids, None, None, _FETCH_PAGE, token))
-            return client_side_page(everything, LOGGED_MODEL_SCHEMA, _logged_model_value, filter_string, order_by,
-                                    limit, page_token, sorted(ids))
-        server_order = None
-        if order_by:
-            server_order = [{"field_name": (k.ident.key if k.ident.kind is Kind.ATTRIBUTE
-                                            else f"{k.ident.kind.value}.{k.ident.key}"),
-                             "ascending": k.ascending} for k in keys[:len(list(order_by))]]
-        return self._search_models_page(ids, filter_string, server_order, limit, page_token)
 
-    def _search_models_page(self, ids: list[str], filter_string: Optional[str], order: Optional[list[dict[str, Any]]],
-                            limit: int, token: Optional[str]) -> PagedList[LoggedModel]:
-        data = self._post("logged-models/search", {
-            "experiment_ids": ids, "filter": filter_string or None, "order_by": order,
-            "max_results": limit, "page_token": token or None,
-        }, idempotent=True, not_found=ExperimentNotFound)
-        return PagedList([logged_model_from_json(m, self._artifacts) for m in data.get("models") or ()],
-                         data.get("next_page_token") or None)
+        def server_page(flt: Optional[str], size: int, token: Optional[str],
+                        order: Optional[Sequence[str]]) -> PagedList[LoggedModel]:
+            server_order = None
+            if order:
+                keys = parse_order_by(order, LOGGED_MODEL_SCHEMA)[:len(list(order))]
+                server_order = [{"field_name": (k.ident.key if k.ident.kind is Kind.ATTRIBUTE
+                                                else f"{k.ident.kind.value}.{k.ident.key}"),
+                                 "ascending": k.ascending} for k in keys]
+            data = self._post("logged-models/search", {
+                "experiment_ids": ids, "filter": flt or None, "order_by": server_order,
+                "max_results": size, "page_token": token or None,
+            }, idempotent=True, not_found=ExperimentNotFound)
+            return PagedList([logged_model_from_json(m, self._artifacts) for m in data.get("models") or ()],
+                             data.get("next_page_token") or None)
+
+        return self._searches.search(LOGGED_MODEL_SCHEMA, filter_string, order_by, limit, page_token, (sorted(ids),),
+                                     server_page, _logged_model_value)
 
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced."""
