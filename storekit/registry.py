@@ -84,7 +84,7 @@ RUN_CONTEXT_PROVIDER_GROUP = "storekit.run_context_provider"
 
 #: Distributions whose implementations win over third-party plugins.
 BUILTIN_DISTRIBUTIONS = frozenset(
-    {"storekit", "storekit-s3", "storekit-azure", "storekit-sftp", "storekit-hdfs"}
+    {"storekit", "storekit-s3", "storekit-azure", "storekit-sftp", "storekit-hdfs", "storekit-http"}
 )
 
 #: Known built-in scheme -> (extra of ``storekit``, distribution that provides it).
@@ -99,6 +99,8 @@ INSTALL_HINTS: dict[str, tuple[str, str]] = {
     "viewfs": ("hdfs", "storekit-hdfs"),
     "webhdfs": ("hdfs", "storekit-hdfs"),
     "swebhdfs": ("hdfs", "storekit-hdfs"),
+    "http": ("http", "storekit-http"),
+    "https": ("http", "storekit-http"),
     "postgresql": ("postgres", "psycopg"),
     "mysql": ("mysql", "pymysql"),
     "mariadb": ("mysql", "pymysql"),

@@ -1,0 +1,88 @@
+"""HttpArtifactRepository through a real ``mlflow server``'s artifact proxy."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tracemalloc
+import uuid
+from pathlib import Path
+
+import pytest
+
+from storekit.client import TrackingClient
+from storekit.errors import ArtifactNotFound, InvalidParameterError
+from storekit.registry import resolve_artifact_repository
+from storekit_http import HttpArtifactRepository
+
+from tests.mlflow_server import MlflowServer
+
+
+@pytest.fixture
+def repo(mlflow_server: MlflowServer) -> HttpArtifactRepository:
+    r = resolve_artifact_repository(f"{mlflow_server.url}/api/2.0/mlflow-artifacts/artifacts/t/{uuid.uuid4().hex}")
+    assert isinstance(r, HttpArtifactRepository)
+    return r
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def test_upload_list_download_delete(repo: HttpArtifactRepository, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.bin").write_bytes(b"\x00\x01" * 100)
+    repo.log_artifacts(src, "dir")
+    repo.log_artifact(src / "a.txt")
+    assert [(f.path, f.is_dir, f.file_size) for f in repo.list_artifacts()] == [("a.txt", False, 5), ("dir", True, None)]
+    assert [f.path for f in repo.list_artifacts("dir")] == ["dir/a.txt", "dir/sub"]
+    out = Path(repo.download_artifacts("dir", tmp_path / "out"))
+    assert (out / "sub" / "b.bin").read_bytes() == b"\x00\x01" * 100
+    assert Path(repo.download_artifacts("a.txt", tmp_path / "one")).read_text() == "alpha"
+    with pytest.raises(ArtifactNotFound):
+        repo.download_artifacts("missing.txt", tmp_path / "none")
+    repo.delete_artifacts("dir")
+    assert [f.path for f in repo.list_artifacts()] == ["a.txt"]
+    with pytest.raises(InvalidParameterError):
+        repo.log_artifact(src / "a.txt", "../escape")
+
+
+def test_large_file_streams_in_bounded_memory(repo: HttpArtifactRepository, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:
+        for _ in range(32):
+            fh.write(os.urandom(1 << 20))
+    tracemalloc.start()
+    try:
+        repo.log_artifact(big)
+        _, upload_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        local = Path(repo.download_artifacts("big.bin", tmp_path / "down"))
+        _, download_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert _digest(local) == _digest(big)
+    assert upload_peak < 16 << 20 and download_peak < 16 << 20, (upload_peak, download_peak)
+
+
+def test_run_artifacts_through_the_client(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    client = TrackingClient(tracking_uri=mlflow_server.url)
+    exp_id = client.create_experiment(f"art-{uuid.uuid4().hex[:8]}")
+    run = client.create_run(exp_id)
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    client.log_artifact(run.info.run_id, tmp_path / "model.pkl", "model")
+    assert [f.path for f in client.list_artifacts(run.info.run_id, "model")] == ["model/model.pkl"]
+    # MLflow's own client sees the same file where it expects it
+    stored = list((mlflow_server.workdir / "artifacts").rglob("model.pkl"))
+    assert [p.read_bytes() for p in stored] == [b"weights"]
+
+
+def test_not_a_proxy_uri_is_refused() -> None:
+    with pytest.raises(InvalidParameterError):
+        HttpArtifactRepository("https://example.com/some/file")
