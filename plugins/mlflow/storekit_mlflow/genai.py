@@ -26,7 +26,7 @@ __all__ = ["GENAI_NAME", "is_genai", "genai_methods", "install_not_implemented"]
 
 #: Method names of MLflow's GenAI-only surface.
 GENAI_NAME = re.compile(
-    r"trace|span|assessment|issue|scorer|scoring|label_schema|review_queue|prompt|gateway|"
+    r"trace|span|assessment|issue|scorer|scoring|label_schema|review_queue|user_queue|prompt|gateway|"
     r"endpoint|guardrail|budget|secret|mcp_|completed_sessions|"
     # evaluation datasets (not the run inputs the UI summarises with ``_search_datasets``)
     r"^(create_dataset|get_dataset|delete_dataset|search_datasets|upsert_dataset_records|"
