@@ -71,18 +71,30 @@ def test_default_experiment_is_zero(tracking: StorekitTrackingStore, store_uri: 
 
 
 @pytest.mark.mlflow
-def test_default_experiment_created_once_by_racing_processes(store_uri: str, native_uri: str) -> None:
+def test_default_experiment_created_once_by_racing_processes(new_storekit_uri, tmp_path) -> None:
+    """Three processes (like ``mlflow server`` workers) open new stores of every backend at the same moment."""
+    from .conftest import BACKENDS
+
+    natives = [new_storekit_uri(b) for b in BACKENDS]
+    go = tmp_path / "go"
     code = (
-        "import sys; from storekit_mlflow.tracking import StorekitTrackingStore as S; "
-        "print(S(sys.argv[1], None).get_experiment('0').name)"
+        "import os, sys, time; from storekit_mlflow.tracking import StorekitTrackingStore as S\n"
+        "open(sys.argv[1] + '.' + str(os.getpid()), 'w').close()\n"
+        "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+        "print(' '.join(S('storekit:' + u, None).get_experiment('0').name for u in sys.argv[2:]))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, store_uri], stdout=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(go), *natives], stdout=subprocess.PIPE, text=True)
              for _ in range(3)]
+    deadline = time.time() + 300
+    while len(list(tmp_path.glob("go.*"))) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    go.touch()  # every process has imported MLflow and the bridge: release them together
     outs = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert outs == ["Default"] * 3
-    native = sk.resolve_tracking_store(native_uri)
-    assert [e.name for e in native.search_experiments(view_type=sk.ViewType.ALL)].count("Default") == 1
+    assert outs == [" ".join(["Default"] * len(BACKENDS))] * 3
+    for native in natives:
+        store = sk.resolve_tracking_store(native)
+        assert [e.name for e in store.search_experiments(view_type=sk.ViewType.ALL)].count("Default") == 1, native
 
 
 def test_experiment_lifecycle_and_search(tracking: StorekitTrackingStore) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, cast
 
 from mlflow import entities as ml
 from mlflow.entities.model_registry import (
@@ -56,6 +56,8 @@ __all__ = [
     "model_version_to_mlflow",
     "registered_model_to_mlflow",
     "status_name",
+    "source_to_storekit",
+    "model_ids_of",
 ]
 
 #: MLflow's id of the default experiment.
@@ -185,7 +187,7 @@ def run_info_to_mlflow(info: sk.RunInfo, ids: ExperimentIds) -> ml.RunInfo:
         experiment_id=ids.to_mlflow(info.experiment_id),
         user_id=info.user_id or "",
         status=str(info.status),
-        start_time=info.start_time,
+        start_time=cast(int, info.start_time),
         end_time=info.end_time,
         lifecycle_stage=str(info.lifecycle_stage),
         artifact_uri=wrap_artifact_uri(info.artifact_uri),

@@ -511,7 +511,11 @@ class StorekitTrackingStore(AbstractStore):
         """Record logged models a run produced (a step other than 0 in a reserved run tag)."""
         model_ids = cv.model_ids_of(models)
         self._store.log_outputs(run_id, model_ids)
-        steps = {m.model_id: int(m.step) for m in models or () if not isinstance(m, str) and getattr(m, "step", 0)}
+        steps: dict[str, int] = {}
+        for output in models or ():
+            step = 0 if isinstance(output, str) else int(getattr(output, "step", 0) or 0)
+            if step:
+                steps[output.model_id] = step
         if steps:
             self._set_json_run_tag(run_id, cv.OUTPUT_STEPS_TAG, lambda current: {**(current or {}), **steps})
 

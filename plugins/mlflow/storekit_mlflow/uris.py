@@ -21,7 +21,7 @@ are passed through untouched.
 from __future__ import annotations
 
 import functools
-from typing import Optional
+from typing import Optional, overload
 
 from storekit import InvalidParameterError, UnknownSchemeError
 from storekit.registry import load_implementation
@@ -85,6 +85,14 @@ def _storekit_serves(scheme: str) -> bool:
     except (UnknownSchemeError, InvalidParameterError):
         return False
     return True
+
+
+@overload
+def wrap_artifact_uri(uri: str) -> str: ...
+
+
+@overload
+def wrap_artifact_uri(uri: None) -> None: ...
 
 
 def wrap_artifact_uri(uri: Optional[str]) -> Optional[str]:
