@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("storekit.cli.db", "db", "Database schema management (SQL backends)."),
     "conformance": ("storekit.cli.conformance", "conformance", "Run the conformance suite against a URI."),
     "check": ("storekit.cli.check", "check", "Verify (and repair) a store's integrity."),
+    "ui": ("storekit.cli.ui", "ui", "Start MLflow's web UI and server on a storekit store (needs storekit[mlflow])."),
 }
 
 
