@@ -1,0 +1,1 @@
+"""Tests of the storekit-mlflow bridge (plugins/mlflow) with real MLflow."""

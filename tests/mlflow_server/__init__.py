@@ -1,0 +1,1 @@
+"""MLflow's tracking server (real ``mlflow server`` processes) on storekit stores."""
