@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.mlflow_server import MlflowServer
+from tests.mlflow_http_server import MlflowServer
 
 
 @pytest.fixture(scope="session")

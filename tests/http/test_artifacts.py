@@ -15,7 +15,7 @@ from storekit.errors import ArtifactNotFound, InvalidParameterError
 from storekit.registry import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
 
-from tests.mlflow_server import MlflowServer
+from tests.mlflow_http_server import MlflowServer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from storekit.errors import AlreadyExistsError, InvalidParameterError, ModelNotF
 from storekit.registry import resolve_registry_store
 from storekit_http import HttpRegistryStore, HttpTrackingStore
 
-from tests.mlflow_server import MlflowServer
+from tests.mlflow_http_server import MlflowServer
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from storekit.interfaces import UnsupportedOperationError
 from storekit_http import HttpSettings, HttpTrackingStore
 from storekit_http.settings import split_server_uri
 
-from tests.mlflow_server import free_port
+from tests.mlflow_http_server import free_port
 
 PASSWORD = "s3cr3t-Pa55"
 TOKEN = "tok-abcdef-123"

@@ -21,7 +21,7 @@ from storekit.registry import resolve_tracking_store
 from storekit_http import HttpTrackingStore
 from storekit_http.batching import RequestLimits, split_batch
 
-from tests.mlflow_server import MlflowServer
+from tests.mlflow_http_server import MlflowServer
 
 
 def _name(prefix: str) -> str:
