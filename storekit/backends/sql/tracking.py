@@ -36,6 +36,7 @@ from ...validation import (
     validate_run_name,
     validate_tags,
 )
+from ..opening import refuse_mlflow_artifact_root
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
 from .logged_models import LoggedModelOps
@@ -137,8 +138,9 @@ class SqlTrackingStore(LoggedModelOps, ExperimentOps, TrackingStore):
         self, uri: str, default_artifact_root: Optional[str] = None, create: bool = True, **engine_options: Any
     ) -> None:
         self._uri = uri
-        self._db = open_database(uri, create=create, **engine_options)
         self._artifact_root = _artifact_root_of(default_artifact_root)
+        refuse_mlflow_artifact_root(self._artifact_root)
+        self._db = open_database(uri, create=create, **engine_options)
         self._writes = writes.statements_for(self._db.engine.dialect)
 
     def __repr__(self) -> str:
