@@ -260,8 +260,12 @@ class ActiveRun(Run):
         return self
 
     def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> Literal[False]:
-        """End the run FINISHED, or FAILED if an exception escaped; never swallows the exception."""
-        _end(self.info.run_id, RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
+        """End the run FINISHED, KILLED on Ctrl-C, FAILED if another exception escaped; never swallows it."""
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        else:
+            status = RunStatus.KILLED if issubclass(exc_type, KeyboardInterrupt) else RunStatus.FAILED
+        _end(self.info.run_id, status)
         return False
 
     def __repr__(self) -> str:

@@ -29,7 +29,7 @@ from storekit.backends.sql import SqlRegistryStore, SqlTrackingStore
 from storekit.backends.sql.engine import Database, to_sqlalchemy_url
 from storekit.client import TrackingClient
 from storekit.entities import RunStatus
-from storekit.errors import BackendUnavailableError, StorekitError, StoreNotFoundError
+from storekit.errors import BackendUnavailableError, InvalidParameterError, StorekitError, StoreNotFoundError
 from storekit.uri import redact_uri
 from tests.databases import DatabaseFactory, server_uri
 
@@ -205,6 +205,29 @@ def test_permanent_failures_are_not_retried(backend: str, change, error, counted
     assert "wrong-password-sk" not in str(err.value)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
+def test_a_request_that_can_never_succeed_is_invalid_at_once(backend: str, tmp_path: Path,
+                                                             counted_sleeps: list[int]) -> None:
+    """70,000 experiment ids exceed PostgreSQL's 65,535 bound values: no retries, no "unavailable"."""
+    factory = DatabaseFactory(backend, server_uri(backend)) if backend != "sqlite" else None
+    uri = factory.create() if factory else f"sqlite:///{tmp_path / 'many.db'}"
+    try:
+        with SqlTrackingStore(uri) as store:
+            exp = store.create_experiment("e")
+            run = store.create_run(exp, user_id="u", start_time=None, tags={}, run_name=None)
+            ids = [str(i) for i in range(1, 70_001)]
+            try:
+                found = store.search_runs(ids, max_results=10)
+            except InvalidParameterError as exc:
+                assert backend == "postgresql" and "65,535" in str(exc), exc
+            else:
+                assert [r.info.run_id for r in found] == [run.info.run_id]
+        assert counted_sleeps == []
+    finally:
+        if factory:
+            factory.drop_all()
+
+
 def test_transient_failures_are_still_retried(counted_sleeps: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Database, "attempts", 3)
     with pytest.raises(BackendUnavailableError, match="3 attempts"):
@@ -248,21 +271,23 @@ def test_read_only_client_reads_an_existing_store(tmp_path: Path) -> None:
 
 # --- Ctrl-C outside a with block ---------------------------------------------------------------------
 
+@pytest.mark.parametrize("in_with_block", [False, True])
 @pytest.mark.parametrize("ending, status", [
     ("raise KeyboardInterrupt", RunStatus.KILLED),
     ("raise RuntimeError('boom')", RunStatus.FAILED),
     ("pass", RunStatus.FINISHED),
 ])
-def test_how_the_program_ended_decides_the_status_of_an_open_run(tmp_path: Path, ending: str, status: RunStatus) -> None:
+def test_how_the_program_ended_decides_the_status_of_an_open_run(
+    tmp_path: Path, ending: str, status: RunStatus, in_with_block: bool
+) -> None:
     uri = f"sqlite:///{tmp_path / 'runs.db'}"
-    script = textwrap.dedent(
-        f"""
-        import storekit.fluent as fluent
-        fluent.set_tracking_uri({uri!r})
-        run = fluent.start_run()
-        print(run.info.run_id, flush=True)
-        {ending}
-        """
+    start = "with fluent.start_run() as run:" if in_with_block else "if True:\n    run = fluent.start_run()"
+    script = (
+        "import storekit.fluent as fluent\n"
+        f"fluent.set_tracking_uri({uri!r})\n"
+        f"{start}\n"
+        "    print(run.info.run_id, flush=True)\n"
+        f"    {ending}\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
                           env=_clean_env(), timeout=120)

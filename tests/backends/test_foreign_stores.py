@@ -284,3 +284,15 @@ def test_an_empty_directory_becomes_a_store(tmp_path: Path) -> None:
     registry.create_registered_model(f"m-{uuid.uuid4().hex[:6]}")
     registry.close()
     assert FileTrackingStore(str(root), create=False).get_experiment(exp).name == "first"
+
+
+def test_an_mlruns_tree_is_not_used_as_an_artifact_root(mlflow_stores: dict[str, str], tmp_path: Path) -> None:
+    mlruns = Path(mlflow_stores["file"])
+    before = tree_snapshot(mlruns)
+    artifact_root = mlruns.as_uri()
+    for open_ in (lambda: SqlTrackingStore(f"sqlite:///{tmp_path / 'a.db'}", default_artifact_root=artifact_root),
+                  lambda: FileTrackingStore(str(tmp_path / "store"), default_artifact_root=artifact_root)):
+        with pytest.raises(ForeignStoreError, match="used as the artifact root"):
+            open_()
+    assert tree_snapshot(mlruns) == before
+    assert list(tmp_path.iterdir()) == [], "nothing was created before the refusal"

@@ -38,8 +38,8 @@ from ...integrity import ERROR, WARNING, IntegrityReport, describe_error as desc
 from ...uri import local_path_from_uri
 from .atomic import read_json
 from .experiments import META_FILE
-from ..opening import mlflow_store
-from .layout import FORMAT_VERSION, MARKER_FILE, mlflow_layout, safe_file_name
+from ..opening import mlflow_layout, mlflow_store
+from .layout import FORMAT_VERSION, MARKER_FILE, safe_file_name
 from .metric_log import read_points
 from .run_index import INDEX_FILE, ExperimentIndex
 

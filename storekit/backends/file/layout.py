@@ -24,11 +24,11 @@ from urllib.parse import quote
 
 from ...errors import InvalidParameterError
 from ...uri import local_path_from_uri, redact_uri
-from ..opening import foreign_store, mlflow_store, store_not_found
+from ..opening import foreign_store, mlflow_layout, mlflow_store, store_not_found
 from .atomic import read_json_or_none, write_json_atomic
 from .oserrors import translated
 
-__all__ = ["FORMAT_VERSION", "MARKER_FILE", "open_root", "mlflow_layout", "safe_file_name"]
+__all__ = ["FORMAT_VERSION", "MARKER_FILE", "open_root", "safe_file_name"]
 
 FORMAT_VERSION = 1
 MARKER_FILE = "storekit-file-store.json"
@@ -111,27 +111,6 @@ def _refuse_foreign(root: Path, entries: "list[str]") -> None:
     raise foreign_store(
         str(root), f"the directory holds {len(others)} entries ({shown}) and no {MARKER_FILE} marker"
     )
-
-
-def mlflow_layout(root: Path, entries: "list[str]") -> "str | None":
-    """The file that shows ``root`` is an MLflow file store (``mlruns/``), or None.
-
-    MLflow keeps each experiment in ``<id>/meta.yaml``, registered models in
-    ``models/<name>/meta.yaml`` and deleted experiments in ``.trash/``.
-    """
-    for name in sorted((e for e in entries if e.isdigit()), key=int):
-        if (root / name / "meta.yaml").is_file():
-            return f"{name}/meta.yaml"
-    if "models" in entries and (root / "models").is_dir():
-        try:
-            for model in sorted(os.listdir(root / "models")):
-                if (root / "models" / model / "meta.yaml").is_file():
-                    return f"models/{model}/meta.yaml"
-        except OSError:
-            pass
-    if ".trash" in entries and (root / ".trash").is_dir():
-        return ".trash/"
-    return None
 
 
 def safe_file_name(name: str) -> str:

@@ -54,6 +54,7 @@ from ...rules import (
     validate_run_id,
     validate_tags,
 )
+from ..opening import refuse_mlflow_artifact_root
 from .datasets import dataset_records
 from .importing import FileTrackingImportOps
 from .experiments import ExperimentCatalog
@@ -102,8 +103,11 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         self, uri: "str | os.PathLike[str]", default_artifact_root: Optional[str] = None, create: bool = True
     ) -> None:
         self.uri = os.fspath(uri)
+        configured = bool(default_artifact_root or os.environ.get("STOREKIT_ARTIFACT_URI"))
+        if configured:  # checked before the store is opened (or created)
+            refuse_mlflow_artifact_root(configured_artifact_root(default_artifact_root))
         self.root: Path = open_root(uri, create=create)
-        if default_artifact_root or os.environ.get("STOREKIT_ARTIFACT_URI"):
+        if configured:
             self.default_artifact_root = configured_artifact_root(default_artifact_root)
         else:
             self.default_artifact_root = path_to_file_uri(self.root / "artifacts")

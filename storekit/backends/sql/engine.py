@@ -262,13 +262,14 @@ class Database:
         msg = self._clean(exc)
         lowered = str(orig).lower()
         if any(text in lowered for text in _TOO_MANY_PARAMETERS):
+            limit = {"postgresql": "65,535", "sqlite": "32,766"}.get(self.dialect, "65,535")
             return InvalidParameterError(
                 f"the request needs more bound values than {self.dialect} accepts in one statement "
-                f"(PostgreSQL: 65,535; SQLite: 32,766); ask for fewer ids or keys at once ({msg})"
+                f"(at most {limit}); ask for fewer ids or keys at once ({msg})"
             )
         code = getattr(orig, "args", (None,))[:1]
         if getattr(orig, "sqlstate", None) == "3D000" or code == (1049,) or (
-            self.dialect == "postgresql" and "database" in lowered and "does not exist" in lowered
+            self.dialect == "postgresql" and 'database "' in lowered and "does not exist" in lowered
         ):
             return StoreNotFoundError(
                 f"no storekit store at {self.redacted_uri}: the database does not exist on the server "
@@ -280,6 +281,11 @@ class Database:
                 f"role without write rights): {msg}"
             )
         if self.is_permanent(exc):
+            if self.dialect == "sqlite":
+                return BackendUnavailableError(
+                    f"cannot open {self.redacted_uri}: {msg} (does its directory exist, and may this "
+                    "process create files in it?)"
+                )
             return BackendUnavailableError(f"database {self.redacted_uri} refused the connection: {msg}")
         if self.is_unavailable(exc) or self.is_transient(exc):
             return self.unavailable(exc, attempts)

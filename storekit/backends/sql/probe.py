@@ -14,7 +14,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -72,8 +72,10 @@ def _is_wal_without_log(path: str) -> bool:
 
 def _probe_sqlite(db: Database) -> DatabaseState:
     path = db.url.database
-    if path in (None, "", ":memory:"):
+    if path in (None, "", ":memory:") or "mode=memory" in (path or ""):
         return DatabaseState(exists=True, tables=frozenset())
+    if str(db.url.query.get("uri", "")).lower() in ("true", "1") and path.startswith("file:"):
+        path = unquote(urlsplit(path).path)  # sqlite:///file:/x.db?mode=ro&uri=true
     if not os.path.exists(path):
         return DatabaseState(exists=False, tables=frozenset())
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"

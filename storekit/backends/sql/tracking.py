@@ -29,6 +29,7 @@ from ...search.ast import RUN_SCHEMA, Kind
 from ...uri import append_path, redact_uri
 from ... import rules
 from ...rules import validate_key, validate_max_results, validate_run_id
+from ..opening import refuse_mlflow_artifact_root
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
 from .importing import SqlTrackingImportOps
@@ -121,8 +122,9 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         self, uri: str, default_artifact_root: Optional[str] = None, create: bool = True, **engine_options: Any
     ) -> None:
         self._uri = uri
-        self._db = open_database(uri, create=create, **engine_options)
         self._artifact_root = _artifact_root_of(default_artifact_root)
+        refuse_mlflow_artifact_root(self._artifact_root)
+        self._db = open_database(uri, create=create, **engine_options)
         self._writes = writes.statements_for(self._db.engine.dialect)
 
     def __repr__(self) -> str:
