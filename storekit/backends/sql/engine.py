@@ -4,6 +4,13 @@
   unless the URI names a driver (``postgresql+psycopg2://``).
 * SQLite runs in WAL mode with a busy timeout; write transactions start with
   ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing.
+* Every statement is bounded by a statement timeout (``statement_timeout``
+  engine option or ``STOREKIT_SQL_STATEMENT_TIMEOUT`` seconds, default 120;
+  0 turns it off): PostgreSQL's ``statement_timeout``, MariaDB's
+  ``max_statement_time`` (MySQL's ``max_execution_time``), and on SQLite a
+  progress handler that interrupts the statement.  A statement stopped by it
+  is a :class:`~storekit.errors.BackendUnavailableError` naming the limit,
+  never retried: no query outlives its caller by more than the timeout.
 * :meth:`Database.run` executes a function in one transaction, retrying
   transient failures (locks, deadlocks, serialization failures, dropped
   connections) with bounded exponential backoff, and translates what is left
@@ -13,6 +20,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import time
 from urllib.parse import unquote
@@ -36,7 +44,31 @@ from ...errors import (
 )
 from ...uri import redact_uri, split_password, uri_secrets
 
-__all__ = ["Database", "to_sqlalchemy_url", "DRIVER_HINTS"]
+__all__ = ["Database", "to_sqlalchemy_url", "DRIVER_HINTS", "STATEMENT_TIMEOUT_ENV", "statement_timeout"]
+
+#: Environment variable: the longest one SQL statement may run, in seconds (0 turns the bound off).
+STATEMENT_TIMEOUT_ENV = "STOREKIT_SQL_STATEMENT_TIMEOUT"
+#: The statement timeout when neither the engine option nor the environment sets one.
+DEFAULT_STATEMENT_TIMEOUT = 120.0
+
+
+def statement_timeout(explicit: Any = None) -> Optional[float]:
+    """The statement timeout in seconds (None: unbounded): ``explicit``, else the environment, else 120.
+
+    A malformed or negative value in the environment keeps the default: a typo
+    must not turn the bound off.
+    """
+    if explicit is not None:
+        value = float(explicit)
+    else:
+        raw = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
+        try:
+            value = float(raw) if raw else DEFAULT_STATEMENT_TIMEOUT
+        except ValueError:
+            value = DEFAULT_STATEMENT_TIMEOUT
+        if value < 0:
+            value = DEFAULT_STATEMENT_TIMEOUT
+    return value if value > 0 else None
 
 T = TypeVar("T")
 
@@ -118,6 +150,47 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+#: SQLSTATE / MySQL codes / SQLite text of a statement stopped by the statement timeout
+_PG_TIMEOUT = "57014"
+_MYSQL_TIMEOUT = {1969, 3024}
+_SQLITE_TIMEOUT_TEXT = "interrupted"
+
+
+def _install_statement_timeout(engine: Engine, dialect: str, seconds: float) -> None:
+    """Bound every statement of ``engine`` (PostgreSQL's is set through the connect options)."""
+    if dialect == "mysql":
+
+        @event.listens_for(engine, "connect")
+        def _on_mysql_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute(f"SET SESSION max_statement_time = {seconds:.3f}")  # MariaDB
+            except Exception:  # MySQL names it differently (milliseconds, SELECT only)
+                cur.execute(f"SET SESSION max_execution_time = {int(seconds * 1000)}")
+            finally:
+                cur.close()
+
+    elif dialect == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _on_sqlite_connect(dbapi_conn: Any, record: Any) -> None:
+            info = record.info
+
+            def over_time() -> int:
+                deadline = info.get("storekit_deadline")
+                return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+            dbapi_conn.set_progress_handler(over_time, 20_000)
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start(conn: Connection, *_args: Any) -> None:
+            conn.info["storekit_deadline"] = time.monotonic() + seconds
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _stop(conn: Connection, *_args: Any) -> None:
+            conn.info["storekit_deadline"] = None
+
+
 #: page cache, temporary tables and memory-mapped reads sized for million-point runs
 _SQLITE_TUNING = ("cache_size = -32768", "temp_store = MEMORY", "mmap_size = 268435456")
 
@@ -161,6 +234,7 @@ class Database:
         self.url = url
         self.dialect = url.get_backend_name()  # sqlite | postgresql | mysql
         synchronous = str(engine_options.pop("sqlite_synchronous", "NORMAL")).upper()
+        self.statement_timeout = statement_timeout(engine_options.pop("statement_timeout", None))
         options: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
         if self.dialect == "sqlite":
             connect_args = {"timeout": 30, "check_same_thread": False}
@@ -172,6 +246,8 @@ class Database:
             options["connect_args"] = {"connect_timeout": 10}
         else:
             options["connect_args"] = {"connect_timeout": 10}
+            if self.statement_timeout is not None:
+                options["connect_args"]["options"] = f"-c statement_timeout={int(self.statement_timeout * 1000)}"
         options.update(engine_options)
         try:
             self.engine = sa.create_engine(url, **options)
@@ -179,6 +255,8 @@ class Database:
             raise UnknownSchemeError(f"cannot configure {self.redacted_uri}: {self._clean(exc)}") from None
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine, synchronous)
+        if self.statement_timeout is not None:
+            _install_statement_timeout(self.engine, self.dialect, self.statement_timeout)
 
     def __repr__(self) -> str:
         return f"Database({self.redacted_uri!r})"
@@ -195,9 +273,21 @@ class Database:
             text = text.replace(secret, "***")
         return text
 
+    def is_timeout(self, exc: BaseException) -> bool:
+        """The statement was stopped by the statement timeout (never retried: it would run as long again)."""
+        orig = getattr(exc, "orig", exc)
+        if self.dialect == "postgresql":
+            return getattr(orig, "sqlstate", None) == _PG_TIMEOUT
+        if self.dialect == "mysql":
+            args: tuple[Any, ...] = getattr(orig, "args", ())
+            return bool(args) and args[0] in _MYSQL_TIMEOUT
+        return isinstance(exc, sa_exc.OperationalError) and _SQLITE_TIMEOUT_TEXT in str(orig).lower()
+
     def is_transient(self, exc: BaseException) -> bool:
         """Lock contention, deadlock or serialization failure: safe to retry the transaction."""
         orig = getattr(exc, "orig", exc)
+        if self.is_timeout(exc):
+            return False
         if self.dialect == "sqlite":
             msg = str(orig).lower()
             return isinstance(exc, sa_exc.OperationalError) and (
@@ -212,6 +302,8 @@ class Database:
         """The server cannot be reached, or refused the credentials."""
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             return True
+        if self.is_timeout(exc):
+            return False
         orig = getattr(exc, "orig", exc)
         if self.dialect == "mysql":
             args: tuple[Any, ...] = getattr(orig, "args", ())
@@ -266,6 +358,12 @@ class Database:
             return InvalidParameterError(
                 f"the request needs more bound values than {self.dialect} accepts in one statement "
                 f"(at most {limit}); ask for fewer ids or keys at once ({msg})"
+            )
+        if self.is_timeout(exc):
+            return BackendUnavailableError(
+                f"a statement on {self.redacted_uri} ran longer than the statement timeout of "
+                f"{self.statement_timeout:g} s ({STATEMENT_TIMEOUT_ENV}) and was stopped; "
+                "narrow the request (fewer runs, keys or comparisons) or raise the timeout"
             )
         code = getattr(orig, "args", (None,))[:1]
         if getattr(orig, "sqlstate", None) == "3D000" or code == (1049,) or (
