@@ -9,6 +9,7 @@ refuse exactly the same input.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import numbers
 import operator
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_LOGGED_MODEL_TEXT_LENGTH",
     "DATASET_LIMITS",
     "MAX_DATASET_TEXT_BYTES",
+    "MAX_TEXT_BYTES",
     "MAX_DATASET_CONTEXT_LENGTH",
     "validate_user_id",
     "validate_millis",
@@ -72,7 +74,10 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_MODEL_NAME_LENGTH = 500
 MAX_RUN_NAME_LENGTH = 500
-MAX_DESCRIPTION_LENGTH = 100_000
+MAX_DESCRIPTION_LENGTH = 65_535
+#: Free text (descriptions, artifact locations, model sources, dataset source/schema/profile):
+#: at most this many bytes in UTF-8, what every built-in backend stores (a MySQL/MariaDB TEXT).
+MAX_TEXT_BYTES = 65_535
 MAX_ALIAS_LENGTH = 255
 MAX_MODEL_ID_LENGTH = 64
 MAX_USER_ID_LENGTH = 256
@@ -93,7 +98,7 @@ DATASET_LIMITS: Mapping[str, int] = {
     "profile": 65_535,
 }
 #: ``source``, ``schema`` and ``profile`` of a dataset: at most this many bytes in UTF-8.
-MAX_DATASET_TEXT_BYTES = 65_535
+MAX_DATASET_TEXT_BYTES = MAX_TEXT_BYTES
 #: The ``context`` tag of a dataset input: at most this many characters.
 MAX_DATASET_CONTEXT_LENGTH = 250
 _DATASET_REQUIRED = frozenset({"name", "digest", "source_type", "source"})
@@ -156,6 +161,17 @@ def _validate_value(value: object, field: str, limit: int) -> str:
         )
     if "\x00" in value:
         raise InvalidParameterError(f"{field}: must not contain NUL characters")
+    return value
+
+
+def _check_text_bytes(value: str, field: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """``value`` unless its UTF-8 form is longer than ``limit`` bytes (then InvalidParameterError)."""
+    if len(value) * 4 > limit:  # only text that may be too long is encoded
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise InvalidParameterError(
+                f"{field}: {size} bytes in UTF-8 exceed the limit of {limit} bytes"
+            )
     return value
 
 
@@ -348,10 +364,10 @@ def validate_model_name(name: object) -> str:
 
 
 def validate_description(description: object) -> Optional[str]:
-    """A description (optional): at most 100,000 characters."""
+    """A description (optional): at most 65,535 characters and 65,535 bytes in UTF-8."""
     if description is None:
         return None
-    return _validate_value(description, "description", MAX_DESCRIPTION_LENGTH)
+    return _check_text_bytes(_validate_value(description, "description", MAX_DESCRIPTION_LENGTH), "description")
 
 
 def validate_alias(alias: object) -> str:
@@ -409,6 +425,7 @@ def validate_model_version_source(
         raise InvalidParameterError("source: expected a non-empty string")
     if "\x00" in source:
         raise InvalidParameterError("source: must not contain NUL characters")
+    _check_text_bytes(source, "source")
     if run_id is not None:
         run_id = validate_run_id(run_id)
     if model_id is not None and (not isinstance(model_id, str) or not model_id
@@ -458,7 +475,7 @@ def validate_run_tags(tags: object, what: str = "tag") -> dict[str, str]:
 def validate_dataset_input(item: object) -> DatasetInput:
     """One dataset input: a :class:`DatasetInput` whose dataset fields are within
     :data:`DATASET_LIMITS` (name, digest, source type and source non-empty), tags valid and
-    the ``context`` tag at most 250 characters."""
+    the ``context`` tag at most 250 characters, all tags at most 65,535 bytes as JSON."""
     if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
         raise InvalidParameterError(f"datasets: expected DatasetInput items, got {type(item).__name__}")
     for name, limit in DATASET_LIMITS.items():
@@ -471,15 +488,17 @@ def validate_dataset_input(item: object) -> DatasetInput:
             raise InvalidParameterError(
                 f"dataset {name}: length {len(value)} exceeds the limit of {limit} characters"
             )
-        if name in _DATASET_BYTES and len(value) * 4 > MAX_DATASET_TEXT_BYTES \
-                and len(value.encode("utf-8", "surrogatepass")) > MAX_DATASET_TEXT_BYTES:
-            raise InvalidParameterError(
-                f"dataset {name}: {len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8 exceed "
-                f"the limit of {MAX_DATASET_TEXT_BYTES} bytes"
-            )
+        if name in _DATASET_BYTES:
+            _check_text_bytes(value, f"dataset {name}", MAX_DATASET_TEXT_BYTES)
         if "\x00" in value:
             raise InvalidParameterError(f"dataset {name}: must not contain NUL characters")
     tags = validate_tags(item.tags, "dataset input tag")
+    if tags and sum(len(k) + len(v) for k, v in tags.items()) * 6 > MAX_TEXT_BYTES:
+        size = len(json.dumps(tags))
+        if size > MAX_TEXT_BYTES:
+            raise InvalidParameterError(
+                f"dataset input tags: {size} bytes as JSON exceed the limit of {MAX_TEXT_BYTES} bytes"
+            )
     context = tags.get("context")
     if context is not None and len(context) > MAX_DATASET_CONTEXT_LENGTH:
         raise InvalidParameterError(
@@ -520,14 +539,15 @@ def validate_logged_model_text(value: object, field: str) -> Optional[str]:
 
 
 def validate_artifact_location(value: object) -> Optional[str]:
-    """An experiment's explicit ``artifact_location`` (optional): a non-empty string without NUL."""
+    """An experiment's explicit ``artifact_location`` (optional): a non-empty string without NUL,
+    at most 65,471 bytes in UTF-8 (a run's artifact URI appends ``/<run id>/artifacts``)."""
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         raise InvalidParameterError("artifact_location: expected a non-empty string")
     if "\x00" in value:
         raise InvalidParameterError("artifact_location: must not contain NUL characters")
-    return value
+    return _check_text_bytes(value, "artifact_location", MAX_TEXT_BYTES - 64)  # room for /<run id>/artifacts
 
 
 def validate_max_results(max_results: object, cap: int = MAX_RESULTS_CAP) -> int:

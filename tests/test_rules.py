@@ -203,3 +203,18 @@ def test_experiment_arguments() -> None:
     for bad in ("", "a\x00b", 5):
         with pytest.raises(InvalidParameterError, match="artifact_location"):
             rules.validate_artifact_location(bad)
+
+
+def test_free_text_byte_limits() -> None:
+    assert rules.validate_description("d" * 65_535) == "d" * 65_535
+    for bad in ("d" * 65_536, "é" * 40_000):
+        with pytest.raises(InvalidParameterError, match="description"):
+            rules.validate_description(bad)
+    with pytest.raises(InvalidParameterError, match="source: 65536 bytes"):
+        rules.validate_model_version_source("s" * 65_536)
+    assert rules.validate_artifact_location("a" * 65_471) == "a" * 65_471
+    with pytest.raises(InvalidParameterError, match="artifact_location: 65472 bytes"):
+        rules.validate_artifact_location("a" * 65_472)
+    many = {f"k{i}": "v" * 8000 for i in range(9)}
+    with pytest.raises(InvalidParameterError, match="dataset input tags: .* bytes as JSON"):
+        rules.validate_dataset_input(_input(tags=many))

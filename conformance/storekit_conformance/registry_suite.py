@@ -383,3 +383,20 @@ class RegistryStoreSuite(SuiteBase):
         self._versions(registry_store, model_name, 1)
         assert registry_store.rename_registered_model(model_name, model_name).name == model_name
         assert registry_store.get_model_version(model_name, "1").name == model_name
+
+    @contract("5", "descriptions and sources: at most 65,535 bytes in UTF-8; the longest is read back exactly")
+    def test_description_and_source_limits(self, registry_store: RegistryStore, model_name: str) -> None:
+        longest = "d" * 65_535
+        assert registry_store.update_registered_model(model_name, longest).description == longest
+        assert registry_store.get_registered_model(model_name).description == longest
+        version = registry_store.create_model_version(model_name, source="s" * 65_535, description=longest)
+        got = registry_store.get_model_version(model_name, version.version)
+        assert (got.source, got.description) == ("s" * 65_535, longest)
+        for too_long in ("d" * 65_536, "é" * 40_000):
+            with pytest.raises(InvalidParameterError) as excinfo:
+                registry_store.update_registered_model(model_name, too_long)
+            assert_invalid(excinfo, "description", "65535")
+        with pytest.raises(InvalidParameterError) as excinfo:
+            registry_store.create_model_version(model_name, source="s" * 65_536)
+        assert_invalid(excinfo, "source", "65535")
+        assert registry_store.get_registered_model(model_name).description == longest

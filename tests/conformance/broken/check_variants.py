@@ -34,6 +34,10 @@ def _suite_for(variant: type, interface: str) -> type:
             @classmethod
             def registry_store(cls) -> Any:
                 return variant(name)
+
+            @pytest.fixture
+            def registry_uri(self) -> Optional[str]:
+                return name  # other processes (DURABLE check) open the same URI
     else:
         class Suite(ArtifactRepositorySuite):  # type: ignore[no-redef]
             @pytest.fixture

@@ -213,6 +213,12 @@ class ArchivesOnAnyStage(MemoryRegistryStore):
             return self._update_version(name, version, current_stage=target)
 
 
+class DurableRegistryButVolatile(MemoryRegistryStore):
+    """Declares DURABLE but keeps the registry in process memory: a new process finds no model."""
+
+    capabilities = MemoryRegistryStore.capabilities | {Capability.DURABLE}
+
+
 class StagesReadAsLetters(MemoryRegistryStore):
     """Iterates over ``stages`` as given: ``"Production"`` becomes the letters P, r, o..."""
 
@@ -264,6 +270,7 @@ VARIANTS: dict[type, tuple[str, str]] = {
     AliasKeptOnDelete: ("registry", "5"),
     ArchivesOnAnyStage: ("registry", "5"),
     StagesReadAsLetters: ("registry", "5"),
+    DurableRegistryButVolatile: ("registry", "8"),
     PathEscapeAllowed: ("artifacts", "4"),
     PartialArtifactVisible: ("artifacts", "4"),
 }
