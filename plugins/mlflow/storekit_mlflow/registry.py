@@ -27,6 +27,9 @@ from .uris import unwrap, wrap_artifact_uri
 __all__ = ["StorekitRegistryStore"]
 
 
+_NO_WEBHOOKS = "storekit's registry has no webhooks (listings are empty)"
+
+
 def _version(version: Any) -> str:
     return str(version)
 
@@ -206,23 +209,23 @@ class StorekitRegistryStore(AbstractStore):
 
     def create_webhook(self, *args: Any, **kwargs: Any) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("create_webhook()")
+        raise not_implemented("create_webhook()", _NO_WEBHOOKS)
 
     def get_webhook(self, webhook_id: str) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("get_webhook()")
+        raise not_implemented("get_webhook()", _NO_WEBHOOKS)
 
     def update_webhook(self, *args: Any, **kwargs: Any) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("update_webhook()")
+        raise not_implemented("update_webhook()", _NO_WEBHOOKS)
 
     def delete_webhook(self, webhook_id: str) -> None:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("delete_webhook()")
+        raise not_implemented("delete_webhook()", _NO_WEBHOOKS)
 
     def test_webhook(self, webhook_id: str, event: Any = None) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("test_webhook()")
+        raise not_implemented("test_webhook()", _NO_WEBHOOKS)
 
 
 install_not_implemented(StorekitRegistryStore, AbstractStore)

@@ -25,7 +25,7 @@ from mlflow.entities import LoggedModelStatus as MlLoggedModelStatus
 from mlflow.entities import ViewType as MlViewType
 from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.environment_variables import MLFLOW_TRUNCATE_LONG_VALUES
-from mlflow.exceptions import MlflowException, MlflowNotImplementedException
+from mlflow.exceptions import MlflowException
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
@@ -39,7 +39,7 @@ from . import conversion as cv
 from .errors import not_implemented, translate_errors, translating_methods
 from .filters import EXPERIMENT_ALIASES, LOGGED_MODEL_ALIASES, RUN_ALIASES, logged_model_order_by, rewrite, rewrite_order_by
 from .genai import install_not_implemented
-from .uris import unwrap, unwrap_optional
+from .uris import unwrap, unwrap_location
 
 __all__ = ["StorekitTrackingStore", "mlflow_history_order", "MAX_DATASET_SUMMARIES"]
 
@@ -85,7 +85,7 @@ class StorekitTrackingStore(AbstractStore):
         #: The server's default artifact root as MLflow gave it (handlers read this attribute).
         self.artifact_root_uri = artifact_uri
         options: dict[str, Any] = {}
-        root = unwrap_optional(artifact_uri)
+        root = unwrap_location(artifact_uri)
         if root:
             options["default_artifact_root"] = root
         with translate_errors():
@@ -162,7 +162,7 @@ class StorekitTrackingStore(AbstractStore):
     ) -> str:
         """Create an experiment; returns its MLflow id."""
         experiment_id = self._store.create_experiment(
-            name, artifact_location=unwrap_optional(artifact_location) or None, tags=cv.tag_dict(tags)
+            name, artifact_location=unwrap_location(artifact_location), tags=cv.tag_dict(tags)
         )
         return self._ids.to_mlflow(experiment_id)
 
@@ -538,9 +538,10 @@ class StorekitTrackingStore(AbstractStore):
 
     def log_logged_model_params(self, model_id: str, params: Any) -> None:
         """Not supported: storekit takes a logged model's params when it is created."""
-        raise MlflowNotImplementedException(
-            "log_logged_model_params: storekit logged models take their params at creation "
-            "(create_logged_model(params=...)); params cannot be added afterwards"
+        raise not_implemented(
+            "log_logged_model_params()",
+            "storekit logged models take their params at creation (create_logged_model(params=...)); "
+            "params cannot be added afterwards",
         )
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
