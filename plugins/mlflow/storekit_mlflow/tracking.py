@@ -424,7 +424,10 @@ class StorekitTrackingStore(AbstractStore):
             token: Optional[str] = None
             while True:
                 page = self._store.search_runs(
-                    [self._ids.to_storekit(experiment_id)], max_results=_WALK_PAGE, page_token=token
+                    [self._ids.to_storekit(experiment_id)],
+                    filter_string="datasets.name IS NOT NULL",  # only runs with dataset inputs
+                    max_results=_WALK_PAGE,
+                    page_token=token,
                 )
                 for run in page:
                     for item in run.inputs.dataset_inputs:
