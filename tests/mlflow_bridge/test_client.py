@@ -184,7 +184,8 @@ def test_mlflow_tracking_uri_is_all_a_user_sets(tmp_path: Path, local_artifacts:
         "    mlflow.log_text('hello', 'notes/hello.txt')\n"
         "print(run.info.run_id, run.info.experiment_id)\n"
     )
-    env = {**os.environ, "MLFLOW_TRACKING_URI": "storekit:" + native}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # nothing from other tests
+    env.update(MLFLOW_TRACKING_URI="storekit:" + native, MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK="true")
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
