@@ -42,6 +42,10 @@ def _mlflow_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
+    # MLflow's set_*_uri also export the URIs as environment variables: leave none behind
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
+                 "MLFLOW_RUN_ID"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

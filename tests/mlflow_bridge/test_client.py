@@ -165,3 +165,37 @@ def test_sklearn_autolog_log_model_and_registry(setup: tuple[str, str, str]) -> 
     v2 = client.create_model_version("iris-classifier", info.model_uri, run_id=run_id, model_id=info.model_id)
     assert v2.version == "2"
     assert os.fspath(client.get_model_version_download_uri("iris-classifier", "2"))
+
+
+def test_mlflow_tracking_uri_is_all_a_user_sets(tmp_path: Path, local_artifacts: str) -> None:
+    """A training script configured only by MLFLOW_TRACKING_URI; storekit's own API reads what it logged."""
+    import subprocess
+    import sys
+
+    import storekit as sk
+
+    native = f"sqlite:///{tmp_path}/env.db"
+    script = (
+        "import mlflow\n"
+        "with mlflow.start_run() as run:\n"
+        "    mlflow.log_param('lr', 0.5)\n"
+        "    for step in range(3):\n"
+        "        mlflow.log_metric('loss', 1.0 - step / 10, step=step)\n"
+        "    mlflow.log_text('hello', 'notes/hello.txt')\n"
+        "print(run.info.run_id, run.info.experiment_id)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # nothing from other tests
+    env.update(MLFLOW_TRACKING_URI="storekit:" + native, MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK="true")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_id, experiment_id = result.stdout.split()[-2:]
+    assert experiment_id == "0"
+    store = sk.resolve_tracking_store(native)
+    run = store.get_run(run_id)
+    assert store.get_experiment(run.info.experiment_id).name == "Default"
+    assert run.data.params == {"lr": "0.5"} and run.data.metrics == {"loss": 0.8}
+    assert run.data.tags["mlflow.runName"] == run.info.run_name and run.info.status == sk.RunStatus.FINISHED
+    assert [m.step for m in store.get_metric_history(run_id, "loss")] == [0, 1, 2]
+    repo = sk.resolve_artifact_repository(run.info.artifact_uri)
+    assert [f.path for f in repo.list_artifacts("notes")] == ["notes/hello.txt"]

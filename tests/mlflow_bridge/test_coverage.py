@@ -117,15 +117,37 @@ def test_known_genai_names_are_classified() -> None:
         assert not genai.is_genai(name), name
 
 
-def test_entry_points_are_registered() -> None:
+def test_entry_points_are_registered(tmp_path) -> None:
+    from storekit_mlflow import plugin
+
     for group, target in (
-        ("mlflow.tracking_store", StorekitTrackingStore),
-        ("mlflow.model_registry_store", StorekitRegistryStore),
-        ("mlflow.artifact_repository", StorekitArtifactRepository),
+        ("mlflow.tracking_store", plugin.tracking_store),
+        ("mlflow.model_registry_store", plugin.registry_store),
+        ("mlflow.artifact_repository", plugin.artifact_repository),
     ):
         found = [ep for ep in entry_points(group=group) if ep.name == "storekit"]
         assert len(found) == 1, group
         assert found[0].load() is target
+    uri = f"storekit:sqlite:///{tmp_path}/ep.db"
+    assert isinstance(plugin.tracking_store(store_uri=uri, artifact_uri=None), StorekitTrackingStore)
+    assert isinstance(plugin.registry_store(store_uri=uri, tracking_uri=uri), StorekitRegistryStore)
+    assert isinstance(plugin.artifact_repository(f"storekit:{tmp_path}/a"), StorekitArtifactRepository)
+
+
+def test_importing_the_bridge_before_mlflow_registers_the_scheme() -> None:
+    """Loading an entry point never imports an adapter module (no circular import warning)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings; warnings.simplefilter('error', UserWarning)\n"
+        "import storekit_mlflow.tracking\n"
+        "from mlflow.tracking._tracking_service.utils import _tracking_store_registry as r\n"
+        "print('storekit' in r._registry)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True"
 
 
 def test_public_names_have_docstrings() -> None:

@@ -160,3 +160,15 @@ def test_non_storekit_errors_pass_through() -> None:
     with pytest.raises(KeyError):
         with errors.translate_errors():
             raise KeyError("x")
+
+
+def test_unwrap_location_makes_relative_paths_absolute(tmp_path, monkeypatch) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    assert uris.unwrap_location("storekit:./art") == os.path.join(str(tmp_path), "art")
+    assert uris.unwrap_location("./art") == os.path.join(str(tmp_path), "art")
+    assert uris.unwrap_location("storekit:s3://b/p") == "s3://b/p"
+    assert uris.unwrap_location("mlflow-artifacts:/") == "mlflow-artifacts:/"
+    assert uris.unwrap_location("file:///x/y") == "file:///x/y"
+    assert uris.unwrap_location(None) is None and uris.unwrap_location("storekit:") is None

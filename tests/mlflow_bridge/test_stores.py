@@ -342,3 +342,39 @@ def test_registry(registry: StorekitRegistryStore, tracking: StorekitTrackingSto
     with pytest.raises(MlflowException) as info:
         registry.get_registered_model(name + "-new")
     assert code_of(info) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_what_the_server_and_ui_send(tracking: StorekitTrackingStore, registry: StorekitRegistryStore,
+                                     native_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """REST defaults ('' for absent strings, max_results above storekit's cap) and runs made by storekit itself."""
+    exp = tracking.create_experiment("server", None, None)
+    run_id = tracking.create_run(exp, "u", now(), [], "r").info.run_id
+    model = tracking.create_logged_model(exp, "m", "", [], [], "")  # proto defaults of CreateLoggedModel
+    assert model.model_type is None and model.source_run_id is None
+    # the UI's run page: model-versions/search with MLflow's default max_results of 200,000
+    name = f"big-{uuid.uuid4().hex[:6]}"
+    registry.create_registered_model(name)
+    for _ in range(3):
+        registry.create_model_version(name, "storekit:/abs/m", run_id)
+    assert len(registry.search_model_versions(f"run_id = '{run_id}'", max_results=200_000)) == 3
+    assert len(registry.search_registered_models(max_results=200_000)) >= 1
+    first = registry.search_model_versions(f"name = '{name}'", max_results=2)
+    rest = registry.search_model_versions(f"name = '{name}'", max_results=2, page_token=first.token)
+    assert [v.version for v in [*first, *rest]] == ["3", "2", "1"] and rest.token is None
+    assert len(tracking.search_runs([exp], None, ViewType.ALL, max_results=60_000)) == 1
+    with pytest.raises(MlflowException) as info:
+        tracking.search_runs([exp], None, ViewType.ALL, max_results=0)
+    assert code_of(info) == "INVALID_PARAMETER_VALUE" and "max_results" in info.value.message
+    # a run logged through storekit's own API: MLflow still sees its name as the mlflow.runName tag
+    native = sk.resolve_tracking_store(native_uri)
+    own = native.create_run(native.get_experiment_by_name("server").experiment_id, run_name="from-storekit")
+    native.log_batch(own.info.run_id, metrics=[sk.Metric("loss", 0.3, 500, 7), sk.Metric("loss", 0.4, 400, 6)])
+    found = {r.info.run_id: r for r in tracking.search_runs([exp], None, ViewType.ALL)}
+    mirrored = found[own.info.run_id]
+    assert mirrored.data.tags["mlflow.runName"] == "from-storekit"
+    # small search pages carry each metric's exact latest step and timestamp (the UI picks line charts by them)
+    [loss] = mirrored.data._metric_objs
+    assert (loss.value, loss.step, loss.timestamp) == (0.3, 7, 500)
+    monkeypatch.setenv("STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS", "0")
+    [loss] = tracking.search_runs([exp], "attributes.run_name = 'from-storekit'", ViewType.ALL)[0].data._metric_objs
+    assert (loss.value, loss.step, loss.timestamp) == (0.3, 0, 0)

@@ -41,6 +41,7 @@ __all__ = [
     "MODEL_INPUTS_TAG",
     "OUTPUT_STEPS_TAG",
     "HIDDEN_RUN_TAGS",
+    "RUN_NAME_TAG",
     "ExperimentIds",
     "tag_dict",
     "experiment_to_mlflow",
@@ -72,6 +73,8 @@ STOREKIT_CONTEXT_TAG = "context"
 MODEL_INPUTS_TAG = "mlflow.storekit.modelInputs"
 #: Reserved run tag: JSON object ``{model_id: step}`` of outputs logged at a step other than 0.
 OUTPUT_STEPS_TAG = "mlflow.storekit.modelOutputSteps"
+#: MLflow's run-name tag.
+RUN_NAME_TAG = "mlflow.runName"
 #: Run tags the bridge keeps for itself and never shows to MLflow.
 HIDDEN_RUN_TAGS = frozenset({MODEL_INPUTS_TAG, OUTPUT_STEPS_TAG})
 
@@ -259,10 +262,14 @@ def run_to_mlflow(
         else:
             metrics.append(ml.Metric(key, value, 0, 0))
     tags = run.data.tags
+    run_tags = [ml.RunTag(k, v) for k, v in tags.items() if k not in HIDDEN_RUN_TAGS]
+    if RUN_NAME_TAG not in tags and run.info.run_name:
+        # runs created through storekit's own API have a name but no tag; MLflow reads the tag
+        run_tags.append(ml.RunTag(RUN_NAME_TAG, run.info.run_name))
     data = ml.RunData(
         metrics=metrics,
         params=[ml.Param(k, v) for k, v in run.data.params.items()],
-        tags=[ml.RunTag(k, v) for k, v in tags.items() if k not in HIDDEN_RUN_TAGS],
+        tags=run_tags,
     )
     model_inputs = [ml.LoggedModelInput(model_id=m) for m in _json_tag(tags, MODEL_INPUTS_TAG, [])]
     steps = _json_tag(tags, OUTPUT_STEPS_TAG, {})

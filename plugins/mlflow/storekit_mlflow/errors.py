@@ -125,14 +125,18 @@ def translating_methods(cls: _C) -> _C:
     return cls
 
 
-def not_implemented(what: str) -> MlflowNotImplementedException:
+_GENAI_REASON = (
+    "storekit stores experiments, runs, datasets, logged models, the model registry and "
+    "artifacts, not MLflow's GenAI data (traces, assessments, scorers, prompts, gateway, "
+    "evaluation datasets...)"
+)
+
+
+def not_implemented(what: str, reason: str = _GENAI_REASON) -> MlflowNotImplementedException:
     """MLflow's own not-implemented error (code ``NOT_IMPLEMENTED``, HTTP 501) for ``what``.
 
-    Used for MLflow's GenAI-only surface, which storekit does not store.
-    MLflow's client does not retry it (unlike a plain ``NotImplementedError``).
+    Used for MLflow's GenAI-only surface (the default ``reason``) and the few
+    other things storekit has no place for.  MLflow's client does not retry it
+    (unlike a plain ``NotImplementedError``).
     """
-    return MlflowNotImplementedException(
-        f"{what} is not supported by the storekit MLflow bridge: storekit stores experiments, "
-        "runs, datasets, logged models, the model registry and artifacts, not MLflow's GenAI "
-        "data (traces, assessments, scorers, prompts, gateway, evaluation datasets...)"
-    )
+    return MlflowNotImplementedException(f"{what} is not supported by the storekit MLflow bridge: {reason}")

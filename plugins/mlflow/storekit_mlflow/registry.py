@@ -16,15 +16,18 @@ from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 import storekit as sk
-from storekit.validation import validate_max_results
 
 from . import conversion as cv
 from .errors import not_implemented, translate_errors, translating_methods
 from .filters import MODEL_VERSION_ALIASES, REGISTERED_MODEL_ALIASES, registry_filter, rewrite_order_by
 from .genai import install_not_implemented
+from .paging import collect
 from .uris import unwrap, wrap_artifact_uri
 
 __all__ = ["StorekitRegistryStore"]
+
+
+_NO_WEBHOOKS = "storekit's registry has no webhooks (listings are empty)"
 
 
 def _version(version: Any) -> str:
@@ -77,13 +80,16 @@ class StorekitRegistryStore(AbstractStore):
         page_token: Optional[str] = None,
     ) -> PagedList:
         """Registered models matching an MLflow filter (``name``, ``tags.<key>``)."""
-        page = self._store.search_registered_models(
-            filter_string=registry_filter(filter_string, REGISTERED_MODEL_ALIASES),
-            max_results=validate_max_results(max_results),
-            order_by=rewrite_order_by(order_by, REGISTERED_MODEL_ALIASES),
-            page_token=page_token or None,
+        filter_text = registry_filter(filter_string, REGISTERED_MODEL_ALIASES)
+        order = rewrite_order_by(order_by, REGISTERED_MODEL_ALIASES)
+        items, token = collect(
+            lambda limit, token: self._store.search_registered_models(
+                filter_string=filter_text, max_results=limit, order_by=order, page_token=token
+            ),
+            max_results,
+            page_token,
         )
-        return PagedList([cv.registered_model_to_mlflow(m) for m in page], page.token)
+        return PagedList([cv.registered_model_to_mlflow(m) for m in items], token)
 
     def get_registered_model(self, name: str) -> Any:
         """A registered model with its latest versions per stage and aliases."""
@@ -160,13 +166,16 @@ class StorekitRegistryStore(AbstractStore):
         page_token: Optional[str] = None,
     ) -> PagedList:
         """Versions matching an MLflow filter (``name``, ``version_number``, ``run_id``, ``source_path``, tags)."""
-        page = self._store.search_model_versions(
-            filter_string=registry_filter(filter_string, MODEL_VERSION_ALIASES),
-            max_results=validate_max_results(max_results),
-            order_by=rewrite_order_by(order_by, MODEL_VERSION_ALIASES),
-            page_token=page_token or None,
+        filter_text = registry_filter(filter_string, MODEL_VERSION_ALIASES)
+        order = rewrite_order_by(order_by, MODEL_VERSION_ALIASES)
+        items, token = collect(
+            lambda limit, token: self._store.search_model_versions(
+                filter_string=filter_text, max_results=limit, order_by=order, page_token=token
+            ),
+            max_results,
+            page_token,
         )
-        return PagedList([cv.model_version_to_mlflow(v) for v in page], page.token)
+        return PagedList([cv.model_version_to_mlflow(v) for v in items], token)
 
     def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
         """Set a tag on a version."""
@@ -206,23 +215,23 @@ class StorekitRegistryStore(AbstractStore):
 
     def create_webhook(self, *args: Any, **kwargs: Any) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("create_webhook()")
+        raise not_implemented("create_webhook()", _NO_WEBHOOKS)
 
     def get_webhook(self, webhook_id: str) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("get_webhook()")
+        raise not_implemented("get_webhook()", _NO_WEBHOOKS)
 
     def update_webhook(self, *args: Any, **kwargs: Any) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("update_webhook()")
+        raise not_implemented("update_webhook()", _NO_WEBHOOKS)
 
     def delete_webhook(self, webhook_id: str) -> None:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("delete_webhook()")
+        raise not_implemented("delete_webhook()", _NO_WEBHOOKS)
 
     def test_webhook(self, webhook_id: str, event: Any = None) -> Any:
         """Not supported: storekit has no webhooks (NOT_IMPLEMENTED)."""
-        raise not_implemented("test_webhook()")
+        raise not_implemented("test_webhook()", _NO_WEBHOOKS)
 
 
 install_not_implemented(StorekitRegistryStore, AbstractStore)

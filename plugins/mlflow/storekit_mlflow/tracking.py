@@ -19,13 +19,14 @@ import json
 import logging
 import math
 import numbers
+import os
 from typing import Any, Optional, Sequence
 
 from mlflow.entities import LoggedModelStatus as MlLoggedModelStatus
 from mlflow.entities import ViewType as MlViewType
 from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.environment_variables import MLFLOW_TRUNCATE_LONG_VALUES
-from mlflow.exceptions import MlflowException, MlflowNotImplementedException
+from mlflow.exceptions import MlflowException
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
@@ -39,16 +40,38 @@ from . import conversion as cv
 from .errors import not_implemented, translate_errors, translating_methods
 from .filters import EXPERIMENT_ALIASES, LOGGED_MODEL_ALIASES, RUN_ALIASES, logged_model_order_by, rewrite, rewrite_order_by
 from .genai import install_not_implemented
-from .uris import unwrap, unwrap_optional
+from .paging import collect
+from .uris import unwrap, unwrap_location
 
-__all__ = ["StorekitTrackingStore", "mlflow_history_order", "MAX_DATASET_SUMMARIES"]
+__all__ = [
+    "StorekitTrackingStore",
+    "mlflow_history_order",
+    "exact_metrics_max_runs",
+    "EXACT_METRICS_MAX_RUNS",
+    "MAX_DATASET_SUMMARIES",
+]
 
 _log = logging.getLogger(__name__)
 
+#: ``search_runs`` pages of at most this many runs carry each metric's exact latest step and
+#: timestamp (one history read per run and metric); larger pages carry the latest values with
+#: step 0 and timestamp 0.  ``STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS`` overrides it.
+EXACT_METRICS_MAX_RUNS = 100
 #: At most this many dataset summaries are returned to the UI (as MLflow's own stores do).
 MAX_DATASET_SUMMARIES = 1000
 # Rows read per page where the bridge walks a whole search (dataset summaries).
 _WALK_PAGE = 1000
+
+
+def exact_metrics_max_runs() -> int:
+    """The page size up to which ``search_runs`` reads exact latest metric points (see :data:`EXACT_METRICS_MAX_RUNS`)."""
+    text = os.environ.get("STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS", "").strip()
+    try:
+        return max(0, int(text)) if text else EXACT_METRICS_MAX_RUNS
+    except ValueError:
+        raise sk.InvalidParameterError(
+            f"STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS: {text!r} is not a whole number"
+        ) from None
 
 
 def mlflow_history_order(metric: sk.Metric) -> tuple[int, int, int, float]:
@@ -85,7 +108,7 @@ class StorekitTrackingStore(AbstractStore):
         #: The server's default artifact root as MLflow gave it (handlers read this attribute).
         self.artifact_root_uri = artifact_uri
         options: dict[str, Any] = {}
-        root = unwrap_optional(artifact_uri)
+        root = unwrap_location(artifact_uri)
         if root:
             options["default_artifact_root"] = root
         with translate_errors():
@@ -113,19 +136,20 @@ class StorekitTrackingStore(AbstractStore):
         """The underlying storekit tracking store."""
         return self._store
 
-    def _run(self, run_id: str, exact_metrics: bool = False) -> Any:
+    def _latest_points(self, run: sk.Run) -> dict[str, sk.Metric]:
+        """The latest point (value, step, timestamp) of each metric of a run, from its histories."""
+        latest: dict[str, sk.Metric] = {}
+        for key in run.data.metrics:
+            best: Optional[sk.Metric] = None
+            for point in self._store.get_metric_history(run.info.run_id, key):
+                best = sk.latest_metric(best, point)
+            if best is not None:
+                latest[key] = best
+        return latest
+
+    def _run(self, run_id: str) -> Any:
         run = self._store.get_run(run_id)
-        latest = None
-        if exact_metrics and run.data.metrics:
-            latest = {}
-            for key in run.data.metrics:
-                points = self._store.get_metric_history(run.info.run_id, key)
-                best: Optional[sk.Metric] = None
-                for point in points:
-                    best = sk.latest_metric(best, point)
-                if best is not None:
-                    latest[key] = best
-        return cv.run_to_mlflow(run, self._ids, latest)
+        return cv.run_to_mlflow(run, self._ids, self._latest_points(run))
 
     def _set_json_run_tag(self, run_id: str, key: str, update: Any) -> None:
         """Read-modify-write of one of the bridge's reserved JSON run tags."""
@@ -148,21 +172,24 @@ class StorekitTrackingStore(AbstractStore):
         page_token: Optional[str] = None,
     ) -> PagedList:
         """Experiments matching an MLflow filter (``name``, ``tags.<key>``, times)."""
-        page = self._store.search_experiments(
-            view_type=sk.ViewType(int(view_type or MlViewType.ACTIVE_ONLY)),
-            max_results=validate_max_results(max_results),
-            filter_string=rewrite(filter_string, EXPERIMENT_ALIASES),
-            order_by=rewrite_order_by(order_by, EXPERIMENT_ALIASES),
-            page_token=page_token or None,
+        view = sk.ViewType(int(view_type or MlViewType.ACTIVE_ONLY))
+        filter_text = rewrite(filter_string, EXPERIMENT_ALIASES)
+        order = rewrite_order_by(order_by, EXPERIMENT_ALIASES)
+        items, token = collect(
+            lambda limit, token: self._store.search_experiments(
+                view_type=view, max_results=limit, filter_string=filter_text, order_by=order, page_token=token
+            ),
+            max_results,
+            page_token,
         )
-        return PagedList([cv.experiment_to_mlflow(e, self._ids) for e in page], page.token)
+        return PagedList([cv.experiment_to_mlflow(e, self._ids) for e in items], token)
 
     def create_experiment(
         self, name: str, artifact_location: Optional[str] = None, tags: Any = None
     ) -> str:
         """Create an experiment; returns its MLflow id."""
         experiment_id = self._store.create_experiment(
-            name, artifact_location=unwrap_optional(artifact_location) or None, tags=cv.tag_dict(tags)
+            name, artifact_location=unwrap_location(artifact_location), tags=cv.tag_dict(tags)
         )
         return self._ids.to_mlflow(experiment_id)
 
@@ -240,7 +267,7 @@ class StorekitTrackingStore(AbstractStore):
 
     def get_run(self, run_id: str) -> Any:
         """The run, with its latest metric points (value, step and timestamp)."""
-        return self._run(run_id, exact_metrics=True)
+        return self._run(run_id)
 
     def update_run_info(
         self, run_id: str, run_status: Any, end_time: Optional[int], run_name: Optional[str]
@@ -392,15 +419,19 @@ class StorekitTrackingStore(AbstractStore):
         order_by: Optional[Sequence[str]],
         page_token: Optional[str],
     ) -> tuple[list[Any], Optional[str]]:
-        page = self._store.search_runs(
-            self._ids.many_to_storekit(experiment_ids),
-            filter_string=rewrite(filter_string, RUN_ALIASES),
-            view_type=sk.ViewType(int(run_view_type or MlViewType.ACTIVE_ONLY)),
-            max_results=validate_max_results(max_results),
-            order_by=rewrite_order_by(order_by, RUN_ALIASES),
-            page_token=page_token or None,
+        ids = self._ids.many_to_storekit(experiment_ids)
+        filter_text = rewrite(filter_string, RUN_ALIASES)
+        view = sk.ViewType(int(run_view_type or MlViewType.ACTIVE_ONLY))
+        order = rewrite_order_by(order_by, RUN_ALIASES)
+        runs, token = collect(
+            lambda limit, token: self._store.search_runs(
+                ids, filter_string=filter_text, view_type=view, max_results=limit, order_by=order, page_token=token
+            ),
+            max_results,
+            page_token,
         )
-        return [cv.run_to_mlflow(r, self._ids) for r in page], page.token
+        exact = len(runs) <= exact_metrics_max_runs()
+        return [cv.run_to_mlflow(r, self._ids, self._latest_points(r) if exact else None) for r in runs], token
 
     # ------------------------------------------------------------------ datasets
     def log_inputs(self, run_id: str, datasets: Optional[Sequence[Any]] = None, models: Optional[Sequence[Any]] = None) -> None:
@@ -424,7 +455,10 @@ class StorekitTrackingStore(AbstractStore):
             token: Optional[str] = None
             while True:
                 page = self._store.search_runs(
-                    [self._ids.to_storekit(experiment_id)], max_results=_WALK_PAGE, page_token=token
+                    [self._ids.to_storekit(experiment_id)],
+                    filter_string="datasets.name IS NOT NULL",  # only runs with dataset inputs
+                    max_results=_WALK_PAGE,
+                    page_token=token,
                 )
                 for run in page:
                     for item in run.inputs.dataset_inputs:
@@ -451,10 +485,10 @@ class StorekitTrackingStore(AbstractStore):
         model = self._store.create_logged_model(
             self._ids.to_storekit(experiment_id),
             name=name or _generate_random_name(),
-            source_run_id=source_run_id,
+            source_run_id=source_run_id or None,  # "" is the REST API's "not given"
             tags=cv.tag_dict(tags),
             params=cv.tag_dict(params),
-            model_type=model_type,
+            model_type=model_type or None,
         )
         return cv.logged_model_to_mlflow(model, self._ids)
 
@@ -498,14 +532,17 @@ class StorekitTrackingStore(AbstractStore):
 
         storekit's model metrics are not per dataset: ``datasets`` does not narrow them.
         """
-        page = self._store.search_logged_models(
-            self._ids.many_to_storekit(experiment_ids),
-            filter_string=rewrite(filter_string, LOGGED_MODEL_ALIASES),
-            order_by=logged_model_order_by(order_by),
-            max_results=validate_max_results(max_results),
-            page_token=page_token or None,
+        ids = self._ids.many_to_storekit(experiment_ids)
+        filter_text = rewrite(filter_string, LOGGED_MODEL_ALIASES)
+        order = logged_model_order_by(order_by)
+        items, token = collect(
+            lambda limit, token: self._store.search_logged_models(
+                ids, filter_string=filter_text, order_by=order, max_results=limit, page_token=token
+            ),
+            max_results,
+            page_token,
         )
-        return PagedList([cv.logged_model_to_mlflow(m, self._ids) for m in page], page.token)
+        return PagedList([cv.logged_model_to_mlflow(m, self._ids) for m in items], token)
 
     def log_outputs(self, run_id: str, models: Sequence[Any]) -> None:
         """Record logged models a run produced (a step other than 0 in a reserved run tag)."""
@@ -538,9 +575,10 @@ class StorekitTrackingStore(AbstractStore):
 
     def log_logged_model_params(self, model_id: str, params: Any) -> None:
         """Not supported: storekit takes a logged model's params when it is created."""
-        raise MlflowNotImplementedException(
-            "log_logged_model_params: storekit logged models take their params at creation "
-            "(create_logged_model(params=...)); params cannot be added afterwards"
+        raise not_implemented(
+            "log_logged_model_params()",
+            "storekit logged models take their params at creation (create_logged_model(params=...)); "
+            "params cannot be added afterwards",
         )
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:

@@ -21,13 +21,22 @@ are passed through untouched.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Optional, overload
 
 from storekit import InvalidParameterError, UnknownSchemeError
 from storekit.registry import load_implementation
 from storekit.uri import get_scheme, redact_uri
 
-__all__ = ["SCHEME", "PREFIX", "is_bridge_uri", "unwrap", "unwrap_optional", "wrap_artifact_uri"]
+__all__ = [
+    "SCHEME",
+    "PREFIX",
+    "is_bridge_uri",
+    "unwrap",
+    "unwrap_optional",
+    "unwrap_location",
+    "wrap_artifact_uri",
+]
 
 #: The URI scheme the bridge registers with MLflow.
 SCHEME = "storekit"
@@ -73,6 +82,21 @@ def unwrap_optional(uri: Optional[str]) -> Optional[str]:
     if uri is None or not is_bridge_uri(uri):
         return uri
     return unwrap(uri)
+
+
+def unwrap_location(uri: Optional[str]) -> Optional[str]:
+    """An artifact location as storekit keeps it: unwrapped, and a relative local path made absolute.
+
+    MLflow resolves relative local artifact roots against the current directory
+    when it stores them; so does the bridge, so that a location means the same
+    to a client started elsewhere.
+    """
+    native = unwrap_optional(uri)
+    if not native:
+        return None
+    if get_scheme(native) == "file" and not native.lower().startswith("file:"):
+        return os.path.abspath(native)
+    return native
 
 
 @functools.lru_cache(maxsize=64)
