@@ -25,13 +25,14 @@ LARGE_FILE_MB = 8
 FULL_TRACKING = frozenset({
     Capability.ATOMIC_BATCH, Capability.SEARCH_OR, Capability.CONCURRENT_WRITERS,
     Capability.MULTIPROCESS_WRITERS, Capability.DURABLE, Capability.REGISTRY,
-    Capability.DATASETS, Capability.LOGGED_MODELS,
+    Capability.DATASETS, Capability.LOGGED_MODELS, Capability.IMPORT,
 })
 #: What the file registry store declares.
 FILE_REGISTRY = frozenset({Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE,
-                           Capability.SEARCH_OR})
+                           Capability.SEARCH_OR, Capability.IMPORT})
 #: What the SQL registry store declares.
-SQL_REGISTRY = frozenset({Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE})
+SQL_REGISTRY = frozenset({Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE,
+                          Capability.IMPORT})
 
 
 def check_conformance(
