@@ -10,6 +10,8 @@ import pytest
 
 from storekit.registry import resolve_registry_store, resolve_tracking_store
 from tests.migration.conftest import run_cli, tree_digest
+
+pytestmark = pytest.mark.slow  # builds its MLflow stores with MLflow itself (cached across sessions)
 from tests.migration.snapshots import mlflow_view, storekit_snapshot
 
 

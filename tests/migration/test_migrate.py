@@ -196,3 +196,29 @@ def test_state_of_another_transfer_is_refused(storekit_file_store: Path, tmp_pat
     assert code == 1 and "belongs to a transfer" in out
 
 
+
+
+def test_memory_plugin_as_source(tmp_path: Path) -> None:
+    import math
+
+    from storekit import TrackingClient
+    from storekit.entities import Metric
+
+    client = TrackingClient("memory://migrate-source")
+    exp = client.create_experiment("from memory ✓", tags={"k": "v"})
+    parent = client.create_run(exp, run_name="parent", start_time=1_700_000_000_000)
+    client.log_batch(parent.info.run_id, metrics=[Metric("m", v, 1_700_000_000_000 + i, i)
+                                                  for i, v in enumerate([0.5, math.nan, math.inf, -math.inf])])
+    client.log_param(parent.info.run_id, "p", "1")
+    child = client.create_run(exp, run_name="child", tags={"storekit.parentRunId": parent.info.run_id},
+                              start_time=1_700_000_000_001)
+    client.set_terminated(child.info.run_id, "KILLED")
+    client.delete_run(child.info.run_id)
+    dst = f"sqlite:///{tmp_path / 'from-memory.db'}"
+    code, out = migrate("memory://migrate-source", dst, tmp_path)
+    assert code == 0, out
+    assert "verification: OK" in out
+    assert comparable(snapshot(dst), by_name=True) == comparable(snapshot("memory://migrate-source"), by_name=True)
+    copied = resolve_tracking_store(dst)
+    assert copied.get_run(child.info.run_id).data.tags["storekit.parentRunId"] == parent.info.run_id  # ids kept
+    copied.close()
