@@ -130,3 +130,14 @@ def test_foreign_sources_are_refused(tmp_path: Path) -> None:
                         cwd=tmp_path)
     code, out = run_cli("import-mlflow", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "d"), cwd=tmp_path)
     assert code == 1 and "is a storekit database" in out
+    code, out = run_cli("migrate", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "fs"), "--no-verify", cwd=tmp_path)
+    code, out = run_cli("import-mlflow", str(tmp_path / "fs"), str(tmp_path / "d"), cwd=tmp_path)
+    assert code == 1 and "is a storekit file store" in out
+
+
+def test_import_never_writes_into_mlruns(mlflow_stores: dict[str, Any], tmp_path: Path) -> None:
+    before = tree_digest(mlflow_stores["mlruns"])
+    code, out = run_cli("import-mlflow", str(mlflow_stores["mlruns"]), str(mlflow_stores["mlruns"] / "x"),
+                        cwd=tmp_path)
+    assert code == 1 and "is SRC or inside it" in out
+    assert tree_digest(mlflow_stores["mlruns"]) == before

@@ -222,3 +222,11 @@ def test_memory_plugin_as_source(tmp_path: Path) -> None:
     copied = resolve_tracking_store(dst)
     assert copied.get_run(child.info.run_id).data.tags["storekit.parentRunId"] == parent.info.run_id  # ids kept
     copied.close()
+
+
+def test_destination_inside_the_source_is_refused(storekit_file_store: Path, tmp_path: Path) -> None:
+    before = tree_digest(storekit_file_store)
+    for dst in (str(storekit_file_store), str(storekit_file_store / "inner")):
+        code, out = run_cli("migrate", str(storekit_file_store), dst, cwd=tmp_path)
+        assert code == 1 and "is SRC or inside it" in out
+    assert tree_digest(storekit_file_store) == before
