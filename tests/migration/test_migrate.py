@@ -230,3 +230,23 @@ def test_destination_inside_the_source_is_refused(storekit_file_store: Path, tmp
         code, out = run_cli("migrate", str(storekit_file_store), dst, cwd=tmp_path)
         assert code == 1 and "is SRC or inside it" in out
     assert tree_digest(storekit_file_store) == before
+
+
+def test_separate_registries(tmp_path: Path) -> None:
+    from storekit import TrackingClient
+
+    src, src_reg = str(tmp_path / "src"), f"sqlite:///{tmp_path / 'src-registry.db'}"
+    client = TrackingClient(src, src_reg)
+    run = client.create_run(client.create_experiment("e"), run_name="r")
+    client.create_registered_model("m", tags={"t": "1"})
+    client.create_model_version("m", source=run.info.artifact_uri, run_id=run.info.run_id)
+    client.set_registered_model_alias("m", "prod", "1")
+    client.close()
+    dst, dst_reg = f"sqlite:///{tmp_path / 'dst.db'}", str(tmp_path / "dst-registry")
+    code, out = migrate(src, dst, tmp_path, "--registry-uri", src_reg, "--dst-registry-uri", dst_reg)
+    assert code == 0, out
+    registry = resolve_registry_store(dst_reg)
+    model = registry.get_registered_model("m")
+    assert model.tags == {"t": "1"} and model.aliases == {"prod": "1"}
+    assert registry.get_model_version("m", "1").run_id == run.info.run_id
+    registry.close()
