@@ -133,7 +133,7 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
                 ("source", source.description), ("destination", dest_text),
                 ("ids", "preserved (import hook)" if hook else "new (public API fallback)"),
                 ("artifacts", artifacts), ("resume state", str(path)),
-                ("runs already done", len(state.ids["run"])),
+                ("runs already done", state.count("run")),
             ]
             if as_json:
                 print_json(report.plan_json(rows, registry, summary))
