@@ -141,3 +141,30 @@ def test_import_never_writes_into_mlruns(mlflow_stores: dict[str, Any], tmp_path
                         cwd=tmp_path)
     assert code == 1 and "is SRC or inside it" in out
     assert tree_digest(mlflow_stores["mlruns"]) == before
+
+
+@pytest.mark.postgres
+def test_mlflow_postgresql_database(tmp_path: Path, postgres_factory: Any) -> None:
+    """MLflow writes its own PostgreSQL database; storekit imports it read-only into SQLite."""
+    import sqlalchemy as sa
+
+    from storekit.backends.sql.engine import to_sqlalchemy_url
+    from tests.migration.conftest import _script
+
+    source = postgres_factory.create().replace("postgresql://", "postgresql+psycopg://", 1)
+    _script("tests.migration.mlflow_writer", source, str(tmp_path / "art"), cwd=tmp_path)
+    _script("tests.migration.mlflow_dump", source, str(tmp_path / "dump.json"), cwd=tmp_path)
+    dump = json.loads((tmp_path / "dump.json").read_text())
+    engine = sa.create_engine(to_sqlalchemy_url(source))
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
+                    for t in sa.inspect(conn).get_table_names()}
+
+    before = counts()
+    dst = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    import_mlflow(source, dst, tmp_path)
+    check_same(dump, dst, sqlite_source=True, keep=False)
+    assert counts() == before
+    engine.dispose()
