@@ -18,9 +18,6 @@ from ._output import handle_errors, print_json
 
 __all__ = ["migrate", "import_mlflow", "run_transfer"]
 
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
-
-
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("src"),
@@ -44,8 +41,8 @@ def _scheme(uri: str) -> str:
     return get_scheme(uri).split("+", 1)[0].lower()
 
 
-def _require_existing(uri: str, what: str) -> None:
-    """A local source must exist: opening a missing one would create an empty store."""
+def _local_path(uri: str) -> Optional[str]:
+    """The local file or directory a file/SQLite URI names (None for servers and memory)."""
     scheme = _scheme(uri)
     path: Optional[str] = None
     if scheme == "sqlite":
@@ -56,8 +53,23 @@ def _require_existing(uri: str, what: str) -> None:
             path = None
     elif scheme in ("", "file"):
         path = str(local_path_from_uri(uri))
+    return os.path.realpath(path) if path else None
+
+
+def _require_existing(uri: str, what: str) -> None:
+    """A local source must exist: opening a missing one would create an empty store."""
+    path = _local_path(uri)
     if path is not None and not os.path.exists(path):
         raise InvalidParameterError(f"{what}: {redact_uri(uri)} does not exist")
+
+
+def _require_apart(src: str, dst: str) -> None:
+    """DST must not be SRC or lie inside it (nothing is ever written into the source)."""
+    a, b = _local_path(src), _local_path(dst)
+    if a and b and (a == b or b.startswith(a.rstrip(os.sep) + os.sep)):
+        raise InvalidParameterError(f"DST {redact_uri(dst)} is SRC or inside it; choose another destination")
+    if src == dst:
+        raise InvalidParameterError("DST is the same store as SRC; choose another destination")
 
 
 def _storekit_source(src: str, registry_uri: Optional[str]) -> Any:
@@ -106,6 +118,7 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
     from ..transfer.state import ResumeState, default_state_path
     from ..transfer.verify import verify
 
+    _require_apart(src, dst)
     source_text, dest_text = redact_uri(src), redact_uri(dst)
     path = state_path or default_state_path(source_text, dest_text)
     source = open_source()
@@ -120,7 +133,7 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
                 ("source", source.description), ("destination", dest_text),
                 ("ids", "preserved (import hook)" if hook else "new (public API fallback)"),
                 ("artifacts", artifacts), ("resume state", str(path)),
-                ("runs already done", len(state.ids["run"])),
+                ("runs already done", state.count("run")),
             ]
             if as_json:
                 print_json(report.plan_json(rows, registry, summary))

@@ -35,11 +35,7 @@ _REQUIRED = ("experiments", "runs", "metrics", "params", "tags")
 
 def _sqlite_path(uri: str) -> str:
     rest = uri.split(":", 1)[1]
-    if rest.startswith("///"):
-        path = rest[3:] if not rest.startswith("////") else rest[3:]
-    else:
-        path = rest.lstrip("/")
-    path = path.split("?", 1)[0]
+    path = (rest[3:] if rest.startswith("///") else rest.lstrip("/")).split("?", 1)[0]
     if not path or path == ":memory:":
         raise InvalidParameterError(f"SRC {uri}: an in-memory database holds nothing to import")
     return os.path.abspath(path)

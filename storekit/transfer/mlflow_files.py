@@ -92,6 +92,8 @@ class MlrunsSource:
 
     def __init__(self, uri: str) -> None:
         root = Path(os.path.abspath(local_path_from_uri(uri)))
+        if (root / "storekit-file-store.json").exists():
+            raise InvalidParameterError(f"import-mlflow: {root} is a storekit file store: use `storekit migrate`")
         if not looks_like_mlruns(root) and looks_like_mlruns(root / "mlruns"):
             root = root / "mlruns"
         if not looks_like_mlruns(root):

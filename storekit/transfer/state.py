@@ -48,6 +48,8 @@ class ResumeState:
         #: killed) and fsynced on :meth:`close`.
         self.fsync_each = fsync_each
         self.ids: dict[str, dict[str, str]] = {"experiment": {}, "model": {}, "run": {}}
+        #: records whose destination id is their source id (the usual case with the hook): a set is smaller
+        self.same: dict[str, set[str]] = {"experiment": set(), "model": set(), "run": set()}
         self.done: dict[str, set[str]] = {"experiment_done": set(), "registered_model": set()}
         self._file: Optional[IO[str]] = None
         self._dry_run = dry_run
@@ -76,7 +78,7 @@ class ResumeState:
                         f"resume state {self.path} belongs to a transfer from {entry.get('source')} "
                         f"to {entry.get('destination')}; use another --state file")
             elif kind in self.ids:
-                self.ids[kind][entry["src"]] = entry["dst"]
+                self._remember(kind, entry["src"], entry["dst"])
             elif kind in self.done:
                 self.done[kind].add(entry["src"])
 
@@ -90,18 +92,23 @@ class ResumeState:
         if self.fsync_each:
             os.fsync(self._file.fileno())
 
-    @property
-    def resumed(self) -> bool:
-        """Whether an earlier attempt already finished something."""
-        return any(self.ids.values()) or any(self.done.values())
+    def _remember(self, kind: str, src: str, dst: str) -> None:
+        if src == dst:
+            self.same[kind].add(src)
+        else:
+            self.ids[kind][src] = dst
+
+    def count(self, kind: str) -> int:
+        """How many experiments, logged models or runs are finished."""
+        return len(self.ids[kind]) + len(self.same[kind])
 
     def mapped(self, kind: str, src: str) -> Optional[str]:
         """The destination id of a finished record, or None."""
-        return self.ids[kind].get(src)
+        return src if src in self.same[kind] else self.ids[kind].get(src)
 
     def record(self, kind: str, src: str, dst: str) -> None:
         """Mark an experiment, logged model or run as written, with its destination id."""
-        self.ids[kind][src] = dst
+        self._remember(kind, src, dst)
         self._append({"k": kind, "src": src, "dst": dst})
 
     def is_done(self, kind: str, src: str) -> bool:

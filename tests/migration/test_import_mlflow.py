@@ -10,6 +10,8 @@ import pytest
 
 from storekit.registry import resolve_registry_store, resolve_tracking_store
 from tests.migration.conftest import run_cli, tree_digest
+
+pytestmark = pytest.mark.slow  # builds its MLflow stores with MLflow itself (cached across sessions)
 from tests.migration.snapshots import mlflow_view, storekit_snapshot
 
 
@@ -128,3 +130,41 @@ def test_foreign_sources_are_refused(tmp_path: Path) -> None:
                         cwd=tmp_path)
     code, out = run_cli("import-mlflow", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "d"), cwd=tmp_path)
     assert code == 1 and "is a storekit database" in out
+    code, out = run_cli("migrate", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "fs"), "--no-verify", cwd=tmp_path)
+    code, out = run_cli("import-mlflow", str(tmp_path / "fs"), str(tmp_path / "d"), cwd=tmp_path)
+    assert code == 1 and "is a storekit file store" in out
+
+
+def test_import_never_writes_into_mlruns(mlflow_stores: dict[str, Any], tmp_path: Path) -> None:
+    before = tree_digest(mlflow_stores["mlruns"])
+    code, out = run_cli("import-mlflow", str(mlflow_stores["mlruns"]), str(mlflow_stores["mlruns"] / "x"),
+                        cwd=tmp_path)
+    assert code == 1 and "is SRC or inside it" in out
+    assert tree_digest(mlflow_stores["mlruns"]) == before
+
+
+@pytest.mark.postgres
+def test_mlflow_postgresql_database(tmp_path: Path, postgres_factory: Any) -> None:
+    """MLflow writes its own PostgreSQL database; storekit imports it read-only into SQLite."""
+    import sqlalchemy as sa
+
+    from storekit.backends.sql.engine import to_sqlalchemy_url
+    from tests.migration.conftest import _script
+
+    source = postgres_factory.create().replace("postgresql://", "postgresql+psycopg://", 1)
+    _script("tests.migration.mlflow_writer", source, str(tmp_path / "art"), cwd=tmp_path)
+    _script("tests.migration.mlflow_dump", source, str(tmp_path / "dump.json"), cwd=tmp_path)
+    dump = json.loads((tmp_path / "dump.json").read_text())
+    engine = sa.create_engine(to_sqlalchemy_url(source))
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
+                    for t in sa.inspect(conn).get_table_names()}
+
+    before = counts()
+    dst = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    import_mlflow(source, dst, tmp_path)
+    check_same(dump, dst, sqlite_source=True, keep=False)
+    assert counts() == before
+    engine.dispose()

@@ -196,3 +196,57 @@ def test_state_of_another_transfer_is_refused(storekit_file_store: Path, tmp_pat
     assert code == 1 and "belongs to a transfer" in out
 
 
+
+
+def test_memory_plugin_as_source(tmp_path: Path) -> None:
+    import math
+
+    from storekit import TrackingClient
+    from storekit.entities import Metric
+
+    client = TrackingClient("memory://migrate-source")
+    exp = client.create_experiment("from memory ✓", tags={"k": "v"})
+    parent = client.create_run(exp, run_name="parent", start_time=1_700_000_000_000)
+    client.log_batch(parent.info.run_id, metrics=[Metric("m", v, 1_700_000_000_000 + i, i)
+                                                  for i, v in enumerate([0.5, math.nan, math.inf, -math.inf])])
+    client.log_param(parent.info.run_id, "p", "1")
+    child = client.create_run(exp, run_name="child", tags={"storekit.parentRunId": parent.info.run_id},
+                              start_time=1_700_000_000_001)
+    client.set_terminated(child.info.run_id, "KILLED")
+    client.delete_run(child.info.run_id)
+    dst = f"sqlite:///{tmp_path / 'from-memory.db'}"
+    code, out = migrate("memory://migrate-source", dst, tmp_path)
+    assert code == 0, out
+    assert "verification: OK" in out
+    assert comparable(snapshot(dst), by_name=True) == comparable(snapshot("memory://migrate-source"), by_name=True)
+    copied = resolve_tracking_store(dst)
+    assert copied.get_run(child.info.run_id).data.tags["storekit.parentRunId"] == parent.info.run_id  # ids kept
+    copied.close()
+
+
+def test_destination_inside_the_source_is_refused(storekit_file_store: Path, tmp_path: Path) -> None:
+    before = tree_digest(storekit_file_store)
+    for dst in (str(storekit_file_store), str(storekit_file_store / "inner")):
+        code, out = run_cli("migrate", str(storekit_file_store), dst, cwd=tmp_path)
+        assert code == 1 and "is SRC or inside it" in out
+    assert tree_digest(storekit_file_store) == before
+
+
+def test_separate_registries(tmp_path: Path) -> None:
+    from storekit import TrackingClient
+
+    src, src_reg = str(tmp_path / "src"), f"sqlite:///{tmp_path / 'src-registry.db'}"
+    client = TrackingClient(src, src_reg)
+    run = client.create_run(client.create_experiment("e"), run_name="r")
+    client.create_registered_model("m", tags={"t": "1"})
+    client.create_model_version("m", source=run.info.artifact_uri, run_id=run.info.run_id)
+    client.set_registered_model_alias("m", "prod", "1")
+    client.close()
+    dst, dst_reg = f"sqlite:///{tmp_path / 'dst.db'}", str(tmp_path / "dst-registry")
+    code, out = migrate(src, dst, tmp_path, "--registry-uri", src_reg, "--dst-registry-uri", dst_reg)
+    assert code == 0, out
+    registry = resolve_registry_store(dst_reg)
+    model = registry.get_registered_model("m")
+    assert model.tags == {"t": "1"} and model.aliases == {"prod": "1"}
+    assert registry.get_model_version("m", "1").run_id == run.info.run_id
+    registry.close()
