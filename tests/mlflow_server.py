@@ -100,7 +100,11 @@ class MlflowServer:
                                    start_new_session=True)
         log.close()
         server = cls(f"http://127.0.0.1:{port}", port, workdir, process, log_path)
-        server._wait(timeout)
+        try:
+            server._wait(timeout)
+        except BaseException:
+            server.stop()
+            raise
         return server
 
     @classmethod
