@@ -100,7 +100,11 @@ class MlflowServer:
                                    start_new_session=True)
         log.close()
         server = cls(f"http://127.0.0.1:{port}", port, workdir, process, log_path)
-        server._wait(timeout)
+        try:
+            server._wait(timeout)
+        except BaseException:
+            server.stop()
+            raise
         return server
 
     @classmethod
@@ -132,17 +136,23 @@ class MlflowServer:
             return ""
 
     def stop(self) -> None:
-        """Stop the server and its workers (SIGTERM to its process group, SIGKILL after 20 s)."""
+        """Stop the server and its workers (SIGTERM to its process group, again after 10 s, SIGKILL after 20 s)."""
         if self.process is None or self.process.poll() is not None:
             return
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        # `mlflow server` may need a second SIGTERM before it exits (its workers stop on the first)
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                self.process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+        self.process.wait(timeout=10)
         with _lock:
             _handed_out.discard(self.port)

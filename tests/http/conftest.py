@@ -42,3 +42,21 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         for name in ("TRACKING_USERNAME", "TRACKING_PASSWORD", "TRACKING_TOKEN", "TRACKING_INSECURE_TLS",
                      "TRACKING_SERVER_CERT_PATH", "TRACKING_CLIENT_CERT_PATH"):
             monkeypatch.delenv(prefix + name, raising=False)
+
+
+#: Modules whose tests need no mlflow server.
+_WITHOUT_SERVER = {"test_session.py"}
+#: Modules that start servers of their own (over a minute each).
+_SLOW = {"test_auth.py", "test_conformance.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that start a real ``mlflow server`` (marker ``mlflow``; ``slow`` for the longest)."""
+    here = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent != here or path.name in _WITHOUT_SERVER:
+            continue
+        item.add_marker(pytest.mark.mlflow)
+        if path.name in _SLOW:
+            item.add_marker(pytest.mark.slow)

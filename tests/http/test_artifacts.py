@@ -79,10 +79,22 @@ def test_run_artifacts_through_the_client(mlflow_server: MlflowServer, tmp_path:
     client.log_artifact(run.info.run_id, tmp_path / "model.pkl", "model")
     assert [f.path for f in client.list_artifacts(run.info.run_id, "model")] == ["model/model.pkl"]
     # MLflow's own client sees the same file where it expects it
-    stored = list((mlflow_server.workdir / "artifacts").rglob("model.pkl"))
+    stored = [p for p in (mlflow_server.workdir / "artifacts").rglob("model.pkl") if run.info.run_id in str(p)]
     assert [p.read_bytes() for p in stored] == [b"weights"]
 
 
 def test_not_a_proxy_uri_is_refused() -> None:
     with pytest.raises(InvalidParameterError):
         HttpArtifactRepository("https://example.com/some/file")
+
+
+def test_direct_artifact_uris_resolve_through_storekits_registry(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    client = TrackingClient(tracking_uri=mlflow_server.url)
+    direct = (tmp_path / "direct").as_uri()
+    exp_id = client.create_experiment(f"direct-{uuid.uuid4().hex[:8]}", artifact_location=direct)
+    run = client.create_run(exp_id)
+    assert run.info.artifact_uri.startswith(direct), "a direct URI the server hands out is returned unchanged"
+    (tmp_path / "notes.txt").write_text("direct")
+    client.log_artifact(run.info.run_id, tmp_path / "notes.txt")
+    assert list((tmp_path / "direct").rglob("notes.txt"))[0].read_text() == "direct"
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["notes.txt"]

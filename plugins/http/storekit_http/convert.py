@@ -275,5 +275,6 @@ def registered_model_from_json(raw: Mapping[str, Any],
         description=_str(raw.get("description")),
         tags=pairs_to_dict(raw.get("tags")),
         aliases={str(a["alias"]): str(a["version"]) for a in raw.get("aliases") or ()},
-        latest_versions=tuple(model_version_from_json(v, artifacts) for v in raw.get("latest_versions") or ()),
+        latest_versions=tuple(sorted((model_version_from_json(v, artifacts) for v in raw.get("latest_versions") or ()),
+                                     key=lambda v: v.current_stage)),
     )

@@ -47,6 +47,8 @@ from storekit.validation import (
     validate_experiment_name,
     validate_key,
     validate_max_results,
+    validate_metric,
+    validate_param,
     validate_run_id,
     validate_run_name,
     validate_tag,
@@ -63,6 +65,7 @@ from .convert import (
     experiment_from_json,
     logged_model_from_json,
     metric_from_json,
+    metric_to_json,
     pairs,
     run_from_json,
     run_info_from_json,
@@ -305,6 +308,26 @@ class HttpTrackingStore(TrackingStore):
         validate_batch(metrics, params, tags)
         for body in split_batch(metrics, params, tags):
             self._post("runs/log-batch", {"run_id": run_id, **body}, not_found=RunNotFound)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Log one point through ``runs/log-metric`` (cheaper on the server than a one-item batch)."""
+        run_id = validate_run_id(run_id)
+        metric = validate_metric(metric)
+        self._post("runs/log-metric", {"run_id": run_id, **metric_to_json(metric)}, not_found=RunNotFound)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        """Log one param through ``runs/log-parameter`` (re-sending the same value is harmless)."""
+        run_id = validate_run_id(run_id)
+        param = validate_param(param)
+        self._post("runs/log-parameter", {"run_id": run_id, "key": param.key, "value": param.value},
+                   idempotent=True, not_found=RunNotFound)
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        """Set one tag through ``runs/set-tag`` (an idempotent write)."""
+        run_id = validate_run_id(run_id)
+        validate_tag(tag.key, tag.value)
+        self._post("runs/set-tag", {"run_id": run_id, "key": tag.key, "value": tag.value},
+                   idempotent=True, not_found=RunNotFound)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from a run."""
