@@ -35,7 +35,7 @@ class TestRunContextProvider(RunContextProviderSuite):
             pytest.fail(f"no {GROUP} entry point named {context_provider_name!r}", pytrace=False)
         module, _, qualname = eps[0].value.partition(":")
         for provider in get_context_providers():
-            cls = type(provider)
+            cls = type(provider)  # type: ignore[assignment]
             if (cls.__module__, cls.__qualname__) == (module, qualname):
                 return provider
         pytest.fail(

@@ -85,7 +85,8 @@ class ExperimentChecks:
         new_name = unique("renamed")
         tracking_store.rename_experiment(experiment_id, new_name)
         assert tracking_store.get_experiment(experiment_id).name == new_name
-        assert tracking_store.get_experiment_by_name(new_name).experiment_id == experiment_id
+        renamed = tracking_store.get_experiment_by_name(new_name)
+        assert renamed is not None and renamed.experiment_id == experiment_id
         other = tracking_store.create_experiment(unique("other"))
         with pytest.raises(AlreadyExistsError):
             tracking_store.rename_experiment(other, new_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -140,9 +141,11 @@ class LoggingChecks:
         run_id = run.info.run_id
         make = Param if kind == "param" else RunTag
         field = "params" if kind == "param" else "tags"
-        tracking_store.log_batch(run_id, **{field: [make("ok", "v" * limit)]})
+        batch: dict[str, Any] = {field: [make("ok", "v" * limit)]}
+        tracking_store.log_batch(run_id, **batch)
         with pytest.raises(InvalidParameterError) as excinfo:
-            tracking_store.log_batch(run_id, **{field: [make("too_long", "v" * (limit + 1))]})
+            too_long: dict[str, Any] = {field: [make("too_long", "v" * (limit + 1))]}
+            tracking_store.log_batch(run_id, **too_long)
         assert_invalid(excinfo, "value", str(limit))
         stored = _snapshot(tracking_store, run_id)[1 if kind == "param" else 2]
         assert stored.get("ok") == "v" * limit
@@ -153,7 +156,7 @@ class LoggingChecks:
     def test_batch_size_limits(self, tracking_store: TrackingStore, run: Run, field: str, limit: int) -> None:
         run_id = run.info.run_id
 
-        def items(n: int, prefix: str) -> list[object]:
+        def items(n: int, prefix: str) -> list[Any]:
             if field == "metrics":
                 return [Metric(f"{prefix}{i}", float(i), 1, 0) for i in range(n)]
             if field == "params":

@@ -97,7 +97,7 @@ class RuleChecks:
     @contract("3-search", "order_by given as one string is one clause")
     def test_order_by_one_string(self, tracking_store: TrackingStore, experiment_id: str) -> None:
         ids = [tracking_store.create_run(experiment_id, start_time=1_700_000_000_000 - i).info.run_id for i in range(3)]
-        found = tracking_store.search_runs([experiment_id], order_by="attributes.start_time ASC")  # type: ignore[arg-type]
+        found = tracking_store.search_runs([experiment_id], order_by="attributes.start_time ASC")
         assert [r.info.run_id for r in found] == list(reversed(ids))
 
     # -- deleted experiments, unknown runs -----------------------------------------

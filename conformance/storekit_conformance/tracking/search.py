@@ -95,7 +95,7 @@ class SearchChecks:
         return data
 
     @staticmethod
-    def _find(store: TrackingStore, data: SearchData, filter_string: Optional[str], **kw: object) -> set[str]:
+    def _find(store: TrackingStore, data: SearchData, filter_string: Optional[str], **kw: Any) -> set[str]:
         return data.names(store.search_runs([data.experiment_id], filter_string=filter_string, **kw))
 
     # -- comparators -----------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from storekit.entities import ModelVersion, ModelVersionStage, PagedList, RegisteredModel
 from storekit.errors import AlreadyExistsError, ModelNotFound, ModelVersionNotFound, NotFoundError
@@ -102,7 +102,7 @@ class MemoryRegistryStore(RegistryStore):
         aliases = {a: str(v) for a, v in sorted(record.aliases.items())}
         return replace(record.model, aliases=aliases, latest_versions=tuple(self._latest(record)))
 
-    def _touch(self, record: _ModelRecord, **changes: object) -> None:
+    def _touch(self, record: _ModelRecord, **changes: Any) -> None:
         record.model = replace(record.model, last_updated_timestamp=now_ms(), **changes)
 
     # -- registered models ------------------------------------------------------------
@@ -210,7 +210,7 @@ class MemoryRegistryStore(RegistryStore):
             record, mv = self._version(name, version)
             return self._with_aliases(record, mv)
 
-    def _update_version(self, name: str, version: str, **changes: object) -> ModelVersion:
+    def _update_version(self, name: str, version: str, **changes: Any) -> ModelVersion:
         with self._lock:
             record, mv = self._version(name, version)
             mv = replace(mv, last_updated_timestamp=now_ms(), **changes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from storekit.entities import (
     Experiment,
@@ -163,7 +163,7 @@ class MemoryTrackingStore(TrackingStore):
             return search_page(visible, EXPERIMENT_SCHEMA, get, lambda e: self._state.experiment_created[e.experiment_id],
                                self._state.clock, filter_string, order_by, max_results, page_token, int(view))
 
-    def _update_experiment(self, experiment_id: str, **changes: object) -> None:
+    def _update_experiment(self, experiment_id: str, **changes: Any) -> None:
         with self._lock:
             exp = self._experiment(experiment_id)
             self._state.experiments[exp.experiment_id] = replace(exp, last_update_time=now_ms(), **changes)
@@ -234,7 +234,8 @@ class MemoryTrackingStore(TrackingStore):
         update = rules.validate_run_update(status, end_time, run_name)
         with self._lock:
             record = self._writable_run(run_id)
-            changes = {"status": update.status, "end_time": update.end_time, "run_name": update.run_name}
+            changes: dict[str, Any] = {"status": update.status, "end_time": update.end_time,
+                                       "run_name": update.run_name}
             record.info = replace(record.info, **{k: v for k, v in changes.items() if v is not None})
             return record.info
 
