@@ -60,16 +60,6 @@ def _scalar(conn: Connection, table: str) -> Optional[str]:
     return None if value is None else str(value)
 
 
-def _is_wal_without_log(path: str) -> bool:
-    """The file is a WAL-mode SQLite database that nobody has open (no ``-wal`` file beside it)."""
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(20)
-    except OSError:
-        return False
-    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02" and not os.path.exists(path + "-wal")
-
-
 def _probe_sqlite(db: Database) -> DatabaseState:
     path = db.url.database
     if path in (None, "", ":memory:") or "mode=memory" in (path or ""):
@@ -78,11 +68,12 @@ def _probe_sqlite(db: Database) -> DatabaseState:
         path = unquote(urlsplit(path).path)  # sqlite:///file:/x.db?mode=ro&uri=true
     if not os.path.exists(path):
         return DatabaseState(exists=False, tables=frozenset())
+    # Read-only, never ``immutable=1``: an immutable connection takes no locks and trusts the
+    # file not to change, and opening one beside live WAL writers of the same database made
+    # later connections of this process miss committed rows.  (Reading a closed WAL-mode
+    # database read-only lets SQLite create its -wal/-shm side files; MLflow's databases
+    # are not in WAL mode, so they stay byte-for-byte untouched.)
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
-    if _is_wal_without_log(path):
-        # A read-only connection to a WAL database creates its -wal and -shm files (and
-        # leaves them): read the closed database as immutable instead, creating nothing.
-        uri += "&immutable=1"
     try:
         raw = sqlite3.connect(uri, uri=True, timeout=30)
     except sqlite3.Error as exc:
