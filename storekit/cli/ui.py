@@ -17,7 +17,8 @@ Signals: SIGINT, SIGTERM and SIGHUP are passed on to the server's whole
 process group (MLflow's parent, uvicorn and its workers). MLflow's parent
 process does not always exit on the first SIGTERM, so the command repeats it
 after a grace period, and kills the group as a last resort: it never returns
-while a server process it started is still running.
+while a server process it started is still running (also when the server
+exits on its own and leaves workers behind).
 """
 
 from __future__ import annotations
@@ -156,32 +157,39 @@ class _Supervisor:
             return False
         return True
 
-    def _wait(self, timeout: Optional[float]) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def _wait_for_exit_or_signal(self) -> None:
+        while self._process.poll() is None and self.signalled is None:
+            time.sleep(0.1)
+
+    def _wait_for_group(self, timeout: float) -> bool:
+        """Whether every process of the server's group is gone within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
         while True:
-            if self._process.poll() is not None and not self._group_alive():
+            self._process.poll()  # reap the leader, or it stays in the group as a zombie
+            if not self._group_alive():
                 return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            if self.signalled is not None and deadline is None:
+            if time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
 
     def run(self) -> int:
         """Wait for the server; after a signal, shut its whole process group down. Its exit code."""
         try:
-            if not self._wait(None):
-                # TERM (again), then TERM once more, then KILL: MLflow's parent can ignore the first.
-                for step in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
-                    if self._wait(SHUTDOWN_GRACE):
+            self._wait_for_exit_or_signal()
+            if self.signalled is not None:
+                # The signal went to the group already; MLflow's parent can ignore the first
+                # SIGTERM, so repeat it once, then kill what is left.
+                for step in (signal.SIGTERM, signal.SIGKILL):
+                    if self._wait_for_group(SHUTDOWN_GRACE):
                         break
                     self._send(step)
-                self._wait(SHUTDOWN_GRACE)
+                self._wait_for_group(SHUTDOWN_GRACE)
         finally:
             for signum, handler in self._previous.items():
                 signal.signal(signum, handler)
-            if self._group_alive():  # the server exited on its own but left workers behind
+            if not self._wait_for_group(0):  # the server exited on its own but left workers behind
                 self._send(signal.SIGKILL)
+                self._wait_for_group(SHUTDOWN_GRACE)
         code = self._process.wait()
         if self.signalled is not None:
             return 128 + self.signalled  # the shell's convention for "stopped by that signal"

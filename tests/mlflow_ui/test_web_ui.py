@@ -32,10 +32,6 @@ def test_experiment_page_lists_the_runs(ui_server: UiServer, page: Any, screensh
     _no_server_errors(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "storekit-mlflow: the run page's model-version search uses MLflow's default max_results=200000, "
-    "above storekit's limit of 50000 (400), so the page shows 'Can't load run details'; and latest "
-    "metrics come back with step 0, so the UI would draw a bar instead of the line over steps"))
 def test_run_page_draws_the_metric_chart(ui_server: UiServer, page: Any, screenshot_dir: Path) -> None:
     run_id = ui_server.run_ids["sweep-lr-1"]
     page.goto(f"{ui_server.url}/#/experiments/{ui_server.experiment_id}/runs/{run_id}/model-metrics")
@@ -58,9 +54,6 @@ def test_registered_model_page_shows_versions_and_alias(ui_server: UiServer, pag
     _no_server_errors(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "storekit-mlflow: runs without an mlflow.runName tag reach the UI with no tags at all, and its runs "
-    "table fails ('Cannot read properties of undefined (reading \\'some\\')')"))
 def test_runs_logged_with_storekit_itself_are_listed(ui_server: UiServer, page: Any, screenshot_dir: Path) -> None:
     """Runs written by storekit's own client (no MLflow tags at all) show up in MLflow's UI too."""
     with TrackingClient(ui_server.store_uri) as store:
