@@ -539,14 +539,20 @@ def search_runs(
     experiment_ids: Optional[Union[str, Sequence[str]]] = None,
     filter_string: Optional[str] = None,
     view_type: ViewType = ViewType.ACTIVE_ONLY,
-    max_results: int = DEFAULT_MAX_RESULTS,
+    max_results: Optional[int] = None,
     order_by: Optional[Sequence[str]] = None,
     page_token: Optional[str] = None,
-) -> PagedList[Run]:
+    output_format: str = "list",
+) -> Any:
     """Search runs; by default in the active run's experiment, else the active experiment.
 
     With neither set, searches ``Default`` (empty if it does not exist yet).
+    ``output_format="pandas"`` or ``"arrow"`` returns every matching run as one
+    table (see :meth:`TrackingClient.search_runs`).
     """
+    from .frames import check_output_format, runs_table
+
+    fmt = check_output_format(output_format)
     client = get_client()
     if experiment_ids is None:
         current = active_run()
@@ -557,11 +563,11 @@ def search_runs(
         else:
             default = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
             if default is None:
-                return PagedList([], None)
+                return PagedList([], None) if fmt == "list" else runs_table([], fmt)
             experiment_ids = [default.experiment_id]
     return client.search_runs(
         experiment_ids, filter_string=filter_string, view_type=view_type, max_results=max_results,
-        order_by=order_by, page_token=page_token,
+        order_by=order_by, page_token=page_token, output_format=fmt,  # type: ignore[call-overload]
     )
 
 
