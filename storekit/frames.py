@@ -28,6 +28,8 @@ __all__ = [
     "check_output_format",
     "require",
     "runs_table",
+    "run_columns",
+    "table_from_columns",
     "histories_table",
 ]
 
@@ -40,7 +42,7 @@ RUN_ATTRIBUTE_COLUMNS = (
     "run_id", "experiment_id", "run_name", "status", "start_time", "end_time",
     "artifact_uri", "lifecycle_stage", "user_id",
 )
-_EXTRA = {"pandas": "pandas", "pyarrow": "arrow", "matplotlib": "plot"}
+_EXTRA = {"pandas": "pandas", "pyarrow": "arrow", "pyarrow.parquet": "arrow", "matplotlib": "plot"}
 
 
 def require(module: str) -> Any:
@@ -63,7 +65,8 @@ def check_output_format(value: object) -> str:
     return str(value)
 
 
-def _run_columns(runs: Iterable[Run]) -> dict[str, list[Any]]:
+def run_columns(runs: Iterable[Run]) -> dict[str, list[Any]]:
+    """The columns of a runs table as plain lists (times in ms since the epoch, ``None`` where missing)."""
     runs = list(runs)
     cols: dict[str, list[Any]] = {name: [] for name in RUN_ATTRIBUTE_COLUMNS}
     params = sorted({k for r in runs for k in r.data.params})
@@ -89,8 +92,12 @@ def _run_columns(runs: Iterable[Run]) -> dict[str, list[Any]]:
 
 def runs_table(runs: Iterable[Run], output_format: str) -> Any:
     """Runs as a pandas DataFrame (``"pandas"``) or a pyarrow Table (``"arrow"``)."""
+    return table_from_columns(run_columns(runs), output_format)
+
+
+def table_from_columns(cols: dict[str, list[Any]], output_format: str) -> Any:
+    """:func:`run_columns`-shaped columns as a DataFrame or an Arrow table (metrics float, times UTC)."""
     fmt = check_output_format(output_format)
-    cols = _run_columns(runs)
     if fmt == "pandas":
         pd = require("pandas")
         frame = pd.DataFrame(cols, columns=list(cols))
