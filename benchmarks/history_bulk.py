@@ -77,6 +77,19 @@ def measure(client: Any, run_ids: list[str], keys: list[str], repeats: int, samp
     return figures
 
 
+def _sqlite_floor(path: str, repeats: int) -> Figure:
+    """The floor: sqlite3 alone fetching every metric row (no storekit, no ordering, no conversion)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        seconds, rows = _best(lambda: conn.execute(
+            "SELECT run_row, key, step, timestamp, value, kind FROM metrics").fetchall(), repeats)
+    finally:
+        conn.close()
+    return Figure("history_bulk", "floor: raw sqlite3 fetchall", seconds, "s", note=f"{len(rows):,} rows")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the benchmark; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,6 +122,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         figures = [Figure("history_bulk", "populate (log_batch)", fill, "s",
                           note=f"{args.runs * args.keys * args.steps:,} points" if existing is None else "reused")]
         figures += measure(client, run_ids, keys, args.repeats, args.sample)
+        if uri.startswith("sqlite:///"):
+            figures.append(_sqlite_floor(uri[len("sqlite:///"):], args.repeats))
     title = f"bulk history read, {args.runs} runs x {args.keys} keys x {args.steps} steps ({args.backend})"
     print_table(figures, title, {})
     if args.json:

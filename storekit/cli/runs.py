@@ -200,8 +200,9 @@ def _register() -> None:
     """Attach the commands that live in modules of their own (issue 14's everyday commands)."""
     from .lifecycle import delete_runs, restore_runs
     from .run_data import compare, export, history
+    from .run_plot import plot
 
-    for command in (history, export, compare, delete_runs, restore_runs):
+    for command in (history, export, compare, plot, delete_runs, restore_runs):
         runs.add_command(command)
 
 
