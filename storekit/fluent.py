@@ -345,6 +345,7 @@ def start_run(
     tags: Optional[Mapping[str, Any]] = None,
     nested: bool = False,
     log_async: Optional[bool] = None,
+    log_system_metrics: Optional[bool] = None,
 ) -> ActiveRun:
     """Start a new run (or resume ``run_id``) and make it the active run of this thread.
 
@@ -359,7 +360,19 @@ def start_run(
     in batches in the background; ending the run flushes them, and a
     background error is raised by a later call, :func:`flush_async_logging`
     or :func:`end_run`.
+
+    ``log_system_metrics=True`` (default: the ``STOREKIT_LOG_SYSTEM_METRICS``
+    environment variable) samples CPU, memory, disk, network and GPU usage
+    into ``system/...`` metrics from a background thread until the run ends
+    (see :mod:`storekit.system_metrics`; needs ``storekit[system-metrics]``).
     """
+    from .system_metrics import system_metrics_enabled
+
+    want_system_metrics = system_metrics_enabled(log_system_metrics)
+    if want_system_metrics:
+        from .system_metrics import _require_psutil
+
+        _require_psutil()  # MissingExtraError before a run is created
     stack = _stack()
     if stack and not nested:
         raise InvalidParameterError(
@@ -379,6 +392,10 @@ def start_run(
         all_tags.update(user_tags)
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
     active = ActiveRun(run, client, async_logging_enabled(log_async))
+    if want_system_metrics:
+        from .system_metrics import SystemMetricsMonitor
+
+        object.__setattr__(active, "_system_metrics", SystemMetricsMonitor(client, run.info.run_id).start())
     stack.append(active)
     _register_atexit()
     return active
@@ -426,7 +443,10 @@ def _end(run_id: str, status: Union[str, RunStatus]) -> None:
     first_error: Optional[BaseException] = None
     while len(stack) > index:
         run = stack.pop()
+        monitor = getattr(run, "_system_metrics", None)
         try:
+            if monitor is not None:
+                monitor.stop()  # its last points are queued before the run ends
             run.client.set_terminated(run.info.run_id, parsed)
         except Exception as exc:  # noqa: BLE001 - end the outer runs too, then raise the first error
             first_error = first_error or exc

@@ -25,3 +25,15 @@ def test_history_bulk_benchmark_reports_figures(tmp_path: Path, backend: str) ->
     assert "30 points" in figures["get_metric_histories -> pandas"]["note"]
     assert "30 points" in figures["get_metric_histories -> arrow"]["note"]
     assert figures["get_metric_history loop (extrapolated)"]["value"] > 0
+
+
+def test_system_metrics_overhead_benchmark_reports_figures(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.system_metrics_overhead", "--seconds", "1", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    figures = {f["name"]: f for f in json.loads(out.read_text())["figures"]}
+    assert figures["CPU per sample (sample + log)"]["value"] >= 0
+    assert "overhead at 10s interval" in figures
