@@ -110,3 +110,26 @@ def test_sparkline_levels() -> None:
     assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == SPARK_CHARS
     assert sparkline([1.0, float("nan"), 3.0]) == SPARK_CHARS[0] + " " + SPARK_CHARS[-1]
     assert len(sparkline(list(range(1000)), width=10)) == 10
+
+
+def test_without_matplotlib_the_error_names_the_extra(store: dict[str, str], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def run(*extra: str) -> "subprocess.CompletedProcess[str]":
+        args = ["--tracking-uri", store["uri"], "runs", "plot", store["alpha"], "-m", "loss", *extra]
+        code = (
+            "import sys\n"
+            "sys.modules['matplotlib'] = None  # as if matplotlib were not installed\n"
+            "from storekit.cli import main\n"
+            f"main({args!r})\n"
+        )
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+    out = run("-o", str(tmp_path / "x.png"))
+    assert out.returncode == 1
+    assert "storekit[plot]" in out.stderr and out.stderr.startswith("error:")
+    assert not (tmp_path / "x.png").exists()
+    out = run()  # the terminal chart needs no extra
+    assert out.returncode == 0, out.stderr
+    assert "alpha" in out.stdout
