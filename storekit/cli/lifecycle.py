@@ -3,8 +3,8 @@
 Registered on the ``runs`` and ``experiments`` groups.  These write, but to
 an existing store only (``create_stores=False``: a mistyped URI is an error,
 never a new store) -- except ``experiments create``, which may start a store.
-Deleting is soft (lifecycle stage ``deleted``); ``storekit gc`` is what
-removes data for good.
+Deleting is soft (lifecycle stage ``deleted``): nothing is removed, and
+``restore`` brings the entity back.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _done(message: str) -> None:
 @click.pass_context
 @handle_errors
 def delete_runs(ctx: click.Context, run_ids: Sequence[str]) -> None:
-    """Mark runs deleted (restorable with ``runs restore`` until ``storekit gc``)."""
+    """Mark runs deleted (hidden from listings; ``runs restore`` brings them back)."""
     client = client_from_context(ctx)
     for run_id in run_ids:
         client.delete_run(run_id)

@@ -1,4 +1,4 @@
-"""``storekit runs``: list, show and search runs."""
+"""``storekit runs``: list, show and search runs (more commands: run_data, run_plot, lifecycle)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _print_runs(found: list[Run], as_json: bool, title: str, tree: bool = False)
 
 @click.group()
 def runs() -> None:
-    """List, show and search runs."""
+    """List, show, search, compare, export and plot runs; delete and restore them."""
 
 
 _experiment_option = click.option(
