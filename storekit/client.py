@@ -20,7 +20,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
 
 from .entities import (
     DatasetInput,
@@ -42,7 +42,7 @@ from .entities import (
 )
 from .errors import InvalidParameterError
 from .ids import now_ms
-from .interfaces import DEFAULT_MAX_RESULTS, ArtifactRepository, RegistryStore, TrackingStore
+from .interfaces import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP, ArtifactRepository, RegistryStore, TrackingStore
 from .uri import redact_uri
 from .rules import parse_run_status  # the one status rule; re-exported for fluent
 from .validation import coerce_metric_value
@@ -380,25 +380,109 @@ class TrackingClient:
         """Every point of a metric in ``(step, timestamp)`` order (paged when ``max_results`` is given)."""
         return self.store.get_metric_history(run_id, key, max_results=max_results, page_token=page_token)
 
+    @overload
+    def search_runs(
+        self,
+        experiment_ids: Union[str, Sequence[str]],
+        filter_string: Optional[str] = ...,
+        view_type: ViewType = ...,
+        max_results: Optional[int] = ...,
+        order_by: Optional[Sequence[str]] = ...,
+        page_token: Optional[str] = ...,
+        output_format: Literal["list"] = ...,
+    ) -> PagedList[Run]: ...
+
+    @overload
+    def search_runs(
+        self,
+        experiment_ids: Union[str, Sequence[str]],
+        filter_string: Optional[str] = ...,
+        view_type: ViewType = ...,
+        max_results: Optional[int] = ...,
+        order_by: Optional[Sequence[str]] = ...,
+        page_token: Optional[str] = ...,
+        *,
+        output_format: Literal["pandas", "arrow"],
+    ) -> Any: ...
+
     def search_runs(
         self,
         experiment_ids: Union[str, Sequence[str]],
         filter_string: Optional[str] = None,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
-        max_results: int = DEFAULT_MAX_RESULTS,
+        max_results: Optional[int] = None,
         order_by: Optional[Sequence[str]] = None,
         page_token: Optional[str] = None,
-    ) -> PagedList[Run]:
-        """One page of runs of the experiments that match ``filter_string``; pass ``.token`` for the next."""
+        output_format: str = "list",
+    ) -> Any:
+        """Runs of the experiments that match ``filter_string``.
+
+        ``output_format="list"`` (default): one page (``max_results``, default
+        1,000) as a :class:`PagedList`; pass ``.token`` for the next.
+        ``"pandas"`` / ``"arrow"``: every matching run (at most ``max_results``
+        when given), fetched page by page, as one DataFrame / pyarrow Table with a
+        row per run -- see :mod:`storekit.frames` for the columns.  pandas and
+        pyarrow are optional: a missing one raises MissingExtraError naming the extra.
+        """
+        from .frames import check_output_format
+
+        fmt = check_output_format(output_format)
         ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
-        return self.store.search_runs(
-            [str(i) for i in ids],
-            filter_string=filter_string or None,
-            view_type=view_type,
-            max_results=max_results,
-            order_by=list(order_by) if order_by else None,
-            page_token=page_token,
-        )
+
+        def page(limit: int, token: Optional[str]) -> PagedList[Run]:
+            return self.store.search_runs(
+                [str(i) for i in ids],
+                filter_string=filter_string or None,
+                view_type=view_type,
+                max_results=limit,
+                order_by=list(order_by) if order_by else None,
+                page_token=token,
+            )
+
+        if fmt == "list":
+            return page(DEFAULT_MAX_RESULTS if max_results is None else max_results, page_token)
+        from .frames import require, runs_table
+        from .rules import validate_max_results
+
+        require("pandas" if fmt == "pandas" else "pyarrow")  # fail before reading anything
+        remaining = None if max_results is None else validate_max_results(max_results, cap=2**62)
+        runs: list[Run] = []
+        token = page_token
+        while True:
+            limit = MAX_RESULTS_CAP if remaining is None else min(remaining, MAX_RESULTS_CAP)
+            got = page(limit, token)
+            runs.extend(got)
+            if remaining is not None:
+                remaining -= len(got)
+            token = got.token
+            if not token or not got or (remaining is not None and remaining <= 0):
+                break
+        return runs_table(runs, fmt)
+
+    def get_metric_histories(
+        self,
+        run_ids: Union[str, Sequence[str]],
+        keys: Union[None, str, Sequence[str]] = None,
+        output_format: str = "pandas",
+    ) -> Any:
+        """The histories of many runs and metric keys as one long table.
+
+        Columns ``run_id, key, step, timestamp, value``; rows grouped by run and
+        key, each group in ``(step, timestamp)`` order (groups in the backend's order).
+        ``keys=None`` reads every metric of each run.  ``output_format``:
+        ``"pandas"`` (default), ``"arrow"``, or ``"list"`` for a columnar
+        :class:`~storekit.histories.MetricHistories`.  One round trip per backend
+        where it can (file: one read per run; SQL: one query per 1,000 runs).
+        """
+        from .frames import check_output_format, histories_table, require
+
+        fmt = check_output_format(output_format)
+        if fmt != "list":
+            require("pandas" if fmt == "pandas" else "pyarrow")
+        self.flush()
+        run_list = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+        key_list = [keys] if isinstance(keys, str) else (None if keys is None else list(keys))
+        return histories_table(self.store.get_metric_histories(run_list, key_list), fmt)
 
     # --- datasets and logged models (capabilities DATASETS, LOGGED_MODELS) ------------
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "SchemaOutOfDateError",
     "ForeignStoreError",
     "StoreNotFoundError",
+    "MissingExtraError",
 ]
 
 
@@ -121,3 +122,8 @@ class StoreNotFoundError(NotFoundError):
     ``check``, ...) open stores this way so that a mistyped path is reported
     instead of becoming a new, empty store.
     """
+
+
+class MissingExtraError(StorekitError, ImportError):
+    """An optional library is not installed; the message names the extra that installs it
+    (e.g. ``pip install 'storekit[pandas]'``)."""

@@ -345,6 +345,7 @@ def start_run(
     tags: Optional[Mapping[str, Any]] = None,
     nested: bool = False,
     log_async: Optional[bool] = None,
+    log_system_metrics: Optional[bool] = None,
 ) -> ActiveRun:
     """Start a new run (or resume ``run_id``) and make it the active run of this thread.
 
@@ -359,7 +360,19 @@ def start_run(
     in batches in the background; ending the run flushes them, and a
     background error is raised by a later call, :func:`flush_async_logging`
     or :func:`end_run`.
+
+    ``log_system_metrics=True`` (default: the ``STOREKIT_LOG_SYSTEM_METRICS``
+    environment variable) samples CPU, memory, disk, network and GPU usage
+    into ``system/...`` metrics from a background thread until the run ends
+    (see :mod:`storekit.system_metrics`; needs ``storekit[system-metrics]``).
     """
+    from .system_metrics import system_metrics_enabled
+
+    want_system_metrics = system_metrics_enabled(log_system_metrics)
+    if want_system_metrics:
+        from .system_metrics import _require_psutil
+
+        _require_psutil()  # MissingExtraError before a run is created
     stack = _stack()
     if stack and not nested:
         raise InvalidParameterError(
@@ -379,6 +392,10 @@ def start_run(
         all_tags.update(user_tags)
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
     active = ActiveRun(run, client, async_logging_enabled(log_async))
+    if want_system_metrics:
+        from .system_metrics import SystemMetricsMonitor
+
+        object.__setattr__(active, "_system_metrics", SystemMetricsMonitor(client, run.info.run_id).start())
     stack.append(active)
     _register_atexit()
     return active
@@ -426,7 +443,10 @@ def _end(run_id: str, status: Union[str, RunStatus]) -> None:
     first_error: Optional[BaseException] = None
     while len(stack) > index:
         run = stack.pop()
+        monitor = getattr(run, "_system_metrics", None)
         try:
+            if monitor is not None:
+                monitor.stop()  # its last points are queued before the run ends
             run.client.set_terminated(run.info.run_id, parsed)
         except Exception as exc:  # noqa: BLE001 - end the outer runs too, then raise the first error
             first_error = first_error or exc
@@ -539,14 +559,20 @@ def search_runs(
     experiment_ids: Optional[Union[str, Sequence[str]]] = None,
     filter_string: Optional[str] = None,
     view_type: ViewType = ViewType.ACTIVE_ONLY,
-    max_results: int = DEFAULT_MAX_RESULTS,
+    max_results: Optional[int] = None,
     order_by: Optional[Sequence[str]] = None,
     page_token: Optional[str] = None,
-) -> PagedList[Run]:
+    output_format: str = "list",
+) -> Any:
     """Search runs; by default in the active run's experiment, else the active experiment.
 
     With neither set, searches ``Default`` (empty if it does not exist yet).
+    ``output_format="pandas"`` or ``"arrow"`` returns every matching run as one
+    table (see :meth:`TrackingClient.search_runs`).
     """
+    from .frames import check_output_format, runs_table
+
+    fmt = check_output_format(output_format)
     client = get_client()
     if experiment_ids is None:
         current = active_run()
@@ -557,11 +583,11 @@ def search_runs(
         else:
             default = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
             if default is None:
-                return PagedList([], None)
+                return PagedList([], None) if fmt == "list" else runs_table([], fmt)
             experiment_ids = [default.experiment_id]
     return client.search_runs(
         experiment_ids, filter_string=filter_string, view_type=view_type, max_results=max_results,
-        order_by=order_by, page_token=page_token,
+        order_by=order_by, page_token=page_token, output_format=fmt,  # type: ignore[call-overload]
     )
 
 

@@ -42,7 +42,7 @@ from .entities import (
 from .errors import StorekitError
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from .histories import MetricHistories
 
 __all__ = [
     "STOREKIT_API",
@@ -245,6 +245,19 @@ class TrackingStore(_Declared, abc.ABC):
         """Runs of the experiments that match the filter (contract section 3 grammar)."""
 
     # --- conveniences with default implementations --------------------
+    def get_metric_histories(
+        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
+    ) -> "MetricHistories":
+        """The histories of many runs and keys as one columnar table (``keys=None``: every key).
+
+        The default calls :meth:`get_metric_history` per (run, key); backends
+        override it to read everything in one round trip.  An unknown run raises
+        RunNotFound; a key a run never logged contributes no rows.
+        """
+        from .histories import generic_metric_histories
+
+        return generic_metric_histories(self, run_ids, keys)
+
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """Log one metric point (defaults to a one-item :meth:`log_batch`)."""
         self.log_batch(run_id, metrics=[metric])

@@ -16,8 +16,8 @@ __all__ = ["main", "cli"]
 #: command name -> (module, attribute, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "plugins": ("storekit.cli.plugins", "plugins", "List installed storage implementations per interface."),
-    "experiments": ("storekit.cli.experiments", "experiments", "List experiments."),
-    "runs": ("storekit.cli.runs", "runs", "List, show and search runs."),
+    "experiments": ("storekit.cli.experiments", "experiments", "List, create, rename, delete and restore experiments."),
+    "runs": ("storekit.cli.runs", "runs", "List, show, search, compare, export and plot runs."),
     "models": ("storekit.cli.models", "models", "List and show registered models."),
     "db": ("storekit.cli.db", "db", "Database schema management (SQL backends)."),
     "conformance": ("storekit.cli.conformance", "conformance", "Run the conformance suite against a URI."),

@@ -159,9 +159,13 @@ def console() -> Any:
 
 
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: Optional[str] = None, empty: str = "(none)"
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: Optional[str] = None, empty: str = "(none)",
+    row_styles: Optional[Sequence[Optional[str]]] = None,
 ) -> None:
-    """Print rows as a rich table with ``columns`` headers; ``empty`` when there are none."""
+    """Print rows as a rich table with ``columns`` headers; ``empty`` when there are none.
+
+    ``row_styles`` optionally gives each row a rich style (e.g. ``"bold yellow"`` to highlight it).
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -174,8 +178,9 @@ def print_table(
     table = Table(title=title, title_justify="left", show_lines=False)
     for name in columns:
         table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(format_value(v)) for v in row))  # Text: no markup
+    for i, row in enumerate(rows):
+        style = row_styles[i] if row_styles is not None and i < len(row_styles) else None
+        table.add_row(*(Text(format_value(v)) for v in row), style=style)  # Text: no markup
     out.print(table)
 
 

@@ -14,7 +14,7 @@ _VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all
 
 @click.group()
 def experiments() -> None:
-    """List experiments."""
+    """List, create, rename, delete and restore experiments."""
 
 
 @experiments.command("list")
@@ -38,3 +38,14 @@ def list_experiments(ctx: click.Context, view: str, as_json: bool) -> None:
         ),
         title="Experiments",
     )
+
+
+def _register() -> None:
+    """Attach ``create``, ``rename``, ``delete`` and ``restore`` (storekit.cli.lifecycle)."""
+    from .lifecycle import create_experiment, delete_experiment, rename_experiment, restore_experiment
+
+    for command in (create_experiment, rename_experiment, delete_experiment, restore_experiment):
+        experiments.add_command(command)
+
+
+_register()

@@ -1,4 +1,4 @@
-"""``storekit runs``: list, show and search runs."""
+"""``storekit runs``: list, show and search runs (more commands: run_data, run_plot, lifecycle)."""
 
 from __future__ import annotations
 
@@ -72,15 +72,26 @@ def _duration(run: Run) -> str:
     return f"{(run.info.end_time - run.info.start_time) / 1000:.1f}s"
 
 
-def _print_runs(found: list[Run], as_json: bool, title: str) -> None:
+def _parent(run: Run) -> Optional[str]:
+    from ..fluent import PARENT_RUN_ID_TAG
+
+    return run.data.tags.get(PARENT_RUN_ID_TAG)
+
+
+def _print_runs(found: list[Run], as_json: bool, title: str, tree: bool = False) -> None:
+    if tree:
+        from .run_tree import print_run_tree
+
+        print_run_tree(found, as_json, title)
+        return
     if as_json:
         print_json(found)
         return
     print_table(
-        ("Run ID", "Name", "Status", "Started", "Duration", "Metrics", "Params"),
+        ("Run ID", "Name", "Status", "Parent", "Started", "Duration", "Metrics", "Params"),
         (
-            (r.info.run_id, r.info.run_name, r.info.status, format_time(r.info.start_time), _duration(r),
-             _summary(r.data.metrics), _summary(r.data.params))
+            (r.info.run_id, r.info.run_name, r.info.status, _parent(r), format_time(r.info.start_time),
+             _duration(r), _summary(r.data.metrics), _summary(r.data.params))
             for r in found
         ),
         title=title,
@@ -89,7 +100,7 @@ def _print_runs(found: list[Run], as_json: bool, title: str) -> None:
 
 @click.group()
 def runs() -> None:
-    """List, show and search runs."""
+    """List, show, search, compare, export and plot runs; delete and restore them."""
 
 
 _experiment_option = click.option(
@@ -118,12 +129,13 @@ def _search(ctx: click.Context, experiments: Sequence[str], filter_string: Optio
 @runs.command("list")
 @_experiment_option
 @_max_results_option
+@click.option("--tree", is_flag=True, help="Show nested runs under their parent run.")
 @_json_option
 @click.pass_context
 @handle_errors
-def list_runs(ctx: click.Context, experiments: Sequence[str], max_results: int, as_json: bool) -> None:
-    """List the runs of an experiment, newest first."""
-    _print_runs(_search(ctx, experiments, None, (), max_results), as_json, "Runs")
+def list_runs(ctx: click.Context, experiments: Sequence[str], max_results: int, tree: bool, as_json: bool) -> None:
+    """List the runs of an experiment, newest first (Parent: the run a nested run belongs to)."""
+    _print_runs(_search(ctx, experiments, None, (), max_results), as_json, "Runs", tree=tree)
 
 
 @runs.command("search")
@@ -182,3 +194,16 @@ def show_run(ctx: click.Context, run_id: str, as_json: bool) -> None:
             ((a.path, "dir" if a.is_dir else "file", a.file_size) for a in artifacts),
             title="Artifacts",
         )
+
+
+def _register() -> None:
+    """Attach the commands that live in modules of their own (issue 14's everyday commands)."""
+    from .lifecycle import delete_runs, restore_runs
+    from .run_data import compare, export, history
+    from .run_plot import plot
+
+    for command in (history, export, compare, plot, delete_runs, restore_runs):
+        runs.add_command(command)
+
+
+_register()

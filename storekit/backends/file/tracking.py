@@ -54,6 +54,7 @@ from ...rules import (
     validate_run_id,
     validate_tags,
 )
+from ...histories import MetricHistories, validate_history_request
 from ..opening import refuse_mlflow_artifact_root
 from .datasets import dataset_records
 from .importing import FileTrackingImportOps
@@ -613,6 +614,28 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         end = start + limit
         token = encode_page_token({"i": end}, fingerprint) if end < len(points) else None
         return PagedList(points[start:end], token)
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
+    ) -> MetricHistories:
+        """Histories of many runs and keys, reading each run's history file once."""
+        runs, wanted = validate_history_request(run_ids, keys)
+        out = MetricHistories()
+        for run_id in runs:
+            index, state = self._locate(run_id)
+            by_key: dict[str, list[Metric]]
+            if wanted is not None and len(wanted) == 1:
+                by_key = {wanted[0]: self._key_points(index, state, wanted[0])}  # the cached path
+            else:
+                by_key = {}
+                selected = set(wanted) if wanted is not None else None
+                for m in read_points(index.dir / run_id / "metrics.jsonl", 0, state.mo):
+                    if selected is None or m.key in selected:
+                        by_key.setdefault(m.key, []).append(m)
+            for key in wanted if wanted is not None else sorted(by_key):
+                for m in sorted(by_key.get(key, ()), key=_history_order):
+                    out.append(run_id, key, m.step, m.timestamp, m.value)
+        return out
 
     # ------------------------------------------------------------------
     # search

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from typing import Any, Mapping, Optional, Sequence
 
 import sqlalchemy as sa
@@ -29,23 +30,26 @@ from ...search.ast import RUN_SCHEMA, Kind
 from ...uri import append_path, redact_uri
 from ... import rules
 from ...rules import validate_key, validate_max_results, validate_run_id
+from ...histories import MetricHistories, validate_history_request
 from ..opening import refuse_mlflow_artifact_root
 from . import schema as s
 from .experiments import ExperimentOps, is_experiment_key
 from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
-from .metrics import row_to_metric
+from .metrics import KIND_FINITE, decode_value, row_to_metric
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from . import writes
-from .sqlutil import cursor_of, inserted_id
+from .sqlutil import cursor_of, inserted_id, placeholder
 
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
 
 _r = s.runs
 _DELETED = LifecycleStage.DELETED.value
+#: runs per bulk-history query (bounded IN lists on every database)
+_HISTORY_CHUNK = 1000
 #: the lifecycle stage of a run's experiment (a correlated scalar subquery)
 _EXPERIMENT_STAGE = (
     sa.select(s.experiments.c.lifecycle_stage)
@@ -319,6 +323,63 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             return PagedList([row_to_metric(r) for r in rows], token)
 
         return self._db.run(txn, write=False)
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
+    ) -> MetricHistories:
+        """Histories of many runs and keys in one query per 1,000 runs (``keys=None``: every key).
+
+        Rows come grouped by run and key (the groups in database order), each
+        key's points by ``(step, timestamp)``, then logging order.  The rows are
+        read on the driver's cursor and turned into columns without a Python
+        object per point beyond the driver's own tuple.
+        """
+        runs, wanted = validate_history_request(run_ids, keys)
+        out = MetricHistories()
+
+        def txn(conn: Connection, chunk: list[str]) -> tuple[dict[str, int], list[Any]]:
+            found = dict(conn.execute(sa.select(_r.c.run_uuid, _r.c.row_id).where(_r.c.run_uuid.in_(chunk))).all())
+            missing = [run_id for run_id in chunk if run_id not in found]
+            if missing:
+                raise RunNotFound(f"run {missing[0]!r} does not exist")
+            q = conn.dialect.identifier_preparer
+            mark = placeholder(conn.dialect)
+            cols = ", ".join(q.quote(c) for c in ("run_row", "key", "step", "timestamp", "value", "kind"))
+            row_ids = sorted(found.values())
+            sql = (f"SELECT {cols} FROM {q.format_table(s.metrics)} "
+                   f"WHERE {q.quote('run_row')} IN ({', '.join([mark] * len(row_ids))})")
+            params: list[Any] = list(row_ids)
+            if wanted is not None:
+                sql += f" AND {q.quote('key')} IN ({', '.join([mark] * len(wanted))})"
+                params += wanted
+            sql += " ORDER BY " + ", ".join(q.quote(c) for c in ("run_row", "key", "step", "timestamp", "id"))
+            cur = cursor_of(conn)
+            try:
+                cur.execute(sql, tuple(params))
+                return found, cur.fetchall()
+            finally:
+                cur.close()
+
+        for start in range(0, len(runs), _HISTORY_CHUNK):
+            chunk = runs[start:start + _HISTORY_CHUNK]
+            found, rows = self._db.run(lambda conn: txn(conn, chunk), write=False)
+            if not rows:
+                continue
+            run_rows, keys_, steps, stamps, values, kinds = (list(c) for c in zip(*rows))
+            del rows
+            by_row = sorted((row_id, run_id) for run_id, row_id in found.items())
+            for row_id, run_id in by_row:  # run_rows is sorted: each run is one block
+                lo, hi = bisect_left(run_rows, row_id), bisect_right(run_rows, row_id)
+                out.run_id.extend([run_id] * (hi - lo))
+            if kinds.count(KIND_FINITE) != len(kinds):
+                for i, kind in enumerate(kinds):
+                    if kind != KIND_FINITE:
+                        values[i] = decode_value(values[i], kind)
+            out.key.extend(keys_)
+            out.step.extend(steps)
+            out.timestamp.extend(stamps)
+            out.value.extend(values)
+        return out
 
     # --- search -------------------------------------------------------------
     def search_runs(
