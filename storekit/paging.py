@@ -4,6 +4,15 @@ A token is URL-safe base64 of a small JSON payload plus a digest over the
 payload and the query it belongs to (filter, order, experiments, view).
 A token that does not decode, whose digest does not match, or that was
 issued for another query raises :class:`InvalidParameterError`.
+
+The digest is an HMAC keyed by a secret of the store that issued the token
+(``key``: the file store keeps it in ``.storekit-secret`` at its root, the
+SQL stores in their ``storekit_settings`` table).  ``STOREKIT_PAGE_TOKEN_SECRET``,
+when set, is the key of every store of the process (several servers in front
+of one store set the same value).  Without either, a random key of the process
+is used, so its tokens are valid in that process only.  A signed payload is
+still checked field by field (:func:`token_int`, :func:`token_scalars`) before
+any of it reaches a query.
 """
 
 from __future__ import annotations
@@ -12,13 +21,42 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+import math
+import os
+import secrets
+from typing import Any, Optional, Union
 
 from .errors import InvalidParameterError
 
-__all__ = ["encode_page_token", "decode_page_token", "query_fingerprint"]
+__all__ = [
+    "encode_page_token", "decode_page_token", "query_fingerprint", "new_store_secret",
+    "SECRET_ENV", "token_int", "token_scalars",
+]
 
-_KEY = b"storekit-page-token-v1"
+#: Environment variable whose value, when set, signs the page tokens of every store.
+SECRET_ENV = "STOREKIT_PAGE_TOKEN_SECRET"
+#: Key of the stores that have no secret of their own (tokens valid in this process only).
+_PROCESS_KEY = secrets.token_bytes(32)
+#: Largest integer a token field may hold (signed 64-bit, as every database stores).
+_INT_MAX = 2**63 - 1
+#: Longest string a token cursor may hold (longer than any stored value that can be sorted on).
+_STR_MAX = 65536
+
+Key = Union[bytes, str, None]
+
+
+def new_store_secret() -> str:
+    """A new random page-token secret for a store (64 hex characters)."""
+    return secrets.token_hex(32)
+
+
+def _key(key: Key) -> bytes:
+    configured = os.environ.get(SECRET_ENV)
+    if configured:
+        return configured.encode("utf-8", "surrogatepass")
+    if key is None:
+        return _PROCESS_KEY
+    return key.encode() if isinstance(key, str) else key
 
 
 def query_fingerprint(*parts: Any) -> str:
@@ -27,33 +65,81 @@ def query_fingerprint(*parts: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _digest(payload: bytes, query: str) -> str:
-    return hmac.new(_KEY, payload + b"|" + query.encode(), hashlib.sha256).hexdigest()[:24]
+def _digest(payload: bytes, query: str, key: Key) -> str:
+    message = payload + b"|" + query.encode("utf-8", "surrogatepass")
+    return hmac.new(_key(key), message, hashlib.sha256).hexdigest()[:32]
 
 
-def encode_page_token(payload: dict[str, Any], query: str = "") -> str:
-    """Encode ``payload`` (JSON-serialisable) into a token bound to ``query``."""
+def encode_page_token(payload: dict[str, Any], query: str = "", *, key: Key = None) -> str:
+    """Encode ``payload`` (JSON-serialisable) into a token bound to ``query``, signed with ``key``.
+
+    ``key`` is the issuing store's secret (None: the process key, see the module docstring).
+    """
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    wrapped = json.dumps({"p": body.decode(), "d": _digest(body, query)}, separators=(",", ":"))
+    wrapped = json.dumps({"p": body.decode(), "d": _digest(body, query, key)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(wrapped.encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str, query: str = "") -> dict[str, Any]:
-    """Decode a token from :func:`encode_page_token`; raises InvalidParameterError if it is invalid."""
+def decode_page_token(token: str, query: str = "", *, key: Key = None) -> dict[str, Any]:
+    """Decode a token from :func:`encode_page_token`; raises InvalidParameterError if it is invalid.
+
+    The token must have been signed with ``key`` for the same ``query``.
+    """
     if not isinstance(token, str) or not token or len(token) > 16384:
-        raise InvalidParameterError("page_token: invalid page token")
+        raise InvalidParameterError("page_token: invalid page token (empty, or longer than 16384 characters)")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         wrapped = json.loads(raw)
         body = wrapped["p"].encode()
         digest = wrapped["d"]
-    except Exception:
+    except (Exception, RecursionError):
         raise InvalidParameterError("page_token: invalid page token (it does not decode)") from None
-    if not isinstance(digest, str) or not hmac.compare_digest(digest, _digest(body, query)):
+    if not isinstance(digest, str) or not hmac.compare_digest(digest, _digest(body, query, key)):
         raise InvalidParameterError(
-            "page_token: invalid page token (tampered, or issued for a different query)"
+            "page_token: invalid page token (tampered, issued by another store, or for a different query)"
         )
-    payload = json.loads(body)
+    try:
+        payload = json.loads(body)
+    except (Exception, RecursionError):
+        raise InvalidParameterError("page_token: invalid page token (it does not decode)") from None
     if not isinstance(payload, dict):
         raise InvalidParameterError("page_token: invalid page token")
     return payload
+
+
+def token_int(value: Any, field: str, *, minimum: int = 0, maximum: int = _INT_MAX) -> int:
+    """``value`` read from a token as an int in ``[minimum, maximum]``, else InvalidParameterError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise InvalidParameterError(
+            f"page_token: invalid page token ({field} must be an integer in [{minimum}, {maximum}])")
+    return value
+
+
+def token_scalars(values: Any, count: int, field: str = "cursor",
+                  kinds: Optional[list[Optional[type]]] = None, nullable: bool = True) -> list[Any]:
+    """``values`` read from a token as a list of ``count`` JSON scalars, else InvalidParameterError.
+
+    Each element must be None, a bool, an int within signed 64 bits, a float or
+    a string of at most 65536 characters; ``kinds[i]`` (``int``/``float`` for
+    a number, ``str``), when given and not None, is the kind element ``i`` must have.
+    With ``nullable`` false, None and bools are refused too (only numbers and strings).
+    """
+    if not isinstance(values, list) or len(values) != count:
+        raise InvalidParameterError(f"page_token: invalid page token ({field} must be a list of {count} values)")
+    for i, v in enumerate(values):
+        if v is None and nullable:
+            continue
+        if v is None or isinstance(v, bool):
+            ok = nullable and (kinds is None or kinds[i] is None)
+        elif isinstance(v, int):
+            ok = -_INT_MAX - 1 <= v <= _INT_MAX and (kinds is None or kinds[i] in (None, int, float))
+        elif isinstance(v, float):
+            ok = (kinds is None or kinds[i] in (None, float, int)) and (
+                math.isfinite(v) or kinds is None or kinds[i] in (None, float))
+        elif isinstance(v, str):
+            ok = len(v) <= _STR_MAX and (kinds is None or kinds[i] in (None, str))
+        else:
+            ok = False
+        if not ok:
+            raise InvalidParameterError(f"page_token: invalid page token ({field} value {i} has the wrong type or range)")
+    return values

@@ -8,7 +8,6 @@ refuse exactly the same input.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import numbers
@@ -22,6 +21,9 @@ from .errors import InvalidParameterError
 from .interfaces import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP
 
 __all__ = [
+    "validate_artifact_source",
+    "surrogate_position",
+    "refuse_surrogates",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
@@ -103,13 +105,14 @@ MAX_DATASET_TEXT_BYTES = MAX_TEXT_BYTES
 MAX_DATASET_CONTEXT_LENGTH = 250
 _DATASET_REQUIRED = frozenset({"name", "digest", "source_type", "source"})
 _DATASET_BYTES = frozenset({"source", "schema", "profile"})
-_MODEL_ID_RE = re.compile(r"^m-[0-9A-Za-z]+$")
+_MODEL_ID_RE = re.compile(r"\Am-[0-9A-Za-z]+\Z")
 
-_KEY_RE = re.compile(r"^[\w.\- /:]+$")
-_RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-_ALIAS_RE = re.compile(r"^[\w\-]+$")
-_RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+_KEY_RE = re.compile(r"\A[\w.\- /:]+\Z")  # \Z: "$" would also match before a final newline
+_RUN_ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
+_ALIAS_RE = re.compile(r"\A[\w\-]+\Z")
+_RESERVED_ALIAS_RE = re.compile(r"\A(latest|v\d+)\Z", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _INT64_MAX = 2**63 - 1
 
 
@@ -119,20 +122,56 @@ def _require_str(value: object, field: str) -> str:
     return value
 
 
-@functools.lru_cache(maxsize=4096)
+def surrogate_position(text: str) -> int:
+    """Index of the first lone surrogate (U+D800..U+DFFF) in ``text``, or -1.
+
+    Such a string cannot be encoded as UTF-8: no store can keep it, so every
+    name, value and filter holding one is refused with InvalidParameterError.
+    """
+    if text.isascii():
+        return -1
+    found = _SURROGATE_RE.search(text)
+    return -1 if found is None else found.start()
+
+
+def refuse_surrogates(text: str, field: str) -> str:
+    """``text`` unchanged, or InvalidParameterError naming ``field`` when it holds a lone surrogate."""
+    at = surrogate_position(text)
+    if at >= 0:
+        raise InvalidParameterError(
+            f"{field}: lone surrogate U+{ord(text[at]):04X} at position {at} is not valid Unicode text")
+    return text
+
+
+#: Keys that passed :func:`_is_valid_key` (the fast path); refused keys are never kept.
+_VALID_KEYS: dict[str, bool] = {}
+_VALID_KEYS_MAX = 4096
+
+
 def _is_valid_key(key: str) -> bool:
-    """Fast path of :func:`validate_key`: True when ``key`` passes every rule (cached)."""
-    return (
+    """Fast path of :func:`validate_key`: True when ``key`` passes every rule.
+
+    Accepted keys (at most 250 characters each) are remembered, up to 4,096 of
+    them; a refused key is not kept, so refused input of any size costs no memory.
+    """
+    if key in _VALID_KEYS:
+        return True
+    ok = (
         0 < len(key) <= MAX_KEY_LENGTH
         and _KEY_RE.match(key) is not None
         and not key.startswith("/")
         and ".." not in key.split("/")
     )
+    if ok:
+        if len(_VALID_KEYS) >= _VALID_KEYS_MAX:
+            _VALID_KEYS.clear()
+        _VALID_KEYS[key] = True
+    return ok
 
 
 def validate_key(key: object, field: str = "key") -> str:
     """A metric/param/tag key: at most 250 chars of ``[\\w.\\- /:]``, not starting with ``/``, no ``..`` segment."""
-    if type(key) is str and _is_valid_key(key):
+    if type(key) is str and len(key) <= MAX_KEY_LENGTH and _is_valid_key(key):
         return key
     key = _require_str(key, field)
     if not key:
@@ -161,7 +200,7 @@ def _validate_value(value: object, field: str, limit: int) -> str:
         )
     if "\x00" in value:
         raise InvalidParameterError(f"{field}: must not contain NUL characters")
-    return value
+    return refuse_surrogates(value, field)
 
 
 def _check_text_bytes(value: str, field: str, limit: int = MAX_TEXT_BYTES) -> str:
@@ -289,7 +328,7 @@ def _plain_items_valid(items: list[Any], cls: type[Any], limit: int) -> bool:
             return False
         key, value = item.key, item.value
         if not (type(key) is str and _is_valid_key(key) and type(value) is str
-                and len(value) <= limit and "\x00" not in value):
+                and len(value) <= limit and "\x00" not in value and surrogate_position(value) < 0):
             return False
     return True
 
@@ -340,7 +379,7 @@ def _validate_name(value: object, field: str, limit: int) -> str:
         )
     if _CONTROL_RE.search(value):
         raise InvalidParameterError(f"{field}: must not contain control characters")
-    return value
+    return refuse_surrogates(value, field)
 
 
 def validate_experiment_name(name: object) -> str:
@@ -402,7 +441,7 @@ def validate_experiment_id(experiment_id: object) -> str:
         experiment_id = str(experiment_id)
     experiment_id = _require_str(experiment_id, "experiment_id")
     if not experiment_id or len(experiment_id) > 64 or "/" in experiment_id or ".." in experiment_id \
-            or _CONTROL_RE.search(experiment_id):
+            or _CONTROL_RE.search(experiment_id) or surrogate_position(experiment_id) >= 0:
         raise InvalidParameterError(f"experiment_id {experiment_id[:64]!r}: is not a valid id")
     return experiment_id
 
@@ -419,12 +458,11 @@ def validate_version(version: object) -> str:
 def validate_model_version_source(
     source: object, run_id: object = None, model_id: object = None
 ) -> tuple[str, Optional[str], Optional[str]]:
-    """Arguments of ``create_model_version``: a non-empty ``source``, an optional run id,
-    an optional logged-model id of at most 64 characters.  Returns them validated."""
+    """Arguments of ``create_model_version``: a ``source`` valid for :func:`validate_artifact_source`,
+    an optional run id, an optional logged-model id of at most 64 characters.  Returns them validated."""
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source: expected a non-empty string")
-    if "\x00" in source:
-        raise InvalidParameterError("source: must not contain NUL characters")
+    validate_artifact_source(source)
     _check_text_bytes(source, "source")
     if run_id is not None:
         run_id = validate_run_id(run_id)
@@ -434,6 +472,45 @@ def validate_model_version_source(
             f"model_id: expected a non-empty string of at most {MAX_MODEL_ID_LENGTH} characters"
         )
     return source, run_id, model_id
+
+
+_RUNS_SOURCE = re.compile(r"\Aruns:/+(?P<run_id>[^/]*)(?:/(?P<path>.*))?\Z", re.IGNORECASE | re.DOTALL)
+_MODELS_SOURCE = re.compile(r"\Amodels:/+[^/]+(?:/[^/]+)?/?\Z", re.IGNORECASE)
+
+
+def validate_artifact_source(source: object, field: str = "source") -> str:
+    """A model version's ``source``: where ``models:/<name>/<version>`` reads its files.
+
+    Refused with InvalidParameterError: an empty string, NUL, control
+    characters or lone surrogates; a ``..`` path segment anywhere (after
+    percent-decoding, ``/`` or ``\\`` separated), so a source never climbs out
+    of the directory it names; ``runs:/`` without a valid run id or with an
+    absolute artifact path; ``models:/`` other than ``models:/<name>/<version
+    or alias>`` or ``models:/<logged model id>``.  The source is returned unchanged.
+    """
+    from urllib.parse import unquote
+
+    if not isinstance(source, str) or not source:
+        raise InvalidParameterError(f"{field}: expected a non-empty string")
+    if "\x00" in source:
+        raise InvalidParameterError(f"{field}: must not contain NUL characters")
+    refuse_surrogates(source, field)
+    if _CONTROL_RE.search(source):
+        raise InvalidParameterError(f"{field}: must not contain control characters")
+    lowered = source[:8].lower()
+    if lowered.startswith("runs:"):
+        match = _RUNS_SOURCE.match(source)
+        if not match or not _RUN_ID_RE.match(match.group("run_id").lower()):
+            raise InvalidParameterError(f"{field} {source[:200]!r}: expected runs:/<run_id>/<path>")
+        validate_artifact_path(unquote(match.group("path") or ""), field)
+        return source
+    if lowered.startswith("models:") and not _MODELS_SOURCE.match(source):
+        raise InvalidParameterError(
+            f"{field} {source[:200]!r}: expected models:/<name>/<version or alias> or models:/<model id>")
+    decoded = unquote(source)
+    if ".." in re.split(r"[\\/]+", decoded):
+        raise InvalidParameterError(f"{field} {source[:200]!r}: must not contain '..' path segments")
+    return source
 
 
 def validate_user_id(user_id: object) -> Optional[str]:
@@ -492,6 +569,7 @@ def validate_dataset_input(item: object) -> DatasetInput:
             _check_text_bytes(value, f"dataset {name}", MAX_DATASET_TEXT_BYTES)
         if "\x00" in value:
             raise InvalidParameterError(f"dataset {name}: must not contain NUL characters")
+        refuse_surrogates(value, f"dataset {name}")
     tags = validate_tags(item.tags, "dataset input tag")
     if tags and sum(len(k) + len(v) for k, v in tags.items()) * 6 > MAX_TEXT_BYTES:
         size = len(json.dumps(tags))
@@ -535,7 +613,7 @@ def validate_logged_model_text(value: object, field: str) -> Optional[str]:
         raise InvalidParameterError(
             f"logged model {field}: expected a string of 1..{MAX_LOGGED_MODEL_TEXT_LENGTH} characters"
         )
-    return value
+    return value if value is None else refuse_surrogates(value, f"logged model {field}")
 
 
 def validate_artifact_location(value: object) -> Optional[str]:
@@ -547,6 +625,7 @@ def validate_artifact_location(value: object) -> Optional[str]:
         raise InvalidParameterError("artifact_location: expected a non-empty string")
     if "\x00" in value:
         raise InvalidParameterError("artifact_location: must not contain NUL characters")
+    refuse_surrogates(value, "artifact_location")
     return _check_text_bytes(value, "artifact_location", MAX_TEXT_BYTES - 64)  # room for /<run id>/artifacts
 
 

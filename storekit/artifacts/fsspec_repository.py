@@ -65,6 +65,7 @@ from .localfs import (
     join_artifact_path,
     require_local_file,
     temp_name,
+    refuse_links_below,
     walk_local_dir,
 )
 from .transfer import (
@@ -306,7 +307,7 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
         """Upload a local directory tree into ``artifact_path``, files in parallel."""
-        files = walk_local_dir(local_dir)
+        files = walk_local_dir(local_dir, refuse_outside_links=True)
         base = validate_artifact_path(artifact_path)
         jobs = [(f, join_artifact_path(base, f.relpath)) for f in files]
         self._make_parents(rel for _, rel in jobs)
@@ -398,6 +399,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         dst = download_destination(dst_path)
         local_root = os.path.join(dst, *rel.split("/")) if rel else dst
         if meta.get("type") != "directory":
+            refuse_links_below(dst, [local_root])
             size = meta.get("size")
             with self._progress(f"download {posixpath.basename(rel)}", int(size or 0)) as progress:
                 self._download(remote, local_root, None if size is None else int(size), progress)
@@ -412,6 +414,7 @@ class FsspecArtifactRepository(ArtifactRepository):
             sub = validate_artifact_path(sub, "listed name")
             size = entry.get("size")
             jobs.append((name, os.path.join(local_root, *sub.split("/")), None if size is None else int(size)))
+        refuse_links_below(dst, [local_root] + [j[1] for j in jobs])
         os.makedirs(local_root, exist_ok=True)
         for parent in sorted({os.path.dirname(j[1]) for j in jobs}):
             os.makedirs(parent, exist_ok=True)

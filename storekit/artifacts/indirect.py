@@ -26,7 +26,7 @@ from ..entities import FileInfo
 from ..errors import InvalidParameterError
 from ..interfaces import ArtifactRepository, Capability
 from ..uri import append_path, redact_uri
-from ..validation import validate_artifact_path, validate_model_name, validate_run_id
+from ..validation import validate_artifact_path, validate_artifact_source, validate_model_name, validate_run_id
 
 __all__ = ["IndirectArtifactRepository", "RunsArtifactRepository", "ModelsArtifactRepository"]
 
@@ -117,12 +117,31 @@ class RunsArtifactRepository(IndirectArtifactRepository):
 
 
 class ModelsArtifactRepository(IndirectArtifactRepository):
-    """``models:/<name>/<version or alias>``: the files of a registered model version.
+    """``models:/<name>/<version or alias>``: the files of a registered model version (read-only).
 
     Options: ``registry_uri`` (default: the current registry URI) and, for a
     ``runs:/`` source, ``tracking_uri`` (default: the registry URI); the rest
-    go to the underlying repository.
+    go to the underlying repository.  Files are listed and downloaded through
+    it; writing and deleting are refused (as in MLflow): a version's source
+    is data anyone with write access to the registry chose, so it never
+    becomes a target of writes or deletes by whoever reads the version.
     """
+
+    def __init__(self, artifact_uri: str, **options: Any) -> None:
+        super().__init__(artifact_uri, **options)
+        self.capabilities = frozenset(self.capabilities - {Capability.DELETE_ARTIFACTS})  # type: ignore[misc]
+
+    def log_artifact(self, local_file: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
+        """Refused: a model version's files are read-only through ``models:/``."""
+        raise InvalidParameterError(f"{redact_uri(self.artifact_uri)}: models:/ URIs are read-only")
+
+    def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
+        """Refused: a model version's files are read-only through ``models:/``."""
+        raise InvalidParameterError(f"{redact_uri(self.artifact_uri)}: models:/ URIs are read-only")
+
+    def delete_artifacts(self, artifact_path: Optional[str] = None) -> None:
+        """Refused: a model version's files are read-only through ``models:/``."""
+        raise InvalidParameterError(f"{redact_uri(self.artifact_uri)}: models:/ URIs are read-only")
 
     def _resolve_target(self, artifact_uri: str, options: dict[str, Any]) -> str:
         match = _MODELS.match(artifact_uri)
@@ -147,6 +166,8 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
             raise InvalidParameterError(
                 f"artifact_uri {redact_uri(artifact_uri)!r}: model version has no source"
             )
+        # a version stored before sources were checked is checked here: never followed out of its root
+        validate_artifact_source(version.source, f"source of {redact_uri(artifact_uri)}")
         if _RUNS.match(version.source) and registry_uri and "tracking_uri" not in options:
             # a runs:/ source lives in the tracking store paired with this registry
             options["tracking_uri"] = registry_uri

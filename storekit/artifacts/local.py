@@ -12,10 +12,12 @@ root that points outside it is refused for reading and writing alike.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import posixpath
 import shutil
 import threading
-from typing import Callable, ClassVar, Optional, TypeVar
+from typing import Callable, ClassVar, Iterator, Optional, TypeVar
 
 from ..entities import FileInfo
 from ..errors import InvalidParameterError, StorekitError
@@ -24,6 +26,7 @@ from ..uri import local_path_from_uri
 from ..validation import validate_artifact_path
 from .localfs import (
     download_destination,
+    refuse_links_below,
     is_temp_name,
     join_artifact_path,
     copy_to_new_file,
@@ -38,6 +41,13 @@ __all__ = ["LocalArtifactRepository"]
 
 T = TypeVar("T")
 
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: Where an open directory descriptor can be named as a path (Linux), else None.
+_PROC_FD = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else None
+
+#: Directories opened at once by ``log_artifacts`` (each holds a descriptor while its files are copied).
+_DIRS_PER_CHUNK = 128
 #: Local copies of many files gain little from more threads than this.
 _LOCAL_WORKERS = 4
 #: A thread is only worth starting for at least this many files.
@@ -81,6 +91,54 @@ class LocalArtifactRepository(ArtifactRepository):
                 f"{field} {rel!r}: leads outside the artifact root through a symlink"
             )
         return path
+
+    @contextlib.contextmanager
+    def _write_dirs(self, rel_dirs: "set[str]") -> Iterator[dict[str, str]]:
+        """Each directory of ``rel_dirs`` created and opened under the root without following links.
+
+        Yields ``{rel_dir: path}`` where ``path`` names the opened directory
+        through its descriptor (``/proc/self/fd/N`` on Linux), so the files
+        written there land in the directory that was checked even if someone
+        swaps a component for a symlink meanwhile (no check-then-write race).
+        A symlink anywhere below the root on the way raises
+        InvalidParameterError.  Elsewhere the checked path itself is used.
+        """
+        fds: list[int] = []
+        paths: dict[str, str] = {}
+        if rel_dirs:
+            os.makedirs(self.root, exist_ok=True)  # the root itself is configured: created like before
+        try:
+            for rel_dir in sorted(rel_dirs):
+                fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY)  # the root itself is configured
+                walked = ""
+                try:
+                    for part in rel_dir.split("/") if rel_dir else []:
+                        walked = f"{walked}/{part}" if walked else part
+                        with contextlib.suppress(FileExistsError):
+                            os.mkdir(part, dir_fd=fd)
+                        try:
+                            child = os.open(part, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=fd)
+                        except OSError as exc:
+                            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(
+                                    os.path.join(self.root, *walked.split("/"))):
+                                raise InvalidParameterError(
+                                    f"artifact_path {walked!r}: is a symlink; artifacts are never written "
+                                    "through symlinks") from None
+                            raise
+                        os.close(fd)
+                        fd = child
+                except BaseException:
+                    os.close(fd)
+                    raise
+                fds.append(fd)
+                if _PROC_FD is not None:
+                    paths[rel_dir] = f"{_PROC_FD}/{fd}"
+                else:  # pragma: no cover - no /proc: the checked path
+                    paths[rel_dir] = self._local(rel_dir)
+            yield paths
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def _guard(self, fn: Callable[[], T], rel: str, operation: str) -> T:
         try:
@@ -134,25 +192,35 @@ class LocalArtifactRepository(ArtifactRepository):
         rel = join_artifact_path(artifact_path, os.path.basename(src))
 
         def run() -> None:
-            final = self._local(rel)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            self._local(rel)  # re-check after creating directories
-            self._atomic_copy(src, final)
+            self._local(rel)
+            directory, name = posixpath.split(rel)
+            with self._write_dirs({directory}) as dirs:
+                self._atomic_copy(src, os.path.join(dirs[directory], name))
 
         self._guard(run, rel, "upload")
 
     def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
         """Copy a local directory tree into ``artifact_path``, each file atomically."""
-        files = walk_local_dir(local_dir)
+        files = walk_local_dir(local_dir, refuse_outside_links=True)
         base = validate_artifact_path(artifact_path)
         jobs = [(f.path, join_artifact_path(base, f.relpath)) for f in files]
 
         def run() -> None:
-            parents = sorted({os.path.dirname(rel) for _, rel in jobs})
+            parents = {posixpath.dirname(rel) for _, rel in jobs}
             for parent in parents:
-                os.makedirs(self._local(parent), exist_ok=True)
                 self._local(parent)
-            self._copy_all([(src, os.path.join(self.root, *rel.split("/"))) for src, rel in jobs])
+            # in chunks of directories, so a tree of many directories never holds too many descriptors
+            chunk: list[tuple[str, str]] = []
+            chunk_dirs: set[str] = set()
+            for job in jobs + [("", "")]:
+                parent = posixpath.dirname(job[1])
+                if job[0] == "" or (parent not in chunk_dirs and len(chunk_dirs) >= _DIRS_PER_CHUNK):
+                    with self._write_dirs(chunk_dirs) as dirs:
+                        self._copy_all([(src, os.path.join(dirs[posixpath.dirname(rel)], posixpath.basename(rel)))
+                                        for src, rel in chunk])
+                    chunk, chunk_dirs = [], set()
+                chunk.append(job)
+                chunk_dirs.add(parent)
 
         self._guard(run, base, "upload")
 
@@ -199,6 +267,7 @@ class LocalArtifactRepository(ArtifactRepository):
             dst = download_destination(dst_path)
             out = os.path.join(dst, *rel.split("/")) if rel else dst
             if os.path.isfile(src):
+                refuse_links_below(dst, [out])
                 os.makedirs(os.path.dirname(out), exist_ok=True)
                 self._atomic_copy(src, out)
                 return out
@@ -209,6 +278,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 if f.is_symlink:  # a symlinked file must not lead outside the root
                     self._local(join_artifact_path(rel, f.relpath))
                 jobs.append((f.path, os.path.join(out, *f.relpath.split("/"))))
+            refuse_links_below(dst, [out] + [d for _, d in jobs])
             os.makedirs(out, exist_ok=True)
             for parent in sorted({os.path.dirname(d) for _, d in jobs}):
                 os.makedirs(parent, exist_ok=True)

@@ -16,7 +16,7 @@ import errno
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Iterator, Optional
+from typing import IO, Iterable, Iterator, Optional
 
 from ..errors import InvalidParameterError
 from ..validation import validate_artifact_path
@@ -25,6 +25,7 @@ __all__ = [
     "TEMP_MARKER",
     "LocalFile",
     "walk_local_dir",
+    "refuse_links_below",
     "require_local_file",
     "download_destination",
     "atomic_local_write",
@@ -66,18 +67,35 @@ def require_local_file(local_file: "str | os.PathLike[str]", field: str = "local
     return path
 
 
-def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir") -> list[LocalFile]:
-    """Every file under ``local_dir`` (following no directory symlinks), sorted by relative path."""
+def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir",
+                   refuse_outside_links: bool = False) -> list[LocalFile]:
+    """Every file under ``local_dir`` (following no directory symlinks), sorted by relative path.
+
+    With ``refuse_outside_links`` (what every ``log_artifacts`` uses), a
+    symbolic link - to a file or a directory - whose target lies outside
+    ``local_dir`` (or is dangling) raises InvalidParameterError naming the
+    links, before anything is read: a link to ``~/.ssh/id_rsa`` dropped into a
+    directory is never uploaded as its target's contents.  Links to files
+    inside ``local_dir`` are uploaded as those files' contents; links to
+    directories are never followed.
+    """
     root = os.path.abspath(os.fspath(local_dir))
     if not os.path.isdir(root):
         raise InvalidParameterError(f"{field} {os.fspath(local_dir)!r}: not an existing directory")
+    real_root = os.path.join(os.path.realpath(root), "")
     files: list[LocalFile] = []
+    outside: list[str] = []
     skip = len(os.path.join(root, ""))  # entry paths are <root>/<relative path>
     stack = [root]
     while stack:
         current = stack.pop()
         with os.scandir(current) as entries:
             for entry in entries:
+                if refuse_outside_links and entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not target.startswith(real_root) or not os.path.exists(target):
+                        outside.append(entry.path[skip:].replace(os.sep, "/"))
+                        continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
                 elif entry.is_file():
@@ -85,6 +103,13 @@ def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir"
                     if os.sep != "/":  # pragma: no cover - Windows
                         rel = rel.replace(os.sep, "/")
                     files.append(LocalFile(entry.path, rel, entry.stat().st_size, entry.is_symlink()))
+    if outside:
+        outside.sort()
+        shown = ", ".join(repr(o) for o in outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        raise InvalidParameterError(
+            f"{field} {os.fspath(local_dir)!r}: symbolic links leading outside the directory are not "
+            f"uploaded: {shown}; nothing was uploaded"
+        )
     files.sort(key=lambda f: f.relpath)
     return files
 
@@ -98,6 +123,30 @@ def download_destination(dst_path: "Optional[str | os.PathLike[str]]") -> str:
         raise InvalidParameterError(f"dst_path {os.fspath(dst_path)!r}: exists and is not a directory")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def refuse_links_below(dst: str, paths: "Iterable[str]") -> None:
+    """InvalidParameterError when a directory on the way from ``dst`` to any of ``paths`` is a symlink.
+
+    A download writes below its destination only: a symbolic link already
+    present below ``dst_path`` (say ``dst/model -> /etc``) is never written
+    through.  ``dst`` itself may be a link (the caller chose it).
+    """
+    base = os.path.join(os.path.abspath(dst), "")
+    checked: set[str] = set()
+    for path in paths:
+        rel = os.path.abspath(path)[len(base):] if os.path.abspath(path).startswith(base) else ""
+        current = base.rstrip(os.sep)
+        parts = [p for p in rel.split(os.sep) if p]
+        for part in parts:
+            current = os.path.join(current, part)
+            if current in checked:
+                continue
+            checked.add(current)
+            if os.path.islink(current):
+                raise InvalidParameterError(
+                    f"dst_path: {current!r} is a symbolic link; downloads never write through links "
+                    "below their destination (remove it or choose another destination)")
 
 
 def temp_name(final_name: str) -> str:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, cast
 
 from ..errors import InvalidParameterError
+from ..validation import refuse_surrogates
 from .limits import SearchLimits, current_limits
 from .ast import (
     NUMERIC_OPS,
@@ -482,7 +483,7 @@ def _check_text(text: object, field: str, limit: int) -> str:
         # No stored key or value can contain NUL, and some databases refuse it in a
         # bound parameter: refuse it here so every backend answers the same.
         raise InvalidParameterError(f"{field}: NUL character at position {nul} is not allowed")
-    return text
+    return refuse_surrogates(text, field)
 
 
 def parse_filter(filter_string: Optional[str], schema: SearchSchema = RUN_SCHEMA) -> Optional[Expr]:

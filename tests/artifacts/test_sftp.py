@@ -149,6 +149,35 @@ class TestSftpRepository(RemoteBehaviour):
         with pytest.raises(BackendUnavailableError, match="does not match"):
             repo.list_artifacts()
 
+    def _home_known_hosts(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str) -> None:
+        home = tmp_path / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "known_hosts").write_text(line)
+        monkeypatch.setenv("HOME", str(home))
+
+    def test_configured_known_hosts_is_the_only_source_wrong_pin(self, endpoint: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        # ~/.ssh/known_hosts has the right key, the configured file a wrong one: refused
+        port = urlsplit(endpoint).port or 22
+        right = Path(_known_hosts_for(self.sshd, port, self.keys_dir)).read_text()
+        self._home_known_hosts(tmp_path, monkeypatch, right)
+        other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+        pin = write(tmp_path / "pinned", f"[127.0.0.1]:{port} ssh-ed25519 {other}\n".encode())
+        monkeypatch.setenv("STOREKIT_SFTP_KNOWN_HOSTS", str(pin))
+        repo = self.make_repo(endpoint, known_hosts=None, retries=1)
+        with pytest.raises(BackendUnavailableError, match="does not match"):
+            repo.list_artifacts()
+
+    def test_configured_known_hosts_is_the_only_source_right_pin(self, endpoint: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        # ~/.ssh/known_hosts holds a stale key, the configured file the right one: accepted
+        port = urlsplit(endpoint).port or 22
+        other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+        self._home_known_hosts(tmp_path, monkeypatch, f"[127.0.0.1]:{port} ssh-ed25519 {other}\n")
+        monkeypatch.setenv("STOREKIT_SFTP_KNOWN_HOSTS", _known_hosts_for(self.sshd, port, self.keys_dir))
+        repo = self.make_repo(endpoint, known_hosts=None, retries=1)
+        assert repo.list_artifacts() == []
+
     def test_insecure_accept_host_key_opt_out(self, endpoint: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
         empty = write(tmp_path / "known_hosts", b"")

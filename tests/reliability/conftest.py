@@ -21,6 +21,8 @@ import pytest
 from tests.databases import DatabaseFactory, server_uri
 
 BACKENDS = ["file", "sqlite", "postgresql", "mariadb"]
+#: the backends of the hostile-input tests: the built-in ones and the memory plugin (the template)
+HOSTILE_BACKENDS = BACKENDS + ["memory"]
 SOAK = os.environ.get("STOREKIT_SOAK", "").strip().lower() in ("1", "true", "yes", "on")
 
 _TOTALS: Counter = Counter()
@@ -64,6 +66,8 @@ def new_store_uri(db_factories: dict[str, DatabaseFactory], tmp_path: Path) -> C
             return str(tmp_path / f"filestore{n}")
         if backend == "sqlite":
             return f"sqlite:///{tmp_path}/store{n}.db"
+        if backend == "memory":
+            return f"memory://{tmp_path.name}-{n}"
         if backend not in db_factories:
             db_factories[backend] = DatabaseFactory(backend, server_uri(backend))
         return db_factories[backend].create()

@@ -25,9 +25,16 @@ from storekit.entities import Metric, Param, RunTag, ViewType
 from storekit.errors import InvalidParameterError, NotFoundError, StorekitError
 from storekit.registry import resolve_tracking_store
 from storekit.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
-from tests.reliability.conftest import Sizes
+from tests.reliability.conftest import HOSTILE_BACKENDS, Sizes
 
 pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(params=HOSTILE_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every built-in backend and the memory plugin (the template every plugin starts from)."""
+    return request.param
+
 
 _SETTINGS = settings(
     max_examples=Sizes.hypothesis_examples,
@@ -55,7 +62,7 @@ INJECTIONS = [
 ]
 _TOKENS = ["params", "metrics", "tags", "attributes", "datasets", ".", "`", "'", '"', "=", "!=", "<", ">=",
            "LIKE", "ILIKE", "IN", "NOT", "AND", "OR", "IS", "NULL", "(", ")", ",", " ", "a", "run_id",
-           "1", "-1.5e3", "NaN", "--", ";", "\x00", "\n", "é", "\U0001f600", "%", "_", "\\"]
+           "1", "-1.5e3", "NaN", "--", ";", "\x00", "\n", "é", "\U0001f600", "%", "_", "\\", "\ud800", "\x1b[2J"]
 filters = st.one_of(
     st.text(max_size=200),
     st.sampled_from(INJECTIONS),
@@ -66,13 +73,15 @@ _lengths = st.sampled_from([0, 1, MAX_KEY_LENGTH - 1, MAX_KEY_LENGTH, MAX_KEY_LE
 keys = st.one_of(
     st.text(max_size=40),
     _lengths.map(lambda n: "k" * n),
-    st.sampled_from(["/abs", "a/../b", "..", "a/..", "a\x00b", "a\nb", "a;b", "a'b", "é", "a b", "a:b/c"]),
+    st.sampled_from(["/abs", "a/../b", "..", "a/..", "a\x00b", "a\nb", "a;b", "a'b", "é", "a b", "a:b/c",
+                     "loss\n", "loss\r", "a\ud800", "\udfff", "k\u2028"]),
 )
 values = st.one_of(
     st.text(max_size=60),
     st.sampled_from([MAX_PARAM_VALUE_LENGTH, MAX_PARAM_VALUE_LENGTH + 1, MAX_TAG_VALUE_LENGTH,
                      MAX_TAG_VALUE_LENGTH + 1]).map(lambda n: "v" * n),
     st.just("a\x00b"),
+    st.sampled_from(["\ud800", "v\udc00w", "\x1b]0;title\x07", "\x1b[2J\x1b[H"]),
 )
 
 

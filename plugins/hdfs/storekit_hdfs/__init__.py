@@ -7,9 +7,9 @@ Entry points (group ``storekit.artifact_repository``): ``webhdfs`` and
 
 from __future__ import annotations
 
-from .repository import HdfsArtifactRepository, WebHdfsArtifactRepository
+from .repository import HdfsArtifactRepository, InsecureWebHdfsWarning, WebHdfsArtifactRepository
 
-__all__ = ["storekit_api", "capabilities", "HdfsArtifactRepository", "WebHdfsArtifactRepository"]
+__all__ = ["storekit_api", "capabilities", "HdfsArtifactRepository", "WebHdfsArtifactRepository", "InsecureWebHdfsWarning"]
 __version__ = "0.1.0"
 
 #: The storekit contract major version this plugin was built for.

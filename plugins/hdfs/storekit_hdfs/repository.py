@@ -6,6 +6,7 @@ import contextlib
 import os
 import posixpath
 import uuid
+import warnings
 from typing import Any, ClassVar, Iterable, Optional
 from urllib.parse import unquote, urlsplit
 
@@ -17,7 +18,11 @@ from storekit.uri import redact_uri
 from .native import make_native_filesystem
 from .webhdfs import StorekitWebHDFS, WebHdfsUnavailable, redact_delegation_in_logs
 
-__all__ = ["WebHdfsArtifactRepository", "HdfsArtifactRepository"]
+__all__ = ["WebHdfsArtifactRepository", "HdfsArtifactRepository", "InsecureWebHdfsWarning"]
+
+
+class InsecureWebHdfsWarning(UserWarning):
+    """A WebHDFS password or delegation token is about to travel over plain ``http``."""
 
 #: Default namenode HTTP(S) ports of Hadoop 3.
 _WEBHDFS_PORTS = {"webhdfs": 9870, "swebhdfs": 9871}
@@ -95,6 +100,13 @@ class WebHdfsArtifactRepository(_HdfsBase):
             self._user = None
         if self._password and not self._user:
             raise InvalidParameterError("password: WebHDFS basic auth needs a user as well (webhdfs://user@host/...)")
+        if not self._https and (self._password or self._token):
+            warnings.warn(
+                f"webhdfs {self._host}:{self._port}: the "
+                f"{'password' if self._password else 'delegation token'} is sent over plain HTTP, "
+                "readable by anyone on the network path; use swebhdfs:// (TLS)",
+                InsecureWebHdfsWarning, stacklevel=2,
+            )
         self._kerberos = kerberos
         self._verify = verify if verify is not None else (_env("STOREKIT_WEBHDFS_CA_BUNDLE") or True)
         self._data_proxy = data_proxy

@@ -7,6 +7,7 @@ so a failing read stores nothing and leaves the old file in place.
 from __future__ import annotations
 
 import os
+import posixpath
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Optional
 
 from storekit.entities import FileInfo
 from storekit.errors import ArtifactNotFound
+from storekit.artifacts.localfs import walk_local_dir
 from storekit.interfaces import ArtifactRepository, Capability
 from storekit.validation import validate_artifact_path
 
@@ -75,11 +77,10 @@ class MemoryArtifactRepository(ArtifactRepository):
     def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
         """Upload every file of a directory tree, keeping its layout."""
         base = validate_artifact_path(artifact_path)  # validated before anything is read
-        local_dir = Path(local_dir)
-        for path in sorted(local_dir.rglob("*")):
-            if path.is_file():
-                sub = path.parent.relative_to(local_dir).as_posix()
-                self.log_artifact(path, _join(base, "" if sub == "." else sub))
+        # storekit's walk: links leading outside local_dir are refused before anything is read
+        for f in walk_local_dir(local_dir, refuse_outside_links=True):
+            sub = posixpath.dirname(f.relpath)
+            self.log_artifact(f.path, _join(base, sub))
 
     def list_artifacts(self, path: Optional[str] = None) -> list[FileInfo]:
         """Direct children of ``path``, sorted, with sizes for files."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
@@ -46,6 +47,7 @@ class _RegistryState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     models: dict[str, _ModelRecord] = field(default_factory=dict)
     clock: int = 0
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs page tokens
 
 
 def _get_field(entity: object, ident: Identifier) -> object:
@@ -162,7 +164,8 @@ class MemoryRegistryStore(RegistryStore):
             models = [self._model(r) for r in self._state.models.values()]
             created = {r.model.name: r.created for r in self._state.models.values()}
             return search_page(models, REGISTERED_MODEL_SCHEMA, _get_field, lambda m: created[m.name],
-                               self._state.clock, filter_string, order_by, max_results, page_token)
+                               self._state.clock, filter_string, order_by, max_results, page_token,
+                               key=self._state.secret)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set a model tag."""
@@ -235,7 +238,7 @@ class MemoryRegistryStore(RegistryStore):
         with self._lock:
             versions = [self._with_aliases(r, mv) for r in self._state.models.values() for mv in r.versions.values()]
             return search_page(versions, MODEL_VERSION_SCHEMA, _get_field, lambda mv: 0, self._state.clock,
-                               filter_string, order_by, max_results, page_token)
+                               filter_string, order_by, max_results, page_token, key=self._state.secret)
 
     def transition_model_version_stage(self, name: str, version: str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:

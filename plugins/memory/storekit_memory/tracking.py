@@ -9,6 +9,7 @@ every method atomic and thread-safe.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
@@ -70,6 +71,7 @@ class _TrackingState:
     experiment_created: dict[str, int] = field(default_factory=dict)
     runs: dict[str, _RunRecord] = field(default_factory=dict)
     clock: int = 0  # creation sequence: bounds page tokens
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs page tokens
 
 
 class MemoryTrackingStore(TrackingStore):
@@ -161,7 +163,8 @@ class MemoryTrackingStore(TrackingStore):
         with self._lock:
             visible = [e for e in self._state.experiments.values() if view.admits(e.lifecycle_stage)]
             return search_page(visible, EXPERIMENT_SCHEMA, get, lambda e: self._state.experiment_created[e.experiment_id],
-                               self._state.clock, filter_string, order_by, max_results, page_token, int(view))
+                               self._state.clock, filter_string, order_by, max_results, page_token, int(view),
+                               key=self._state.secret)
 
     def _update_experiment(self, experiment_id: str, **changes: Any) -> None:
         with self._lock:
@@ -280,7 +283,7 @@ class MemoryTrackingStore(TrackingStore):
         validate_key(key, "metric key")
         with self._lock:
             points = sorted(self._run(run_id).metrics.get(key, ()), key=lambda m: (m.step, m.timestamp))
-        return offset_page(points, max_results, page_token, run_id, key)
+        return offset_page(points, max_results, page_token, run_id, key, key=self._state.secret)
 
     def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
                     view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
@@ -309,5 +312,5 @@ class MemoryTrackingStore(TrackingStore):
         with self._lock:
             records = [r for r in self._state.runs.values() if r.info.experiment_id in wanted and view.admits(stage(r))]
             page = search_page(records, RUN_SCHEMA, get, lambda r: r.created, self._state.clock, filter_string,
-                               order_by, max_results, page_token, sorted(wanted), int(view))
+                               order_by, max_results, page_token, sorted(wanted), int(view), key=self._state.secret)
             return PagedList([r.to_run(self._experiment_deleted(r)) for r in page], page.token)

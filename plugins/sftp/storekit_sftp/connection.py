@@ -3,6 +3,8 @@
 * :func:`connect` opens one authenticated SSH connection and its SFTP
   channel.  Host keys are verified against ``known_hosts`` (refusing unknown
   and changed keys) unless the unsafe ``insecure_accept_host_key`` is on.
+  A configured ``known_hosts`` file is the only source of host keys; without
+  one, the system's and ``~/.ssh/known_hosts`` are used.
 * :class:`SftpPool` keeps idle connections for reuse.  A connection whose
   transport died (the server restarted, the network dropped) is never handed
   out: it is detected on checkout, every idle connection of the same
@@ -84,8 +86,12 @@ def connect(settings: SftpSettings, generation: int = 0) -> SftpConnection:
     if settings.insecure_accept_host_key:
         client.set_missing_host_key_policy(_InsecureAcceptPolicy())
     else:
-        with contextlib.suppress(OSError):
-            client.load_system_host_keys()
+        if settings.known_hosts is None:
+            # a configured known_hosts file (STOREKIT_SFTP_KNOWN_HOSTS, the known_hosts option,
+            # UserKnownHostsFile) is the only source of host keys: ~/.ssh is not consulted then,
+            # so a stale or planted key there can neither refuse nor admit a server
+            with contextlib.suppress(OSError):
+                client.load_system_host_keys()
         known = settings.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
         if os.path.isfile(known):
             try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -113,6 +114,10 @@ def _refuse_foreign(root: Path, entries: "list[str]") -> None:
     )
 
 
+#: The shape of a hashed (long) name's file name; no short name's file name has it.
+_HASHED_NAME = re.compile(r"(?s).{100}~[0-9a-f]{24}\Z")
+
+
 def safe_file_name(name: str) -> str:
     """A file name for an arbitrary entity name: readable when short, hashed when long.
 
@@ -125,4 +130,8 @@ def safe_file_name(name: str) -> str:
     if len(encoded.encode()) > 150:
         digest = hashlib.sha256(name.encode()).hexdigest()[:24]
         encoded = f"{encoded[:100]}~{digest}"
+    elif _HASHED_NAME.match(encoded):
+        # a short name shaped like a hashed one ("<100 chars>~<24 hex>") must not take the
+        # directory of the long name it imitates: its "~" is encoded, so the shapes never meet
+        encoded = f"{encoded[:100]}%7E{encoded[101:]}"
     return encoded

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
 
 from ...entities import PagedList
 from ...errors import InvalidParameterError
-from ...paging import decode_page_token, encode_page_token, query_fingerprint
+from ...paging import decode_page_token, encode_page_token, query_fingerprint, token_scalars
 from ...validation import validate_max_results
 
 __all__ = [
@@ -80,6 +80,7 @@ def search_page(
     cache: Optional[ResultCache] = None,
     version: Any = None,
     accessor: Optional[Callable[[Any], Callable[[T], object]]] = None,
+    key: Optional[bytes] = None,
 ) -> PagedList[T]:
     """One page of ``items`` matching ``filter_string`` in ``order_by`` order.
 
@@ -96,6 +97,7 @@ def search_page(
     is unchanged.  ``accessor(identifier)``, when given, returns a function
     from an item to its value (as ``get``), resolved once per identifier: the
     filter is compiled once per search (:func:`storekit.search.compile_filter`).
+    ``key`` is the store's page-token secret.
     """
     from ...search import compile_filter, parse_filter, parse_order_by, sort_entities
     from ...search.evaluator import is_after, order_values
@@ -107,10 +109,9 @@ def search_page(
     cursor = None
     bounded = None
     if page_token:
-        payload = decode_page_token(page_token, fingerprint)
+        payload = decode_page_token(page_token, fingerprint, key=key)
         cursor, bound = payload.get("after"), payload.get("bound")
-        if not isinstance(cursor, list) or len(cursor) != len(keys):
-            raise InvalidParameterError("page_token: invalid page token (bad cursor)")
+        token_scalars(cursor, len(keys), "after")
         bounded = within_bound(bound)  # validates the bound
     cache_key = None
     ordered = None
@@ -140,7 +141,7 @@ def search_page(
     token = None
     if start + max_results < len(ordered):
         token = encode_page_token(
-            {"after": order_values(page[-1], keys, get), "bound": bound}, fingerprint
+            {"after": order_values(page[-1], keys, get), "bound": bound}, fingerprint, key=key
         )
     return PagedList(page, token)
 

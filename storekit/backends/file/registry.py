@@ -51,6 +51,7 @@ from .layout import open_root, safe_file_name
 from .locking import StoreLock
 from .oserrors import translated
 from .query import search_page, timestamp_bound
+from .secret import store_secret
 
 __all__ = ["FileRegistryStore"]
 
@@ -120,7 +121,9 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
 
     def __init__(self, uri: "str | os.PathLike[str]", create: bool = True) -> None:
         self.uri = os.fspath(uri)
-        self.root = open_root(uri, create=create) / "models"
+        store_root = open_root(uri, create=create)
+        self._token_key = store_secret(store_root, create=create)
+        self.root = store_root / "models"
         with translated("creating", self.root):
             self.root.mkdir(exist_ok=True)
         self.lock = StoreLock(self.root / ".registry.lock")
@@ -327,6 +330,7 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            key=self._token_key,
             query=["registered-models"],
             bound=now_ms(),
             within_bound=timestamp_bound(lambda d: d["creation_timestamp"]),
@@ -453,6 +457,7 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            key=self._token_key,
             query=["model-versions"],
             bound=now_ms(),
             within_bound=timestamp_bound(lambda mv: mv.creation_timestamp),

@@ -43,7 +43,7 @@ from ...errors import (
 )
 from ...ids import default_artifact_root as configured_artifact_root, new_run_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
-from ...paging import decode_page_token, encode_page_token, query_fingerprint
+from ...paging import decode_page_token, encode_page_token, query_fingerprint, token_int
 from ...uri import append_path, path_to_file_uri, redact_uri
 from ... import rules
 from ...rules import (
@@ -64,6 +64,7 @@ from .logged_models import to_entity as logged_model_entity
 from .layout import open_root
 from .metric_log import append_committed, encode_metrics, latest_points, read_points
 from .oserrors import translated
+from .secret import store_secret
 from .query import ResultCache, getter_from_accessor, int_bound, search_page, timestamp_bound
 from .run_index import ExperimentIndex, RunState
 
@@ -108,6 +109,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         if configured:  # checked before the store is opened (or created)
             refuse_mlflow_artifact_root(configured_artifact_root(default_artifact_root))
         self.root: Path = open_root(uri, create=create)
+        self._token_key = store_secret(self.root, create=create)
         if configured:
             self.default_artifact_root = configured_artifact_root(default_artifact_root)
         else:
@@ -217,6 +219,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            key=self._token_key,
             query=["experiments", int(view)],
             bound=bound,
             within_bound=timestamp_bound(lambda e: int(e.experiment_id)),
@@ -545,6 +548,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            key=self._token_key,
             query=["logged-models", ids],
             bound=now_ms(),
             within_bound=timestamp_bound(lambda d: d["creation_timestamp"]),
@@ -607,12 +611,9 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         fingerprint = query_fingerprint("metric-history", state.run_id, key, limit)
         start = 0
         if page_token:
-            position = decode_page_token(page_token, fingerprint).get("i")
-            if not isinstance(position, int) or position < 0:
-                raise InvalidParameterError("page_token: invalid page token (bad position)")
-            start = position
+            start = token_int(decode_page_token(page_token, fingerprint, key=self._token_key).get("i"), "i")
         end = start + limit
-        token = encode_page_token({"i": end}, fingerprint) if end < len(points) else None
+        token = encode_page_token({"i": end}, fingerprint, key=self._token_key) if end < len(points) else None
         return PagedList(points[start:end], token)
 
     def get_metric_histories(
@@ -678,6 +679,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
                 order_by=order_by,
                 max_results=max_results,
                 page_token=page_token,
+                key=self._token_key,
                 query=[ids, int(view)],
                 bound=bound,
                 within_bound=_within_run_bound,

@@ -77,6 +77,7 @@ class ExperimentOps:
 
     _db: Database
     _artifact_root: str
+    _token_key: bytes
 
     def _experiment_row(self, conn: Connection, experiment_id: object, lock: bool = False) -> RowMapping:
         key = experiment_key(experiment_id)
@@ -153,7 +154,7 @@ class ExperimentOps:
             rows, token = paged_select(
                 conn, columns=list(_e.c), base=_e, where=[view_condition(_e.c.lifecycle_stage, view_type)],
                 expr=expr, keys=keys, spec=EXPERIMENT_SPEC, max_results=max_results,
-                page_token=page_token, query=query, bound_column=_e.c.experiment_id,
+                page_token=page_token, query=query, key=self._token_key, bound_column=_e.c.experiment_id,
             )
             return PagedList(experiments_from_rows(conn, rows), token)
 

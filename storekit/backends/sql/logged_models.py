@@ -118,6 +118,7 @@ class LoggedModelOps:
     """
 
     _db: Database
+    _token_key: bytes
     if TYPE_CHECKING:  # provided by SqlTrackingStore / ExperimentOps
         def _experiment_row(self, conn: Connection, experiment_id: object, lock: bool = False) -> RowMapping: ...
         def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping: ...
@@ -250,7 +251,7 @@ class LoggedModelOps:
                 conn, columns=list(_m.c), base=_m,
                 where=[_m.c.experiment_id.in_(keys), _m.c.lifecycle_stage == LifecycleStage.ACTIVE.value],
                 expr=expr, keys=order, spec=LOGGED_MODEL_SPEC, max_results=max_results,
-                page_token=page_token, query=query, bound_column=_m.c.model_row,
+                page_token=page_token, query=query, key=self._token_key, bound_column=_m.c.model_row,
             )
             return PagedList(models_from_rows(conn, rows), token)
 

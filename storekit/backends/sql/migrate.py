@@ -122,6 +122,9 @@ def ensure_schema(db: Database, create: bool = True) -> None:
                 if db.dialect == "mysql":
                     schema.apply_mysql_collation(conn, [t.name for t in schema.metadata.sorted_tables])
                 conn.execute(sa.insert(_version_table).values(version_num=schema.HEAD_REVISION))
+                from .secret import read_or_create_secret
+
+                read_or_create_secret(conn)  # the page-token secret is created with the store
                 return
     except sa_exc.SQLAlchemyError as exc:
         raise db.translate(exc) from None

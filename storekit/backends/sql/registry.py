@@ -37,6 +37,7 @@ from .importing import SqlRegistryImportOps
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .search_sql import EntitySpec, KeyedTable
+from .secret import store_key
 from .sqlutil import chunks, inserted_id, upsert
 
 __all__ = ["SqlRegistryStore"]
@@ -93,6 +94,7 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
     def __init__(self, uri: str, create: bool = True, **engine_options: Any) -> None:
         self._uri = uri
         self._db = open_database(uri, create=create, **engine_options)
+        self._token_key = store_key(self._db)
 
     def __repr__(self) -> str:
         return f"SqlRegistryStore({redact_uri(self._uri)!r})"
@@ -276,7 +278,7 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
         def txn(conn: Connection) -> PagedList[RegisteredModel]:
             rows, token = paged_select(conn, columns=list(_m.c), base=_m, where=[], expr=expr, keys=keys,
                                        spec=MODEL_SPEC, max_results=max_results, page_token=page_token,
-                                       query=query, bound_column=_m.c.model_row)
+                                       query=query, key=self._token_key, bound_column=_m.c.model_row)
             return PagedList(self._models(conn, rows), token)
 
         return self._db.run(txn, write=False)
@@ -392,7 +394,7 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
         def txn(conn: Connection) -> PagedList[ModelVersion]:
             rows, token = paged_select(conn, columns=_VERSION_COLUMNS, base=base, where=[], expr=expr,
                                        keys=keys, spec=VERSION_SPEC, max_results=max_results,
-                                       page_token=page_token, query=query)
+                                       page_token=page_token, query=query, key=self._token_key)
             return PagedList(self._versions(conn, rows), token)
 
         return self._db.run(txn, write=False)

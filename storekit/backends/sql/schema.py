@@ -47,10 +47,11 @@ __all__ = [
     "logged_model_params",
     "logged_model_metrics",
     "run_outputs",
+    "settings",
 ]
 
 #: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 #: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
 BASE_REVISION = "0001"
 #: Alembic's version table (named so it never collides with an application's own).
@@ -311,5 +312,15 @@ run_outputs = sa.Table(
     sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True),
     sa.Column("model_row", RowId(), sa.ForeignKey("logged_models.model_row"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
+    **_MYSQL,
+)
+
+
+#: Values of the store itself (``page_token_secret``: the key its page tokens are signed with).
+settings = sa.Table(
+    "storekit_settings",
+    metadata,
+    sa.Column("name", Str(64), primary_key=True),
+    sa.Column("value", Str(256), nullable=False),
     **_MYSQL,
 )

@@ -25,7 +25,7 @@ from ...entities import (
 from ...errors import InvalidParameterError, NotFoundError, RunNotFound
 from ...ids import default_artifact_root as _artifact_root_of, new_run_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
-from ...paging import decode_page_token, encode_page_token
+from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...search.ast import RUN_SCHEMA, Kind
 from ...uri import append_path, redact_uri
 from ... import rules
@@ -42,6 +42,7 @@ from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from . import writes
+from .secret import store_key
 from .sqlutil import cursor_of, inserted_id, placeholder
 
 __all__ = ["SqlTrackingStore", "RUN_SPEC"]
@@ -129,6 +130,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         self._artifact_root = _artifact_root_of(default_artifact_root)
         refuse_mlflow_artifact_root(self._artifact_root)
         self._db = open_database(uri, create=create, **engine_options)
+        self._token_key = store_key(self._db)
         self._writes = writes.statements_for(self._db.engine.dialect)
 
     def __repr__(self) -> str:
@@ -308,9 +310,10 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
                 .order_by(m.c.step, m.c.timestamp, m.c.id)
             )
             if page_token:
-                after = decode_page_token(page_token, query).get("a")
-                if not (isinstance(after, list) and len(after) == 3):
-                    raise InvalidParameterError("page_token: invalid page token")
+                payload = decode_page_token(page_token, query, key=self._token_key)
+                after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
+                if any(isinstance(v, float) for v in after):
+                    raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
                 stmt = stmt.where(sa.tuple_(m.c.step, m.c.timestamp, m.c.id) > sa.tuple_(*after))
             if limit is not None:
                 stmt = stmt.limit(limit + 1)
@@ -319,7 +322,8 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             if limit is not None and len(rows) > limit:
                 rows = rows[:limit]
                 last = rows[-1]
-                token = encode_page_token({"a": [last["step"], last["timestamp"], last["id"]]}, query)
+                token = encode_page_token({"a": [last["step"], last["timestamp"], last["id"]]}, query,
+                                          key=self._token_key)
             return PagedList([row_to_metric(r) for r in rows], token)
 
         return self._db.run(txn, write=False)
@@ -416,7 +420,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
                 where = _r.c.experiment_id.in_(active + deleted)
             rows, token = paged_select(
                 conn, columns=RUN_COLUMNS, base=_r, where=[where], expr=expr, keys=order,
-                spec=RUN_SPEC, max_results=max_results, page_token=page_token, query=query,
+                spec=RUN_SPEC, max_results=max_results, page_token=page_token, query=query, key=self._token_key,
                 bound_column=_r.c.row_id,
             )
             return PagedList(runs_from_rows(conn, rows, frozenset(deleted)), token)
