@@ -45,11 +45,15 @@ def _script(module: str, *args: str, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def mlflow_stores(request: pytest.FixtureRequest) -> dict[str, Any]:
+def mlflow_stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``{"mlruns": path, "sqlite": uri, "mlruns_dump": ..., "sqlite_dump": ...}`` written by MLflow."""
     writer = (REPO / "tests/migration/mlflow_writer.py").read_bytes() + (REPO / "tests/migration/mlflow_dump.py").read_bytes()
     key = hashlib.sha256(writer + _mlflow_version().encode()).hexdigest()[:16]
-    base = Path(request.config.cache.mkdir(f"storekit-mlflow-stores-{key}"))
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider (scripts/test.sh, CI)
+    if cache is not None:
+        base = Path(cache.mkdir(f"storekit-mlflow-stores-{key}"))
+    else:
+        base = tmp_path_factory.mktemp(f"mlflow-stores-{key}")
     done = base / "done.json"
     if not done.exists():
         for child in base.iterdir():

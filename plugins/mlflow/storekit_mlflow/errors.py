@@ -17,6 +17,8 @@ storekit error                         MLflow error code
 ``UnknownSchemeError``                 ``INVALID_PARAMETER_VALUE``
 ``BackendUnavailableError``            ``TEMPORARILY_UNAVAILABLE``
 ``SchemaOutOfDateError``               ``INVALID_STATE``
+``ForeignStoreError``                  ``INVALID_STATE``
+``MissingExtraError``                  ``INTERNAL_ERROR`` (the server lacks an optional library)
 ``PluginLoadError``, other errors      ``INTERNAL_ERROR``
 =====================================  ==========================
 """
@@ -34,7 +36,9 @@ from mlflow.protos import databricks_pb2
 from storekit import (
     AlreadyExistsError,
     BackendUnavailableError,
+    ForeignStoreError,
     InvalidParameterError,
+    MissingExtraError,
     NotFoundError,
     PluginLoadError,
     SchemaOutOfDateError,
@@ -61,6 +65,8 @@ ERROR_CODES: tuple[tuple[type[StorekitError], str], ...] = (
     (AlreadyExistsError, "RESOURCE_ALREADY_EXISTS"),
     (BackendUnavailableError, "TEMPORARILY_UNAVAILABLE"),
     (SchemaOutOfDateError, "INVALID_STATE"),
+    (ForeignStoreError, "INVALID_STATE"),
+    (MissingExtraError, "INTERNAL_ERROR"),
     (PluginLoadError, "INTERNAL_ERROR"),
 )
 
