@@ -98,3 +98,21 @@ def test_direct_artifact_uris_resolve_through_storekits_registry(mlflow_server: 
     client.log_artifact(run.info.run_id, tmp_path / "notes.txt")
     assert list((tmp_path / "direct").rglob("notes.txt"))[0].read_text() == "direct"
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["notes.txt"]
+
+
+def test_log_artifacts_refuses_links_leading_outside_the_tree(repo: HttpArtifactRepository, tmp_path: Path) -> None:
+    """A symlink to a file outside the uploaded directory (a private key, say) is refused; nothing is uploaded."""
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "inside.txt").write_text("in")
+    os.symlink(tree / "a.txt", tree / "sub" / "alias.txt")  # inside: uploaded as content
+    os.symlink(secret, tree / "sub" / "key")
+    with pytest.raises(InvalidParameterError, match="sub/key"):
+        repo.log_artifacts(tree, "up")
+    assert repo.list_artifacts("up") == []  # the proxy lists a missing directory as empty
+    os.unlink(tree / "sub" / "key")
+    repo.log_artifacts(tree, "up")
+    assert sorted(f.path for f in repo.list_artifacts("up/sub")) == ["up/sub/alias.txt", "up/sub/inside.txt"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from storekit.artifacts.localfs import walk_local_dir
 from storekit.entities import FileInfo
 from storekit.errors import ArtifactNotFound, InvalidParameterError
 from storekit.interfaces import ArtifactRepository, Capability
@@ -103,17 +104,19 @@ class HttpArtifactRepository(ArtifactRepository):
         self._put(local, posixpath.join(directory, os.path.basename(local)) if directory else os.path.basename(local))
 
     def log_artifacts(self, local_dir: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
-        """Upload a directory tree (a few files at a time)."""
+        """Upload a directory tree (a few files at a time).
+
+        The tree is walked by storekit's shared walker: symbolic links that lead outside
+        ``local_dir`` (or nowhere) are refused before anything is uploaded.
+        """
         root = os.fspath(local_dir)
         if not os.path.isdir(root):
             raise InvalidParameterError(f"local_dir: {root!r} is not a directory")
         directory = self._rel(artifact_path)
-        jobs = []
-        for dirpath, _dirs, files in os.walk(root):
-            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            for name in sorted(files):
-                rel = "/".join(p for p in (directory, "" if rel_dir == "." else rel_dir, name) if p)
-                jobs.append((os.path.join(dirpath, name), self._rel(rel)))
+        jobs = [
+            (f.path, self._rel("/".join(p for p in (directory, f.relpath) if p)))
+            for f in walk_local_dir(root, refuse_outside_links=True)
+        ]
         if len(jobs) <= 1:
             for local, rel in jobs:
                 self._put(local, rel)
