@@ -142,7 +142,9 @@ def test_refused_keys_are_not_cached(totals: Any) -> None:
           f"peak {figures['peak_mib']} MiB")
     # a kept key would leave 2 MiB each (300 MiB for 150); a few transient copies are allowed
     assert figures["after_mib"] - figures["before_mib"] < 40, figures
-    assert figures["peak_mib"] - figures["before_mib"] < 120, figures  # transient copies only (was +300)
+    # transient copies only (a cache of refused keys peaked at +300); generous: the allocator's
+    # high-water mark varies with the machine's load and what ran before
+    assert figures["peak_mib"] - figures["before_mib"] < 200, figures
     totals.update({"refused-key RSS growth MiB": int(figures["after_mib"] - figures["before_mib"])})
 
 
