@@ -70,6 +70,8 @@ class PagedSearch:
         get: Callable[[T, Identifier], object],
     ) -> PagedList[T]:
         """One page of the search, from the server when it can answer it correctly."""
+        if isinstance(order_by, str):
+            order_by = [order_by]  # one string is one clause (as storekit's parser reads it)
         parse_order_by(order_by, schema)
         client_side = needs_client_side(filter_string, schema)
         order = tuple(order_by or ())

@@ -91,13 +91,20 @@ def pairs_to_dict(items: Optional[Sequence[Mapping[str, Any]]]) -> dict[str, str
     return {str(i["key"]): str(i.get("value", "")) for i in (items or ())}
 
 
+#: Prefix of the URIs an ``mlflow server`` on a storekit store (the storekit-mlflow bridge) hands out.
+_BRIDGE_PREFIX = "storekit:"
+
+
 class ArtifactUriMapper:
     """Turns the server's ``mlflow-artifacts:`` URIs into ``http(s)://`` URIs of its proxy, and back.
 
     ``mlflow-artifacts:/0/abc/artifacts`` from a server at ``https://host`` becomes
     ``https://host/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts``, which
     storekit resolves to this plugin's artifact repository.  Other URIs (``s3://``,
-    local paths a server hands out for direct access) are returned unchanged.
+    local paths a server hands out for direct access) are returned unchanged,
+    except that a ``storekit:<uri>`` URI (how an ``mlflow server`` on a storekit
+    store through the storekit-mlflow bridge hands out storekit's own URIs) is
+    returned as the ``<uri>`` inside it.
     """
 
     def __init__(self, base_url: str) -> None:
@@ -107,6 +114,9 @@ class ArtifactUriMapper:
         """The URI storekit should resolve for an artifact URI the server returned."""
         if not uri:
             return ""
+        if uri.lower().startswith(_BRIDGE_PREFIX) and len(uri) > len(_BRIDGE_PREFIX):
+            inner = uri[len(_BRIDGE_PREFIX):]
+            return inner[2:] if inner.startswith("///") else inner  # storekit:///abs names /abs
         if uri.lower().startswith("mlflow-artifacts:"):
             rest = uri[len("mlflow-artifacts:"):]
             if rest.startswith("//"):

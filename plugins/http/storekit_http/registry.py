@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from storekit.entities import ModelVersion, ModelVersionStage, PagedList, RegisteredModel
+from storekit.entities import ModelVersion, PagedList, RegisteredModel
 from storekit.errors import InvalidParameterError, ModelNotFound, ModelVersionNotFound, NotFoundError
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
 from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
 from storekit.search.ast import Identifier
 from storekit.uri import redact_uri
-from storekit.validation import (
+from storekit import rules
+from storekit.rules import (
     validate_alias,
     validate_description,
     validate_key,
     validate_max_results,
     validate_model_name,
     validate_model_version_source,
-    validate_run_id,
     validate_tag,
     validate_tags,
     validate_version,
@@ -131,7 +131,8 @@ class HttpRegistryStore(RegistryStore):
 
     def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version per stage."""
-        stage_names = [ModelVersionStage.parse(s).value for s in stages] if stages else None
+        wanted = rules.parse_stages(stages)  # one string is one stage; None or empty: every stage
+        stage_names = sorted(wanted) if wanted else None
         data = self._call("POST", "registered-models/get-latest-versions", idempotent=True,
                           body={"name": validate_model_name(name), "stages": stage_names})
         versions = [model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()]
@@ -143,9 +144,9 @@ class HttpRegistryStore(RegistryStore):
                              model_id: Optional[str] = None) -> ModelVersion:
         """Create the next version (never retried once the server may have seen it)."""
         name = validate_model_name(name)
-        validate_model_version_source(source)
+        source, run_id, model_id = validate_model_version_source(source, run_id, model_id)
         data = self._call("POST", "model-versions/create", body={
-            "name": name, "source": self._artifacts.to_server(source), "run_id": validate_run_id(run_id) if run_id else None,
+            "name": name, "source": self._artifacts.to_server(source), "run_id": run_id or None,
             "tags": pairs(validate_tags(tags, "model version tag")),
             "description": validate_description(description), "model_id": model_id or None})
         return model_version_from_json(data["model_version"], self._artifacts)
@@ -188,11 +189,12 @@ class HttpRegistryStore(RegistryStore):
     def transition_model_version_stage(self, name: str, version: str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
         """Move a version to a stage."""
-        data = self._call("POST", "model-versions/transition-stage", idempotent=not archive_existing_versions,
+        target = rules.parse_stage(stage)
+        archive = rules.archives_other_versions(target, archive_existing_versions)
+        data = self._call("POST", "model-versions/transition-stage", idempotent=not archive,
                           not_found=ModelVersionNotFound, body={
                               "name": validate_model_name(name), "version": validate_version(version),
-                              "stage": ModelVersionStage.parse(stage).value,
-                              "archive_existing_versions": bool(archive_existing_versions)})
+                              "stage": target.value, "archive_existing_versions": archive})
         return model_version_from_json(data["model_version"], self._artifacts)
 
     def get_model_version_download_uri(self, name: str, version: str) -> str:
@@ -222,9 +224,11 @@ class HttpRegistryStore(RegistryStore):
             "name": validate_model_name(name), "alias": validate_alias(alias), "version": validate_version(version)})
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias."""
-        self._call("DELETE", "registered-models/alias", idempotent=True, body={
-            "name": validate_model_name(name), "alias": validate_alias(alias)})
+        """Remove an alias; NotFoundError when it is not set."""
+        name, alias = validate_model_name(name), validate_alias(alias)
+        if alias not in self.get_registered_model(name).aliases:  # MLflow deletes a missing alias silently
+            raise NotFoundError(f"registered model {name!r} has no alias {alias!r}")
+        self._call("DELETE", "registered-models/alias", idempotent=True, body={"name": name, "alias": alias})
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""

@@ -41,8 +41,8 @@ from storekit.paging import decode_page_token, encode_page_token, query_fingerpr
 from storekit.search import EXPERIMENT_SCHEMA, LOGGED_MODEL_SCHEMA, RUN_SCHEMA, Kind, parse_filter, parse_order_by
 from storekit.search.ast import Identifier
 from storekit.uri import redact_uri
-from storekit.validation import (
-    validate_batch,
+from storekit import rules
+from storekit.rules import (
     validate_experiment_id,
     validate_experiment_name,
     validate_key,
@@ -164,12 +164,27 @@ class HttpTrackingStore(TrackingStore):
              not_found: type[NotFoundError] = NotFoundError) -> dict[str, Any]:
         return self.http.call("GET", endpoint, params=params, not_found=not_found)
 
+    def _run_write(self, endpoint: str, run_id: str, body: Mapping[str, Any],
+                   otherwise: type[NotFoundError], *, idempotent: bool = False) -> dict[str, Any]:
+        """A write to run ``run_id``: RunNotFound when the run does not exist, else ``otherwise``.
+
+        The server answers ``RESOURCE_DOES_NOT_EXIST`` both for an unknown run
+        and for what the write names (a tag, a logged model); a read of the run
+        tells them apart.
+        """
+        try:
+            return self._post(endpoint, {"run_id": run_id, **body}, idempotent=idempotent, not_found=NotFoundError)
+        except NotFoundError as exc:
+            self.get_run(run_id)  # RunNotFound if the run is unknown
+            raise otherwise(str(exc)) from None
+
     # -- experiments ------------------------------------------------------------
     def create_experiment(self, name: str, artifact_location: Optional[str] = None,
                           tags: Optional[Mapping[str, str]] = None) -> str:
         """Create an experiment on the server and return its id."""
         name = validate_experiment_name(name)
         tags = validate_tags(tags, "experiment tag")
+        artifact_location = rules.validate_artifact_location(artifact_location)
         data = self._post("experiments/create", {"name": name, "artifact_location": self._artifacts.to_server(artifact_location) or None,
                                                  "tags": pairs(tags)})
         return str(data["experiment_id"])
@@ -182,8 +197,9 @@ class HttpTrackingStore(TrackingStore):
 
     def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
         """Fetch an experiment by name, or None."""
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterError("name: must be a non-empty string")
+        name = rules.validate_lookup_name(name)
+        if not name:
+            return None  # no experiment has an empty name
         try:
             data = self._get("experiments/get-by-name", {"experiment_name": name}, ExperimentNotFound)
         except ExperimentNotFound:
@@ -195,7 +211,7 @@ class HttpTrackingStore(TrackingStore):
                            page_token: Optional[str] = None) -> PagedList[Experiment]:
         """Search experiments on the server (what it cannot express, on the client)."""
         limit = validate_max_results(max_results)
-        view = ViewType(view_type)
+        view = rules.parse_view_type(view_type)
 
         def server_page(flt: Optional[str], size: int, token: Optional[str],
                         order: Optional[Sequence[str]]) -> PagedList[Experiment]:
@@ -243,7 +259,7 @@ class HttpTrackingStore(TrackingStore):
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set a tag on an experiment (an idempotent write: retried like a read)."""
         experiment_id = validate_experiment_id(experiment_id)
-        validate_tag(tag.key, tag.value, "experiment tag")
+        tag = rules.validate_experiment_tag(tag)
         self._post("experiments/set-experiment-tag", {"experiment_id": experiment_id, "key": tag.key,
                                                      "value": tag.value},
                    idempotent=True, not_found=ExperimentNotFound)
@@ -260,10 +276,12 @@ class HttpTrackingStore(TrackingStore):
                    tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
         """Create a RUNNING run (never retried once the server may have seen it)."""
         experiment_id = validate_experiment_id(experiment_id)
-        tags = validate_tags(tags)
+        tags = rules.validate_run_tags(tags)
         run_name = validate_run_name(run_name)
+        user_id = rules.validate_user_id(user_id)
+        start_time = rules.validate_millis(start_time, "start_time")
         body = {"experiment_id": experiment_id, "user_id": user_id or None,
-                "start_time": int(start_time) if start_time is not None else _now_ms(),
+                "start_time": start_time if start_time is not None else _now_ms(),
                 "tags": pairs(tags), "run_name": run_name}
         data = self._post("runs/create", body, not_found=ExperimentNotFound)
         return run_from_json(data["run"], self._artifacts)
@@ -277,13 +295,7 @@ class HttpTrackingStore(TrackingStore):
                         run_name: Optional[str] = None) -> RunInfo:
         """Change status, end time and/or name (fields left as None are not sent)."""
         run_id = validate_run_id(run_id)
-        body: dict[str, Any] = {"run_id": run_id}
-        if status is not None:
-            body["status"] = RunStatus(status).value
-        if end_time is not None:
-            body["end_time"] = int(end_time)
-        if run_name is not None:
-            body["run_name"] = validate_run_name(run_name)
+        body: dict[str, Any] = {"run_id": run_id, **rules.validate_run_update(status, end_time, run_name).changes()}
         data = self._post("runs/update", body, idempotent=True, not_found=RunNotFound)
         info = data.get("run_info")
         return run_info_from_json(info, self._artifacts) if info else self.get_run(run_id).info
@@ -304,16 +316,15 @@ class HttpTrackingStore(TrackingStore):
         (up to 1000 items, under 900 kB) is as atomic as the server makes it.
         """
         run_id = validate_run_id(run_id)
-        metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
-        validate_batch(metrics, params, tags)
-        for body in split_batch(metrics, params, tags):
-            self._post("runs/log-batch", {"run_id": run_id, **body}, not_found=RunNotFound)
+        metric_list, param_list, tag_list = rules.validate_batch_args(metrics, params, tags)
+        for body in split_batch(metric_list, param_list, tag_list):
+            self._run_write("runs/log-batch", run_id, body, LoggedModelNotFound)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """Log one point through ``runs/log-metric`` (cheaper on the server than a one-item batch)."""
         run_id = validate_run_id(run_id)
         metric = validate_metric(metric)
-        self._post("runs/log-metric", {"run_id": run_id, **metric_to_json(metric)}, not_found=RunNotFound)
+        self._run_write("runs/log-metric", run_id, metric_to_json(metric), LoggedModelNotFound)
 
     def log_param(self, run_id: str, param: Param) -> None:
         """Log one param through ``runs/log-parameter`` (re-sending the same value is harmless)."""
@@ -332,8 +343,7 @@ class HttpTrackingStore(TrackingStore):
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from a run."""
         run_id = validate_run_id(run_id)
-        self._post("runs/delete-tag", {"run_id": run_id, "key": validate_key(key, "tag key")},
-                   not_found=NotFoundError)
+        self._run_write("runs/delete-tag", run_id, {"key": validate_key(key, "tag key")}, NotFoundError)
 
     def get_metric_history(self, run_id: str, key: str, max_results: Optional[int] = None,
                            page_token: Optional[str] = None) -> PagedList[Metric]:
@@ -371,9 +381,9 @@ class HttpTrackingStore(TrackingStore):
                     view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
                     order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
         """Search runs on the server with its page tokens (what it cannot express, on the client)."""
-        ids = [validate_experiment_id(e) for e in experiment_ids]
+        ids = rules.validate_experiment_ids(experiment_ids)
         limit = validate_max_results(max_results)
-        view = ViewType(view_type)
+        view = rules.parse_view_type(view_type)
         if not ids:
             parse_filter(filter_string, RUN_SCHEMA)
             parse_order_by(order_by, RUN_SCHEMA)
@@ -395,10 +405,7 @@ class HttpTrackingStore(TrackingStore):
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         """Record datasets a run consumed (the server de-duplicates them)."""
         run_id = validate_run_id(run_id)
-        items = list(datasets or ())
-        for item in items:
-            if not isinstance(item, DatasetInput):
-                raise InvalidParameterError(f"datasets: expected DatasetInput items, got {type(item).__name__}")
+        items = rules.validate_dataset_inputs(datasets)
         for start in range(0, len(items), 1000):
             self._post("runs/log-inputs", {"run_id": run_id,
                                            "datasets": [dataset_input_to_json(d) for d in items[start:start + 1000]]},
@@ -412,6 +419,8 @@ class HttpTrackingStore(TrackingStore):
         experiment_id = validate_experiment_id(experiment_id)
         tags = validate_tags(tags, "logged model tag")
         params = validate_tags(params, "logged model param")
+        name = rules.validate_logged_model_text(name, "name")
+        model_type = rules.validate_logged_model_text(model_type, "model_type")
         body = {"experiment_id": experiment_id, "name": name or None, "model_type": model_type or None,
                 "source_run_id": validate_run_id(source_run_id) if source_run_id else None,
                 "params": pairs(params), "tags": pairs(tags)}
@@ -420,9 +429,7 @@ class HttpTrackingStore(TrackingStore):
 
     @staticmethod
     def _model_path(model_id: str) -> str:
-        if not isinstance(model_id, str) or not model_id or len(model_id) > 256:
-            raise InvalidParameterError("model_id: must be a non-empty string of at most 256 characters")
-        return "logged-models/" + quote(model_id, safe="")
+        return "logged-models/" + quote(rules.validate_model_id(model_id), safe="")
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         """Fetch a logged model."""
@@ -457,7 +464,7 @@ class HttpTrackingStore(TrackingStore):
                              order_by: Optional[Sequence[str]] = None, max_results: int = DEFAULT_MAX_RESULTS,
                              page_token: Optional[str] = None) -> PagedList[LoggedModel]:
         """Search logged models (what the server cannot express, on the client)."""
-        ids = [validate_experiment_id(e) for e in experiment_ids]
+        ids = rules.validate_experiment_ids(experiment_ids)
         limit = validate_max_results(max_results)
         if not ids:
             parse_filter(filter_string, LOGGED_MODEL_SCHEMA)
@@ -485,6 +492,6 @@ class HttpTrackingStore(TrackingStore):
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced."""
         run_id = validate_run_id(run_id)
-        models = [{"model_id": self._model_path(m) and m, "step": 0} for m in model_ids]
+        models = [{"model_id": m, "step": 0} for m in rules.validate_model_ids(model_ids)]
         if models:
-            self._post("runs/outputs", {"run_id": run_id, "models": models}, idempotent=True, not_found=RunNotFound)
+            self._run_write("runs/outputs", run_id, {"models": models}, LoggedModelNotFound, idempotent=True)
