@@ -62,8 +62,11 @@ class Figure:
     @property
     def ok(self) -> Optional[bool]:
         """True when every target given is met, False when one is missed, None without targets."""
-        checks = [c for c in (self._meets(self.value, self.target), self._meets(self.ratio, self.ratio_target))
-                  if c is not None]
+        checks = [
+            c
+            for c in (self._meets(self.value, self.target), self._meets(self.ratio, self.ratio_target))
+            if c is not None
+        ]
         return all(checks) if checks else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,8 +176,15 @@ def print_table(figures: Iterable[Figure], title: str, peak_rss: dict[str, float
     for fig in figures:
         verdict = {True: "[green]yes[/]", False: "[red]NO[/]", None: ""}[fig.ok]
         table.add_row(
-            fig.workload, fig.name, _fmt(fig.value), fig.unit, _target_text(fig, fig.target),
-            _fmt(fig.floor), _fmt(fig.ratio), _target_text(fig, fig.ratio_target), verdict,
+            fig.workload,
+            fig.name,
+            _fmt(fig.value),
+            fig.unit,
+            _target_text(fig, fig.target),
+            _fmt(fig.floor),
+            _fmt(fig.ratio),
+            _target_text(fig, fig.ratio_target),
+            verdict,
         )
     console = Console(width=160)
     console.print(table)

@@ -39,9 +39,7 @@ class BenchContext:
         if self.store is None:
             import storekit
 
-            self.store = storekit.resolve_tracking_store(
-                self.tracking_uri, default_artifact_root=self.artifact_uri
-            )
+            self.store = storekit.resolve_tracking_store(self.tracking_uri, default_artifact_root=self.artifact_uri)
         return self.store
 
     def scratch(self, name: str) -> Path:

@@ -39,7 +39,7 @@ def populate(client: Any, runs: int, keys: int, steps: int) -> tuple[str, list[s
         rid = client.create_run(eid).info.run_id
         points = [Metric(name, rng.random(), 1_700_000_000_000 + s, s) for s in range(steps) for name in names]
         for start in range(0, len(points), per_batch):
-            client.log_batch(rid, metrics=points[start:start + per_batch])
+            client.log_batch(rid, metrics=points[start : start + per_batch])
         run_ids.append(rid)
         if (r + 1) % max(1, runs // 10) == 0:
             print(f"  populated {r + 1}/{runs} runs", file=sys.stderr, flush=True)
@@ -64,16 +64,30 @@ def measure(client: Any, run_ids: list[str], keys: list[str], repeats: int, samp
         points = len(table) if fmt == "pandas" else table.num_rows
         expected = expected or points
         assert points == expected, (fmt, points, expected)
-        figures.append(Figure("history_bulk", f"get_metric_histories -> {fmt}", seconds, "s",
-                              note=f"{points:,} points, {points / seconds:,.0f} points/s"))
+        figures.append(
+            Figure(
+                "history_bulk",
+                f"get_metric_histories -> {fmt}",
+                seconds,
+                "s",
+                note=f"{points:,} points, {points / seconds:,.0f} points/s",
+            )
+        )
     few = run_ids[:sample]
     t0 = time.perf_counter()
     for rid in few:
         for key in keys:
             client.get_metric_history(rid, key)
     loop = (time.perf_counter() - t0) * len(run_ids) / max(1, len(few))
-    figures.append(Figure("history_bulk", "get_metric_history loop (extrapolated)", loop, "s",
-                          note=f"{len(few)} of {len(run_ids)} runs timed, x{len(keys)} keys"))
+    figures.append(
+        Figure(
+            "history_bulk",
+            "get_metric_history loop (extrapolated)",
+            loop,
+            "s",
+            note=f"{len(few)} of {len(run_ids)} runs timed, x{len(keys)} keys",
+        )
+    )
     return figures
 
 
@@ -83,8 +97,9 @@ def _sqlite_floor(path: str, repeats: int) -> Figure:
 
     conn = sqlite3.connect(path)
     try:
-        seconds, rows = _best(lambda: conn.execute(
-            "SELECT run_row, key, step, timestamp, value, kind FROM metrics").fetchall(), repeats)
+        seconds, rows = _best(
+            lambda: conn.execute("SELECT run_row, key, step, timestamp, value, kind FROM metrics").fetchall(), repeats
+        )
     finally:
         conn.close()
     return Figure("history_bulk", "floor: raw sqlite3 fetchall", seconds, "s", note=f"{len(rows):,} rows")
@@ -119,11 +134,18 @@ def main(argv: Optional[list[str]] = None) -> int:
             eid, run_ids = populate(client, args.runs, args.keys, args.steps)
         fill = time.perf_counter() - t0
         keys = [f"metric_{k}" for k in range(args.keys)]
-        figures = [Figure("history_bulk", "populate (log_batch)", fill, "s",
-                          note=f"{args.runs * args.keys * args.steps:,} points" if existing is None else "reused")]
+        figures = [
+            Figure(
+                "history_bulk",
+                "populate (log_batch)",
+                fill,
+                "s",
+                note=f"{args.runs * args.keys * args.steps:,} points" if existing is None else "reused",
+            )
+        ]
         figures += measure(client, run_ids, keys, args.repeats, args.sample)
         if uri.startswith("sqlite:///"):
-            figures.append(_sqlite_floor(uri[len("sqlite:///"):], args.repeats))
+            figures.append(_sqlite_floor(uri[len("sqlite:///") :], args.repeats))
     title = f"bulk history read, {args.runs} runs x {args.keys} keys x {args.steps} steps ({args.backend})"
     print_table(figures, title, {})
     if args.json:

@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks.common import Figure, Timer, median, p95, print_table, time_calls, write_json  # noqa: E402
+from benchmarks.common import Figure, Timer, median, p95, print_table, time_calls, write_json
 
 __all__ = ["main", "parse_args"]
 
@@ -46,13 +46,24 @@ class _Client:
 
     def create_experiment(self, name: str) -> str: ...
     def create_run(self, exp_id: str, start: int) -> str: ...
-    def log_batch(self, run_id: str, params: list[tuple[str, str]], tags: list[tuple[str, str]],
-                  metrics: list[tuple[str, float, int, int]]) -> None: ...
+    def log_batch(
+        self,
+        run_id: str,
+        params: list[tuple[str, str]],
+        tags: list[tuple[str, str]],
+        metrics: list[tuple[str, float, int, int]],
+    ) -> None: ...
     def finish(self, run_id: str, end: int) -> None: ...
     def log_metric(self, run_id: str, key: str, value: float, ts: int, step: int, synchronous: bool) -> None: ...
     def flush(self) -> None: ...
-    def search(self, exp_id: str, filter_string: Optional[str], order_by: Optional[list[str]], max_results: int,
-               token: Optional[str] = None) -> tuple[int, Optional[str]]: ...
+    def search(
+        self,
+        exp_id: str,
+        filter_string: Optional[str],
+        order_by: Optional[list[str]],
+        max_results: int,
+        token: Optional[str] = None,
+    ) -> tuple[int, Optional[str]]: ...
     def get_run(self, run_id: str) -> Any: ...
     def history(self, run_id: str, key: str) -> int: ...
 
@@ -76,8 +87,12 @@ class _Storekit(_Client):
     def log_batch(self, run_id, params, tags, metrics) -> None:
         from storekit.entities import Metric, Param, RunTag
 
-        self.store.log_batch(run_id, metrics=[Metric(k, v, t, s) for k, v, t, s in metrics],
-                             params=[Param(k, v) for k, v in params], tags=[RunTag(k, v) for k, v in tags])
+        self.store.log_batch(
+            run_id,
+            metrics=[Metric(k, v, t, s) for k, v, t, s in metrics],
+            params=[Param(k, v) for k, v in params],
+            tags=[RunTag(k, v) for k, v in tags],
+        )
 
     def finish(self, run_id: str, end: int) -> None:
         from storekit.entities import RunStatus
@@ -91,8 +106,9 @@ class _Storekit(_Client):
         self.client.flush()
 
     def search(self, exp_id, filter_string, order_by, max_results, token=None):
-        page = self.store.search_runs([exp_id], filter_string, max_results=max_results, order_by=order_by,
-                                      page_token=token)
+        page = self.store.search_runs(
+            [exp_id], filter_string, max_results=max_results, order_by=order_by, page_token=token
+        )
         return len(page), page.token
 
     def get_run(self, run_id: str) -> Any:
@@ -119,8 +135,12 @@ class _Mlflow(_Client):
     def log_batch(self, run_id, params, tags, metrics) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
-        self.client.log_batch(run_id, metrics=[Metric(k, v, t, s) for k, v, t, s in metrics],
-                              params=[Param(k, v) for k, v in params], tags=[RunTag(k, v) for k, v in tags])
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, t, s) for k, v, t, s in metrics],
+            params=[Param(k, v) for k, v in params],
+            tags=[RunTag(k, v) for k, v in tags],
+        )
 
     def finish(self, run_id: str, end: int) -> None:
         self.client.set_terminated(run_id, "FINISHED", end_time=end)
@@ -133,8 +153,9 @@ class _Mlflow(_Client):
         self.client._tracking_client.store.flush_async_logging()
 
     def search(self, exp_id, filter_string, order_by, max_results, token=None):
-        page = self.client.search_runs([exp_id], filter_string or "", max_results=max_results,
-                                       order_by=order_by, page_token=token)
+        page = self.client.search_runs(
+            [exp_id], filter_string or "", max_results=max_results, order_by=order_by, page_token=token
+        )
         return len(page), page.token
 
     def get_run(self, run_id: str) -> Any:
@@ -167,8 +188,9 @@ def _ingest(clients: Sequence[_Client], args: argparse.Namespace) -> list[tuple[
                 run_id = client.create_run(exps[i], BASE_TS + index)
                 for start in range(0, len(metrics), 1000):
                     first = start == 0
-                    client.log_batch(run_id, params if first else [], tags if first else [],
-                                     metrics[start:start + 1000])
+                    client.log_batch(
+                        run_id, params if first else [], tags if first else [], metrics[start : start + 1000]
+                    )
                 client.finish(run_id, BASE_TS + index + 1000)
             run_ids[i].append(run_id)
     return [(exps[i], run_ids[i], timers[i].seconds) for i in range(len(clients))]
@@ -209,6 +231,7 @@ def _workloads(client: _Client, exp_id: str, run_ids: list[str], args: argparse.
             seen += n
             if not token:
                 return seen
+
     out["W2 paging"], _ = time_calls(page_all, 3)
     picks = iter([rng.choice(run_ids) for _ in range(2 * args.read_calls)])
     out["W3 get_run"], _ = time_calls(lambda: client.get_run(next(picks)), args.read_calls)
@@ -220,18 +243,46 @@ def _figures(sk: dict[str, Any], ml: dict[str, Any], args: argparse.Namespace) -
     points = args.runs * 10 * args.steps
     figs: list[Figure] = []
 
-    def fig(name: str, key: str, unit: str, scale: float, stat: Callable[[Any], float], target: Optional[float] = None,
-            note: str = "") -> None:
+    def fig(
+        name: str,
+        key: str,
+        unit: str,
+        scale: float,
+        stat: Callable[[Any], float],
+        target: Optional[float] = None,
+        note: str = "",
+    ) -> None:
         mine = stat(sk[key]) * scale
         theirs = ml.get(key)
         floor = stat(theirs) * scale if not isinstance(theirs, (str, type(None))) else None
         extra_note = note if floor is not None else (f"{note}; MLflow: {theirs}" if theirs else note)
-        figs.append(Figure("HTTP", name, mine, unit, target=target, floor=floor, ratio_target=1.0,
-                           note=extra_note.strip("; "), extra={"mlflow": floor}))
+        figs.append(
+            Figure(
+                "HTTP",
+                name,
+                mine,
+                unit,
+                target=target,
+                floor=floor,
+                ratio_target=1.0,
+                note=extra_note.strip("; "),
+                extra={"mlflow": floor},
+            )
+        )
 
     fig("W1 log_batch ingest", "W1 ingest", "s", 1, float, note=f"{args.runs} runs, {points:,} points")
-    figs.append(Figure("HTTP", "W1 points/s", points / sk["W1 ingest"], "points/s", higher_is_better=True,
-                       floor=points / ml["W1 ingest"], ratio_target=1.0, extra={"mlflow": points / ml["W1 ingest"]}))
+    figs.append(
+        Figure(
+            "HTTP",
+            "W1 points/s",
+            points / sk["W1 ingest"],
+            "points/s",
+            higher_is_better=True,
+            floor=points / ml["W1 ingest"],
+            ratio_target=1.0,
+            extra={"mlflow": points / ml["W1 ingest"]},
+        )
+    )
     fig("W1 log_metric sync (median)", "sync calls", "µs", 1e6, median)
     fig("W1 log_metric async (median)", "async calls", "µs", 1e6, median, target=50)
     fig("W1 log_metric async (p95)", "async calls", "µs", 1e6, p95)
@@ -274,14 +325,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             clients: list[_Client] = [_Storekit(url), _Mlflow(url)]
             ingested = _ingest(clients, args)
-            sk, ml = (_workloads(c, exp, ids, args) | {"W1 ingest": took}
-                      for c, (exp, ids, took) in zip(clients, ingested))
+            sk, ml = (
+                _workloads(c, exp, ids, args) | {"W1 ingest": took} for c, (exp, ids, took) in zip(clients, ingested)
+            )
         finally:
             if server is not None:
                 server.stop()
     figs = _figures(sk, ml, args)
-    print_table(figs, f"storekit-http vs MLflow's client on mlflow server ({'given URL' if args.url else 'SQLite'}); "
-                      "floor = MLflow's figure, ratio = storekit / MLflow", {})
+    print_table(
+        figs,
+        f"storekit-http vs MLflow's client on mlflow server ({'given URL' if args.url else 'SQLite'}); "
+        "floor = MLflow's figure, ratio = storekit / MLflow",
+        {},
+    )
     if args.json:
         write_json(args.json, {"figures": [f.to_dict() for f in figs]})
     return 0

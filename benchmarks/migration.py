@@ -74,8 +74,13 @@ def build_storekit_sqlite(path: Path, runs: int, points: int) -> None:
         rid = run.info.run_id
         store.log_batch(rid, params=[Param("lr", "0.01"), Param("i", str(i))], tags=[RunTag("t", "x")])
         for start in range(0, points, 1000):
-            store.log_batch(rid, metrics=[Metric("loss", 1.0 / (j + 1), 1_700_000_000_000 + j, j)
-                                          for j in range(start, min(points, start + 1000))])
+            store.log_batch(
+                rid,
+                metrics=[
+                    Metric("loss", 1.0 / (j + 1), 1_700_000_000_000 + j, j)
+                    for j in range(start, min(points, start + 1000))
+                ],
+            )
         store.update_run_info(rid, status=RunStatus.FINISHED, end_time=1_700_000_100_000 + i)
     store.close()
 
@@ -102,8 +107,13 @@ for i in range(runs):
 def build_mlruns(root: Path, runs: int, points: int) -> None:
     """An MLflow ``mlruns/`` tree under ``root`` (see the module docstring)."""
     env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true")
-    proc = subprocess.run([sys.executable, "-c", _MLRUNS_SCRIPT, str(root / "mlruns"), str(runs), str(points)],
-                          cwd=root, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MLRUNS_SCRIPT, str(root / "mlruns"), str(runs), str(points)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"building the mlruns tree failed:\n{proc.stderr[-3000:]}")
 
@@ -141,21 +151,31 @@ def m1(work: Path, runs: int, points: int) -> dict[str, Any]:
     dst, drop = postgres_database()
     try:
         state = str(work / f"m1-{uuid.uuid4().hex[:6]}.jsonl")
-        seconds, rss, out = run_measured([*_STOREKIT, "migrate", f"sqlite:///{src}", dst, "--json", "--no-verify",
-                                          "--state", state], work)
+        seconds, rss, out = run_measured(
+            [*_STOREKIT, "migrate", f"sqlite:///{src}", dst, "--json", "--no-verify", "--state", state], work
+        )
         cpu = LAST_CPU[0]
         copied = json.loads(out)["transfer"]
         copy = copied["seconds"]
-        verify_s, verify_rss, vout = run_measured([*_STOREKIT, "migrate", f"sqlite:///{src}", dst, "--json",
-                                                   "--state", state], work)
+        verify_s, verify_rss, vout = run_measured(
+            [*_STOREKIT, "migrate", f"sqlite:///{src}", dst, "--json", "--state", state], work
+        )
         verified = json.loads(vout)["verification"]["ok"]
-        return {"workload": "M1 SQLite -> PostgreSQL", "runs": runs, "points": copied["metric_points"],
-                "copy_seconds_in_process": round(copy, 2), "points_per_second": int(copied["metric_points"] / copy),
-                "process_seconds": round(seconds, 2), "process_cpu_seconds": round(cpu, 2),
-                "peak_rss_mib": round(max(rss, verify_rss), 1),
-                "resume_and_verify_seconds": round(verify_s, 2), "verified": verified,
-                "load_average": round(os.getloadavg()[0], 1), "target": "copy < 10 s, memory < 300 MiB",
-                "met": copy < 10 and max(rss, verify_rss) < 300 and verified}
+        return {
+            "workload": "M1 SQLite -> PostgreSQL",
+            "runs": runs,
+            "points": copied["metric_points"],
+            "copy_seconds_in_process": round(copy, 2),
+            "points_per_second": int(copied["metric_points"] / copy),
+            "process_seconds": round(seconds, 2),
+            "process_cpu_seconds": round(cpu, 2),
+            "peak_rss_mib": round(max(rss, verify_rss), 1),
+            "resume_and_verify_seconds": round(verify_s, 2),
+            "verified": verified,
+            "load_average": round(os.getloadavg()[0], 1),
+            "target": "copy < 10 s, memory < 300 MiB",
+            "met": copy < 10 and max(rss, verify_rss) < 300 and verified,
+        }
     finally:
         drop()
 
@@ -167,27 +187,60 @@ def m2(work: Path, runs: int, points: int) -> dict[str, Any]:
         tree.mkdir(exist_ok=True)
         build_mlruns(tree, runs, points)
     ours_db, theirs_db = work / f"m2-storekit-{uuid.uuid4().hex[:6]}.db", work / f"m2-mlflow-{uuid.uuid4().hex[:6]}.db"
-    ours, ours_rss, out = run_measured([*_STOREKIT, "import-mlflow", str(tree / "mlruns"), f"sqlite:///{ours_db}",
-                                        "--json", "--no-verify", "--state", str(work / f"{ours_db.name}.jsonl")], work)
+    ours, ours_rss, out = run_measured(
+        [
+            *_STOREKIT,
+            "import-mlflow",
+            str(tree / "mlruns"),
+            f"sqlite:///{ours_db}",
+            "--json",
+            "--no-verify",
+            "--state",
+            str(work / f"{ours_db.name}.jsonl"),
+        ],
+        work,
+    )
     ours_cpu = LAST_CPU[0]
     copied = json.loads(out)["transfer"]
-    verify_s, _, vout = run_measured([*_STOREKIT, "import-mlflow", str(tree / "mlruns"), f"sqlite:///{ours_db}",
-                                      "--json", "--state", str(work / f"{ours_db.name}.jsonl")], work)
+    verify_s, _, vout = run_measured(
+        [
+            *_STOREKIT,
+            "import-mlflow",
+            str(tree / "mlruns"),
+            f"sqlite:///{ours_db}",
+            "--json",
+            "--state",
+            str(work / f"{ours_db.name}.jsonl"),
+        ],
+        work,
+    )
     verified = json.loads(vout)["verification"]["ok"]
     mlflow_bin = str(Path(sys.executable).with_name("mlflow"))
     env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true")
-    theirs, theirs_rss, _ = run_measured([mlflow_bin, "migrate-filestore", "--source", str(tree),
-                                          "--target", f"sqlite:///{theirs_db}", "--no-progress"], work, env)
+    theirs, theirs_rss, _ = run_measured(
+        [mlflow_bin, "migrate-filestore", "--source", str(tree), "--target", f"sqlite:///{theirs_db}", "--no-progress"],
+        work,
+        env,
+    )
     theirs_cpu = LAST_CPU[0]
-    return {"workload": "M2 mlruns -> SQLite", "runs": runs, "points": copied["metric_points"],
-            "storekit_seconds": round(ours, 2), "storekit_cpu_seconds": round(ours_cpu, 2),
-            "storekit_peak_rss_mib": round(ours_rss, 1),
-            "storekit_copy_seconds_in_process": round(copied["seconds"], 2),
-            "storekit_resume_and_verify_seconds": round(verify_s, 2), "verified": verified,
-            "mlflow_migrate_filestore_seconds": round(theirs, 2), "mlflow_cpu_seconds": round(theirs_cpu, 2),
-            "mlflow_peak_rss_mib": round(theirs_rss, 1), "load_average": round(os.getloadavg()[0], 1),
-            "speedup": round(theirs / ours, 1), "target": ">= 10x faster than mlflow migrate-filestore",
-            "met": theirs / ours >= 10 and ours_rss < 300 and verified}
+    return {
+        "workload": "M2 mlruns -> SQLite",
+        "runs": runs,
+        "points": copied["metric_points"],
+        "storekit_seconds": round(ours, 2),
+        "storekit_cpu_seconds": round(ours_cpu, 2),
+        "storekit_peak_rss_mib": round(ours_rss, 1),
+        "storekit_copy_seconds_in_process": round(copied["seconds"], 2),
+        "storekit_resume_and_verify_seconds": round(verify_s, 2),
+        "verified": verified,
+        "mlflow_migrate_filestore_seconds": round(theirs, 2),
+        "mlflow_cpu_seconds": round(theirs_cpu, 2),
+        "mlflow_peak_rss_mib": round(theirs_rss, 1),
+        "load_average": round(os.getloadavg()[0], 1),
+        "speedup": round(theirs / ours, 1),
+        "target": ">= 10x faster than mlflow migrate-filestore",
+        "met": theirs / ours >= 10 and ours_rss < 300 and verified,
+    }
 
 
 def main(argv: Optional[list[str]] = None) -> int:

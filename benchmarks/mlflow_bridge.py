@@ -53,7 +53,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks.common import Figure, Timer, median, print_table, write_json  # noqa: E402
+from benchmarks.common import Figure, Timer, median, print_table, write_json
 
 __all__ = ["main", "parse_args", "Sizes", "measure_store", "MlflowServer"]
 
@@ -163,12 +163,13 @@ def measure_store(tracking_uri: str, sizes: Sizes, seed: int = 7) -> StoreTimes:
         if paged != sizes.runs or found != sizes.runs:
             raise RuntimeError(f"{tracking_uri}: expected {sizes.runs} runs, search gave {found}, paging {paged}")
     mlflow.set_tracking_uri(None)
-    return StoreTimes(sweep_s, batch_s, median(search_samples), median(filtered_samples), median(paging_samples),
-                      found, filtered)
+    return StoreTimes(
+        sweep_s, batch_s, median(search_samples), median(filtered_samples), median(paging_samples), found, filtered
+    )
 
 
 def _free_port(base: int) -> int:
-    for port in ([0] if base == 0 else range(base, base + 100)):
+    for port in [0] if base == 0 else range(base, base + 100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -181,17 +182,36 @@ def _free_port(base: int) -> int:
 class MlflowServer:
     """``mlflow server`` (one worker) on ``store_uri``, in its own process group; a context manager."""
 
-    def __init__(self, store_uri: str, artifact_root: Path, port_base: int, log_path: Path,
-                 start_timeout: float = 300.0) -> None:
+    def __init__(
+        self, store_uri: str, artifact_root: Path, port_base: int, log_path: Path, start_timeout: float = 300.0
+    ) -> None:
         self.port = _free_port(port_base)
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb")
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri,
-             "--registry-store-uri", store_uri, "--default-artifact-root", artifact_root.as_uri(),
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                store_uri,
+                "--registry-store-uri",
+                store_uri,
+                "--default-artifact-root",
+                artifact_root.as_uri(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
         self._log_path = log_path
         self._wait(start_timeout)
@@ -236,8 +256,10 @@ class MlflowServer:
 
 
 def _store_uris(tmp: Path) -> dict[str, str]:
-    return {"storekit:sqlite": f"storekit:sqlite:///{tmp / 'storekit.db'}",
-            "mlflow:sqlite": f"sqlite:///{tmp / 'mlflow.db'}"}
+    return {
+        "storekit:sqlite": f"storekit:sqlite:///{tmp / 'storekit.db'}",
+        "mlflow:sqlite": f"sqlite:///{tmp / 'mlflow.db'}",
+    }
 
 
 def _run_mode(mode: str, sizes: Sizes, port_base: int) -> dict[str, StoreTimes]:
@@ -268,11 +290,18 @@ def _figures(mode: str, results: dict[str, StoreTimes], sizes: Sizes) -> list[Fi
     ]
     figures = []
     for name, storekit_s, mlflow_s in rows:
-        figures.append(Figure(
-            workload=workload, name=name, value=storekit_s, unit="s", floor=mlflow_s, ratio_target=TARGET_RATIO,
-            note="floor: MLflow's own SQLite store, same run; ratio: storekit / MLflow",
-            extra={"speedup": mlflow_s / storekit_s if storekit_s else None, "mlflow_s": mlflow_s},
-        ))
+        figures.append(
+            Figure(
+                workload=workload,
+                name=name,
+                value=storekit_s,
+                unit="s",
+                floor=mlflow_s,
+                ratio_target=TARGET_RATIO,
+                note="floor: MLflow's own SQLite store, same run; ratio: storekit / MLflow",
+                extra={"speedup": mlflow_s / storekit_s if storekit_s else None, "mlflow_s": mlflow_s},
+            )
+        )
     return figures
 
 
@@ -307,20 +336,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     figures: list[Figure] = []
     for mode in modes:
         figures += _figures(mode, _run_mode(mode, sizes, args.port_base), sizes)
-    title = (f"MLflow {mlflow.__version__}: storekit:sqlite vs MLflow's own SQLite store "
-             f"({sizes.runs} runs x {sizes.metric_keys * sizes.steps} points, {sizes.params} params, {sizes.tags} tags)")
+    title = (
+        f"MLflow {mlflow.__version__}: storekit:sqlite vs MLflow's own SQLite store "
+        f"({sizes.runs} runs x {sizes.metric_keys * sizes.steps} points, {sizes.params} params, {sizes.tags} tags)"
+    )
     print_table(figures, title, {})
     for fig in figures:
         speedup = fig.extra.get("speedup")
         print(f"speed-up  {fig.workload:14s} {fig.name.strip():62s} {speedup:6.1f}x" if speedup else "")
     if args.json:
-        write_json(args.json, {
-            "title": title,
-            "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-                        "load_average": os.getloadavg()},
-            "sizes": vars(sizes),
-            "figures": [f.to_dict() for f in figures],
-        })
+        write_json(
+            args.json,
+            {
+                "title": title,
+                "machine": {
+                    "python": sys.version.split()[0],
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "load_average": os.getloadavg(),
+                },
+                "sizes": vars(sizes),
+                "figures": [f.to_dict() for f in figures],
+            },
+        )
     return 0
 
 

@@ -25,8 +25,8 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks.common import Figure, peak_rss_mib, print_table, reset_peak_rss, write_json  # noqa: E402
-from benchmarks.context import BenchContext  # noqa: E402
+from benchmarks.common import Figure, peak_rss_mib, print_table, reset_peak_rss, write_json
+from benchmarks.context import BenchContext
 
 __all__ = ["main", "parse_args", "WORKLOADS"]
 
@@ -67,10 +67,15 @@ def _workloads(text: str) -> list[str]:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """The command line: workloads, URIs, sizes, repetitions and the JSON output."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workload", type=_workloads, default=list(WORKLOADS),
-                   help="comma-separated: startup,W1,W2,W3,W4,W5 or all (default all)")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--workload",
+        type=_workloads,
+        default=list(WORKLOADS),
+        help="comma-separated: startup,W1,W2,W3,W4,W5 or all (default all)",
+    )
     p.add_argument("--tracking-uri", help="store to measure (default: fresh SQLite store in a temp dir)")
     p.add_argument("--artifact-uri", help="artifact root for W5 and the store (default: temp dir)")
     p.add_argument("--repeat", type=int, default=1, help="repetitions of W1/W5/paging/floors; medians reported")
@@ -141,22 +146,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.json_path:
         import storekit
 
-        write_json(args.json_path, {
-            "meta": {
-                "tracking_uri": redact_uri(tracking_uri) if args.tracking_uri else "sqlite (temporary)",
-                "artifact_uri": redact_uri(artifact_uri) if args.artifact_uri else "file (temporary)",
-                "storekit": storekit.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "workloads": args.workload,
-                "sizes": {k: v for k, v in vars(args).items() if k not in ("workload", "json_path",
-                                                                          "tracking_uri", "artifact_uri")},
-                "seconds": seconds,
+        write_json(
+            args.json_path,
+            {
+                "meta": {
+                    "tracking_uri": redact_uri(tracking_uri) if args.tracking_uri else "sqlite (temporary)",
+                    "artifact_uri": redact_uri(artifact_uri) if args.artifact_uri else "file (temporary)",
+                    "storekit": storekit.__version__,
+                    "python": platform.python_version(),
+                    "machine": platform.machine(),
+                    "cpus": os.cpu_count(),
+                    "workloads": args.workload,
+                    "sizes": {
+                        k: v
+                        for k, v in vars(args).items()
+                        if k not in ("workload", "json_path", "tracking_uri", "artifact_uri")
+                    },
+                    "seconds": seconds,
+                },
+                "figures": [f.to_dict() for f in figures],
+                "notes": ctx.notes,
             },
-            "figures": [f.to_dict() for f in figures],
-            "notes": ctx.notes,
-        })
+        )
     return 0
 
 

@@ -62,15 +62,34 @@ def main(argv: Optional[list[str]] = None) -> int:
     per_sample, samples, idle = cpu_per_sample(uri, args.fast_interval, args.seconds)
     share = per_sample / args.interval * 100
     figures = [
-        Figure("system_metrics", "CPU per sample (sample + log)", per_sample * 1000, "ms",
-               note=f"{samples} samples at {args.fast_interval}s, idle baseline {idle * 1000:.1f} ms subtracted"),
-        Figure("system_metrics", f"overhead at {args.interval:g}s interval", share, "% of one core",
-               target=1.0, note="CPU per sample / interval"),
+        Figure(
+            "system_metrics",
+            "CPU per sample (sample + log)",
+            per_sample * 1000,
+            "ms",
+            note=f"{samples} samples at {args.fast_interval}s, idle baseline {idle * 1000:.1f} ms subtracted",
+        ),
+        Figure(
+            "system_metrics",
+            f"overhead at {args.interval:g}s interval",
+            share,
+            "% of one core",
+            target=1.0,
+            note="CPU per sample / interval",
+        ),
     ]
     if args.direct:
         direct, n, _ = cpu_per_sample(uri, args.interval, args.seconds)
-        figures.append(Figure("system_metrics", f"measured at {args.interval:g}s for {args.seconds:g}s",
-                              direct * n / args.seconds * 100, "% of one core", target=1.0, note=f"{n} samples"))
+        figures.append(
+            Figure(
+                "system_metrics",
+                f"measured at {args.interval:g}s for {args.seconds:g}s",
+                direct * n / args.seconds * 100,
+                "% of one core",
+                target=1.0,
+                note=f"{n} samples",
+            )
+        )
     title = f"system metrics overhead ({args.backend})"
     print_table(figures, title, {})
     if args.json:

@@ -16,8 +16,8 @@ import typing as _typing
 
 from . import entities as _entities
 from . import errors as _errors
-from .entities import *  # noqa: F401,F403  (names listed in entities.__all__)
-from .errors import *  # noqa: F401,F403  (names listed in errors.__all__)
+from .entities import *  # noqa: F403  (names listed in entities.__all__)
+from .errors import *  # noqa: F403  (names listed in errors.__all__)
 from .interfaces import (
     STOREKIT_API,
     ArtifactRepository,
@@ -126,7 +126,8 @@ def __dir__() -> list[str]:
     import types
 
     shown = {
-        name for name, value in globals().items()
+        name
+        for name, value in globals().items()
         if (name.startswith("__") and name.endswith("__"))
         or (isinstance(value, types.ModuleType) and not name.startswith("_"))
     }

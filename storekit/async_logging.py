@@ -198,7 +198,7 @@ def flush_all(timeout: Optional[float] = None) -> None:
     for logger in loggers:
         try:
             logger.close(timeout=max(0.0, deadline - time.monotonic()))
-        except BaseException as exc:  # noqa: BLE001 - interpreter is exiting; report and go on
+        except BaseException as exc:
             print(f"storekit: asynchronous logger failed at exit: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
@@ -406,11 +406,7 @@ class AsyncBatchingLogger:
                     return None
                 self._has_work.wait()
             deadline = time.monotonic() + self._linger
-            while (
-                len(self._queue) < self._batch_size
-                and not self._flush_waiters
-                and not self._closing
-            ):
+            while len(self._queue) < self._batch_size and not self._flush_waiters and not self._closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -427,7 +423,7 @@ class AsyncBatchingLogger:
                 return
             try:
                 self._store_items(items)
-            except BaseException as exc:  # noqa: BLE001 - recorded and re-raised to the caller
+            except BaseException as exc:
                 self._record(items[0].run_id if items else "?", exc)
             with self._lock:
                 self._completed += len(items)
@@ -451,7 +447,7 @@ class AsyncBatchingLogger:
         try:
             self._store.log_batch(run_id, metrics=list(metrics), params=list(params), tags=list(tags))
             return
-        except Exception as exc:  # noqa: BLE001 - narrowed below
+        except Exception as exc:
             kinds = sum(1 for part in (metrics, params, tags) if part)
             if kinds <= 1 and len(params) <= 1:
                 self._record(run_id, exc)
@@ -468,5 +464,5 @@ class AsyncBatchingLogger:
     ) -> None:
         try:
             self._store.log_batch(run_id, metrics=list(metrics), params=list(params), tags=list(tags))
-        except Exception as exc:  # noqa: BLE001 - recorded and re-raised to the caller
+        except Exception as exc:
             self._record(run_id, exc)

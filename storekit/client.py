@@ -43,8 +43,8 @@ from .entities import (
 from .errors import InvalidParameterError
 from .ids import now_ms
 from .interfaces import DEFAULT_MAX_RESULTS, MAX_RESULTS_CAP, ArtifactRepository, RegistryStore, TrackingStore
-from .uri import redact_uri
 from .rules import parse_run_status  # the one status rule; re-exported for fluent
+from .uri import redact_uri
 from .validation import coerce_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,8 +60,6 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     return value
-
-
 
 
 class TrackingClient:
@@ -82,9 +80,7 @@ class TrackingClient:
 
         self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else fluent.get_tracking_uri()
         self._registry_uri = (
-            os.fspath(registry_uri)
-            if registry_uri is not None
-            else fluent.registry_uri_for(self._tracking_uri)
+            os.fspath(registry_uri) if registry_uri is not None else fluent.registry_uri_for(self._tracking_uri)
         )
         self._create_stores = create_stores
         self._lock = threading.Lock()
@@ -111,9 +107,7 @@ class TrackingClient:
                 if self._tracking_store is None:
                     from .registry import resolve_tracking_store
 
-                    self._tracking_store = resolve_tracking_store(
-                        self._tracking_uri, create=self._create_stores
-                    )
+                    self._tracking_store = resolve_tracking_store(self._tracking_uri, create=self._create_stores)
         return self._tracking_store
 
     @property
@@ -124,9 +118,7 @@ class TrackingClient:
                 if self._registry_store is None:
                     from .registry import resolve_registry_store
 
-                    self._registry_store = resolve_registry_store(
-                        self._registry_uri, create=self._create_stores
-                    )
+                    self._registry_store = resolve_registry_store(self._registry_uri, create=self._create_stores)
         return self._registry_store
 
     def async_logger(self) -> "AsyncBatchingLogger":
@@ -279,17 +271,13 @@ class TrackingClient:
         """End a run with ``status`` (FINISHED, FAILED or KILLED) at ``end_time`` (default now)."""
         parsed = parse_run_status(status)
         if not parsed.is_terminated:
-            raise InvalidParameterError(
-                f"status: {parsed.value} is not a terminal status (FINISHED, FAILED or KILLED)"
-            )
+            raise InvalidParameterError(f"status: {parsed.value} is not a terminal status (FINISHED, FAILED or KILLED)")
         error: Optional[BaseException] = None
         try:
             self.flush()  # asynchronously logged data is stored before the run ends
-        except Exception as exc:  # noqa: BLE001 - the run is still ended, then the error raised
+        except Exception as exc:
             error = exc
-        info = self.store.update_run_info(
-            run_id, status=parsed, end_time=now_ms() if end_time is None else end_time
-        )
+        info = self.store.update_run_info(run_id, status=parsed, end_time=now_ms() if end_time is None else end_time)
         if error is not None:
             raise error
         return info
@@ -504,7 +492,11 @@ class TrackingClient:
     ) -> LoggedModel:
         """Create a PENDING logged model in an experiment."""
         return self.store.create_logged_model(
-            str(experiment_id), name=name, source_run_id=source_run_id, tags=tags, params=params,
+            str(experiment_id),
+            name=name,
+            source_run_id=source_run_id,
+            tags=tags,
+            params=params,
             model_type=model_type,
         )
 
@@ -539,8 +531,11 @@ class TrackingClient:
         """One page of logged models of the experiments that match ``filter_string``."""
         ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
         return self.store.search_logged_models(
-            [str(i) for i in ids], filter_string=filter_string, order_by=order_by,
-            max_results=max_results, page_token=page_token,
+            [str(i) for i in ids],
+            filter_string=filter_string,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
         )
 
     # --- artifacts --------------------------------------------------------------------
@@ -598,7 +593,9 @@ class TrackingClient:
     ) -> PagedList[RegisteredModel]:
         """One page of registered models matching ``filter_string``."""
         return self.registry.search_registered_models(
-            filter_string=filter_string or None, max_results=max_results, order_by=order_by,
+            filter_string=filter_string or None,
+            max_results=max_results,
+            order_by=order_by,
             page_token=page_token,
         )
 
@@ -650,7 +647,9 @@ class TrackingClient:
     ) -> PagedList[ModelVersion]:
         """One page of model versions matching ``filter_string`` (e.g. ``"name = 'm'"``)."""
         return self.registry.search_model_versions(
-            filter_string=filter_string or None, max_results=max_results, order_by=order_by,
+            filter_string=filter_string or None,
+            max_results=max_results,
+            order_by=order_by,
             page_token=page_token,
         )
 

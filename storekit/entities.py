@@ -150,9 +150,7 @@ class LoggedModelStatus(str, enum.Enum):
         try:
             return cls(str(value).upper())
         except ValueError:
-            raise InvalidParameterError(
-                f"status: {value!r} is not one of {', '.join(m.value for m in cls)}"
-            ) from None
+            raise InvalidParameterError(f"status: {value!r} is not one of {', '.join(m.value for m in cls)}") from None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from .client import PathLike, TrackingClient, parse_run_status
 from .entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from .errors import AlreadyExistsError, InvalidParameterError
 from .ids import now_ms
-from .interfaces import DEFAULT_MAX_RESULTS
 from .uri import get_scheme
 from .validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH, coerce_metric_value
 
@@ -314,7 +313,7 @@ def _end_all_at_exit() -> None:
             run = stack.pop()
             try:
                 run.client.set_terminated(run.info.run_id, status)
-            except Exception as exc:  # noqa: BLE001 - interpreter is exiting; report and go on
+            except Exception as exc:
                 warnings.warn(f"storekit: could not end run {run.info.run_id} at exit: {exc}", stacklevel=1)
 
 
@@ -448,7 +447,7 @@ def _end(run_id: str, status: Union[str, RunStatus]) -> None:
             if monitor is not None:
                 monitor.stop()  # its last points are queued before the run ends
             run.client.set_terminated(run.info.run_id, parsed)
-        except Exception as exc:  # noqa: BLE001 - end the outer runs too, then raise the first error
+        except Exception as exc:
             first_error = first_error or exc
     if first_error is not None:
         raise first_error
@@ -586,8 +585,13 @@ def search_runs(
                 return PagedList([], None) if fmt == "list" else runs_table([], fmt)
             experiment_ids = [default.experiment_id]
     return client.search_runs(
-        experiment_ids, filter_string=filter_string, view_type=view_type, max_results=max_results,
-        order_by=order_by, page_token=page_token, output_format=fmt,  # type: ignore[call-overload]
+        experiment_ids,
+        filter_string=filter_string,
+        view_type=view_type,
+        max_results=max_results,
+        order_by=order_by,
+        page_token=page_token,
+        output_format=fmt,  # type: ignore[call-overload]
     )
 
 

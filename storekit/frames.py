@@ -39,8 +39,15 @@ OutputFormat = Literal["list", "pandas", "arrow"]
 OUTPUT_FORMATS = ("list", "pandas", "arrow")
 #: The attribute columns of a runs table, in order.
 RUN_ATTRIBUTE_COLUMNS = (
-    "run_id", "experiment_id", "run_name", "status", "start_time", "end_time",
-    "artifact_uri", "lifecycle_stage", "user_id",
+    "run_id",
+    "experiment_id",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "artifact_uri",
+    "lifecycle_stage",
+    "user_id",
 )
 _EXTRA = {"pandas": "pandas", "pyarrow": "arrow", "pyarrow.parquet": "arrow", "matplotlib": "plot"}
 
@@ -59,9 +66,7 @@ def require(module: str) -> Any:
 def check_output_format(value: object) -> str:
     """The output format, or InvalidParameterError naming ``output_format`` and the choices."""
     if value not in OUTPUT_FORMATS:
-        raise InvalidParameterError(
-            f"output_format: {value!r} is not one of {', '.join(OUTPUT_FORMATS)}"
-        )
+        raise InvalidParameterError(f"output_format: {value!r} is not one of {', '.join(OUTPUT_FORMATS)}")
     return str(value)
 
 
@@ -83,8 +88,7 @@ def run_columns(runs: Iterable[Run]) -> dict[str, list[Any]]:
         cols["artifact_uri"].append(info.artifact_uri)
         cols["lifecycle_stage"].append(getattr(info.lifecycle_stage, "value", str(info.lifecycle_stage)))
         cols["user_id"].append(info.user_id)
-    for prefix, names, attr in (("params", params, "params"), ("metrics", metrics, "metrics"),
-                                ("tags", tags, "tags")):
+    for prefix, names, attr in (("params", params, "params"), ("metrics", metrics, "metrics"), ("tags", tags, "tags")):
         for name in names:
             cols[f"{prefix}.{name}"] = [getattr(r.data, attr).get(name) for r in runs]
     return cols
@@ -126,18 +130,23 @@ def histories_table(histories: MetricHistories, output_format: str) -> Union[Met
     cols = histories.columns()
     if fmt == "pandas":
         pd = require("pandas")
-        return pd.DataFrame({
-            "run_id": pd.Series(cols["run_id"], dtype="object"),
-            "key": pd.Series(cols["key"], dtype="object"),
-            "step": pd.Series(cols["step"], dtype="int64"),
-            "timestamp": pd.Series(cols["timestamp"], dtype="int64"),
-            "value": pd.Series(cols["value"], dtype="float64"),
-        }, columns=list(HISTORY_COLUMNS))
+        return pd.DataFrame(
+            {
+                "run_id": pd.Series(cols["run_id"], dtype="object"),
+                "key": pd.Series(cols["key"], dtype="object"),
+                "step": pd.Series(cols["step"], dtype="int64"),
+                "timestamp": pd.Series(cols["timestamp"], dtype="int64"),
+                "value": pd.Series(cols["value"], dtype="float64"),
+            },
+            columns=list(HISTORY_COLUMNS),
+        )
     pa = require("pyarrow")
-    return pa.table({
-        "run_id": pa.array(cols["run_id"], type=pa.string()),
-        "key": pa.array(cols["key"], type=pa.string()),
-        "step": pa.array(cols["step"], type=pa.int64()),
-        "timestamp": pa.array(cols["timestamp"], type=pa.int64()),
-        "value": pa.array(cols["value"], type=pa.float64()),
-    })
+    return pa.table(
+        {
+            "run_id": pa.array(cols["run_id"], type=pa.string()),
+            "key": pa.array(cols["key"], type=pa.string()),
+            "step": pa.array(cols["step"], type=pa.int64()),
+            "timestamp": pa.array(cols["timestamp"], type=pa.int64()),
+            "value": pa.array(cols["value"], type=pa.float64()),
+        }
+    )

@@ -25,8 +25,14 @@ from .rules import validate_key, validate_run_id
 if TYPE_CHECKING:  # pragma: no cover
     from .interfaces import TrackingStore
 
-__all__ = ["MetricHistories", "HISTORY_COLUMNS", "MAX_HISTORY_RUNS", "MAX_HISTORY_KEYS",
-           "validate_history_request", "generic_metric_histories"]
+__all__ = [
+    "MetricHistories",
+    "HISTORY_COLUMNS",
+    "MAX_HISTORY_RUNS",
+    "MAX_HISTORY_KEYS",
+    "validate_history_request",
+    "generic_metric_histories",
+]
 
 #: The columns of a bulk history table, in order.
 HISTORY_COLUMNS = ("run_id", "key", "step", "timestamp", "value")

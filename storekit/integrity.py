@@ -59,8 +59,12 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict."""
-        return {"severity": self.severity, "location": self.location,
-                "message": self.message, "repaired": self.repaired}
+        return {
+            "severity": self.severity,
+            "location": self.location,
+            "message": self.message,
+            "repaired": self.repaired,
+        }
 
 
 @dataclass
@@ -77,8 +81,9 @@ class IntegrityReport:
     def __post_init__(self) -> None:
         self.uri = redact_uri(self.uri)
 
-    def add(self, severity: str, location: Union[str, "os.PathLike[str]"], message: str,
-            repaired: bool = False) -> Finding:
+    def add(
+        self, severity: str, location: Union[str, "os.PathLike[str]"], message: str, repaired: bool = False
+    ) -> Finding:
         """Record a finding and return it."""
         finding = Finding(severity, redact_uri(os.fspath(location)), message, repaired)
         self.findings.append(finding)

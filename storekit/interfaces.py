@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, ClassVar, Mapping, Optional, Sequence
 from .entities import (
     DatasetInput,
     Experiment,
+    ExperimentTag,
     FileInfo,
     LoggedModel,
     LoggedModelStatus,
@@ -36,7 +37,6 @@ from .entities import (
     RunInfo,
     RunStatus,
     RunTag,
-    ExperimentTag,
     ViewType,
 )
 from .errors import StorekitError
@@ -105,8 +105,7 @@ class UnsupportedOperationError(StorekitError, NotImplementedError):
 
 def _unsupported(obj: object, capability: Capability) -> UnsupportedOperationError:
     return UnsupportedOperationError(
-        f"{type(obj).__name__} does not support {capability.name} "
-        f"(it is not in the backend's declared capabilities)"
+        f"{type(obj).__name__} does not support {capability.name} (it is not in the backend's declared capabilities)"
     )
 
 
@@ -245,9 +244,7 @@ class TrackingStore(_Declared, abc.ABC):
         """Runs of the experiments that match the filter (contract section 3 grammar)."""
 
     # --- conveniences with default implementations --------------------
-    def get_metric_histories(
-        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
-    ) -> "MetricHistories":
+    def get_metric_histories(self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None) -> "MetricHistories":
         """The histories of many runs and keys as one columnar table (``keys=None``: every key).
 
         The default calls :meth:`get_metric_history` per (run, key); backends
@@ -380,9 +377,7 @@ class RegistryStore(_Declared, abc.ABC):
         """Remove a tag from a registered model."""
 
     @abc.abstractmethod
-    def get_latest_versions(
-        self, name: str, stages: Optional[Sequence[str]] = None
-    ) -> list[ModelVersion]:
+    def get_latest_versions(self, name: str, stages: Optional[Sequence[str]] = None) -> list[ModelVersion]:
         """The newest version in each of ``stages`` (all stages when None)."""
 
     @abc.abstractmethod
@@ -402,9 +397,7 @@ class RegistryStore(_Declared, abc.ABC):
         """Return a model version; raises ModelVersionNotFound."""
 
     @abc.abstractmethod
-    def update_model_version(
-        self, name: str, version: str, description: Optional[str]
-    ) -> ModelVersion:
+    def update_model_version(self, name: str, version: str, description: Optional[str]) -> ModelVersion:
         """Change a version's description."""
 
     @abc.abstractmethod

@@ -29,8 +29,13 @@ from typing import Any, Optional, Union
 from .errors import InvalidParameterError
 
 __all__ = [
-    "encode_page_token", "decode_page_token", "query_fingerprint", "new_store_secret",
-    "SECRET_ENV", "token_int", "token_scalars",
+    "encode_page_token",
+    "decode_page_token",
+    "query_fingerprint",
+    "new_store_secret",
+    "SECRET_ENV",
+    "token_int",
+    "token_scalars",
 ]
 
 #: Environment variable whose value, when set, signs the page tokens of every store.
@@ -111,12 +116,14 @@ def token_int(value: Any, field: str, *, minimum: int = 0, maximum: int = _INT_M
     """``value`` read from a token as an int in ``[minimum, maximum]``, else InvalidParameterError."""
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise InvalidParameterError(
-            f"page_token: invalid page token ({field} must be an integer in [{minimum}, {maximum}])")
+            f"page_token: invalid page token ({field} must be an integer in [{minimum}, {maximum}])"
+        )
     return value
 
 
-def token_scalars(values: Any, count: int, field: str = "cursor",
-                  kinds: Optional[list[Optional[type]]] = None, nullable: bool = True) -> list[Any]:
+def token_scalars(
+    values: Any, count: int, field: str = "cursor", kinds: Optional[list[Optional[type]]] = None, nullable: bool = True
+) -> list[Any]:
     """``values`` read from a token as a list of ``count`` JSON scalars, else InvalidParameterError.
 
     Each element must be None, a bool, an int within signed 64 bits, a float or
@@ -135,11 +142,14 @@ def token_scalars(values: Any, count: int, field: str = "cursor",
             ok = -_INT_MAX - 1 <= v <= _INT_MAX and (kinds is None or kinds[i] in (None, int, float))
         elif isinstance(v, float):
             ok = (kinds is None or kinds[i] in (None, float, int)) and (
-                math.isfinite(v) or kinds is None or kinds[i] in (None, float))
+                math.isfinite(v) or kinds is None or kinds[i] in (None, float)
+            )
         elif isinstance(v, str):
             ok = len(v) <= _STR_MAX and (kinds is None or kinds[i] in (None, str))
         else:
             ok = False
         if not ok:
-            raise InvalidParameterError(f"page_token: invalid page token ({field} value {i} has the wrong type or range)")
+            raise InvalidParameterError(
+                f"page_token: invalid page token ({field} value {i} has the wrong type or range)"
+            )
     return values

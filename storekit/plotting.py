@@ -33,8 +33,9 @@ SPARK_CHARS = "▁▂▃▄▅▆▇█"
 def series_of(histories: MetricHistories) -> dict[str, dict[str, tuple[list[int], list[int], list[float]]]]:
     """``{key: {run_id: (steps, timestamps, values)}}`` from a bulk history, points in order."""
     out: dict[str, dict[str, tuple[list[int], list[int], list[float]]]] = {}
-    for run_id, key, step, stamp, value in zip(histories.run_id, histories.key, histories.step,
-                                               histories.timestamp, histories.value):
+    for run_id, key, step, stamp, value in zip(
+        histories.run_id, histories.key, histories.step, histories.timestamp, histories.value
+    ):
         steps, stamps, values = out.setdefault(key, {}).setdefault(run_id, ([], [], []))
         steps.append(step)
         stamps.append(stamp)
@@ -63,8 +64,8 @@ def plot_histories(
     if x not in X_AXES:
         raise InvalidParameterError(f"x: {x!r} is not one of {', '.join(X_AXES)}")
     require("matplotlib")
-    from matplotlib.figure import Figure  # the object API: no pyplot state, no display backend
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no display backend
 
     series = series_of(histories)
     fig = Figure(figsize=(8, 3.2 * len(keys)), layout="constrained")
@@ -73,8 +74,9 @@ def plot_histories(
     for ax, key in zip(axes, keys):
         for run_id in run_ids:
             steps, stamps, values = series.get(key, {}).get(run_id, ([], [], []))
-            xs: Sequence[Any] = steps if x == "step" else [
-                _dt.datetime.fromtimestamp(t / 1000, tz=_dt.timezone.utc) for t in stamps]
+            xs: Sequence[Any] = (
+                steps if x == "step" else [_dt.datetime.fromtimestamp(t / 1000, tz=_dt.timezone.utc) for t in stamps]
+            )
             (line,) = ax.plot(xs, values, label=labels.get(run_id, run_id), marker="." if len(values) < 30 else None)
             line.set_gid(f"run-{run_id}-{key}")
         ax.set_title(key)
@@ -101,8 +103,9 @@ class _svg_text:
         matplotlib.rcParams["svg.fonttype"] = self._old
 
 
-def sparkline(values: Sequence[float], width: int = 40, low: Optional[float] = None,
-              high: Optional[float] = None) -> str:
+def sparkline(
+    values: Sequence[float], width: int = 40, low: Optional[float] = None, high: Optional[float] = None
+) -> str:
     """``values`` resampled to at most ``width`` cells of block characters, scaled to ``[low, high]``.
 
     Non-finite values are shown as spaces.  ``low``/``high`` default to the
@@ -112,7 +115,7 @@ def sparkline(values: Sequence[float], width: int = 40, low: Optional[float] = N
         return ""
     n = len(values)
     cells = min(width, n)
-    buckets = [values[i * n // cells:(i + 1) * n // cells] or [values[-1]] for i in range(cells)]
+    buckets = [values[i * n // cells : (i + 1) * n // cells] or [values[-1]] for i in range(cells)]
     means = []
     for bucket in buckets:
         finite = [v for v in bucket if math.isfinite(v)]

@@ -194,6 +194,7 @@ def _interface(name: str) -> Interface:
 
 # --- the lazy index ------------------------------------------------------
 
+
 def disabled_distributions() -> frozenset[str]:
     """Normalised names of the distributions switched off by ``STOREKIT_DISABLE_PLUGINS``."""
     names = {_normalize(n.strip()) for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
@@ -232,7 +233,7 @@ def _readable_entry_points(group: str) -> list[tuple[str, str, "EntryPoint"]]:
                 continue
             name = dist.metadata["Name"] or _distribution_label(dist)
             version = dist.version or "?"
-        except Exception as exc:  # noqa: BLE001 - any parse failure of someone else's metadata
+        except Exception as exc:
             warnings.warn(
                 PluginWarning(
                     f"skipped installed distribution {_distribution_label(dist)}: its metadata cannot be "
@@ -290,6 +291,7 @@ def refresh() -> None:
 
 # --- preferences and arbitration -------------------------------------------
 
+
 def prefer(scheme: str, distribution: Optional[str], group: Optional[str] = None) -> None:
     """Serve ``scheme`` from ``distribution`` (for one interface, or all when ``group`` is None).
 
@@ -315,8 +317,7 @@ def _env_preferences() -> dict[tuple[Optional[str], str], str]:
         prefix, colon, scheme = target.rpartition(":")
         if not sep or not scheme.strip() or not dist.strip():
             raise InvalidParameterError(
-                f"{PREFERENCE_ENV} entry {entry!r}: expected 'scheme=distribution' "
-                "or 'interface:scheme=distribution'"
+                f"{PREFERENCE_ENV} entry {entry!r}: expected 'scheme=distribution' or 'interface:scheme=distribution'"
             )
         group = _interface(prefix.strip()).group if colon else None
         result[(group, scheme.strip().lower())] = dist.strip()
@@ -374,6 +375,7 @@ def _select(iface: Interface, scheme: str) -> Optional[_Candidate]:
 
 # --- loading and checking ----------------------------------------------------
 
+
 def _storekit_version() -> str:
     from . import __version__
 
@@ -406,16 +408,13 @@ def _load(iface: Interface, cand: _Candidate) -> Any:
             )
     elif not callable(obj):
         raise PluginLoadError(
-            f"{iface.label} plugin {cand.describe()}: {type(obj).__name__} object is neither "
-            f"a class nor a factory"
+            f"{iface.label} plugin {cand.describe()}: {type(obj).__name__} object is neither a class nor a factory"
         )
     _check_api(iface, cand, obj)
     return obj
 
 
-def _construct(
-    iface: Interface, cand: _Candidate, factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+def _construct(iface: Interface, cand: _Candidate, factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call the factory; translate foreign failures; check what it returned."""
     try:
         instance = factory(*args, **kwargs)
@@ -430,8 +429,7 @@ def _construct(
         target = f" for {redact_uri(args[0])!r}" if args else ""
         # Not chained: the original exception's text may hold the credentials.
         raise PluginLoadError(
-            f"could not construct {iface.label}{target} with plugin {cand.describe()}: "
-            f"{type(exc).__name__}: {detail}"
+            f"could not construct {iface.label}{target} with plugin {cand.describe()}: {type(exc).__name__}: {detail}"
         ) from None
     if not isinstance(instance, iface.abc):
         raise PluginLoadError(
@@ -444,6 +442,7 @@ def _construct(
 
 # --- resolution ---------------------------------------------------------------
 
+
 def install_hint(scheme: str) -> Optional[str]:
     """The ``pip install`` command enabling a known built-in scheme, or None."""
     entry = INSTALL_HINTS.get(scheme.lower())
@@ -451,7 +450,8 @@ def install_hint(scheme: str) -> Optional[str]:
 
 
 def _is_installed(distribution: str) -> bool:
-    from importlib.metadata import PackageNotFoundError, distribution as find
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import distribution as find
 
     try:
         find(distribution)
@@ -473,9 +473,7 @@ def _unknown_scheme(iface: Interface, uri: str, schemes: Sequence[str]) -> Unkno
             continue
         dist = INSTALL_HINTS[scheme][1]
         if _normalize(dist) in disabled_distributions():
-            return UnknownSchemeError(
-                f"{message} {dist} provides {scheme!r} but is disabled by {DISABLE_ENV}."
-            )
+            return UnknownSchemeError(f"{message} {dist} provides {scheme!r} but is disabled by {DISABLE_ENV}.")
         if not _is_installed(dist):
             return UnknownSchemeError(f"{message} To use {scheme!r}, run: {hint}")
     elsewhere = [
@@ -570,14 +568,13 @@ def resolve_registry_store(
     return _resolve("registry", uri if uri is not None else default_registry_uri(), kwargs, create)
 
 
-def resolve_artifact_repository(
-    uri: "Union[str, os.PathLike[str]]", **kwargs: Any
-) -> ArtifactRepository:
+def resolve_artifact_repository(uri: "Union[str, os.PathLike[str]]", **kwargs: Any) -> ArtifactRepository:
     """Construct the :class:`ArtifactRepository` rooted at ``uri``."""
     return _resolve("artifacts", uri, kwargs)
 
 
 # --- run context providers -------------------------------------------------------
+
 
 def get_context_providers() -> list[RunContextProvider]:
     """Instances of every installed run context provider, by ``(priority, entry-point name)``.
@@ -597,13 +594,10 @@ def get_context_providers() -> list[RunContextProvider]:
             priority = provider.priority
             if isinstance(priority, bool) or not isinstance(priority, int):
                 raise PluginLoadError(
-                    f"run context provider {cand.describe()}: priority must be an int, "
-                    f"got {type(priority).__name__}"
+                    f"run context provider {cand.describe()}: priority must be an int, got {type(priority).__name__}"
                 )
         except Exception as exc:
-            warnings.warn(
-                PluginWarning(f"run context provider {name!r} skipped: {exc}"), stacklevel=2
-            )
+            warnings.warn(PluginWarning(f"run context provider {name!r} skipped: {exc}"), stacklevel=2)
             continue
         found.append((priority, name, provider))
     found.sort(key=lambda item: (item[0], item[1]))
@@ -627,9 +621,7 @@ def collect_context_tags(
             new = {str(k): str(v) for k, v in dict(provider.tags()).items() if v is not None}
         except Exception as exc:
             warnings.warn(
-                PluginWarning(
-                    f"run context provider {name} failed and is skipped: {type(exc).__name__}: {exc}"
-                ),
+                PluginWarning(f"run context provider {name} failed and is skipped: {type(exc).__name__}: {exc}"),
                 stacklevel=2,
             )
             continue
@@ -638,6 +630,7 @@ def collect_context_tags(
 
 
 # --- listing ---------------------------------------------------------------------
+
 
 def list_implementations(group: Optional[str] = None, load: bool = False) -> list[ImplementationInfo]:
     """Every installed entry point of one interface (or all), with its status.

@@ -38,7 +38,7 @@ from .entities import (
     ViewType,
 )
 from .errors import InvalidParameterError
-from .validation import *  # noqa: F401,F403  (re-exported: one import for every rule)
+from .validation import *  # noqa: F403  (re-exported: one import for every rule)
 
 __all__ = [
     *_validation.__all__,
@@ -89,9 +89,7 @@ def parse_view_type(value: object) -> ViewType:
     elif isinstance(value, int) and not isinstance(value, bool):
         view = next((v for v in ViewType if v.value == value), None)
     if view is None:
-        raise InvalidParameterError(
-            f"view_type: {value!r} is not one of {', '.join(_VIEWS)} (case-insensitive)"
-        )
+        raise InvalidParameterError(f"view_type: {value!r} is not one of {', '.join(_VIEWS)} (case-insensitive)")
     return view
 
 
@@ -253,7 +251,9 @@ def validate_model_ids(model_ids: object) -> list[str]:
     if isinstance(model_ids, str):
         model_ids = [model_ids]
     if model_ids is None or not isinstance(model_ids, Iterable):
-        raise InvalidParameterError(f"model_ids: expected a sequence of logged model ids, got {type(model_ids).__name__}")
+        raise InvalidParameterError(
+            f"model_ids: expected a sequence of logged model ids, got {type(model_ids).__name__}"
+        )
     return list(dict.fromkeys(_validation.validate_model_id(m) for m in model_ids))
 
 

@@ -110,7 +110,7 @@ class _Gpus:
             pynvml.nvmlInit()
             self._nvml = pynvml
             self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-        except Exception:  # noqa: BLE001 - no NVIDIA library/driver/device: no GPU metrics
+        except Exception:
             self.handles = []
 
     def sample(self, out: dict[str, float]) -> None:
@@ -125,14 +125,14 @@ class _Gpus:
                 limit = nvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000
                 out[f"gpu_{i}_power_usage_watts"] = watts
                 out[f"gpu_{i}_power_usage_percentage"] = watts / limit * 100 if limit else 0.0
-            except Exception:  # noqa: BLE001 - a GPU that stops answering is skipped, not fatal
+            except Exception:
                 continue
 
     def close(self) -> None:
         if self._nvml is not None and self.handles:
             try:
                 self._nvml.nvmlShutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
 
@@ -180,8 +180,9 @@ class SystemMetricsMonitor:
             self._psutil.cpu_percent(interval=None)  # primes the CPU counters: the next call is a delta
             self._net0 = self._psutil.net_io_counters()
             self._gpus = _Gpus()
-            self._thread = threading.Thread(target=self._loop, name=f"storekit-system-metrics-{self.run_id[:8]}",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name=f"storekit-system-metrics-{self.run_id[:8]}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -233,5 +234,5 @@ class SystemMetricsMonitor:
                     self._log_pending()
             self._pending.append(self.sample())
             self._log_pending()
-        except Exception:  # noqa: BLE001 - a monitor failure must never take the training run down
+        except Exception:
             _log.warning("system metrics of run %s stopped after an error", self.run_id, exc_info=True)

@@ -33,9 +33,7 @@ FILE_SCHEME = "file"
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # query parameters whose values are secrets
-_SECRET_PARAMS = re.compile(
-    r"(pass(word)?|pwd|secret|token|key|sig|signature|credential|sas|auth)", re.IGNORECASE
-)
+_SECRET_PARAMS = re.compile(r"(pass(word)?|pwd|secret|token|key|sig|signature|credential|sas|auth)", re.IGNORECASE)
 _SAS_MARKERS = {"sig", "se", "sp", "sv", "sr", "st", "spr", "ss", "srt"}
 
 
@@ -84,9 +82,9 @@ def _split_userinfo(rest: str, user_pattern: "re.Pattern[str]") -> "Optional[tup
         if pos < 0:
             return None
         user, sep, _ = rest[:pos].partition(":")
-        authority = re.split(r"[/?#]", rest[pos + 1:], maxsplit=1)[0]
+        authority = re.split(r"[/?#]", rest[pos + 1 :], maxsplit=1)[0]
         if sep and user_pattern.fullmatch(user) and "@" not in authority:
-            return user, rest[pos + 1:]
+            return user, rest[pos + 1 :]
         start = pos + 1
 
 
@@ -121,7 +119,7 @@ def redact_uri(uri: object) -> str:
         return text
     head_match = _URI_HEAD.match(text)
     if head_match and head_match.group(2):
-        head, rest = head_match.group(0), text[head_match.end():]
+        head, rest = head_match.group(0), text[head_match.end() :]
         split = _split_userinfo(rest, _USER_IN_URI)
     else:  # no authority: ``user:password@host/x`` written without a scheme
         head, rest = "", text
@@ -153,7 +151,7 @@ def split_password(uri: str) -> "tuple[str, Optional[str]]":
     head_match = _URI_HEAD.match(uri)
     if not (head_match and head_match.group(2)):
         return uri, None
-    head, rest = head_match.group(0), uri[head_match.end():]
+    head, rest = head_match.group(0), uri[head_match.end() :]
     split = _split_userinfo(rest, _USER_IN_URI)
     if split is None:
         return uri, None
@@ -171,7 +169,7 @@ def uri_secrets(uri: object) -> list[str]:
     text = os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
     found: list[str] = []
     head_match = _URI_HEAD.match(text)
-    rest = text[head_match.end():] if head_match and head_match.group(2) else text
+    rest = text[head_match.end() :] if head_match and head_match.group(2) else text
     split = _split_userinfo(rest, _USER_IN_URI if head_match and head_match.group(2) else _USER_BARE)
     if split is not None:
         password = rest[len(split[0]) + 1 : len(rest) - len(split[1]) - 1]
@@ -197,7 +195,7 @@ def redact_text(text: str) -> str:
     def one(match: "re.Match[str]") -> str:
         token = match.group(0)
         stripped = token.rstrip(".,;:)]}")
-        return redact_uri(stripped) + token[len(stripped):]
+        return redact_uri(stripped) + token[len(stripped) :]
 
     return _SECRET_FIELD_IN_TEXT.sub(r"\1=***", _URI_IN_TEXT.sub(one, text))
 

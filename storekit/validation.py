@@ -139,7 +139,8 @@ def refuse_surrogates(text: str, field: str) -> str:
     at = surrogate_position(text)
     if at >= 0:
         raise InvalidParameterError(
-            f"{field}: lone surrogate U+{ord(text[at]):04X} at position {at} is not valid Unicode text")
+            f"{field}: lone surrogate U+{ord(text[at]):04X} at position {at} is not valid Unicode text"
+        )
     return text
 
 
@@ -195,9 +196,7 @@ def validate_key(key: object, field: str = "key") -> str:
 def _validate_value(value: object, field: str, limit: int) -> str:
     value = _require_str(value, field)
     if len(value) > limit:
-        raise InvalidParameterError(
-            f"{field}: length {len(value)} exceeds the limit of {limit} characters"
-        )
+        raise InvalidParameterError(f"{field}: length {len(value)} exceeds the limit of {limit} characters")
     if "\x00" in value:
         raise InvalidParameterError(f"{field}: must not contain NUL characters")
     return refuse_surrogates(value, field)
@@ -208,9 +207,7 @@ def _check_text_bytes(value: str, field: str, limit: int = MAX_TEXT_BYTES) -> st
     if len(value) * 4 > limit:  # only text that may be too long is encoded
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > limit:
-            raise InvalidParameterError(
-                f"{field}: {size} bytes in UTF-8 exceed the limit of {limit} bytes"
-            )
+            raise InvalidParameterError(f"{field}: {size} bytes in UTF-8 exceed the limit of {limit} bytes")
     return value
 
 
@@ -327,15 +324,19 @@ def _plain_items_valid(items: list[Any], cls: type[Any], limit: int) -> bool:
         if type(item) is not cls:
             return False
         key, value = item.key, item.value
-        if not (type(key) is str and _is_valid_key(key) and type(value) is str
-                and len(value) <= limit and "\x00" not in value and surrogate_position(value) < 0):
+        if not (
+            type(key) is str
+            and _is_valid_key(key)
+            and type(value) is str
+            and len(value) <= limit
+            and "\x00" not in value
+            and surrogate_position(value) < 0
+        ):
             return False
     return True
 
 
-def validate_batch(
-    metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
-) -> None:
+def validate_batch(metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()) -> None:
     """A whole ``log_batch``: counts within limits, every item valid, no key twice with different param values."""
     metrics, params, tags = list(metrics or ()), list(params or ()), list(tags or ())
     for field, items, limit in (
@@ -344,9 +345,7 @@ def validate_batch(
         ("tags", tags, MAX_TAGS_PER_BATCH),
     ):
         if len(items) > limit:
-            raise InvalidParameterError(
-                f"log_batch {field}: {len(items)} items exceed the limit of {limit} per batch"
-            )
+            raise InvalidParameterError(f"log_batch {field}: {len(items)} items exceed the limit of {limit} per batch")
     if metrics and not _plain_metrics_valid(metrics):
         for m in metrics:
             validate_metric(m)
@@ -357,8 +356,7 @@ def validate_batch(
             validate_param(p)
         if p.key in seen and seen[p.key] != p.value:
             raise InvalidParameterError(
-                f"param {p.key!r}: logged twice in one batch with different values "
-                f"{seen[p.key]!r} and {p.value!r}"
+                f"param {p.key!r}: logged twice in one batch with different values {seen[p.key]!r} and {p.value!r}"
             )
         seen[p.key] = p.value
     if _plain_items_valid(tags, RunTag, MAX_TAG_VALUE_LENGTH):
@@ -374,9 +372,7 @@ def _validate_name(value: object, field: str, limit: int) -> str:
     if not value.strip():
         raise InvalidParameterError(f"{field}: must not be empty")
     if len(value) > limit:
-        raise InvalidParameterError(
-            f"{field}: length {len(value)} exceeds the limit of {limit} characters"
-        )
+        raise InvalidParameterError(f"{field}: length {len(value)} exceeds the limit of {limit} characters")
     if _CONTROL_RE.search(value):
         raise InvalidParameterError(f"{field}: must not contain control characters")
     return refuse_surrogates(value, field)
@@ -413,13 +409,9 @@ def validate_alias(alias: object) -> str:
     """An alias: ``^[\\w\\-]+$``, at most 255 characters; ``latest`` and ``v<digits>`` are reserved."""
     alias = _require_str(alias, "alias")
     if not alias or len(alias) > MAX_ALIAS_LENGTH:
-        raise InvalidParameterError(
-            f"alias: length {len(alias)} is outside 1..{MAX_ALIAS_LENGTH} characters"
-        )
+        raise InvalidParameterError(f"alias: length {len(alias)} is outside 1..{MAX_ALIAS_LENGTH} characters")
     if not _ALIAS_RE.match(alias):
-        raise InvalidParameterError(
-            f"alias {alias!r}: may contain only letters, digits, underscores and dashes"
-        )
+        raise InvalidParameterError(f"alias {alias!r}: may contain only letters, digits, underscores and dashes")
     if _RESERVED_ALIAS_RE.match(alias):
         raise InvalidParameterError(f"alias {alias!r}: 'latest' and 'v<digits>' are reserved")
     return alias
@@ -429,9 +421,7 @@ def validate_run_id(run_id: object) -> str:
     """A run id: 32 lowercase hexadecimal characters."""
     run_id = _require_str(run_id, "run_id")
     if not _RUN_ID_RE.match(run_id):
-        raise InvalidParameterError(
-            f"run_id {run_id[:64]!r}: must be 32 lowercase hexadecimal characters"
-        )
+        raise InvalidParameterError(f"run_id {run_id[:64]!r}: must be 32 lowercase hexadecimal characters")
     return run_id
 
 
@@ -440,8 +430,14 @@ def validate_experiment_id(experiment_id: object) -> str:
     if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
         experiment_id = str(experiment_id)
     experiment_id = _require_str(experiment_id, "experiment_id")
-    if not experiment_id or len(experiment_id) > 64 or "/" in experiment_id or ".." in experiment_id \
-            or _CONTROL_RE.search(experiment_id) or surrogate_position(experiment_id) >= 0:
+    if (
+        not experiment_id
+        or len(experiment_id) > 64
+        or "/" in experiment_id
+        or ".." in experiment_id
+        or _CONTROL_RE.search(experiment_id)
+        or surrogate_position(experiment_id) >= 0
+    ):
         raise InvalidParameterError(f"experiment_id {experiment_id[:64]!r}: is not a valid id")
     return experiment_id
 
@@ -466,8 +462,7 @@ def validate_model_version_source(
     _check_text_bytes(source, "source")
     if run_id is not None:
         run_id = validate_run_id(run_id)
-    if model_id is not None and (not isinstance(model_id, str) or not model_id
-                                 or len(model_id) > MAX_MODEL_ID_LENGTH):
+    if model_id is not None and (not isinstance(model_id, str) or not model_id or len(model_id) > MAX_MODEL_ID_LENGTH):
         raise InvalidParameterError(
             f"model_id: expected a non-empty string of at most {MAX_MODEL_ID_LENGTH} characters"
         )
@@ -506,7 +501,8 @@ def validate_artifact_source(source: object, field: str = "source") -> str:
         return source
     if lowered.startswith("models:") and not _MODELS_SOURCE.match(source):
         raise InvalidParameterError(
-            f"{field} {source[:200]!r}: expected models:/<name>/<version or alias> or models:/<model id>")
+            f"{field} {source[:200]!r}: expected models:/<name>/<version or alias> or models:/<model id>"
+        )
     decoded = unquote(source)
     if ".." in re.split(r"[\\/]+", decoded):
         raise InvalidParameterError(f"{field} {source[:200]!r}: must not contain '..' path segments")
@@ -525,9 +521,7 @@ def validate_millis(value: object, field: str) -> Optional[int]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidParameterError(
-            f"{field}: expected an integer (milliseconds), got {type(value).__name__}"
-        )
+        raise InvalidParameterError(f"{field}: expected an integer (milliseconds), got {type(value).__name__}")
     return _validate_int(value, field)
 
 
@@ -562,9 +556,7 @@ def validate_dataset_input(item: object) -> DatasetInput:
         if not isinstance(value, str) or (name in _DATASET_REQUIRED and not value):
             raise InvalidParameterError(f"dataset {name}: expected a non-empty string")
         if len(value) > limit:
-            raise InvalidParameterError(
-                f"dataset {name}: length {len(value)} exceeds the limit of {limit} characters"
-            )
+            raise InvalidParameterError(f"dataset {name}: length {len(value)} exceeds the limit of {limit} characters")
         if name in _DATASET_BYTES:
             _check_text_bytes(value, f"dataset {name}", MAX_DATASET_TEXT_BYTES)
         if "\x00" in value:

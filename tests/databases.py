@@ -43,7 +43,7 @@ class DatabaseFactory:
         name = f"storekit_test_{uuid.uuid4().hex[:12]}"
         with self._admin.connect() as conn:
             if self.backend == "postgresql":
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+                conn.exec_driver_sql(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
             else:
                 conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         self.created.append(name)

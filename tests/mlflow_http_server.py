@@ -81,10 +81,20 @@ class MlflowServer:
         port = free_port()
         backend = backend_store_uri or f"sqlite:///{workdir / 'mlflow.db'}"
         cmd = [
-            sys.executable, "-m", "mlflow", "server",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-            "--backend-store-uri", backend,
-            "--artifacts-destination", str(workdir / "artifacts"),
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            backend,
+            "--artifacts-destination",
+            str(workdir / "artifacts"),
             "--serve-artifacts",
         ]
         if app_name:
@@ -96,8 +106,9 @@ class MlflowServer:
             env.pop(name, None)
         log_path = workdir / "server.log"
         log = open(log_path, "wb")
-        process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         server = cls(f"http://127.0.0.1:{port}", port, workdir, process, log_path)
         try:

@@ -38,9 +38,7 @@ def ensure_service(name: str, required_env: tuple[str, ...] = ()) -> dict[str, s
         script = SCRIPTS / f"{name}.sh"
         if not script.exists():
             pytest.fail(f"no start script for test server {name!r} at {script}", pytrace=False)
-        proc = subprocess.run(
-            ["bash", str(script), "start"], capture_output=True, text=True, timeout=600
-        )
+        proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             pytest.fail(
                 f"test server {name!r} could not be started (scripts/services/{name}.sh start "

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def store(store_uri: str) -> Iterator[TrackingStore]:  # noqa: F811
+def store(store_uri: str) -> Iterator[TrackingStore]:
     """A fresh embedded store (each backend), closed afterwards."""
     s = resolve_tracking_store(store_uri)
     try:
@@ -52,8 +52,9 @@ class RecordingStore:
         self.gate.set()
         self.calls: list[tuple[int, int, int]] = []
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         self.gate.wait()
         if self.delay:
             time.sleep(self.delay)
@@ -203,7 +204,7 @@ def test_client_synchronous_false_and_set_terminated_flushes(client: TrackingCli
 
 
 @pytest.fixture
-def tracking(store_uri: str) -> Iterator[TrackingClient]:  # noqa: F811
+def tracking(store_uri: str) -> Iterator[TrackingClient]:
     """The fluent API pointed at a fresh store; its global state is reset afterwards."""
     fluent.set_tracking_uri(store_uri)
     try:
@@ -274,11 +275,21 @@ EXIT_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("mode", ["logger", "fluent"])
-def test_normal_exit_without_flush_loses_nothing(store_uri: str, tmp_path: Path, mode: str) -> None:  # noqa: F811
-    env = {**os.environ, "STOREKIT_ASYNC_LOGGING": "1", "STOREKIT_ARTIFACT_URI": tmp_path.as_uri(),
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, store_uri, mode], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=tmp_path)
+def test_normal_exit_without_flush_loses_nothing(store_uri: str, tmp_path: Path, mode: str) -> None:
+    env = {
+        **os.environ,
+        "STOREKIT_ASYNC_LOGGING": "1",
+        "STOREKIT_ARTIFACT_URI": tmp_path.as_uri(),
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, store_uri, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
     store = resolve_tracking_store(store_uri)
@@ -315,13 +326,23 @@ HANGING_STORE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_exit_flush_is_bounded_when_the_store_hangs(store_uri: str, tmp_path: Path) -> None:  # noqa: F811
+def test_exit_flush_is_bounded_when_the_store_hangs(store_uri: str, tmp_path: Path) -> None:
     """A store that never answers cannot keep the interpreter from exiting: the exit flush gives up."""
-    env = {**os.environ, "STOREKIT_ASYNC_EXIT_TIMEOUT": "1", "STOREKIT_ARTIFACT_URI": tmp_path.as_uri(),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "STOREKIT_ASYNC_EXIT_TIMEOUT": "1",
+        "STOREKIT_ARTIFACT_URI": tmp_path.as_uri(),
+        "PYTHONPATH": str(ROOT),
+    }
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", HANGING_STORE_SCRIPT, store_uri], capture_output=True,
-                          text=True, timeout=60, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", HANGING_STORE_SCRIPT, store_uri],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
     elapsed = time.monotonic() - started
     assert "exiting" in proc.stdout
     assert "asynchronous logger failed at exit" in proc.stderr

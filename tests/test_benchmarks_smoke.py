@@ -12,11 +12,42 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 TINY = [
-    "--runs", "12", "--params", "3", "--tags", "2", "--metric-keys", "3", "--steps", "5",
-    "--per-call-runs", "2", "--per-call-keys", "2", "--per-call-steps", "3",
-    "--search-calls", "2", "--read-calls", "3",
-    "--w4-sizes", "15,30", "--w4-params", "2", "--w4-tags", "1", "--w4-keys", "2", "--w4-steps", "2",
-    "--w5-files", "5", "--w5-file-kib", "1", "--w5-big-mib", "1",
+    "--runs",
+    "12",
+    "--params",
+    "3",
+    "--tags",
+    "2",
+    "--metric-keys",
+    "3",
+    "--steps",
+    "5",
+    "--per-call-runs",
+    "2",
+    "--per-call-keys",
+    "2",
+    "--per-call-steps",
+    "3",
+    "--search-calls",
+    "2",
+    "--read-calls",
+    "3",
+    "--w4-sizes",
+    "15,30",
+    "--w4-params",
+    "2",
+    "--w4-tags",
+    "1",
+    "--w4-keys",
+    "2",
+    "--w4-steps",
+    "2",
+    "--w5-files",
+    "5",
+    "--w5-file-kib",
+    "1",
+    "--w5-big-mib",
+    "1",
 ]
 
 
@@ -24,7 +55,10 @@ def _run(tmp_path: Path, *extra: str) -> dict:
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--workload", "all", *TINY, "--json", str(out), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "W1" in proc.stdout and "points/s" in proc.stdout  # the table was printed
@@ -58,6 +92,11 @@ def test_every_workload_reports_its_figures(tmp_path: Path, backend: str) -> Non
 
 
 def test_rejects_an_oversized_batch(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--batch-size", "1001"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--batch-size", "1001"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "--batch-size" in proc.stderr and "1000" in proc.stderr

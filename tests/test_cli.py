@@ -103,8 +103,18 @@ def test_runs_list_and_search(populated: dict[str, str]) -> None:
     listed = json.loads(proc.stdout)
     assert [r["info"]["run_name"] for r in listed] == ["run-2", "run-1"]  # newest first, capped at 2
 
-    proc = run_cli(populated, "runs", "search", "-e", "vision", "--filter", "metrics.acc > 0.75",
-                   "--order-by", "metrics.acc DESC", "--json")
+    proc = run_cli(
+        populated,
+        "runs",
+        "search",
+        "-e",
+        "vision",
+        "--filter",
+        "metrics.acc > 0.75",
+        "--order-by",
+        "metrics.acc DESC",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout)
     assert [(r["info"]["run_name"], r["data"]["metrics"]["acc"]) for r in found] == [("run-1", 0.9), ("run-2", 0.8)]
@@ -167,7 +177,11 @@ def test_output_helpers_redact_and_encode() -> None:
     text = redact_message("cannot reach postgresql+psycopg://bob:hunter2@db:5432/x or s3://k:sec@b/p")
     assert "hunter2" not in text and "sec@" not in text and "bob:***@db" in text
     assert to_jsonable(Metric("m", float("nan"), 1, 2)) == {
-        "key": "m", "value": "NaN", "timestamp": 1, "step": 2, "model_id": None,
+        "key": "m",
+        "value": "NaN",
+        "timestamp": 1,
+        "step": 2,
+        "model_id": None,
     }
     assert to_jsonable([float("inf"), -float("inf"), 1.5]) == ["Infinity", "-Infinity", 1.5]
 

@@ -84,8 +84,7 @@ def test_run_lifecycle_and_friendly_logging(client: TrackingClient) -> None:
     client.log_metric(run_id, "loss", 1.5)
     client.log_metric(run_id, "loss", 0.5, step=3)
     client.log_metric(run_id, "nan", float("nan"), timestamp=123, step=1)
-    client.log_batch(run_id, metrics=[Metric("acc", 0.9, 5, 2)], params=[Param("opt", "sgd")],
-                     tags=[RunTag("t", "v")])
+    client.log_batch(run_id, metrics=[Metric("acc", 0.9, 5, 2)], params=[Param("opt", "sgd")], tags=[RunTag("t", "v")])
 
     got = client.get_run(run_id)
     assert got.data.params == {"lr": "0.1", "opt": "sgd"}
@@ -198,6 +197,7 @@ def test_uris_and_redacted_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- second-reading findings: ordering with the async logger, native errors ---------------------
+
 
 def test_synchronous_writes_wait_for_queued_asynchronous_ones(tmp_path) -> None:
     import storekit

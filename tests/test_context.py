@@ -107,9 +107,11 @@ def test_strip_credentials(url: str, expected: str) -> None:
 
 def _git(repo: Path, *args: str) -> str:
     proc = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=trunk",
-         *args],
-        cwd=repo, capture_output=True, text=True, check=True,
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=trunk", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout.strip()
 

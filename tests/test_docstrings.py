@@ -9,8 +9,16 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["storekit", "storekit_s3", "storekit_azure", "storekit_sftp", "storekit_hdfs",
-            "storekit_memory", "storekit_conformance", "storekit_http"]
+PACKAGES = [
+    "storekit",
+    "storekit_s3",
+    "storekit_azure",
+    "storekit_sftp",
+    "storekit_hdfs",
+    "storekit_memory",
+    "storekit_conformance",
+    "storekit_http",
+]
 # Modules that are pytest entry points or migration scripts, not API.
 SKIP_PREFIXES = ("storekit.backends.sql.migrations", "storekit_conformance.tests")
 

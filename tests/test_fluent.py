@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -21,7 +21,7 @@ from tests.test_client import store_uri  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def tracking(store_uri: str) -> Iterator[TrackingClient]:  # noqa: F811
+def tracking(store_uri: str) -> Iterator[TrackingClient]:
     """The fluent API pointed at a fresh store; its global state is reset afterwards."""
     fluent.set_tracking_uri(store_uri)
     try:
@@ -202,7 +202,7 @@ def test_active_run_stack_is_per_thread(tracking: TrackingClient) -> None:
     assert tracking.get_run(seen["run"]).data.metrics == {"thread": 1.0}
 
 
-def test_atexit_finishes_a_run_left_active(store_uri: str, tmp_path: Path) -> None:  # noqa: F811
+def test_atexit_finishes_a_run_left_active(store_uri: str, tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import storekit.fluent as fluent
@@ -212,8 +212,7 @@ def test_atexit_finishes_a_run_left_active(store_uri: str, tmp_path: Path) -> No
         print(run.info.run_id)
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
     info = TrackingClient(store_uri).get_run(run_id).info

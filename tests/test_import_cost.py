@@ -22,9 +22,24 @@ print(json.dumps({
 }))
 """
 
-_HEAVY = ("sqlalchemy", "alembic", "fsspec", "click", "rich", "pyarrow", "boto3", "botocore",
-          "importlib.metadata", "storekit.backends", "storekit.artifacts", "storekit.context",
-          "storekit.client", "storekit.fluent", "storekit.search", "storekit.cli")
+_HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "fsspec",
+    "click",
+    "rich",
+    "pyarrow",
+    "boto3",
+    "botocore",
+    "importlib.metadata",
+    "storekit.backends",
+    "storekit.artifacts",
+    "storekit.context",
+    "storekit.client",
+    "storekit.fluent",
+    "storekit.search",
+    "storekit.cli",
+)
 
 
 def _probe(code: str) -> dict:
@@ -58,9 +73,20 @@ def test_public_names_are_exported() -> None:
     import storekit
 
     assert storekit.__version__
-    for name in ("Run", "Metric", "PagedList", "StorekitError", "PluginLoadError",
-                 "TrackingStore", "Capability", "STOREKIT_API", "resolve_registry_store",
-                 "TrackingClient", "start_run", "log_metric"):
+    for name in (
+        "Run",
+        "Metric",
+        "PagedList",
+        "StorekitError",
+        "PluginLoadError",
+        "TrackingStore",
+        "Capability",
+        "STOREKIT_API",
+        "resolve_registry_store",
+        "TrackingClient",
+        "start_run",
+        "log_metric",
+    ):
         assert name in storekit.__all__
     for name in storekit.__all__:  # every exported name resolves (lazy ones on demand)
         getattr(storekit, name)  # raises AttributeError or ImportError if broken
@@ -72,7 +98,7 @@ def test_unknown_attribute_raises_attribute_error() -> None:
     import storekit
 
     try:
-        storekit.no_such_name  # noqa: B018
+        storekit.no_such_name
     except AttributeError as exc:
         assert "no_such_name" in str(exc)
     else:
@@ -80,8 +106,9 @@ def test_unknown_attribute_raises_attribute_error() -> None:
 
 
 def test_print_import_time() -> None:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import storekit"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import storekit"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     line = [ln for ln in proc.stderr.splitlines() if ln.rstrip().endswith("| storekit")][-1]
     cumulative_us = int(line.split("|")[1])

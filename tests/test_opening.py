@@ -48,9 +48,16 @@ def storekit_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 # --- an unescaped @ in a password ---------------------------------------------------------------
 
+
 def test_driver_and_redaction_read_the_same_password() -> None:
     url = to_sqlalchemy_url("postgresql://user:pa@ss@db.example:5433/mydb")
-    assert (url.username, url.password, url.host, url.port, url.database) == ("user", "pa@ss", "db.example", 5433, "mydb")
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "user",
+        "pa@ss",
+        "db.example",
+        5433,
+        "mydb",
+    )
     assert redact_uri("postgresql://user:pa@ss@db.example:5433/mydb") == "postgresql://user:***@db.example:5433/mydb"
     assert to_sqlalchemy_url("postgresql://user:pa%40ss@h/db").password == "pa@ss"
     assert to_sqlalchemy_url("mysql://u:a/b?c#d@h/db").password == "a/b?c#d"
@@ -76,8 +83,14 @@ _UNPRIVILEGED = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fown
 def run_unprivileged(code: str, cwd: Path) -> dict[str, str]:
     """Run ``code`` in a process that file permissions apply to (even as root); returns its JSON line."""
     prefix = _UNPRIVILEGED if os.geteuid() == 0 else []
-    proc = subprocess.run([*prefix, sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=_clean_env())
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -138,7 +151,7 @@ def read_only_role(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     with admin.connect() as conn:
         if backend == "postgresql":
             conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-            conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE \"{url.database}\" TO {role}")
+            conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{url.database}" TO {role}')
             conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
             conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
         else:
@@ -181,6 +194,7 @@ def test_role_without_write_rights_is_a_storekit_error(read_only_role: tuple[str
 
 # --- permanent failures are not retried -----------------------------------------------------------
 
+
 @pytest.fixture
 def counted_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sleeps: list[int] = []
@@ -190,13 +204,16 @@ def counted_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sleeps
 
 
-@pytest.mark.parametrize("backend, change, error", [
-    ("postgresql", lambda u: u.set(username="no_such_role_sk"), BackendUnavailableError),
-    ("postgresql", lambda u: u.set(database="no_such_database_sk"), StoreNotFoundError),
-    ("mariadb", lambda u: u.set(password="wrong-password-sk"), BackendUnavailableError),
-    ("mariadb", lambda u: u.set(username="no_such_user_sk", password="pw-sk"), BackendUnavailableError),
-    ("mariadb", lambda u: u.set(database="no_such_database_sk"), StoreNotFoundError),
-])
+@pytest.mark.parametrize(
+    "backend, change, error",
+    [
+        ("postgresql", lambda u: u.set(username="no_such_role_sk"), BackendUnavailableError),
+        ("postgresql", lambda u: u.set(database="no_such_database_sk"), StoreNotFoundError),
+        ("mariadb", lambda u: u.set(password="wrong-password-sk"), BackendUnavailableError),
+        ("mariadb", lambda u: u.set(username="no_such_user_sk", password="pw-sk"), BackendUnavailableError),
+        ("mariadb", lambda u: u.set(database="no_such_database_sk"), StoreNotFoundError),
+    ],
+)
 def test_permanent_failures_are_not_retried(backend: str, change, error, counted_sleeps: list[int]) -> None:
     uri = change(sa.engine.make_url(server_uri(backend))).render_as_string(hide_password=False)
     with pytest.raises(error) as err:
@@ -206,8 +223,9 @@ def test_permanent_failures_are_not_retried(backend: str, change, error, counted
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
-def test_a_request_that_can_never_succeed_is_invalid_at_once(backend: str, tmp_path: Path,
-                                                             counted_sleeps: list[int]) -> None:
+def test_a_request_that_can_never_succeed_is_invalid_at_once(
+    backend: str, tmp_path: Path, counted_sleeps: list[int]
+) -> None:
     """70,000 experiment ids exceed PostgreSQL's 65,535 bound values: no retries, no "unavailable"."""
     factory = DatabaseFactory(backend, server_uri(backend)) if backend != "sqlite" else None
     uri = factory.create() if factory else f"sqlite:///{tmp_path / 'many.db'}"
@@ -237,11 +255,19 @@ def test_transient_failures_are_still_retried(counted_sleeps: list[int], monkeyp
 
 # --- read-only commands do not create stores ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", ["sqlite:///typo.db", "typo-store", " "])
-@pytest.mark.parametrize("command", [
-    ("experiments", "list"), ("runs", "list", "-e", "0"), ("runs", "search", "-e", "0"), ("models", "list"),
-    ("runs", "show", "0" * 32), ("check",),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("experiments", "list"),
+        ("runs", "list", "-e", "0"),
+        ("runs", "search", "-e", "0"),
+        ("models", "list"),
+        ("runs", "show", "0" * 32),
+        ("check",),
+    ],
+)
 def test_read_only_commands_do_not_create_stores(tmp_path: Path, target: str, command: tuple[str, ...]) -> None:
     if command == ("check",):
         args = ["check", target]
@@ -271,12 +297,16 @@ def test_read_only_client_reads_an_existing_store(tmp_path: Path) -> None:
 
 # --- Ctrl-C outside a with block ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("in_with_block", [False, True])
-@pytest.mark.parametrize("ending, status", [
-    ("raise KeyboardInterrupt", RunStatus.KILLED),
-    ("raise RuntimeError('boom')", RunStatus.FAILED),
-    ("pass", RunStatus.FINISHED),
-])
+@pytest.mark.parametrize(
+    "ending, status",
+    [
+        ("raise KeyboardInterrupt", RunStatus.KILLED),
+        ("raise RuntimeError('boom')", RunStatus.FAILED),
+        ("pass", RunStatus.FINISHED),
+    ],
+)
 def test_how_the_program_ended_decides_the_status_of_an_open_run(
     tmp_path: Path, ending: str, status: RunStatus, in_with_block: bool
 ) -> None:
@@ -289,14 +319,16 @@ def test_how_the_program_ended_decides_the_status_of_an_open_run(
         "    print(run.info.run_id, flush=True)\n"
         f"    {ending}\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                          env=_clean_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=120
+    )
     run_id = proc.stdout.strip().splitlines()[-1]
     info = TrackingClient(uri).get_run(run_id).info
     assert info.status == status and info.end_time is not None
 
 
 # --- the package's public face ------------------------------------------------------------------------
+
 
 def test_dir_shows_only_public_names() -> None:
     names = set(dir(storekit))

@@ -30,8 +30,20 @@ def test_quickstart_against_the_embedded_default(tmp_path: Path) -> None:
     assert (tmp_path / "storekit.db").exists() and (tmp_path / "storekit-artifacts").is_dir()
 
     shown = _run(tmp_path, str(BIN / "storekit"), "runs", "show", run_id)
-    for text in (run_id, "learning_rate", "0.1", "epochs", "20", "loss", "final_weight", "model_family",
-                 "linear", "model/weights.json", "notes.txt", "storekit.user"):
+    for text in (
+        run_id,
+        "learning_rate",
+        "0.1",
+        "epochs",
+        "20",
+        "loss",
+        "final_weight",
+        "model_family",
+        "linear",
+        "model/weights.json",
+        "notes.txt",
+        "storekit.user",
+    ):
         assert text in shown, f"{text!r} missing from:\n{shown}"
     data = json.loads(_run(tmp_path, str(BIN / "storekit"), "runs", "show", run_id, "--json"))
     assert data["info"]["status"] == "FINISHED"

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from storekit import InvalidParameterError, RunContextProvider, UnknownSchemeError
-from storekit import registry
+from storekit import InvalidParameterError, RunContextProvider, UnknownSchemeError, registry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plugins"
 FIXTURE_DISTS = ("acme", "broken", "future", "twin_a", "twin_b")
@@ -56,6 +55,7 @@ results = {}
 
 # --- the plugin environment ------------------------------------------------------
 
+
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
     env.update(extra)
@@ -68,8 +68,7 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         import flit_core  # noqa: F401  (the fixtures' build backend; no build isolation)
     except ImportError:
-        pytest.fail("tests/test_registry.py needs flit_core installed (pip install flit_core)",
-                    pytrace=False)
+        pytest.fail("tests/test_registry.py needs flit_core installed (pip install flit_core)", pytrace=False)
     root = tmp_path_factory.mktemp("plugin-env")
     venv = root / "venv"
     subprocess.run(
@@ -79,7 +78,9 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     # The project environment is itself a venv, not the system site: make its
     # packages (storekit, pip, flit_core...) visible after the new venv's own.
@@ -91,9 +92,22 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in FIXTURE_DISTS:  # build from copies: the source tree stays clean
         shutil.copytree(FIXTURES / name, sources / name)
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "-q", *(str(sources / n) for n in FIXTURE_DISTS)],
-        capture_output=True, text=True, cwd=root, env=_clean_env(),
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            *(str(sources / n) for n in FIXTURE_DISTS),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=_clean_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return python
@@ -101,8 +115,12 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(python: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(python), *args], capture_output=True, text=True, timeout=120,
-        cwd=python.parent, env=_clean_env(**env),
+        [str(python), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=python.parent,
+        env=_clean_env(**env),
     )
 
 
@@ -116,18 +134,24 @@ def probe(python: Path, body: str, **env: str) -> dict:
 
 # --- resolution of a good plugin ---------------------------------------------------
 
+
 def test_good_plugin_resolves_lazily(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         results["before"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
         results["tracking"] = outcome(storekit.resolve_tracking_store, "acme://host/db", pool=3)
         results["driver"] = outcome(registry.resolve_tracking_store, "acme+turbo://host/db")
         results["factory"] = outcome(registry.resolve_tracking_store, "acmefactory://x")
         results["artifacts"] = outcome(storekit.resolve_artifact_repository, "acme://bucket/root")
         results["after"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
-    """)
+    """,
+    )
     assert r["before"] == []
     assert r["tracking"] == {
-        "class": "storekit_test_acme.AcmeTrackingStore", "uri": "acme://host/db", "kwargs": {"pool": 3},
+        "class": "storekit_test_acme.AcmeTrackingStore",
+        "uri": "acme://host/db",
+        "kwargs": {"pool": 3},
     }
     assert r["driver"]["class"] == "storekit_test_acme.AcmeTrackingStore"
     assert r["driver"]["uri"] == "acme+turbo://host/db"
@@ -138,16 +162,20 @@ def test_good_plugin_resolves_lazily(plugin_python: Path) -> None:
 
 
 def test_listing_without_load_imports_no_plugin(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         infos = registry.list_implementations()
         results["loaded"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
         results["acme"] = [i.status for i in infos if i.distribution == "storekit-test-acme"]
-    """)
+    """,
+    )
     assert r["loaded"] == []
     assert r["acme"] and set(r["acme"]) == {"not loaded"}
 
 
 # --- failures ------------------------------------------------------------------------
+
 
 def test_import_failure_names_distribution_version_and_entry_point(plugin_python: Path) -> None:
     r = probe(plugin_python, 'results["e"] = outcome(storekit.resolve_tracking_store, "broken://x")')["e"]
@@ -175,16 +203,20 @@ def test_object_that_is_not_a_store_is_refused(plugin_python: Path) -> None:
 
 
 def test_secrets_are_redacted_from_errors(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         results["unknown"] = outcome(storekit.resolve_tracking_store, "nosuch://alice:hunter2@db/x")
         results["broken"] = outcome(storekit.resolve_tracking_store, "broken://alice:hunter2@db/x")
-    """)
+    """,
+    )
     assert r["unknown"]["error"] == "UnknownSchemeError"
     assert "hunter2" not in r["unknown"]["message"] and "alice:***@db" in r["unknown"]["message"]
     assert r["broken"]["error"] == "PluginLoadError" and "hunter2" not in r["broken"]["message"]
 
 
 # --- arbitration ----------------------------------------------------------------------
+
 
 def test_two_third_party_distributions_conflict(plugin_python: Path) -> None:
     r = probe(plugin_python, 'results["e"] = outcome(storekit.resolve_tracking_store, "twin://x")')["e"]
@@ -211,32 +243,42 @@ def test_preference_picks_one(plugin_python: Path) -> None:
 
 
 def test_builtin_wins_unless_overridden(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         infos = registry.list_implementations("tracking")
         results["status"] = [i.status for i in infos
                              if i.scheme == "file" and i.distribution == "storekit-test-twin-a"]
         registry.prefer("file", "storekit-test-twin-a", group="tracking")
         results["bare"] = outcome(storekit.resolve_tracking_store, "./some/dir")
         results["file"] = outcome(storekit.resolve_tracking_store, "file:///tmp/x")
-    """)
+    """,
+    )
     assert r["status"] == ["shadowed by storekit"]
     assert r["bare"]["class"] == "storekit_test_twin_a.TwinStore"
     assert r["file"]["class"] == "storekit_test_twin_a.TwinStore"
 
 
 def test_interface_scoped_preference_in_env(plugin_python: Path) -> None:
-    r = probe(plugin_python, 'results["r"] = outcome(storekit.resolve_tracking_store, "twin://x")',
-              STOREKIT_PLUGIN_PREFERENCE="artifacts:twin=storekit-test-twin-a,tracking:twin=storekit-test-twin-b")
+    r = probe(
+        plugin_python,
+        'results["r"] = outcome(storekit.resolve_tracking_store, "twin://x")',
+        STOREKIT_PLUGIN_PREFERENCE="artifacts:twin=storekit-test-twin-a,tracking:twin=storekit-test-twin-b",
+    )
     assert r["r"]["class"] == "storekit_test_twin_b.TwinStore"
 
 
 # --- unknown schemes --------------------------------------------------------------------
 
+
 def test_unknown_scheme_lists_schemes(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         results["plain"] = outcome(storekit.resolve_artifact_repository, "gopher://x")
         results["tracking_as_artifacts"] = outcome(storekit.resolve_artifact_repository, "twin://x")
-    """)
+    """,
+    )
     plain = r["plain"]
     assert plain["error"] == "UnknownSchemeError"
     message = plain["message"]
@@ -248,8 +290,11 @@ def test_unknown_scheme_lists_schemes(plugin_python: Path) -> None:
 
 def test_disabled_builtin_plugin_is_named(plugin_python: Path) -> None:
     """End to end: a built-in plugin switched off by STOREKIT_DISABLE_PLUGINS is reported as disabled."""
-    r = probe(plugin_python, 'results["r"] = outcome(storekit.resolve_artifact_repository, "s3://bucket/x")',
-              STOREKIT_DISABLE_PLUGINS="storekit-s3")
+    r = probe(
+        plugin_python,
+        'results["r"] = outcome(storekit.resolve_artifact_repository, "s3://bucket/x")',
+        STOREKIT_DISABLE_PLUGINS="storekit-s3",
+    )
     assert r["r"]["error"] == "UnknownSchemeError"
     assert "storekit-s3 provides 's3' but is disabled by STOREKIT_DISABLE_PLUGINS" in r["r"]["message"]
 
@@ -270,18 +315,33 @@ def test_absent_builtin_plugin_message_has_the_pip_install_hint(monkeypatch: pyt
 
 
 def test_disabled_plugin_is_ignored_and_says_so(plugin_python: Path) -> None:
-    r = probe(plugin_python, 'results["r"] = outcome(storekit.resolve_tracking_store, "acme://x")',
-              STOREKIT_DISABLE_PLUGINS="storekit-test-acme")
+    r = probe(
+        plugin_python,
+        'results["r"] = outcome(storekit.resolve_tracking_store, "acme://x")',
+        STOREKIT_DISABLE_PLUGINS="storekit-test-acme",
+    )
     assert r["r"]["error"] == "UnknownSchemeError"
     assert "acme" in r["r"]["message"]
 
 
 @pytest.mark.parametrize(
     ("scheme", "extra"),
-    [("s3", "s3"), ("wasbs", "azure"), ("abfss", "azure"), ("az", "azure"), ("abfs", "azure"),
-     ("sftp", "sftp"), ("hdfs", "hdfs"), ("viewfs", "hdfs"), ("webhdfs", "hdfs"),
-     ("swebhdfs", "hdfs"), ("postgresql", "postgres"), ("mysql", "mysql"), ("mariadb", "mysql"),
-     ("S3", "s3")],
+    [
+        ("s3", "s3"),
+        ("wasbs", "azure"),
+        ("abfss", "azure"),
+        ("az", "azure"),
+        ("abfs", "azure"),
+        ("sftp", "sftp"),
+        ("hdfs", "hdfs"),
+        ("viewfs", "hdfs"),
+        ("webhdfs", "hdfs"),
+        ("swebhdfs", "hdfs"),
+        ("postgresql", "postgres"),
+        ("mysql", "mysql"),
+        ("mariadb", "mysql"),
+        ("S3", "s3"),
+    ],
 )
 def test_install_hint_table(scheme: str, extra: str) -> None:
     assert registry.install_hint(scheme) == f"pip install 'storekit[{extra}]'"
@@ -318,6 +378,7 @@ def test_prefer_rejects_unknown_interface() -> None:
 
 # --- default URIs --------------------------------------------------------------------------
 
+
 def test_default_uris(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in _ENV_VARS:
         monkeypatch.delenv(var, raising=False)
@@ -335,8 +396,11 @@ def test_default_uris(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # --- run context providers --------------------------------------------------------------
 
+
 def test_context_providers_from_entry_points(plugin_python: Path) -> None:
-    r = probe(plugin_python, """
+    r = probe(
+        plugin_python,
+        """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             providers = registry.get_context_providers()
@@ -345,7 +409,8 @@ def test_context_providers_from_entry_points(plugin_python: Path) -> None:
             results["tags"] = registry.collect_context_tags(providers)
         results["warnings"] = [str(w.message) for w in caught
                                if issubclass(w.category, registry.PluginWarning)]
-    """)
+    """,
+    )
     assert r["order"] == ["EarlyContext", "RaisingContext", "AcmeContext"]
     assert r["tags"]["acme.context"] == "yes" and r["tags"]["acme.early"] == "yes"
     assert r["tags"]["shared"] == "acme"  # the later provider wins
@@ -395,8 +460,9 @@ def test_cli_plugins_json(plugin_python: Path) -> None:
     assert proc.returncode == 1, proc.stderr  # the twin conflict is an error
     payload = json.loads(proc.stdout)
     assert payload["storekit_api"] == 1
-    acme = [i for i in payload["implementations"]
-            if i["distribution"] == "storekit-test-acme" and i["scheme"] == "acme"]
+    acme = [
+        i for i in payload["implementations"] if i["distribution"] == "storekit-test-acme" and i["scheme"] == "acme"
+    ]
     assert {(i["interface"], i["version"], i["status"], i["builtin"]) for i in acme} == {
         ("tracking", "1.2.3", "not loaded", False),
         ("artifacts", "1.2.3", "not loaded", False),
@@ -409,8 +475,9 @@ def test_cli_plugins_json(plugin_python: Path) -> None:
 def test_cli_plugins_load_reports_import_status(plugin_python: Path) -> None:
     proc = _run(plugin_python, ["-c", _CLI, "plugins", "--json", "--load", "--interface", "tracking"])
     payload = json.loads(proc.stdout)
-    status = {i["scheme"]: i["status"] for i in payload["implementations"]
-              if i["distribution"].startswith("storekit-test")}
+    status = {
+        i["scheme"]: i["status"] for i in payload["implementations"] if i["distribution"].startswith("storekit-test")
+    }
     assert {i["interface"] for i in payload["implementations"]} == {"tracking"}
     assert status["acme"] == "ok"
     assert status["broken"].startswith("error: ") and "frobnicator" in status["broken"]

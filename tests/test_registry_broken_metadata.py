@@ -41,8 +41,14 @@ def broken_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
-    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                  check=True, capture_output=True, text=True).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     dirs = [d for d in site.getsitepackages() if os.path.isdir(d)]
     (purelib / "zz_project_env.pth").write_text(
         "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in dirs) + "\n"
@@ -56,8 +62,9 @@ def broken_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKIT_")}
-    return subprocess.run([str(python), "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [str(python), "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 def test_broken_metadata_is_really_broken(broken_python: Path, tmp_path: Path) -> None:
@@ -66,7 +73,9 @@ def test_broken_metadata_is_really_broken(broken_python: Path, tmp_path: Path) -
 
 
 def test_stores_resolve_and_the_broken_distributions_are_named(broken_python: Path, tmp_path: Path) -> None:
-    proc = _run(broken_python, f"""
+    proc = _run(
+        broken_python,
+        f"""
         import warnings
         warnings.simplefilter("always")
         from storekit.registry import resolve_tracking_store, resolve_registry_store
@@ -74,7 +83,9 @@ def test_stores_resolve_and_the_broken_distributions_are_named(broken_python: Pa
             resolve_tracking_store(uri).close()
         resolve_registry_store("sqlite:///{tmp_path}/t.db").close()
         print("resolved")
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resolved" in proc.stdout
     assert "broken_entry_points-1.0.dist-info" in proc.stderr, proc.stderr

@@ -25,10 +25,15 @@ def test_reexports_every_validation_name() -> None:
         assert name in rules.__all__
 
 
-@pytest.mark.parametrize("given,expected", [
-    ("finished", RunStatus.FINISHED), ("RUNNING", RunStatus.RUNNING), ("Killed", RunStatus.KILLED),
-    (RunStatus.FAILED, RunStatus.FAILED),
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ("finished", RunStatus.FINISHED),
+        ("RUNNING", RunStatus.RUNNING),
+        ("Killed", RunStatus.KILLED),
+        (RunStatus.FAILED, RunStatus.FAILED),
+    ],
+)
 def test_parse_run_status(given: object, expected: RunStatus) -> None:
     assert rules.parse_run_status(given) is expected
 
@@ -39,10 +44,15 @@ def test_parse_run_status_refuses(bad: object) -> None:
         rules.parse_run_status(bad)
 
 
-@pytest.mark.parametrize("given,expected", [
-    ("all", ViewType.ALL), ("DELETED_ONLY", ViewType.DELETED_ONLY), (ViewType.ACTIVE_ONLY, ViewType.ACTIVE_ONLY),
-    (int(ViewType.ALL), ViewType.ALL),
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ("all", ViewType.ALL),
+        ("DELETED_ONLY", ViewType.DELETED_ONLY),
+        (ViewType.ACTIVE_ONLY, ViewType.ACTIVE_ONLY),
+        (int(ViewType.ALL), ViewType.ALL),
+    ],
+)
 def test_parse_view_type(given: object, expected: ViewType) -> None:
     assert rules.parse_view_type(given) is expected
 
@@ -66,10 +76,17 @@ def test_parse_stages() -> None:
         rules.parse_stages(5)
 
 
-@pytest.mark.parametrize("stage,archive,expected", [
-    ("Staging", True, True), ("production", True, True), ("None", True, False), (None, True, False),
-    ("Archived", True, False), ("Production", False, False),
-])
+@pytest.mark.parametrize(
+    "stage,archive,expected",
+    [
+        ("Staging", True, True),
+        ("production", True, True),
+        ("None", True, False),
+        (None, True, False),
+        ("Archived", True, False),
+        ("Production", False, False),
+    ],
+)
 def test_archives_other_versions(stage: object, archive: bool, expected: bool) -> None:
     assert rules.archives_other_versions(stage, archive) is expected
 
@@ -109,7 +126,11 @@ def test_new_params() -> None:
 
 def test_validate_batch_args() -> None:
     assert rules.validate_batch_args(None, None, None) == ([], [], [])
-    assert rules.validate_batch_args((), (Param("p", "v"),), [RunTag("t", "v")]) == ([], [Param("p", "v")], [RunTag("t", "v")])
+    assert rules.validate_batch_args((), (Param("p", "v"),), [RunTag("t", "v")]) == (
+        [],
+        [Param("p", "v")],
+        [RunTag("t", "v")],
+    )
     with pytest.raises(InvalidParameterError, match="log_batch params"):
         rules.validate_batch_args(params={"p": "v"})  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="different values"):
@@ -153,12 +174,16 @@ def _input(**fields: object) -> DatasetInput:
     return DatasetInput(Dataset(**values), tags)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("field,limit", [("name", 500), ("digest", 64), ("source_type", 64), ("source", 65_535),
-                                         ("schema", 65_535), ("profile", 65_535)])
+@pytest.mark.parametrize(
+    "field,limit",
+    [("name", 500), ("digest", 64), ("source_type", 64), ("source", 65_535), ("schema", 65_535), ("profile", 65_535)],
+)
 def test_dataset_limits(field: str, limit: int) -> None:
     assert validation.DATASET_LIMITS[field] == limit
     rules.validate_dataset_input(_input(**{field: "x" * limit}))
-    with pytest.raises(InvalidParameterError, match=f"dataset {field}: length {limit + 1} exceeds the limit of {limit}"):
+    with pytest.raises(
+        InvalidParameterError, match=f"dataset {field}: length {limit + 1} exceeds the limit of {limit}"
+    ):
         rules.validate_dataset_input(_input(**{field: "x" * (limit + 1)}))
 
 

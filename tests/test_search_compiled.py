@@ -48,12 +48,14 @@ class Text(str):
 
 ODD_NUMBERS = st.sampled_from([1, -3, True, False, "2.5", "x", "nan", 10**400, 1.0, math.nan, None])
 ODD_STRINGS = st.sampled_from([Text("a"), Text("ab"), 7, 2.5, "a", "", None])
-ODD_RECORDS = st.fixed_dictionaries({
-    M: ODD_NUMBERS,
-    P: ODD_STRINGS,
-    T: st.sampled_from(["a", "A", "b%", None]),
-    D: st.one_of(st.none(), st.just("a"), st.lists(st.sampled_from(["a", "ab", ""]), max_size=3).map(tuple)),
-})
+ODD_RECORDS = st.fixed_dictionaries(
+    {
+        M: ODD_NUMBERS,
+        P: ODD_STRINGS,
+        T: st.sampled_from(["a", "A", "b%", None]),
+        D: st.one_of(st.none(), st.just("a"), st.lists(st.sampled_from(["a", "ab", ""]), max_size=3).map(tuple)),
+    }
+)
 
 
 def _accessor(ident):
@@ -110,10 +112,12 @@ def test_a_number_comparison_with_a_string_operand_is_false():
 NUMBER_KEY = Identifier(Kind.METRIC, "m", ValueType.NUMBER)
 STRING_KEY = Identifier(Kind.PARAM, "p", ValueType.STRING)
 ROWS = st.lists(
-    st.fixed_dictionaries({
-        NUMBER_KEY: st.sampled_from([1.0, -1.0, 0.0, -0.0, 2, math.nan, math.inf, None, True, "3", Text("x")]),
-        STRING_KEY: st.sampled_from(["a", "b", "B", "", None, Text("a"), 5]),
-    }),
+    st.fixed_dictionaries(
+        {
+            NUMBER_KEY: st.sampled_from([1.0, -1.0, 0.0, -0.0, 2, math.nan, math.inf, None, True, "3", Text("x")]),
+            STRING_KEY: st.sampled_from(["a", "b", "B", "", None, Text("a"), 5]),
+        }
+    ),
     max_size=12,
 )
 

@@ -40,15 +40,39 @@ def holds(text: str, values: dict, schema=RUN_SCHEMA) -> bool:
 # ------------------------------------------------------------ LIKE
 
 
-@pytest.mark.parametrize("value, pattern, expected", [
-    ("abc", "abc", True), ("abc", "ab", False), ("abc", "a%", True), ("abc", "%c", True),
-    ("abc", "%b%", True), ("abc", "a_c", True), ("abc", "a_", False), ("abc", "___", True),
-    ("", "%", True), ("", "_", False), ("", "", True), ("a", "", False),
-    ("aXbXc", "a%b%c", True), ("ab", "a%b%c", False), ("aa", "a%a", True), ("a", "a%a", False),
-    ("a%b", "a%b", True), ("a.b", "a.b", True), ("axb", "a.b", False), ("a*b", "a*b", True),
-    ("a\nb", "a_b", True), ("a\\b", "a\\b", True), ("a\\b", "a\\_", True), ("a_b", "a\\_b", False),
-    ("[x]", "[x]", True), ("x", "[x]", False), ("ünï", "_n_", True), ("abcabc", "%abc", True),
-])
+@pytest.mark.parametrize(
+    "value, pattern, expected",
+    [
+        ("abc", "abc", True),
+        ("abc", "ab", False),
+        ("abc", "a%", True),
+        ("abc", "%c", True),
+        ("abc", "%b%", True),
+        ("abc", "a_c", True),
+        ("abc", "a_", False),
+        ("abc", "___", True),
+        ("", "%", True),
+        ("", "_", False),
+        ("", "", True),
+        ("a", "", False),
+        ("aXbXc", "a%b%c", True),
+        ("ab", "a%b%c", False),
+        ("aa", "a%a", True),
+        ("a", "a%a", False),
+        ("a%b", "a%b", True),
+        ("a.b", "a.b", True),
+        ("axb", "a.b", False),
+        ("a*b", "a*b", True),
+        ("a\nb", "a_b", True),
+        ("a\\b", "a\\b", True),
+        ("a\\b", "a\\_", True),
+        ("a_b", "a\\_b", False),
+        ("[x]", "[x]", True),
+        ("x", "[x]", False),
+        ("ünï", "_n_", True),
+        ("abcabc", "%abc", True),
+    ],
+)
 def test_like(value, pattern, expected):
     assert like_match(value, pattern, False) is expected
 
@@ -72,14 +96,30 @@ def test_like_has_no_backtracking_blowup():
 NUMBERS = {"metrics.m": 2.0, "attributes.start_time": 1000}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("metrics.m = 2", True), ("metrics.m = 3", False), ("metrics.m != 3", True), ("metrics.m != 2", False),
-    ("metrics.m < 3", True), ("metrics.m < 2", False), ("metrics.m <= 2", True), ("metrics.m <= 1", False),
-    ("metrics.m > 1", True), ("metrics.m > 2", False), ("metrics.m >= 2", True), ("metrics.m >= 3", False),
-    ("metrics.m < Infinity", True), ("metrics.m > -inf", True),
-    ("start_time = 1000", True), ("start_time > 999.5", True), ("start_time < 1e3", False),
-    ("metrics.m IS NOT NULL", True), ("metrics.m IS NULL", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("metrics.m = 2", True),
+        ("metrics.m = 3", False),
+        ("metrics.m != 3", True),
+        ("metrics.m != 2", False),
+        ("metrics.m < 3", True),
+        ("metrics.m < 2", False),
+        ("metrics.m <= 2", True),
+        ("metrics.m <= 1", False),
+        ("metrics.m > 1", True),
+        ("metrics.m > 2", False),
+        ("metrics.m >= 2", True),
+        ("metrics.m >= 3", False),
+        ("metrics.m < Infinity", True),
+        ("metrics.m > -inf", True),
+        ("start_time = 1000", True),
+        ("start_time > 999.5", True),
+        ("start_time < 1e3", False),
+        ("metrics.m IS NOT NULL", True),
+        ("metrics.m IS NULL", False),
+    ],
+)
 def test_numeric_comparisons(text, expected):
     assert holds(text, NUMBERS) is expected
 
@@ -110,33 +150,68 @@ def test_numeric_attribute_given_as_string_compares_numerically():
 STRINGS = {"params.p": "Alpha", "tags.t": "x y", "attributes.status": RunStatus.FINISHED}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("params.p = 'Alpha'", True), ("params.p = 'alpha'", False), ("params.p != 'alpha'", True),
-    ("params.p != 'Alpha'", False), ("params.p LIKE 'Al%'", True), ("params.p LIKE 'al%'", False),
-    ("params.p ILIKE 'al%'", True), ("params.p ILIKE 'AL_HA'", True), ("params.p ILIKE 'al'", False),
-    ("params.p IN ('x', 'Alpha')", True), ("params.p IN ('alpha')", False),
-    ("params.p NOT IN ('alpha')", True), ("params.p NOT IN ('Alpha', 'b')", False),
-    ("params.p IS NOT NULL", True), ("params.p IS NULL", False),
-    ("tags.t = 'x y'", True), ("status = 'FINISHED'", True), ("status LIKE 'FIN%'", True),
-    ("status IN ('RUNNING', 'FINISHED')", True), ("status = 'finished'", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("params.p = 'Alpha'", True),
+        ("params.p = 'alpha'", False),
+        ("params.p != 'alpha'", True),
+        ("params.p != 'Alpha'", False),
+        ("params.p LIKE 'Al%'", True),
+        ("params.p LIKE 'al%'", False),
+        ("params.p ILIKE 'al%'", True),
+        ("params.p ILIKE 'AL_HA'", True),
+        ("params.p ILIKE 'al'", False),
+        ("params.p IN ('x', 'Alpha')", True),
+        ("params.p IN ('alpha')", False),
+        ("params.p NOT IN ('alpha')", True),
+        ("params.p NOT IN ('Alpha', 'b')", False),
+        ("params.p IS NOT NULL", True),
+        ("params.p IS NULL", False),
+        ("tags.t = 'x y'", True),
+        ("status = 'FINISHED'", True),
+        ("status LIKE 'FIN%'", True),
+        ("status IN ('RUNNING', 'FINISHED')", True),
+        ("status = 'finished'", False),
+    ],
+)
 def test_string_comparisons(text, expected):
     assert holds(text, STRINGS) is expected
 
 
-@pytest.mark.parametrize("text", [
-    "metrics.x = 1", "metrics.x != 1", "metrics.x < 1", "metrics.x >= 1", "metrics.x != NaN",
-    "params.x = 'a'", "params.x != 'a'", "params.x LIKE '%'", "params.x ILIKE '%'",
-    "params.x IN ('a')", "params.x NOT IN ('a')", "params.x IS NOT NULL", "end_time > 0",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.x = 1",
+        "metrics.x != 1",
+        "metrics.x < 1",
+        "metrics.x >= 1",
+        "metrics.x != NaN",
+        "params.x = 'a'",
+        "params.x != 'a'",
+        "params.x LIKE '%'",
+        "params.x ILIKE '%'",
+        "params.x IN ('a')",
+        "params.x NOT IN ('a')",
+        "params.x IS NOT NULL",
+        "end_time > 0",
+    ],
+)
 def test_comparison_on_missing_value_is_false(text):
     assert holds(text, {}) is False
 
 
-@pytest.mark.parametrize("text", [
-    "NOT metrics.x = 1", "NOT params.x != 'a'", "params.x IS NULL", "metrics.x IS NULL",
-    "NOT params.x NOT IN ('a')", "NOT params.x LIKE '%'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NOT metrics.x = 1",
+        "NOT params.x != 'a'",
+        "params.x IS NULL",
+        "metrics.x IS NULL",
+        "NOT params.x NOT IN ('a')",
+        "NOT params.x LIKE '%'",
+    ],
+)
 def test_not_inverts_a_false_comparison_on_missing(text):
     assert holds(text, {}) is True
 
@@ -144,16 +219,19 @@ def test_not_inverts_a_false_comparison_on_missing(text):
 # ------------------------------------------------------------ boolean logic
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("metrics.m = 2 AND params.p = 'Alpha'", True),
-    ("metrics.m = 2 AND params.p = 'x'", False),
-    ("metrics.m = 3 OR params.p = 'Alpha'", True),
-    ("metrics.m = 3 OR params.p = 'x'", False),
-    ("NOT metrics.m = 3", True),
-    ("metrics.m = 3 AND params.p = 'x' OR tags.t = 'x y'", True),
-    ("metrics.m = 3 AND (params.p = 'x' OR tags.t = 'x y')", False),
-    ("NOT (metrics.m = 3 OR params.p = 'x')", True),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("metrics.m = 2 AND params.p = 'Alpha'", True),
+        ("metrics.m = 2 AND params.p = 'x'", False),
+        ("metrics.m = 3 OR params.p = 'Alpha'", True),
+        ("metrics.m = 3 OR params.p = 'x'", False),
+        ("NOT metrics.m = 3", True),
+        ("metrics.m = 3 AND params.p = 'x' OR tags.t = 'x y'", True),
+        ("metrics.m = 3 AND (params.p = 'x' OR tags.t = 'x y')", False),
+        ("NOT (metrics.m = 3 OR params.p = 'x')", True),
+    ],
+)
 def test_boolean_logic(text, expected):
     assert holds(text, {**NUMBERS, **STRINGS}) is expected
 
@@ -173,14 +251,22 @@ def test_evaluate_refuses_non_expressions():
 DATASETS = {"datasets.name": ("train", "eval"), "datasets.context": ("training", "evaluation")}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("datasets.name = 'eval'", True), ("datasets.name = 'test'", False),
-    ("datasets.name != 'train'", True),  # any input whose name is not 'train'
-    ("datasets.name IN ('x', 'train')", True), ("datasets.name NOT IN ('train', 'eval')", False),
-    ("datasets.context LIKE 'eval%'", True), ("datasets.context ILIKE 'TRAIN%'", True),
-    ("datasets.digest = 'x'", False), ("datasets.digest IS NULL", True),
-    ("datasets.name IS NOT NULL", True), ("NOT datasets.name = 'train'", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("datasets.name = 'eval'", True),
+        ("datasets.name = 'test'", False),
+        ("datasets.name != 'train'", True),  # any input whose name is not 'train'
+        ("datasets.name IN ('x', 'train')", True),
+        ("datasets.name NOT IN ('train', 'eval')", False),
+        ("datasets.context LIKE 'eval%'", True),
+        ("datasets.context ILIKE 'TRAIN%'", True),
+        ("datasets.digest = 'x'", False),
+        ("datasets.digest IS NULL", True),
+        ("datasets.name IS NOT NULL", True),
+        ("NOT datasets.name = 'train'", False),
+    ],
+)
 def test_dataset_any_match(text, expected):
     assert holds(text, DATASETS) is expected
 
@@ -248,8 +334,16 @@ def test_order_values_are_json_and_encode_special_numbers():
     assert start == [3, "a"] and isinstance(start[0], int)
 
 
-@pytest.mark.parametrize("order", [["metrics.m ASC"], ["metrics.m DESC"], ["params.p DESC", "metrics.m"],
-                                   None, ["attributes.start_time", "params.p"]])
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["metrics.m ASC"],
+        ["metrics.m DESC"],
+        ["params.p DESC", "metrics.m"],
+        None,
+        ["attributes.start_time", "params.p"],
+    ],
+)
 def test_is_after_agrees_with_sort(order):
     keys = parse_order_by(order)
     get = run_values(ROWS)
@@ -257,15 +351,21 @@ def test_is_after_agrees_with_sort(order):
     encoded = [json.loads(json.dumps(order_values(row, keys, get))) for row in ordered]
     for i, cursor in enumerate(encoded):
         after = [row for row, values in zip(ordered, encoded) if is_after(values, cursor, keys)]
-        assert after == ordered[i + 1:]
+        assert after == ordered[i + 1 :]
         assert compare_order_values(cursor, cursor, keys) == 0
 
 
 def test_sort_matches_comparator_on_random_data():
     rng = random.Random(7)
     choices = [None, NAN, INF, -INF, 0.0, -0.0, 1.0, -2.5, 3]
-    rows = [{"attributes.run_id": f"{i:04x}", "metrics.m": rng.choice(choices),
-             "params.p": rng.choice([None, "", "a", "B", "é", "aa"])} for i in range(200)]
+    rows = [
+        {
+            "attributes.run_id": f"{i:04x}",
+            "metrics.m": rng.choice(choices),
+            "params.p": rng.choice([None, "", "a", "B", "é", "aa"]),
+        }
+        for i in range(200)
+    ]
     for order in (["metrics.m"], ["metrics.m DESC", "params.p"], ["params.p DESC"]):
         keys = parse_order_by(order)
         get = run_values(rows)
@@ -275,12 +375,15 @@ def test_sort_matches_comparator_on_random_data():
             assert is_after(later, earlier, keys)
 
 
-@pytest.mark.parametrize("values, cursor", [
-    (["x", "a"], ["NaN", "a"]),             # a string in a numeric slot
-    ([1, 2], [1, "a"]),                     # a number in a string slot
-    ([1], [1, "a"]),                        # wrong length
-    ([True, "a"], [1, "a"]),                # booleans are not numbers
-])
+@pytest.mark.parametrize(
+    "values, cursor",
+    [
+        (["x", "a"], ["NaN", "a"]),  # a string in a numeric slot
+        ([1, 2], [1, "a"]),  # a number in a string slot
+        ([1], [1, "a"]),  # wrong length
+        ([True, "a"], [1, "a"]),  # booleans are not numbers
+    ],
+)
 def test_bad_cursor_values_raise_invalid_parameter(values, cursor):
     keys = parse_order_by(None)
     with pytest.raises(InvalidParameterError, match="page_token"):
@@ -289,8 +392,9 @@ def test_bad_cursor_values_raise_invalid_parameter(values, cursor):
 
 def test_sort_is_fast_enough_for_thousands_of_runs():
     rng = random.Random(1)
-    rows = [{"attributes.run_id": f"{i:032x}", "metrics.m": rng.random(), "attributes.start_time": i}
-            for i in range(10_000)]
+    rows = [
+        {"attributes.run_id": f"{i:032x}", "metrics.m": rng.random(), "attributes.start_time": i} for i in range(10_000)
+    ]
     keys = parse_order_by(["metrics.m DESC"])
     start = time.perf_counter()
     ordered = sort_entities(rows, keys, run_values(rows))

@@ -142,25 +142,39 @@ def test_unknown_attribute_lists_allowed_ones():
 # ------------------------------------------------------------ comparators
 
 
-@pytest.mark.parametrize("symbol, op", [("=", Op.EQ), ("==", Op.EQ), ("!=", Op.NE), ("<>", Op.NE),
-                                        ("<", Op.LT), ("<=", Op.LE), (">", Op.GT), (">=", Op.GE)])
+@pytest.mark.parametrize(
+    "symbol, op",
+    [
+        ("=", Op.EQ),
+        ("==", Op.EQ),
+        ("!=", Op.NE),
+        ("<>", Op.NE),
+        ("<", Op.LT),
+        ("<=", Op.LE),
+        (">", Op.GT),
+        (">=", Op.GE),
+    ],
+)
 def test_numeric_comparators(symbol, op):
     assert parse_filter(f"metrics.a {symbol} 2") == Comparison(metric("a"), op, 2.0)
     assert parse_filter(f"start_time{symbol}2") == Comparison(attr("start_time", N), op, 2.0)
 
 
-@pytest.mark.parametrize("text, op, value", [
-    ("params.p = 'v'", Op.EQ, "v"),
-    ("params.p != 'v'", Op.NE, "v"),
-    ("params.p LIKE 'v%'", Op.LIKE, "v%"),
-    ("params.p like 'v%'", Op.LIKE, "v%"),
-    ("params.p ILIKE 'V_'", Op.ILIKE, "V_"),
-    ("params.p IN ('a', \"b\")", Op.IN, ("a", "b")),
-    ("params.p in ('a')", Op.IN, ("a",)),
-    ("params.p NOT IN ('a','b' , 'c')", Op.NOT_IN, ("a", "b", "c")),
-    ("params.p IS NULL", Op.IS_NULL, None),
-    ("params.p is not null", Op.IS_NOT_NULL, None),
-])
+@pytest.mark.parametrize(
+    "text, op, value",
+    [
+        ("params.p = 'v'", Op.EQ, "v"),
+        ("params.p != 'v'", Op.NE, "v"),
+        ("params.p LIKE 'v%'", Op.LIKE, "v%"),
+        ("params.p like 'v%'", Op.LIKE, "v%"),
+        ("params.p ILIKE 'V_'", Op.ILIKE, "V_"),
+        ("params.p IN ('a', \"b\")", Op.IN, ("a", "b")),
+        ("params.p in ('a')", Op.IN, ("a",)),
+        ("params.p NOT IN ('a','b' , 'c')", Op.NOT_IN, ("a", "b", "c")),
+        ("params.p IS NULL", Op.IS_NULL, None),
+        ("params.p is not null", Op.IS_NOT_NULL, None),
+    ],
+)
 def test_string_comparators(text, op, value):
     assert parse_filter(text) == Comparison(param("p"), op, value)
 
@@ -200,11 +214,23 @@ def test_bad_comparisons(text, fragment):
 # ------------------------------------------------------------ values
 
 
-@pytest.mark.parametrize("literal, value", [
-    ("1", 1.0), ("-1", -1.0), ("+2.5", 2.5), (".5", 0.5), ("5.", 5.0), ("1e3", 1000.0),
-    ("-1.5E-3", -0.0015), ("Infinity", math.inf), ("inf", math.inf), ("-Infinity", -math.inf),
-    ("-INF", -math.inf), ("+inf", math.inf),
-])
+@pytest.mark.parametrize(
+    "literal, value",
+    [
+        ("1", 1.0),
+        ("-1", -1.0),
+        ("+2.5", 2.5),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("1e3", 1000.0),
+        ("-1.5E-3", -0.0015),
+        ("Infinity", math.inf),
+        ("inf", math.inf),
+        ("-Infinity", -math.inf),
+        ("-INF", -math.inf),
+        ("+inf", math.inf),
+    ],
+)
 def test_number_literals(literal, value):
     assert parse_filter(f"metrics.m = {literal}").value == value
 
@@ -216,12 +242,24 @@ def test_nan_literal_is_the_shared_nan(literal):
     assert expr == parse_filter("metrics.m != NaN")
 
 
-@pytest.mark.parametrize("literal, value", [
-    ("'abc'", "abc"), ('"abc"', "abc"), ("'it''s'", "it's"), ('"say ""hi"""', 'say "hi"'),
-    (r"'it\'s'", "it's"), (r"'back\\slash'", "back\\slash"), (r"'c:\temp'", r"c:\temp"),
-    ("'say \"hi\"'", 'say "hi"'), ("''", ""), ("'100%'", "100%"), ("'ünï ☃'", "ünï ☃"),
-    ("'a AND b'", "a AND b"), ("'line\nbreak'", "line\nbreak"),
-])
+@pytest.mark.parametrize(
+    "literal, value",
+    [
+        ("'abc'", "abc"),
+        ('"abc"', "abc"),
+        ("'it''s'", "it's"),
+        ('"say ""hi"""', 'say "hi"'),
+        (r"'it\'s'", "it's"),
+        (r"'back\\slash'", "back\\slash"),
+        (r"'c:\temp'", r"c:\temp"),
+        ("'say \"hi\"'", 'say "hi"'),
+        ("''", ""),
+        ("'100%'", "100%"),
+        ("'ünï ☃'", "ünï ☃"),
+        ("'a AND b'", "a AND b"),
+        ("'line\nbreak'", "line\nbreak"),
+    ],
+)
 def test_string_literals(literal, value):
     assert parse_filter(f"params.p = {literal}").value == value
 
@@ -259,25 +297,27 @@ def test_not_binds_tightest_and_nests():
 
 
 def test_keywords_are_case_insensitive():
-    assert parse_filter("metrics.a > 1 and params.b = 'x' Or not tags.c != 'y'") == \
-        Or((And((A, B)), Not(C)))
+    assert parse_filter("metrics.a > 1 and params.b = 'x' Or not tags.c != 'y'") == Or((And((A, B)), Not(C)))
 
 
 # ------------------------------------------------------------ error positions
 
 
-@pytest.mark.parametrize("text, position", [
-    ("metrics.a > 1 AND", 17),
-    ("metrics.a > 1 AND params.b = 'x", 29),
-    ("(metrics.a > 1", 14),
-    ("metrics.a > 1)", 13),
-    ("metrics.a > 1 params.b = 'x'", 14),
-    ("params.b = 'x' AND foo = 'y'", 19),
-    ("metrics.a ~ 1", 10),
-    ("metrics.a > 'x'", 12),
-    ("metrics.a > 1 AND \x00", 18),
-    ("params.b LIKE 3", 14),
-])
+@pytest.mark.parametrize(
+    "text, position",
+    [
+        ("metrics.a > 1 AND", 17),
+        ("metrics.a > 1 AND params.b = 'x", 29),
+        ("(metrics.a > 1", 14),
+        ("metrics.a > 1)", 13),
+        ("metrics.a > 1 params.b = 'x'", 14),
+        ("params.b = 'x' AND foo = 'y'", 19),
+        ("metrics.a ~ 1", 10),
+        ("metrics.a > 'x'", 12),
+        ("metrics.a > 1 AND \x00", 18),
+        ("params.b LIKE 3", 14),
+    ],
+)
 def test_error_positions(text, position):
     assert position_of(text) == position
 
@@ -372,13 +412,16 @@ def test_long_flat_filter_parses(monkeypatch: pytest.MonkeyPatch):
 # ------------------------------------------------------------ schemas
 
 
-@pytest.mark.parametrize("schema, text", [
-    (EXPERIMENT_SCHEMA, "name LIKE 'exp%' AND tags.team = 'x' AND creation_time > 5"),
-    (REGISTERED_MODEL_SCHEMA, "name = 'm' AND tags.t IS NOT NULL AND description ILIKE '%x%'"),
-    (MODEL_VERSION_SCHEMA, "name = 'm' AND version >= 2 AND current_stage IN ('Production')"),
-    (LOGGED_MODEL_SCHEMA, "metrics.acc > 0.5 AND params.p = 'x' AND status = 'READY'"),
-    (RUN_SCHEMA, "datasets.name = 'd' AND lifecycle_stage = 'active' AND end_time IS NULL"),
-])
+@pytest.mark.parametrize(
+    "schema, text",
+    [
+        (EXPERIMENT_SCHEMA, "name LIKE 'exp%' AND tags.team = 'x' AND creation_time > 5"),
+        (REGISTERED_MODEL_SCHEMA, "name = 'm' AND tags.t IS NOT NULL AND description ILIKE '%x%'"),
+        (MODEL_VERSION_SCHEMA, "name = 'm' AND version >= 2 AND current_stage IN ('Production')"),
+        (LOGGED_MODEL_SCHEMA, "metrics.acc > 0.5 AND params.p = 'x' AND status = 'READY'"),
+        (RUN_SCHEMA, "datasets.name = 'd' AND lifecycle_stage = 'active' AND end_time IS NULL"),
+    ],
+)
 def test_each_schema_accepts_its_identifiers(schema, text):
     expr = parse_filter(text, schema)
     assert isinstance(expr, And) and len(expr.items) == 3
@@ -387,15 +430,18 @@ def test_each_schema_accepts_its_identifiers(schema, text):
         assert ident.kind in schema.kinds or ident.key in schema.attributes
 
 
-@pytest.mark.parametrize("schema, text, fragment", [
-    (EXPERIMENT_SCHEMA, "metrics.a > 1", "experiment search has no metrics"),
-    (EXPERIMENT_SCHEMA, "params.p = 'x'", "experiment search has no params"),
-    (EXPERIMENT_SCHEMA, "status = 'x'", "unknown experiment attribute 'status'"),
-    (REGISTERED_MODEL_SCHEMA, "datasets.name = 'x'", "registered model search has no datasets"),
-    (MODEL_VERSION_SCHEMA, "metrics.a > 1", "model version search has no metrics"),
-    (LOGGED_MODEL_SCHEMA, "datasets.name = 'x'", "logged model search has no datasets"),
-    (RUN_SCHEMA, "name = 'x'", "unknown run attribute 'name'"),
-])
+@pytest.mark.parametrize(
+    "schema, text, fragment",
+    [
+        (EXPERIMENT_SCHEMA, "metrics.a > 1", "experiment search has no metrics"),
+        (EXPERIMENT_SCHEMA, "params.p = 'x'", "experiment search has no params"),
+        (EXPERIMENT_SCHEMA, "status = 'x'", "unknown experiment attribute 'status'"),
+        (REGISTERED_MODEL_SCHEMA, "datasets.name = 'x'", "registered model search has no datasets"),
+        (MODEL_VERSION_SCHEMA, "metrics.a > 1", "model version search has no metrics"),
+        (LOGGED_MODEL_SCHEMA, "datasets.name = 'x'", "logged model search has no datasets"),
+        (RUN_SCHEMA, "name = 'x'", "unknown run attribute 'name'"),
+    ],
+)
 def test_schema_refuses_foreign_identifiers(schema, text, fragment):
     message = error_of(text, schema)
     assert fragment in message
@@ -438,15 +484,18 @@ def test_order_by_single_string_is_one_clause():
     assert parse_order_by("metrics.acc DESC")[0] == OrderKey(metric("acc"), False)
 
 
-@pytest.mark.parametrize("clauses, fragment", [
-    (["metrics.acc sideways"], "order_by[0]"),
-    (["params.p", "bogus"], "order_by[1]: unknown run attribute 'bogus'"),
-    ([""], "order_by[0]: empty order_by clause"),
-    ([3], "order_by[0]: expected a string, got int"),
-    (["datasets.name"], "cannot be used in order_by"),
-    (["metrics.a DESC DESC"], "expected ASC, DESC or the end"),
-    (["x" * 2000], "exceeds the limit of 1000"),
-])
+@pytest.mark.parametrize(
+    "clauses, fragment",
+    [
+        (["metrics.acc sideways"], "order_by[0]"),
+        (["params.p", "bogus"], "order_by[1]: unknown run attribute 'bogus'"),
+        ([""], "order_by[0]: empty order_by clause"),
+        ([3], "order_by[0]: expected a string, got int"),
+        (["datasets.name"], "cannot be used in order_by"),
+        (["metrics.a DESC DESC"], "expected ASC, DESC or the end"),
+        (["x" * 2000], "exceeds the limit of 1000"),
+    ],
+)
 def test_order_by_errors(clauses, fragment):
     with pytest.raises(InvalidParameterError) as info:
         parse_order_by(clauses)
@@ -461,21 +510,25 @@ def test_order_by_not_a_list():
 # ------------------------------------------------------------ formatting
 
 
-@pytest.mark.parametrize("text", [
-    "metrics.a > 1 OR params.b = 'x' AND NOT tags.c != 'y'",
-    "(metrics.a > 1 OR params.b = 'x') AND NOT (tags.c != 'y' AND tags.d IS NULL)",
-    "metrics.`val loss` <= -Infinity OR metrics.x != NaN",
-    "params.`a b` IN ('it''s', 'back\\\\slash', '%_') AND status NOT IN ('A')",
-    "NOT NOT datasets.context ILIKE 'TRAIN%'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.a > 1 OR params.b = 'x' AND NOT tags.c != 'y'",
+        "(metrics.a > 1 OR params.b = 'x') AND NOT (tags.c != 'y' AND tags.d IS NULL)",
+        "metrics.`val loss` <= -Infinity OR metrics.x != NaN",
+        "params.`a b` IN ('it''s', 'back\\\\slash', '%_') AND status NOT IN ('A')",
+        "NOT NOT datasets.context ILIKE 'TRAIN%'",
+    ],
+)
 def test_format_round_trips(text):
     expr = parse_filter(text)
     assert parse_filter(format_expr(expr)) == expr
 
 
 def test_format_is_canonical():
-    assert format_expr(parse_filter("status='A' and  metric.`x` >= 1")) == \
-        "attributes.status = 'A' AND metrics.x >= 1.0"
+    assert (
+        format_expr(parse_filter("status='A' and  metric.`x` >= 1")) == "attributes.status = 'A' AND metrics.x >= 1.0"
+    )
     assert format_expr(None) == ""
 
 

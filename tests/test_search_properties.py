@@ -38,27 +38,77 @@ from storekit.search.evaluator import compare_order_values, like_match, order_va
 from storekit.search.parser import format_expr
 
 settings.register_profile(
-    "storekit-search", max_examples=200, deadline=None, database=None,
+    "storekit-search",
+    max_examples=200,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "storekit-search-soak", max_examples=10_000, deadline=None, database=None,
+    "storekit-search-soak",
+    max_examples=10_000,
+    deadline=None,
+    database=None,
     suppress_health_check=list(HealthCheck),
 )
-PROFILE = settings.get_profile(
-    "storekit-search-soak" if os.environ.get("STOREKIT_SOAK") == "1" else "storekit-search"
-)
+PROFILE = settings.get_profile("storekit-search-soak" if os.environ.get("STOREKIT_SOAK") == "1" else "storekit-search")
 
 SCHEMAS = [RUN_SCHEMA, EXPERIMENT_SCHEMA, REGISTERED_MODEL_SCHEMA, MODEL_VERSION_SCHEMA, LOGGED_MODEL_SCHEMA]
 
 # ------------------------------------------------------------ 1. any text
 
 FRAGMENTS = [
-    "metrics.a", "params.`b c`", "tags.\"t\"", "attributes.status", "status", "start_time", "name",
-    "datasets.name", "version", " = ", "!=", "<", "<=", ">", ">=", " LIKE ", " ILIKE ", " IN ",
-    " NOT ", " IS ", " NULL", " AND ", " OR ", "NOT ", "(", ")", ",", "'x'", "'it''s'", "'\\'",
-    '"y"', "1", "-2.5e3", "NaN", "-Infinity", "inf", "`", "'", '"', "\\", ".", " ", "\x00", "\n",
-    "é", "☃", "metrics.", "`k``", "1e999", "+", "-",
+    "metrics.a",
+    "params.`b c`",
+    'tags."t"',
+    "attributes.status",
+    "status",
+    "start_time",
+    "name",
+    "datasets.name",
+    "version",
+    " = ",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    " LIKE ",
+    " ILIKE ",
+    " IN ",
+    " NOT ",
+    " IS ",
+    " NULL",
+    " AND ",
+    " OR ",
+    "NOT ",
+    "(",
+    ")",
+    ",",
+    "'x'",
+    "'it''s'",
+    "'\\'",
+    '"y"',
+    "1",
+    "-2.5e3",
+    "NaN",
+    "-Infinity",
+    "inf",
+    "`",
+    "'",
+    '"',
+    "\\",
+    ".",
+    " ",
+    "\x00",
+    "\n",
+    "é",
+    "☃",
+    "metrics.",
+    "`k``",
+    "1e999",
+    "+",
+    "-",
 ]
 
 
@@ -92,8 +142,10 @@ KEYS = st.one_of(
 )
 # NUL is refused by the parser (no stored key or value can contain it), so the
 # round trip draws everything else.
-STRINGS = st.one_of(st.sampled_from(["", "x", "it's", "a\\b", "%", "_a%", 'say "hi"', "\\'"]),
-                    st.text(st.characters(blacklist_characters="\x00"), max_size=12))
+STRINGS = st.one_of(
+    st.sampled_from(["", "x", "it's", "a\\b", "%", "_a%", 'say "hi"', "\\'"]),
+    st.text(st.characters(blacklist_characters="\x00"), max_size=12),
+)
 
 
 def _nan_is_shared(value: float) -> float:
@@ -102,15 +154,18 @@ def _nan_is_shared(value: float) -> float:
 
 def identifiers(schema):
     prefixed = []
-    for kind, vtype in ((Kind.METRIC, ValueType.NUMBER), (Kind.PARAM, ValueType.STRING),
-                        (Kind.TAG, ValueType.STRING)):
+    for kind, vtype in ((Kind.METRIC, ValueType.NUMBER), (Kind.PARAM, ValueType.STRING), (Kind.TAG, ValueType.STRING)):
         if kind in schema.kinds:
             prefixed.append(KEYS.map(lambda key, k=kind, t=vtype: Identifier(k, key, t)))
     if Kind.DATASET in schema.kinds:
-        prefixed.append(st.sampled_from(["name", "digest", "context"]).map(
-            lambda key: Identifier(Kind.DATASET, key, ValueType.STRING)))
+        prefixed.append(
+            st.sampled_from(["name", "digest", "context"]).map(
+                lambda key: Identifier(Kind.DATASET, key, ValueType.STRING)
+            )
+        )
     attrs = st.sampled_from(sorted(schema.attributes)).map(
-        lambda name: Identifier(Kind.ATTRIBUTE, name, schema.attributes[name]))
+        lambda name: Identifier(Kind.ATTRIBUTE, name, schema.attributes[name])
+    )
     return st.one_of(attrs, *prefixed)
 
 
@@ -199,15 +254,23 @@ def small_comparisons(draw):
     return Comparison(ident, op, None if op in (Op.IS_NULL, Op.IS_NOT_NULL) else value)
 
 
-RECORDS = st.fixed_dictionaries({
-    M: MAYBE_NUMBER,
-    P: MAYBE_STRING,
-    T: MAYBE_STRING,
-    D: st.one_of(st.none(), st.lists(SMALL_STRINGS, max_size=3).map(tuple)),
-})
+RECORDS = st.fixed_dictionaries(
+    {
+        M: MAYBE_NUMBER,
+        P: MAYBE_STRING,
+        T: MAYBE_STRING,
+        D: st.one_of(st.none(), st.lists(SMALL_STRINGS, max_size=3).map(tuple)),
+    }
+)
 
-_REFERENCE_NUMERIC = {Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt,
-                      Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge}
+_REFERENCE_NUMERIC = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
 
 
 def _reference_like(value: str, pattern: str) -> bool:
@@ -257,8 +320,7 @@ def test_evaluator_agrees_with_reference(expr, record):
 def value_and_pattern(draw):
     """A value and a pattern made from it (kept, case-swapped, wildcarded or extra chars): near misses."""
     value = draw(st.text(alphabet="aAbB%_\n", max_size=8))
-    pattern = "".join(draw(st.sampled_from([c, c.swapcase(), "_", "%", c + "%", "%" + c, "", c + "b"]))
-                      for c in value)
+    pattern = "".join(draw(st.sampled_from([c, c.swapcase(), "_", "%", c + "%", "%" + c, "", c + "b"])) for c in value)
     return value, pattern
 
 
@@ -317,6 +379,5 @@ def test_sort_is_a_permutation_ordered_by_the_cursor_comparator(rows, ascending,
         assert compare_order_values(earlier, later, keys) < 0
     # Missing always last, NaN just before it, in either direction.
     first_values = [row[first] for row in ordered]
-    classes = [2 if v is None else 1 if (isinstance(v, float) and math.isnan(v)) else 0
-               for v in first_values]
+    classes = [2 if v is None else 1 if (isinstance(v, float) and math.isnan(v)) else 0 for v in first_values]
     assert classes == sorted(classes)

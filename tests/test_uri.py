@@ -68,27 +68,48 @@ _REDACTION_CASES = [
     ("postgresql+psycopg://alice:p%40ss%2Fw@h/db", ["p%40ss", "ss%2Fw"], "alice:***@h/db"),
     ("postgresql://alice:p@ss@h/db", ["p@ss"], "alice:***@h/db"),
     ("postgresql://h/db?password=pw9&sslmode=require", ["pw9"], "sslmode=require"),
-    ("mysql+pymysql://root:topsecret@127.0.0.1:3306/test?charset=utf8mb4", ["topsecret"],
-     "root:***@127.0.0.1:3306/test?charset=utf8mb4"),
+    (
+        "mysql+pymysql://root:topsecret@127.0.0.1:3306/test?charset=utf8mb4",
+        ["topsecret"],
+        "root:***@127.0.0.1:3306/test?charset=utf8mb4",
+    ),
     ("mariadb://root:topsecret@127.0.0.1/test", ["topsecret"], "root:***@127.0.0.1/test"),
     ("sftp://deploy:sshpass@files.example:2222/srv/art", ["sshpass"], "sftp://deploy:***@files.example:2222/srv/art"),
     ("s3://AKIAEXAMPLE:wJalrSECRET@bucket/prefix", ["wJalrSECRET"], "s3://AKIAEXAMPLE:***@bucket/prefix"),
-    ("s3://bucket/p?aws_access_key_id=AKIAEXAMPLE&aws_secret_access_key=wJalrSECRET&region=eu-west-1",
-     ["AKIAEXAMPLE", "wJalrSECRET"], "region=eu-west-1"),
-    ("https://bucket.example/k?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIAEXAMPLE%2F2024&X-Amz-Date=20240101",
-     ["deadbeef", "AKIAEXAMPLE"], "X-Amz-Date=20240101"),
+    (
+        "s3://bucket/p?aws_access_key_id=AKIAEXAMPLE&aws_secret_access_key=wJalrSECRET&region=eu-west-1",
+        ["AKIAEXAMPLE", "wJalrSECRET"],
+        "region=eu-west-1",
+    ),
+    (
+        "https://bucket.example/k?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIAEXAMPLE%2F2024&X-Amz-Date=20240101",
+        ["deadbeef", "AKIAEXAMPLE"],
+        "X-Amz-Date=20240101",
+    ),
     ("s3://bucket/p?session_token=FwoGZXIvYXdz", ["FwoGZXIvYXdz"], "s3://bucket/p?"),
-    ("wasbs://container@acct.blob.example/path?sv=2022-11-02&ss=b&srt=sco&sp=rwdl"
-     "&se=2030-01-01T00:00:00Z&spr=https&sig=abc%2Bdef%3D", ["abc%2Bdef", "abc+def", "rwdl"],
-     "wasbs://container@acct.blob.example/path?"),
+    (
+        "wasbs://container@acct.blob.example/path?sv=2022-11-02&ss=b&srt=sco&sp=rwdl"
+        "&se=2030-01-01T00:00:00Z&spr=https&sig=abc%2Bdef%3D",
+        ["abc%2Bdef", "abc+def", "rwdl"],
+        "wasbs://container@acct.blob.example/path?",
+    ),
     ("abfss://fs@acct.dfs.example/dir?sig=s1gn4ture&sv=2022", ["s1gn4ture"], "abfss://fs@acct.dfs.example/dir"),
     ("https://acct.blob.example/c/blob?sp=r&sig=zzzsig", ["zzzsig"], "https://acct.blob.example/c/blob"),
-    ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0S2V5;EndpointSuffix=core.example",
-     ["c2VjcmV0S2V5"], "AccountName=acct;AccountKey=***;EndpointSuffix=core.example"),
-    ("BlobEndpoint=https://acct.blob.example/;SharedAccessSignature=sv=2022&sig=abcd",
-     ["sig=abcd"], "BlobEndpoint=https://acct.blob.example/"),
-    ("Endpoint=sb://ns.example/;SharedAccessKeyName=Root;SharedAccessKey=k3yv4lue",
-     ["k3yv4lue"], "Endpoint=sb://ns.example/"),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0S2V5;EndpointSuffix=core.example",
+        ["c2VjcmV0S2V5"],
+        "AccountName=acct;AccountKey=***;EndpointSuffix=core.example",
+    ),
+    (
+        "BlobEndpoint=https://acct.blob.example/;SharedAccessSignature=sv=2022&sig=abcd",
+        ["sig=abcd"],
+        "BlobEndpoint=https://acct.blob.example/",
+    ),
+    (
+        "Endpoint=sb://ns.example/;SharedAccessKeyName=Root;SharedAccessKey=k3yv4lue",
+        ["k3yv4lue"],
+        "Endpoint=sb://ns.example/",
+    ),
     ("hdfs://hadoop:hpw@namenode:8020/data", ["hpw"], "hdfs://hadoop:***@namenode:8020/data"),
     ("https://user:ghp_token@git.example/repo?api_key=k123&x=1", ["ghp_token", "k123"], "x=1"),
     ("file:///tmp/a?token=zz", ["zz"], "file:///tmp/a?token=***"),
@@ -106,9 +127,16 @@ def test_redact_uri_removes_secrets(uri: str, secrets: list[str], kept: str) -> 
 
 @pytest.mark.parametrize(
     "uri",
-    ["sqlite:///abs/x.db", "sqlite:///x.db?mode=ro", "./local/dir", "C:\\Users\\me\\store",
-     "postgresql://alice@h/db", "s3://bucket/k?versionId=3", "file:///tmp/x",
-     "wasbs://container@acct.blob.example/path"],
+    [
+        "sqlite:///abs/x.db",
+        "sqlite:///x.db?mode=ro",
+        "./local/dir",
+        "C:\\Users\\me\\store",
+        "postgresql://alice@h/db",
+        "s3://bucket/k?versionId=3",
+        "file:///tmp/x",
+        "wasbs://container@acct.blob.example/path",
+    ],
 )
 def test_redact_uri_keeps_uris_without_secrets_unchanged(uri: str) -> None:
     assert redact_uri(uri) == uri
@@ -138,7 +166,7 @@ def test_append_path() -> None:
 
 # --- passwords with URI delimiters, fragments, free text (second-reading findings) -------------
 
-from storekit.uri import redact_text, uri_secrets  # noqa: E402
+from storekit.uri import redact_text, uri_secrets
 
 
 @pytest.mark.parametrize(

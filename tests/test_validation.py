@@ -51,6 +51,7 @@ def _refused(match: str):
 
 # --- keys --------------------------------------------------------------------------
 
+
 def test_key_length_edge() -> None:
     assert validate_key("k" * 250) == "k" * 250
     with _refused(r"metric key .*length 251 exceeds the limit of 250 characters"):
@@ -92,6 +93,7 @@ def test_invalid_parameter_error_is_a_value_error() -> None:
 
 # --- values --------------------------------------------------------------------------
 
+
 def test_param_value_edge() -> None:
     assert validate_param(Param("p", "v" * 6000)).value == "v" * 6000
     with _refused(r"param 'p' value: length 6001 exceeds the limit of 6000 characters"):
@@ -122,6 +124,7 @@ def test_validate_tags_mapping() -> None:
 
 # --- metrics --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", [0.5, 3, -1e308, math.nan, math.inf, -math.inf])
 def test_metric_values_accepted(value: float) -> None:
     assert validate_metric(Metric("m", value, 0, 0)).key == "m"
@@ -148,6 +151,7 @@ def test_metric_step_edges() -> None:
 
 
 # --- batches ---------------------------------------------------------------------------
+
 
 def test_batch_count_edges() -> None:
     metrics = [Metric("m", 1.0, 0, i) for i in range(1000)]
@@ -177,6 +181,7 @@ def test_batch_item_types() -> None:
 
 # --- names ------------------------------------------------------------------------------
 
+
 def test_experiment_name_edge() -> None:
     assert validate_experiment_name("e" * 500) == "e" * 500
     with _refused(r"experiment name: length 501 exceeds the limit of 500 characters"):
@@ -201,6 +206,7 @@ def test_run_and_model_names() -> None:
 
 # --- aliases -------------------------------------------------------------------------------
 
+
 def test_alias_edges() -> None:
     assert validate_alias("a" * 255) == "a" * 255
     assert validate_alias("champion-2_b") == "champion-2_b"
@@ -224,6 +230,7 @@ def test_alias_characters(alias: str) -> None:
 
 
 # --- ids, versions, max_results ------------------------------------------------------------
+
 
 def test_run_ids() -> None:
     assert validate_run_id("0" * 32) == "0" * 32
@@ -263,10 +270,18 @@ def test_max_results_edges() -> None:
 
 # --- artifact paths ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("path", "normalised"),
-    [(None, ""), ("", ""), (".", ""), ("a/b/c", "a/b/c"), ("a//b/./c/", "a/b/c"),
-     ("a\\b", "a/b"), ("dir/..hidden", "dir/..hidden")],
+    [
+        (None, ""),
+        ("", ""),
+        (".", ""),
+        ("a/b/c", "a/b/c"),
+        ("a//b/./c/", "a/b/c"),
+        ("a\\b", "a/b"),
+        ("dir/..hidden", "dir/..hidden"),
+    ],
 )
 def test_artifact_paths_normalised(path: "str | None", normalised: str) -> None:
     assert validate_artifact_path(path) == normalised

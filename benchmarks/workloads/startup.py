@@ -51,9 +51,21 @@ def run(ctx: BenchContext) -> list[Figure]:
     pick = lambda key: median([r[key] for r in runs])  # noqa: E731
     return [
         Figure("start-up", "import storekit", pick("import_s") * 1e3, "ms", target=200.0),
-        Figure("start-up", "resident after import", pick("import_rss"), "MiB", target=60.0,
-               note=f"bare interpreter: {baseline['rss']:.0f} MiB"),
-        Figure("start-up", "resolve + open SQLite store", pick("open_s") * 1e3, "ms", target=50.0,
-               note="resolve_tracking_store + first query, existing database"),
+        Figure(
+            "start-up",
+            "resident after import",
+            pick("import_rss"),
+            "MiB",
+            target=60.0,
+            note=f"bare interpreter: {baseline['rss']:.0f} MiB",
+        ),
+        Figure(
+            "start-up",
+            "resolve + open SQLite store",
+            pick("open_s") * 1e3,
+            "ms",
+            target=50.0,
+            note="resolve_tracking_store + first query, existing database",
+        ),
         Figure("start-up", "resident after opening", pick("open_rss"), "MiB"),
     ]

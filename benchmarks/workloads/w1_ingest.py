@@ -31,25 +31,27 @@ def run_payload(
     """Params, tags and metric points of run ``index``; metric values are uniform in [0, 1)."""
     ps = [Param("p0", f"v{index % P0_VALUES}")] + [Param(f"p{j}", f"value-{index}-{j}") for j in range(1, params)]
     ts = [RunTag(f"t{j}", f"tag-{index % 7}-{j}") for j in range(tags)]
-    ms = [
-        Metric(f"m{k}", rng.random(), BASE_TS + step, step)
-        for step in range(steps)
-        for k in range(keys)
-    ]
+    ms = [Metric(f"m{k}", rng.random(), BASE_TS + step, step) for step in range(steps) for k in range(keys)]
     return ps[:params], ts, ms
 
 
-def _batches(params: list[Param], tags: list[RunTag], metrics: list[Metric], batch: int
-             ) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
-    count = max(1, -(-len(metrics) // batch), -(-len(params) // MAX_PARAMS_PER_BATCH),
-                -(-len(tags) // MAX_TAGS_PER_BATCH))
+def _batches(
+    params: list[Param], tags: list[RunTag], metrics: list[Metric], batch: int
+) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
+    count = max(
+        1, -(-len(metrics) // batch), -(-len(params) // MAX_PARAMS_PER_BATCH), -(-len(tags) // MAX_TAGS_PER_BATCH)
+    )
     for i in range(count):
-        yield (metrics[i * batch:(i + 1) * batch], params[i * MAX_PARAMS_PER_BATCH:(i + 1) * MAX_PARAMS_PER_BATCH],
-               tags[i * MAX_TAGS_PER_BATCH:(i + 1) * MAX_TAGS_PER_BATCH])
+        yield (
+            metrics[i * batch : (i + 1) * batch],
+            params[i * MAX_PARAMS_PER_BATCH : (i + 1) * MAX_PARAMS_PER_BATCH],
+            tags[i * MAX_TAGS_PER_BATCH : (i + 1) * MAX_TAGS_PER_BATCH],
+        )
 
 
-def ingest(store, experiment_id: str, runs: int, params: int, tags: int, keys: int, steps: int,
-           batch: int, seed: int = 0) -> tuple[float, list[str]]:
+def ingest(
+    store, experiment_id: str, runs: int, params: int, tags: int, keys: int, steps: int, batch: int, seed: int = 0
+) -> tuple[float, list[str]]:
     """Create ``runs`` runs, log their data with ``log_batch`` and finish them.
 
     Returns the seconds spent in store calls (building the entities is not
@@ -80,8 +82,7 @@ def executemany_floor(rows: int, directory: Path) -> float:
         with conn:
             conn.executemany(
                 "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
-                ((f"{i // 1000:032x}", f"m{i % 10}", rng.random(), BASE_TS + i % 100, i % 100)
-                 for i in range(rows)),
+                ((f"{i // 1000:032x}", f"m{i % 10}", rng.random(), BASE_TS + i % 100, i % 100) for i in range(rows)),
             )
     finally:
         conn.close()
@@ -90,8 +91,9 @@ def executemany_floor(rows: int, directory: Path) -> float:
     return seconds
 
 
-def per_call_latencies(client, experiment_id: str, runs: int, keys: int, steps: int,
-                       synchronous: bool) -> tuple[list[float], float]:
+def per_call_latencies(
+    client, experiment_id: str, runs: int, keys: int, steps: int, synchronous: bool
+) -> tuple[list[float], float]:
     """One ``TrackingClient.log_metric`` per point; each call's seconds and the total including the final flush."""
     run_ids = [client.create_run(experiment_id).info.run_id for _ in range(runs)]
     samples: list[float] = []
@@ -101,8 +103,7 @@ def per_call_latencies(client, experiment_id: str, runs: int, keys: int, steps: 
         for step in range(steps):
             for k in range(keys):
                 t0 = clock()
-                client.log_metric(run_id, f"m{k}", 0.5, timestamp=BASE_TS + step, step=step,
-                                  synchronous=synchronous)
+                client.log_metric(run_id, f"m{k}", 0.5, timestamp=BASE_TS + step, step=step, synchronous=synchronous)
                 samples.append(clock() - t0)
     client.flush()
     total = clock() - start
@@ -128,9 +129,17 @@ def run(ctx: BenchContext) -> list[Figure]:
     figs = [
         Figure("W1", "log_batch ingest", took, "s", note=f"{a.runs} runs, {points:,} points"),
         Figure("W1", "runs/s", a.runs / took, "runs/s", higher_is_better=True),
-        Figure("W1", "points/s", points / took, "points/s", target=200_000, higher_is_better=True,
-               floor=points / floor, ratio_target=0.25,
-               note="floor: sqlite3 executemany of the same rows, one transaction"),
+        Figure(
+            "W1",
+            "points/s",
+            points / took,
+            "points/s",
+            target=200_000,
+            higher_is_better=True,
+            floor=points / floor,
+            ratio_target=0.25,
+            note="floor: sqlite3 executemany of the same rows, one transaction",
+        ),
     ]
     from storekit.client import TrackingClient
 
@@ -138,8 +147,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     try:
         exp_id = client.create_experiment(f"w1-per-call-{time.time_ns()}")
         sync, _ = per_call_latencies(client, exp_id, a.per_call_runs, a.per_call_keys, a.per_call_steps, True)
-        queued, total = per_call_latencies(client, exp_id, a.per_call_runs, a.per_call_keys, a.per_call_steps,
-                                           False)
+        queued, total = per_call_latencies(client, exp_id, a.per_call_runs, a.per_call_keys, a.per_call_steps, False)
     finally:
         client.close()
     us = 1e6
@@ -149,8 +157,14 @@ def run(ctx: BenchContext) -> list[Figure]:
         Figure("W1", "log_metric per call (mean)", sum(sync) / len(sync) * us, "µs"),
         Figure("W1", "async log_metric per call (median)", median(queued) * us, "µs", target=50),
         Figure("W1", "async log_metric per call (p95)", p95(queued) * us, "µs"),
-        Figure("W1", "async per point incl. flush (mean)", total / len(queued) * us, "µs", target=50,
-               note="calls plus the final flush, divided by the points"),
+        Figure(
+            "W1",
+            "async per point incl. flush (mean)",
+            total / len(queued) * us,
+            "µs",
+            target=50,
+            note="calls plus the final flush, divided by the points",
+        ),
     ]
     return figs
 

@@ -21,10 +21,22 @@ def run(ctx: BenchContext) -> list[Figure]:
     run_samples, run = time_calls(lambda: store.get_run(next(picks)), ctx.args.read_calls)
     hist_samples, history = time_calls(lambda: store.get_metric_history(next(picks), "m0"), ctx.args.read_calls)
     return [
-        Figure("W3", "get_run (median)", median(run_samples) * ms, "ms", target=2.0,
-               note=f"{len(run.data.params)} params, {len(run.data.metrics)} metrics"),
+        Figure(
+            "W3",
+            "get_run (median)",
+            median(run_samples) * ms,
+            "ms",
+            target=2.0,
+            note=f"{len(run.data.params)} params, {len(run.data.metrics)} metrics",
+        ),
         Figure("W3", "get_run (p95)", p95(run_samples) * ms, "ms"),
-        Figure("W3", f"get_metric_history {seeded.steps} points (median)", median(hist_samples) * ms, "ms",
-               target=2.0 if seeded.steps <= 100 else None, note=f"{len(history)} points returned"),
+        Figure(
+            "W3",
+            f"get_metric_history {seeded.steps} points (median)",
+            median(hist_samples) * ms,
+            "ms",
+            target=2.0 if seeded.steps <= 100 else None,
+            note=f"{len(history)} points returned",
+        ),
         Figure("W3", f"get_metric_history {seeded.steps} points (p95)", p95(hist_samples) * ms, "ms"),
     ]

@@ -19,12 +19,19 @@ def run(ctx: BenchContext) -> list[Figure]:
     figs = []
     for size in a.w4_sizes:
         exp_id = store.create_experiment(f"w4-{size}-{time.time_ns()}")
-        took, _ = ingest(store, exp_id, size, a.w4_params, a.w4_tags, a.w4_keys, a.w4_steps, a.batch_size,
-                         seed=size)
+        took, _ = ingest(store, exp_id, size, a.w4_params, a.w4_tags, a.w4_keys, a.w4_steps, a.batch_size, seed=size)
         points = size * a.w4_keys * a.w4_steps
         label = f" @{size:,} runs"
-        figs.append(Figure("W4", f"ingest points/s{label}", points / took, "points/s", higher_is_better=True,
-                           note=f"{took:.1f} s for {points:,} points"))
+        figs.append(
+            Figure(
+                "W4",
+                f"ingest points/s{label}",
+                points / took,
+                "points/s",
+                higher_is_better=True,
+                note=f"{took:.1f} s for {points:,} points",
+            )
+        )
         figs.append(Figure("W4", f"ingest runs/s{label}", size / took, "runs/s", higher_is_better=True))
         figs += search_figures(store, exp_id, size, a.search_calls, 1, "W4", label)
     return figs

@@ -89,18 +89,51 @@ def run(ctx: BenchContext) -> list[Figure]:
     local = is_local_uri(ctx.artifact_uri)
     up_floor_mb = mb / median(remote) if remote else (floor_mb_s if local else None)
     up_floor_files = count / median(remote) if remote else (floor_files_s if local else None)
-    floor_note = ("floor: cp -r on the same disk" if local or not remote else
-                  f"floor: plain {REMOTE_FLOOR_LIBRARIES.get(ctx.artifact_uri.split(':', 1)[0], 'client')} upload")
+    floor_note = (
+        "floor: cp -r on the same disk"
+        if local or not remote
+        else f"floor: plain {REMOTE_FLOOR_LIBRARIES.get(ctx.artifact_uri.split(':', 1)[0], 'client')} upload"
+    )
     ratio_target = 0.7 if local else None
     figs = [
-        Figure("W5", "log_artifacts MB/s", mb / median(up), "MB/s", higher_is_better=True, floor=up_floor_mb,
-               ratio_target=ratio_target, note=f"{count} files, {mb:,.0f} MB; {floor_note}"),
-        Figure("W5", "log_artifacts files/s", count / median(up), "files/s", higher_is_better=True,
-               floor=up_floor_files, ratio_target=ratio_target),
-        Figure("W5", "download_artifacts MB/s", mb / median(down), "MB/s", higher_is_better=True,
-               floor=floor_mb_s, ratio_target=ratio_target, note="floor: cp -r on the same disk"),
-        Figure("W5", "download_artifacts files/s", count / median(down), "files/s", higher_is_better=True,
-               floor=floor_files_s, ratio_target=ratio_target),
+        Figure(
+            "W5",
+            "log_artifacts MB/s",
+            mb / median(up),
+            "MB/s",
+            higher_is_better=True,
+            floor=up_floor_mb,
+            ratio_target=ratio_target,
+            note=f"{count} files, {mb:,.0f} MB; {floor_note}",
+        ),
+        Figure(
+            "W5",
+            "log_artifacts files/s",
+            count / median(up),
+            "files/s",
+            higher_is_better=True,
+            floor=up_floor_files,
+            ratio_target=ratio_target,
+        ),
+        Figure(
+            "W5",
+            "download_artifacts MB/s",
+            mb / median(down),
+            "MB/s",
+            higher_is_better=True,
+            floor=floor_mb_s,
+            ratio_target=ratio_target,
+            note="floor: cp -r on the same disk",
+        ),
+        Figure(
+            "W5",
+            "download_artifacts files/s",
+            count / median(down),
+            "files/s",
+            higher_is_better=True,
+            floor=floor_files_s,
+            ratio_target=ratio_target,
+        ),
         Figure("W5", f"list_artifacts of {a.w5_files} files (median)", median(listing) * 1e3, "ms"),
         Figure("W5", "peak resident memory during transfers", rss, "MiB", target=300.0),
     ]

@@ -59,7 +59,7 @@ class _FailingReader(io.RawIOBase):
         if self._pos >= half:
             self.failed = True
             raise OSError(5, "Input/output error (injected by the conformance suite)")
-        chunk = self._data[self._pos:min(half, self._pos + len(buffer))]
+        chunk = self._data[self._pos : min(half, self._pos + len(buffer))]
         buffer[: len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)
@@ -74,8 +74,12 @@ def _failing_source(path: Path) -> Iterator[list[_FailingReader]]:
     readers: list[_FailingReader] = []
 
     def patched(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if isinstance(file, (str, os.PathLike)) and "r" in mode and "+" not in mode \
-                and os.path.realpath(os.fspath(file)) == target:
+        if (
+            isinstance(file, (str, os.PathLike))
+            and "r" in mode
+            and "+" not in mode
+            and os.path.realpath(os.fspath(file)) == target
+        ):
             reader = _FailingReader(data)
             readers.append(reader)
             return reader if "b" in mode else io.TextIOWrapper(io.BufferedReader(reader))
@@ -127,7 +131,10 @@ class ArtifactRepositorySuite(SuiteBase):
     def test_empty_root(self, repo: ArtifactRepository) -> None:
         assert repo.list_artifacts() == []
 
-    @contract("4", "log_artifact stores a file at the root or under artifact_path; list_artifacts gives direct children sorted, sizes for files")
+    @contract(
+        "4",
+        "log_artifact stores a file at the root or under artifact_path; list_artifacts gives direct children sorted, sizes for files",
+    )
     def test_log_and_list(self, repo: ArtifactRepository, tmp_path: Path) -> None:
         repo.log_artifact(_write(tmp_path / "b.txt", "bb"))
         repo.log_artifact(_write(tmp_path / "a.txt", "a"))
@@ -135,17 +142,26 @@ class ArtifactRepositorySuite(SuiteBase):
         repo.log_artifact(_write(tmp_path / "empty", b""), "sub")
         top = repo.list_artifacts()
         assert [(f.path, f.is_dir, f.file_size) for f in top] == [
-            ("a.txt", False, 1), ("b.txt", False, 2), ("sub", True, None)
+            ("a.txt", False, 1),
+            ("b.txt", False, 2),
+            ("sub", True, None),
         ]
         assert [(f.path, f.is_dir, f.file_size) for f in repo.list_artifacts("sub")] == [
-            ("sub/dir", True, None), ("sub/empty", False, 0)
+            ("sub/dir", True, None),
+            ("sub/empty", False, 0),
         ]
         assert [(f.path, f.file_size) for f in repo.list_artifacts("sub/dir")] == [("sub/dir/c.bin", 10)]
 
     @contract("4", "log_artifacts uploads a directory tree; download_artifacts of a directory returns the whole tree")
     def test_tree_round_trip(self, repo: ArtifactRepository, tmp_path: Path) -> None:
         src = tmp_path / "src"
-        files = {"x.txt": b"x", "d/y.txt": b"yy", "d/e/z.bin": os.urandom(3000), "d/e/f/deep": b"deep", "sp ace.txt": b" "}
+        files = {
+            "x.txt": b"x",
+            "d/y.txt": b"yy",
+            "d/e/z.bin": os.urandom(3000),
+            "d/e/f/deep": b"deep",
+            "sp ace.txt": b" ",
+        }
         for rel, data in files.items():
             _write(src / rel, data)
         repo.log_artifacts(src, "model")
@@ -159,7 +175,8 @@ class ArtifactRepositorySuite(SuiteBase):
         assert one.is_file() and one.read_bytes() == b"yy"
         repo.log_artifacts(src)  # into the root
         assert _tree(Path(repo.download_artifacts("", tmp_path / "dst4"))) == {
-            **files, **{f"model/{k}": v for k, v in files.items()}
+            **files,
+            **{f"model/{k}": v for k, v in files.items()},
         }
 
     @contract("4", "download_artifacts without dst_path returns a local path holding the artifact")
@@ -232,7 +249,9 @@ class ArtifactRepositorySuite(SuiteBase):
             pytest.skip("the repository read only the first half of the source through open()")
 
     # -- path escapes -------------------------------------------------------------------------
-    @pytest.mark.parametrize("bad", ["..", "../x", "a/../../x", "a/../..", "/abs", "/abs/other/file", "a\x00b", "\\\\server\\x", "C:\\x"])
+    @pytest.mark.parametrize(
+        "bad", ["..", "../x", "a/../../x", "a/../..", "/abs", "/abs/other/file", "a\x00b", "\\\\server\\x", "C:\\x"]
+    )
     @contract("4", "a path that escapes the root (.., absolute, NUL) raises InvalidParameterError; nothing is written")
     def test_path_escapes(self, artifact_repository: Factory, tmp_path: Path, bad: str) -> None:
         repo = artifact_repository()

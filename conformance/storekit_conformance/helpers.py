@@ -44,9 +44,7 @@ def assert_invalid(excinfo: pytest.ExceptionInfo[InvalidParameterError], *needle
     message = str(excinfo.value)
     for needle in needles:
         alternatives = {needle, f"{int(needle):,}"} if needle.isdigit() else {needle}
-        assert any(a in message for a in alternatives), (
-            f"error message should mention {needle!r}: {message!r}"
-        )
+        assert any(a in message for a in alternatives), f"error message should mention {needle!r}: {message!r}"
 
 
 def ids_of(runs: Iterable[object]) -> list[str]:

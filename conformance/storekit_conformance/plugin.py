@@ -37,21 +37,44 @@ _recorder_key = pytest.StashKey[Any]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``--storekit-*`` options."""
     group = parser.getgroup("storekit-conformance", "storekit conformance suite")
-    group.addoption("--storekit-uri", dest="storekit_uri", default=None,
-                    help="URI to check as tracking store, registry store and artifact repository "
-                         "(each where the scheme has an implementation).")
-    group.addoption("--storekit-tracking-uri", dest="storekit_tracking_uri", default=None,
-                    help="URI of a tracking store to check.")
-    group.addoption("--storekit-artifact-uri", dest="storekit_artifact_uri", default=None,
-                    help="Artifact URI under which each check gets a fresh, empty root.")
-    group.addoption("--storekit-registry-uri", dest="storekit_registry_uri", default=None,
-                    help="URI of a registry store to check.")
-    group.addoption("--storekit-context-provider", dest="storekit_context_provider", default=None,
-                    help="Entry-point name of a run context provider to check, or 'all'.")
-    group.addoption("--storekit-report", dest="storekit_report", default=None,
-                    help="Write the JSON conformance report to this file.")
-    group.addoption("--storekit-large-file-mb", dest="storekit_large_file_mb", type=int, default=None,
-                    help="Size of the large-file artifact round trip in MiB (default 24).")
+    group.addoption(
+        "--storekit-uri",
+        dest="storekit_uri",
+        default=None,
+        help="URI to check as tracking store, registry store and artifact repository "
+        "(each where the scheme has an implementation).",
+    )
+    group.addoption(
+        "--storekit-tracking-uri", dest="storekit_tracking_uri", default=None, help="URI of a tracking store to check."
+    )
+    group.addoption(
+        "--storekit-artifact-uri",
+        dest="storekit_artifact_uri",
+        default=None,
+        help="Artifact URI under which each check gets a fresh, empty root.",
+    )
+    group.addoption(
+        "--storekit-registry-uri", dest="storekit_registry_uri", default=None, help="URI of a registry store to check."
+    )
+    group.addoption(
+        "--storekit-context-provider",
+        dest="storekit_context_provider",
+        default=None,
+        help="Entry-point name of a run context provider to check, or 'all'.",
+    )
+    group.addoption(
+        "--storekit-report",
+        dest="storekit_report",
+        default=None,
+        help="Write the JSON conformance report to this file.",
+    )
+    group.addoption(
+        "--storekit-large-file-mb",
+        dest="storekit_large_file_mb",
+        type=int,
+        default=None,
+        help="Size of the large-file artifact round trip in MiB (default 24).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -131,7 +154,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
     path = Path(collection_path)
     if path.parent != _PACKAGED or not path.name.startswith("test_") or path.suffix != ".py":
         return None
-    interface = path.stem[len("test_"):]
+    interface = path.stem[len("test_") :]
     if interface in INTERFACE_OPTIONS and Targets(config).uri(interface) is None:
         return True
     return None
@@ -148,8 +171,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
         section, rule = contract_of(item)
         recorder.register(
-            item.nodeid, interface=cls.interface, suite=cls.__name__,
-            check=getattr(item, "originalname", item.name), section=section, rule=rule,
+            item.nodeid,
+            interface=cls.interface,
+            suite=cls.__name__,
+            check=getattr(item, "originalname", item.name),
+            section=section,
+            rule=rule,
         )
         reason = dict(getattr(cls, "expected_failures", {})).get(item.name)
         if reason is not None and "[" in item.name:

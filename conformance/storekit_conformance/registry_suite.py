@@ -8,7 +8,13 @@ from typing import Iterator, Optional
 import pytest
 
 from storekit.entities import ModelVersion
-from storekit.errors import AlreadyExistsError, InvalidParameterError, ModelNotFound, ModelVersionNotFound, NotFoundError
+from storekit.errors import (
+    AlreadyExistsError,
+    InvalidParameterError,
+    ModelNotFound,
+    ModelVersionNotFound,
+    NotFoundError,
+)
 from storekit.interfaces import STOREKIT_API, Capability, RegistryStore
 
 from .helpers import assert_invalid, unique
@@ -140,9 +146,17 @@ class RegistryStoreSuite(SuiteBase):
     @contract("5", "model versions: get, update description, download URI is the source, search by name and run_id")
     def test_model_version_fields(self, registry_store: RegistryStore, model_name: str) -> None:
         run_id = "a" * 32
-        v = registry_store.create_model_version(model_name, source="example://m/1", run_id=run_id, tags={"t": "v"}, description="d")
+        v = registry_store.create_model_version(
+            model_name, source="example://m/1", run_id=run_id, tags={"t": "v"}, description="d"
+        )
         got = registry_store.get_model_version(model_name, v.version)
-        assert (got.source, got.run_id, got.tags, got.description, got.current_stage) == ("example://m/1", run_id, {"t": "v"}, "d", "None")
+        assert (got.source, got.run_id, got.tags, got.description, got.current_stage) == (
+            "example://m/1",
+            run_id,
+            {"t": "v"},
+            "d",
+            "None",
+        )
         assert registry_store.update_model_version(model_name, v.version, "new").description == "new"
         assert registry_store.get_model_version_download_uri(model_name, v.version) == "example://m/1"
         self._versions(registry_store, model_name, 1)
@@ -192,7 +206,12 @@ class RegistryStoreSuite(SuiteBase):
     @contract("5", "stages None/Staging/Production/Archived, input case-insensitive; unknown stage raises")
     def test_stage_transitions(self, registry_store: RegistryStore, model_name: str) -> None:
         self._versions(registry_store, model_name, 1)
-        for given, stored in (("staging", "Staging"), ("PRODUCTION", "Production"), ("archived", "Archived"), ("none", "None")):
+        for given, stored in (
+            ("staging", "Staging"),
+            ("PRODUCTION", "Production"),
+            ("archived", "Archived"),
+            ("none", "None"),
+        ):
             assert registry_store.transition_model_version_stage(model_name, "1", given).current_stage == stored
             assert registry_store.get_model_version(model_name, "1").current_stage == stored
         with pytest.raises(InvalidParameterError):
@@ -221,7 +240,9 @@ class RegistryStoreSuite(SuiteBase):
         only = registry_store.get_latest_versions(model_name, stages=["production"])
         assert [(v.current_stage, v.version) for v in only] == [("Production", "2")]
         model = registry_store.get_registered_model(model_name)
-        assert [(v.current_stage, v.version) for v in model.latest_versions] == [(v.current_stage, v.version) for v in latest]
+        assert [(v.current_stage, v.version) for v in model.latest_versions] == [
+            (v.current_stage, v.version) for v in latest
+        ]
 
     # -- aliases -----------------------------------------------------------------------
     @contract("5", "aliases: set, move, resolve, delete; shown on the model and the version")
@@ -270,7 +291,9 @@ class RegistryStoreSuite(SuiteBase):
     # -- pinned rules of docs/semantics.md ---------------------------------------------------
     @pytest.mark.parametrize("stages", ["Production", "production", ("Production",), ["PRODUCTION"]])
     @contract("5", "get_latest_versions(stages='Production') is one stage, never a list of letters")
-    def test_latest_versions_one_stage_string(self, registry_store: RegistryStore, model_name: str, stages: object) -> None:
+    def test_latest_versions_one_stage_string(
+        self, registry_store: RegistryStore, model_name: str, stages: object
+    ) -> None:
         self._versions(registry_store, model_name, 3)
         registry_store.transition_model_version_stage(model_name, "1", "Production")
         registry_store.transition_model_version_stage(model_name, "2", "Staging")
@@ -289,7 +312,9 @@ class RegistryStoreSuite(SuiteBase):
 
     @pytest.mark.parametrize("target", ["None", "Archived"])
     @contract("5", "archive_existing_versions archives only on a move to Staging or Production")
-    def test_archive_only_for_staging_and_production(self, registry_store: RegistryStore, model_name: str, target: str) -> None:
+    def test_archive_only_for_staging_and_production(
+        self, registry_store: RegistryStore, model_name: str, target: str
+    ) -> None:
         self._versions(registry_store, model_name, 3)
         registry_store.transition_model_version_stage(model_name, "1", target)
         registry_store.transition_model_version_stage(model_name, "2", target)
@@ -326,7 +351,8 @@ class RegistryStoreSuite(SuiteBase):
             assert len(versions) == 2 and not versions.token
             first_v = registry_store.search_model_versions(filter_string=f"name = '{names[0]}'", max_results=1)
             last_v = registry_store.search_model_versions(
-                filter_string=f"name = '{names[0]}'", max_results=1, page_token=first_v.token)
+                filter_string=f"name = '{names[0]}'", max_results=1, page_token=first_v.token
+            )
             assert len(last_v) == 1 and not last_v.token
         finally:
             for name in names:
@@ -336,8 +362,10 @@ class RegistryStoreSuite(SuiteBase):
     @contract("8", "DURABLE: a registry written and closed is read back unchanged by a new process")
     def test_durable_across_processes(self, registry_store: RegistryStore, registry_uri: Optional[str]) -> None:
         if not registry_uri:
-            pytest.fail("the store declares DURABLE, but the suite subclass gives no registry_uri fixture, "
-                        "so no other process can open it to check")
+            pytest.fail(
+                "the store declares DURABLE, but the suite subclass gives no registry_uri fixture, "
+                "so no other process can open it to check"
+            )
         writer = type(registry_store)(registry_uri)  # type: ignore[call-arg]  # a second instance, closed first
         name = unique("durable")
         try:
@@ -352,8 +380,10 @@ class RegistryStoreSuite(SuiteBase):
         try:
             assert got == {
                 "model": [name, "kept", {"t": "1"}, {"champion": "1"}],
-                "versions": [["1", "example://durable/0", "None", {"i": "0"}],
-                             ["2", "example://durable/1", "Production", {"i": "1"}]],
+                "versions": [
+                    ["1", "example://durable/0", "None", {"i": "0"}],
+                    ["2", "example://durable/1", "Production", {"i": "1"}],
+                ],
             }, f"a new process read back something else: {got}"
         finally:
             try:

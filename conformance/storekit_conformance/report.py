@@ -81,19 +81,27 @@ class Recorder:
         meta: Optional[dict[str, Any]] = self.meta.get(report.nodeid)
         if meta is None and "storekit_interface" not in props:
             return
-        meta = meta or {"interface": props["storekit_interface"], "suite": "?", "check": report.nodeid,
-                        "section": "?", "rule": ""}
+        meta = meta or {
+            "interface": props["storekit_interface"],
+            "suite": "?",
+            "check": report.nodeid,
+            "section": "?",
+            "rule": "",
+        }
         result = self.results.get(report.nodeid) or CheckResult(report.nodeid, **meta)
         self.results[report.nodeid] = result
         if "storekit_implementation" in props:
             key = result.suite
             if result.interface == "context" and report.nodeid.endswith("]"):  # one provider per parameter
                 key += "[" + report.nodeid.rsplit("[", 1)[-1]
-            self.implementations.setdefault(key, {
-                "interface": result.interface,
-                "implementation": props["storekit_implementation"],
-                "capabilities": list(props.get("storekit_capabilities", [])),
-            })
+            self.implementations.setdefault(
+                key,
+                {
+                    "interface": result.interface,
+                    "implementation": props["storekit_implementation"],
+                    "capabilities": list(props.get("storekit_capabilities", [])),
+                },
+            )
         result.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if result.outcome == "failed":
             return
@@ -187,8 +195,10 @@ def format_summary(report: dict[str, Any]) -> str:
     counts = report["counts"]
     skipped_total = counts.get("skipped", 0)
     if skipped_total:
-        lines.append(f"WARNING: {skipped_total} of {len(report['checks'])} checks were SKIPPED (reasons above): "
-                     "a skipped check certifies nothing")
+        lines.append(
+            f"WARNING: {skipped_total} of {len(report['checks'])} checks were SKIPPED (reasons above): "
+            "a skipped check certifies nothing"
+        )
     verdict = "PASSED" if report["passed"] else "FAILED"
     lines.append(
         f"storekit conformance {verdict}: "

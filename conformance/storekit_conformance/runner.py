@@ -60,8 +60,18 @@ def pytest_command(
     if interface is not None and interface not in INTERFACE_OPTIONS:
         raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {interface!r}")
     option = INTERFACE_OPTIONS[interface][0] if interface else "--storekit-uri"
-    cmd = [python, "-m", "pytest", "--pyargs", "storekit_conformance", f"{option}={uri}",
-           "-p", "no:cacheprovider", "-q", "-rfE"]
+    cmd = [
+        python,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "storekit_conformance",
+        f"{option}={uri}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+    ]
     if report:
         cmd.append(f"--storekit-report={report}")
     if large_file_mb:
@@ -97,8 +107,13 @@ def run_conformance(
         report_path = Path(report).resolve() if report else Path(tmp) / "report.json"
         cmd = pytest_command(interface, uri, report_path, large_file_mb, extra_args, python)
         proc = subprocess.run(
-            cmd, cwd=tmp, env=dict(env) if env is not None else None, timeout=timeout,
-            stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None, text=True,
+            cmd,
+            cwd=tmp,
+            env=dict(env) if env is not None else None,
+            timeout=timeout,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.STDOUT if capture else None,
+            text=True,
         )
         data = json.loads(report_path.read_text()) if report_path.exists() else None
         return ConformanceResult(proc.returncode, proc.stdout or "", data)
@@ -108,8 +123,10 @@ def assert_conformance(interface: Optional[str], uri: str, **kwargs: Any) -> Con
     """Run the suite against ``uri``, print the summary, and assert that every required check passed."""
     result = run_conformance(interface, uri, **kwargs)
     print(result.summary)
-    assert result.passed, f"conformance failed for {interface or 'all interfaces'} at {_redacted(uri)}:\n" \
-                          f"{result.summary}\n--- pytest output (tail) ---\n{result.output[-6000:]}"
+    assert result.passed, (
+        f"conformance failed for {interface or 'all interfaces'} at {_redacted(uri)}:\n"
+        f"{result.summary}\n--- pytest output (tail) ---\n{result.output[-6000:]}"
+    )
     return result
 
 

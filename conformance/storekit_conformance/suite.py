@@ -32,9 +32,7 @@ def implementation_name(obj: object) -> str:
 
 def _copy_with_mark(func: Callable[..., Any], mark: pytest.MarkDecorator) -> Callable[..., Any]:
     """A copy of ``func`` carrying one more mark (the original, shared by other suites, is untouched)."""
-    new = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
-    )
+    new = types.FunctionType(func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
     new.__dict__.update(func.__dict__)
     new.__dict__["pytestmark"] = [*getattr(func, "pytestmark", []), mark.mark]
     new.__kwdefaults__ = func.__kwdefaults__
@@ -64,9 +62,7 @@ class SuiteBase:
             base_name = name.split("[", 1)[0]
             func = getattr(cls, base_name, None)
             if not callable(func) or not base_name.startswith("test_"):
-                raise TypeError(
-                    f"{cls.__name__}.expected_failures names {name!r}, which is not a check of the suite"
-                )
+                raise TypeError(f"{cls.__name__}.expected_failures names {name!r}, which is not a check of the suite")
             if "[" not in name:  # parametrized ids are handled at collection by the pytest plugin
                 mark = pytest.mark.xfail(strict=True, reason=f"expected failure: {reason}")
                 setattr(cls, base_name, _copy_with_mark(func, mark))
@@ -88,8 +84,7 @@ class SuiteBase:
         missing = [c for c in capability_of(request.node) if c not in declared]
         if missing:
             pytest.skip(
-                f"capability {', '.join(c.name for c in missing)} not declared by "
-                f"{described['implementation']}"
+                f"capability {', '.join(c.name for c in missing)} not declared by {described['implementation']}"
             )
 
     def describe_subject(self, subject: Any) -> dict[str, Any]:

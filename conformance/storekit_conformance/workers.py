@@ -125,13 +125,20 @@ def _registry_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[
         store.close()
 
 
-_KINDS = {"tracking": _tracking, "registry": _registry, "tracking-read": _tracking_read, "registry-read": _registry_read}
+_KINDS = {
+    "tracking": _tracking,
+    "registry": _registry,
+    "tracking-read": _tracking_read,
+    "registry-read": _registry_read,
+}
 
 
 def main(argv: list[str]) -> int:
     """Entry point of a worker process."""
     kind, uri, index, count, barrier, raw = argv
-    result = _KINDS[kind](uri, int(index), json.loads(raw), lambda: _wait_barrier(Path(barrier), int(index), int(count)))
+    result = _KINDS[kind](
+        uri, int(index), json.loads(raw), lambda: _wait_barrier(Path(barrier), int(index), int(count))
+    )
     print(json.dumps(result))
     return 0
 

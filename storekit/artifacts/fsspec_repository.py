@@ -63,9 +63,9 @@ from .localfs import (
     download_destination,
     is_temp_name,
     join_artifact_path,
+    refuse_links_below,
     require_local_file,
     temp_name,
-    refuse_links_below,
     walk_local_dir,
 )
 from .transfer import (
@@ -139,8 +139,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         """Build the ``fsspec.AbstractFileSystem`` (override for credentials and endpoints)."""
         import fsspec
 
-        return fsspec.filesystem(get_scheme(self.artifact_uri), skip_instance_cache=True,
-                                 **self.storage_options)
+        return fsspec.filesystem(get_scheme(self.artifact_uri), skip_instance_cache=True, **self.storage_options)
 
     def _root_path(self) -> str:
         """The repository root as a path of the file system (no protocol)."""
@@ -229,7 +228,7 @@ class FsspecArtifactRepository(ArtifactRepository):
                 name, prefix = stripped, prefix.lstrip("/")
             else:
                 raise StorekitError(f"listing returned {name!r} outside {redact_uri(self.artifact_uri)}")
-        return name[len(prefix):]
+        return name[len(prefix) :]
 
     def _call(self, fn: Callable[[], T], path: str, operation: str) -> T:
         try:
@@ -283,9 +282,7 @@ class FsspecArtifactRepository(ArtifactRepository):
                 self.fs.invalidate_cache(final)
                 remote_size = self.fs.size(final)
                 if remote_size != sent:
-                    raise IncompleteTransferError(
-                        f"artifact {rel!r}: {remote_size} bytes stored, {sent} sent"
-                    )
+                    raise IncompleteTransferError(f"artifact {rel!r}: {remote_size} bytes stored, {sent} sent")
 
         self._call(attempt, rel, "upload")
 
@@ -384,9 +381,7 @@ class FsspecArtifactRepository(ArtifactRepository):
 
         self._call(attempt, self._relative(remote, self.root), "download")
 
-    def download_artifacts(
-        self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None
-    ) -> str:
+    def download_artifacts(self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None) -> str:
         """Download a file or a directory tree to ``dst_path``/``artifact_path``; return that path."""
         rel = validate_artifact_path(artifact_path)
         remote = self._remote(rel)

@@ -76,9 +76,7 @@ class IndirectArtifactRepository(ArtifactRepository):
         """Direct children of ``path`` (forwarded)."""
         return self.target.list_artifacts(path)
 
-    def download_artifacts(
-        self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None
-    ) -> str:
+    def download_artifacts(self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None) -> str:
         """Download a file or tree (forwarded)."""
         return self.target.download_artifacts(artifact_path, dst_path)
 
@@ -100,9 +98,7 @@ class RunsArtifactRepository(IndirectArtifactRepository):
     def _resolve_target(self, artifact_uri: str, options: dict[str, Any]) -> str:
         match = _RUNS.match(artifact_uri)
         if not match:
-            raise InvalidParameterError(
-                f"artifact_uri {redact_uri(artifact_uri)!r}: expected runs:/<run_id>/<path>"
-            )
+            raise InvalidParameterError(f"artifact_uri {redact_uri(artifact_uri)!r}: expected runs:/<run_id>/<path>")
         run_id = validate_run_id(match.group("run_id").lower())
         path = validate_artifact_path(unquote(match.group("path") or ""))
         from ..registry import resolve_tracking_store
@@ -163,9 +159,7 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
         finally:
             store.close()
         if not version.source:
-            raise InvalidParameterError(
-                f"artifact_uri {redact_uri(artifact_uri)!r}: model version has no source"
-            )
+            raise InvalidParameterError(f"artifact_uri {redact_uri(artifact_uri)!r}: model version has no source")
         # a version stored before sources were checked is checked here: never followed out of its root
         validate_artifact_source(version.source, f"source of {redact_uri(artifact_uri)}")
         if _RUNS.match(version.source) and registry_uri and "tracking_uri" not in options:

@@ -25,11 +25,11 @@ from ..interfaces import ArtifactRepository, Capability
 from ..uri import local_path_from_uri
 from ..validation import validate_artifact_path
 from .localfs import (
+    copy_to_new_file,
     download_destination,
-    refuse_links_below,
     is_temp_name,
     join_artifact_path,
-    copy_to_new_file,
+    refuse_links_below,
     require_local_file,
     temp_name,
     walk_local_dir,
@@ -87,9 +87,7 @@ class LocalArtifactRepository(ArtifactRepository):
             probe = os.path.dirname(probe)
         real = os.path.realpath(probe)
         if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-            raise InvalidParameterError(
-                f"{field} {rel!r}: leads outside the artifact root through a symlink"
-            )
+            raise InvalidParameterError(f"{field} {rel!r}: leads outside the artifact root through a symlink")
         return path
 
     @contextlib.contextmanager
@@ -120,10 +118,12 @@ class LocalArtifactRepository(ArtifactRepository):
                             child = os.open(part, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=fd)
                         except OSError as exc:
                             if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(
-                                    os.path.join(self.root, *walked.split("/"))):
+                                os.path.join(self.root, *walked.split("/"))
+                            ):
                                 raise InvalidParameterError(
                                     f"artifact_path {walked!r}: is a symlink; artifacts are never written "
-                                    "through symlinks") from None
+                                    "through symlinks"
+                                ) from None
                             raise
                         os.close(fd)
                         fd = child
@@ -216,8 +216,12 @@ class LocalArtifactRepository(ArtifactRepository):
                 parent = posixpath.dirname(job[1])
                 if job[0] == "" or (parent not in chunk_dirs and len(chunk_dirs) >= _DIRS_PER_CHUNK):
                     with self._write_dirs(chunk_dirs) as dirs:
-                        self._copy_all([(src, os.path.join(dirs[posixpath.dirname(rel)], posixpath.basename(rel)))
-                                        for src, rel in chunk])
+                        self._copy_all(
+                            [
+                                (src, os.path.join(dirs[posixpath.dirname(rel)], posixpath.basename(rel)))
+                                for src, rel in chunk
+                            ]
+                        )
                     chunk, chunk_dirs = [], set()
                 chunk.append(job)
                 chunk_dirs.add(parent)
@@ -254,9 +258,7 @@ class LocalArtifactRepository(ArtifactRepository):
         return self._guard(run, rel, "list")
 
     # ------------------------------------------------------------ download
-    def download_artifacts(
-        self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None
-    ) -> str:
+    def download_artifacts(self, artifact_path: str, dst_path: "Optional[str | os.PathLike[str]]" = None) -> str:
         """Copy a file or tree to ``dst_path``/``artifact_path`` (a temp dir for None); return it."""
         rel = validate_artifact_path(artifact_path)
 

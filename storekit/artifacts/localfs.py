@@ -43,7 +43,8 @@ _RANGE_CHUNK = 1 << 30  # bytes per in-kernel copy_file_range call (no user-spac
 _O_BINARY = getattr(os, "O_BINARY", 0)
 #: ``copy_file_range`` cannot copy these files (other file systems, old kernels, special files).
 _NO_COPY_RANGE = frozenset(
-    getattr(errno, name) for name in ("EXDEV", "ENOSYS", "EINVAL", "EOPNOTSUPP", "ENOTSUP", "EBADF", "EPERM")
+    getattr(errno, name)
+    for name in ("EXDEV", "ENOSYS", "EINVAL", "EOPNOTSUPP", "ENOTSUP", "EBADF", "EPERM")
     if hasattr(errno, name)
 )
 
@@ -67,8 +68,9 @@ def require_local_file(local_file: "str | os.PathLike[str]", field: str = "local
     return path
 
 
-def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir",
-                   refuse_outside_links: bool = False) -> list[LocalFile]:
+def walk_local_dir(
+    local_dir: "str | os.PathLike[str]", field: str = "local_dir", refuse_outside_links: bool = False
+) -> list[LocalFile]:
     """Every file under ``local_dir`` (following no directory symlinks), sorted by relative path.
 
     With ``refuse_outside_links`` (what every ``log_artifacts`` uses), a
@@ -105,7 +107,9 @@ def walk_local_dir(local_dir: "str | os.PathLike[str]", field: str = "local_dir"
                     files.append(LocalFile(entry.path, rel, entry.stat().st_size, entry.is_symlink()))
     if outside:
         outside.sort()
-        shown = ", ".join(repr(o) for o in outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        shown = ", ".join(repr(o) for o in outside[:10]) + (
+            f" and {len(outside) - 10} more" if len(outside) > 10 else ""
+        )
         raise InvalidParameterError(
             f"{field} {os.fspath(local_dir)!r}: symbolic links leading outside the directory are not "
             f"uploaded: {shown}; nothing was uploaded"
@@ -135,7 +139,7 @@ def refuse_links_below(dst: str, paths: "Iterable[str]") -> None:
     base = os.path.join(os.path.abspath(dst), "")
     checked: set[str] = set()
     for path in paths:
-        rel = os.path.abspath(path)[len(base):] if os.path.abspath(path).startswith(base) else ""
+        rel = os.path.abspath(path)[len(base) :] if os.path.abspath(path).startswith(base) else ""
         current = base.rstrip(os.sep)
         parts = [p for p in rel.split(os.sep) if p]
         for part in parts:
@@ -146,7 +150,8 @@ def refuse_links_below(dst: str, paths: "Iterable[str]") -> None:
             if os.path.islink(current):
                 raise InvalidParameterError(
                     f"dst_path: {current!r} is a symbolic link; downloads never write through links "
-                    "below their destination (remove it or choose another destination)")
+                    "below their destination (remove it or choose another destination)"
+                )
 
 
 def temp_name(final_name: str) -> str:
@@ -204,7 +209,7 @@ def _copy_descriptor(source: int, target: int) -> None:
             return
         view = memoryview(data)
         while view:
-            view = view[os.write(target, view):]
+            view = view[os.write(target, view) :]
 
 
 def copy_to_new_file(src: str, dst: str) -> None:

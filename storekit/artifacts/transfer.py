@@ -116,13 +116,17 @@ def call_with_retries(
     for attempt in range(1, policy.attempts + 1):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:
             if attempt >= policy.attempts or not is_transient(exc):
                 raise
             wait = policy.delay(attempt)
             logger.debug(
                 "%s failed with %s (attempt %d of %d); retrying in %.2fs",
-                what, type(exc).__name__, attempt, policy.attempts, wait,
+                what,
+                type(exc).__name__,
+                attempt,
+                policy.attempts,
+                wait,
             )
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -177,10 +181,12 @@ class Progress:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
-                Progress as RichProgress,
                 TextColumn,
                 TimeRemainingColumn,
                 TransferSpeedColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
             )
 
             self._bar = RichProgress(

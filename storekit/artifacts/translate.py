@@ -79,8 +79,7 @@ def translate_error(
         err = ArtifactNotFound(f"artifact {where}: not found ({detail})")
     elif transient or isinstance(exc, (ConnectionError, TimeoutError)):
         err = BackendUnavailableError(
-            f"artifact storage unavailable while trying to {operation} {where} "
-            f"after retries: {detail}"
+            f"artifact storage unavailable while trying to {operation} {where} after retries: {detail}"
         )
     elif isinstance(exc, PermissionError):
         err = BackendUnavailableError(

@@ -54,8 +54,7 @@ def foreign_store(location: str, found: str) -> ForeignStoreError:
 def store_not_found(location: str, why: str) -> StoreNotFoundError:
     """The error for a read-only open (``create=False``) of a location without a store."""
     return StoreNotFoundError(
-        f"no storekit store at {location}: {why} (check the URI; a store is created only "
-        "when it is opened for writing)"
+        f"no storekit store at {location}: {why} (check the URI; a store is created only when it is opened for writing)"
     )
 
 

@@ -50,6 +50,7 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def redact_message(text: str) -> str:
     """``text`` with every URI's password and every connection-string secret replaced by ``***``."""
     from storekit.uri import redact_text
@@ -159,7 +160,10 @@ def console() -> Any:
 
 
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: Optional[str] = None, empty: str = "(none)",
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    title: Optional[str] = None,
+    empty: str = "(none)",
     row_styles: Optional[Sequence[Optional[str]]] = None,
 ) -> None:
     """Print rows as a rich table with ``columns`` headers; ``empty`` when there are none.

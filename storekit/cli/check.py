@@ -43,7 +43,8 @@ def check(ctx: click.Context, uri: Optional[str], repair: bool, as_json: bool) -
         )
         print_table(["checked", "count"], sorted(report.checked.items()), title="examined")
         left = len(report.problems)
-        click.echo("OK: the store is consistent" if report.ok
-                   else f"FAILED: {left} problem{'s' if left != 1 else ''} remain")
+        click.echo(
+            "OK: the store is consistent" if report.ok else f"FAILED: {left} problem{'s' if left != 1 else ''} remain"
+        )
     if not report.ok:
         sys.exit(1)

@@ -18,8 +18,13 @@ def experiments() -> None:
 
 
 @experiments.command("list")
-@click.option("--view", type=click.Choice(sorted(_VIEWS)), default="active", show_default=True,
-              help="Which lifecycle stages to show.")
+@click.option(
+    "--view",
+    type=click.Choice(sorted(_VIEWS)),
+    default="active",
+    show_default=True,
+    help="Which lifecycle stages to show.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 @handle_errors

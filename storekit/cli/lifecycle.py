@@ -18,8 +18,14 @@ from ._output import client_from_context, display_text, handle_errors
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import TrackingClient
 
-__all__ = ["delete_runs", "restore_runs", "create_experiment", "rename_experiment", "delete_experiment",
-           "restore_experiment"]
+__all__ = [
+    "delete_runs",
+    "restore_runs",
+    "create_experiment",
+    "rename_experiment",
+    "delete_experiment",
+    "restore_experiment",
+]
 
 
 def _done(message: str) -> None:

@@ -18,17 +18,27 @@ from ._output import handle_errors, print_json
 
 __all__ = ["migrate", "import_mlflow", "run_transfer"]
 
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("src"),
         click.argument("dst"),
-        click.option("--registry-uri", default=None,
-                     help="Registry of the source (default: the source itself, when it has one)."),
-        click.option("--dst-registry-uri", default=None,
-                     help="Registry of the destination (default: the destination itself, when it has one)."),
+        click.option(
+            "--registry-uri", default=None, help="Registry of the source (default: the source itself, when it has one)."
+        ),
+        click.option(
+            "--dst-registry-uri",
+            default=None,
+            help="Registry of the destination (default: the destination itself, when it has one).",
+        ),
         click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing."),
-        click.option("--state", "state_path", default=None, type=click.Path(dir_okay=False),
-                     help="Resume state file (default: ./.storekit-transfer-<hash>.jsonl)."),
+        click.option(
+            "--state",
+            "state_path",
+            default=None,
+            type=click.Path(dir_okay=False),
+            help="Resume state file (default: ./.storekit-transfer-<hash>.jsonl).",
+        ),
         click.option("--no-verify", is_flag=True, help="Skip the final verification."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
@@ -110,8 +120,17 @@ def _open_destination(dst: str, dst_registry_uri: Optional[str]) -> Any:
     return destination_for(tracking, registry)
 
 
-def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registry_uri: Optional[str],
-                 artifacts: str, dry_run: bool, state_path: Optional[str], no_verify: bool, as_json: bool) -> int:
+def run_transfer(
+    open_source: Callable[[], Any],
+    src: str,
+    dst: str,
+    dst_registry_uri: Optional[str],
+    artifacts: str,
+    dry_run: bool,
+    state_path: Optional[str],
+    no_verify: bool,
+    as_json: bool,
+) -> int:
     """Plan, copy and verify; returns the exit code (1 when the verification finds differences)."""
     from ..transfer import report
     from ..transfer.engine import CopyEngine, TransferOptions, count_plan
@@ -130,9 +149,11 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
             registry = (len(models), sum(len(v) for _, v in models)) if models else None
             hook = _destination_has_hook(dst)
             summary = [
-                ("source", source.description), ("destination", dest_text),
+                ("source", source.description),
+                ("destination", dest_text),
                 ("ids", "preserved (import hook)" if hook else "new (public API fallback)"),
-                ("artifacts", artifacts), ("resume state", str(path)),
+                ("artifacts", artifacts),
+                ("resume state", str(path)),
                 ("runs already done", state.count("run")),
             ]
             if as_json:
@@ -170,8 +191,16 @@ def run_transfer(open_source: Callable[[], Any], src: str, dst: str, dst_registr
 @click.command("migrate")
 @_common
 @handle_errors
-def migrate(src: str, dst: str, registry_uri: Optional[str], dst_registry_uri: Optional[str], dry_run: bool,
-            state_path: Optional[str], no_verify: bool, as_json: bool) -> None:
+def migrate(
+    src: str,
+    dst: str,
+    registry_uri: Optional[str],
+    dst_registry_uri: Optional[str],
+    dry_run: bool,
+    state_path: Optional[str],
+    no_verify: bool,
+    as_json: bool,
+) -> None:
     """Copy everything from storekit store SRC into storekit store DST (any two backends).
 
     Experiments, runs (ids, times, statuses, parents, full metric histories,
@@ -179,22 +208,54 @@ def migrate(src: str, dst: str, registry_uri: Optional[str], dst_registry_uri: O
     artifacts are copied to DST's artifact root and their URIs rewritten.
     Interrupted? Run the same command again: it resumes.
     """
-    code = run_transfer(lambda: _storekit_source(src, registry_uri), src, dst, dst_registry_uri, "copy",
-                        dry_run, state_path, no_verify, as_json)
+    code = run_transfer(
+        lambda: _storekit_source(src, registry_uri),
+        src,
+        dst,
+        dst_registry_uri,
+        "copy",
+        dry_run,
+        state_path,
+        no_verify,
+        as_json,
+    )
     sys.exit(code)
 
 
 @click.command("import-mlflow")
 @_common
-@click.option("--artifacts", type=click.Choice(["copy", "keep"]), default="copy", show_default=True,
-              help="copy: into DST's artifact root; keep: leave them where they are (URIs unchanged).")
+@click.option(
+    "--artifacts",
+    type=click.Choice(["copy", "keep"]),
+    default="copy",
+    show_default=True,
+    help="copy: into DST's artifact root; keep: leave them where they are (URIs unchanged).",
+)
 @handle_errors
-def import_mlflow(src: str, dst: str, registry_uri: Optional[str], dst_registry_uri: Optional[str], dry_run: bool,
-                  state_path: Optional[str], no_verify: bool, as_json: bool, artifacts: str) -> None:
+def import_mlflow(
+    src: str,
+    dst: str,
+    registry_uri: Optional[str],
+    dst_registry_uri: Optional[str],
+    dry_run: bool,
+    state_path: Optional[str],
+    no_verify: bool,
+    as_json: bool,
+    artifacts: str,
+) -> None:
     """Import an MLflow store SRC (an mlruns/ directory or an MLflow database URI) into storekit store DST.
 
     MLflow is not needed: its files and tables are read directly, read-only.
     """
-    code = run_transfer(lambda: _mlflow_source(src, registry_uri), src, dst, dst_registry_uri, artifacts,
-                        dry_run, state_path, no_verify, as_json)
+    code = run_transfer(
+        lambda: _mlflow_source(src, registry_uri),
+        src,
+        dst,
+        dst_registry_uri,
+        artifacts,
+        dry_run,
+        state_path,
+        no_verify,
+        as_json,
+    )
     sys.exit(code)

@@ -7,7 +7,15 @@ from typing import Optional
 import click
 
 from ..entities import ModelVersion
-from ._output import client_from_context, collect_pages, format_time, handle_errors, print_fields, print_json, print_table
+from ._output import (
+    client_from_context,
+    collect_pages,
+    format_time,
+    handle_errors,
+    print_fields,
+    print_json,
+    print_table,
+)
 
 __all__ = ["models", "quote_filter_value"]
 
@@ -48,8 +56,16 @@ def list_models(ctx: click.Context, filter_string: Optional[str], as_json: bool)
         return
     print_table(
         ("Name", "Latest versions", "Aliases", "Updated", "Description"),
-        ((m.name, _latest(m.latest_versions), _aliases(m.aliases), format_time(m.last_updated_timestamp),
-          m.description) for m in found),
+        (
+            (
+                m.name,
+                _latest(m.latest_versions),
+                _aliases(m.aliases),
+                format_time(m.last_updated_timestamp),
+                m.description,
+            )
+            for m in found
+        ),
         title="Registered models",
     )
 
@@ -71,14 +87,29 @@ def show_model(ctx: click.Context, name: str, as_json: bool) -> None:
         print_json({"model": model, "versions": versions})
         return
     print_fields(
-        [("name", model.name), ("description", model.description), ("created", format_time(model.creation_timestamp)),
-         ("updated", format_time(model.last_updated_timestamp)), ("aliases", _aliases(model.aliases)),
-         ("tags", ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())))],
+        [
+            ("name", model.name),
+            ("description", model.description),
+            ("created", format_time(model.creation_timestamp)),
+            ("updated", format_time(model.last_updated_timestamp)),
+            ("aliases", _aliases(model.aliases)),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items()))),
+        ],
         title=f"Registered model {model.name}",
     )
     print_table(
         ("Version", "Stage", "Status", "Aliases", "Run ID", "Source", "Created"),
-        ((v.version, v.current_stage, v.status, ", ".join(f"@{a}" for a in sorted(v.aliases)), v.run_id,
-          v.source, format_time(v.creation_timestamp)) for v in versions),
+        (
+            (
+                v.version,
+                v.current_stage,
+                v.status,
+                ", ".join(f"@{a}" for a in sorted(v.aliases)),
+                v.run_id,
+                v.source,
+                format_time(v.creation_timestamp),
+            )
+            for v in versions
+        ),
         title="Versions",
     )

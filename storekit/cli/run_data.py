@@ -49,8 +49,11 @@ def history(ctx: click.Context, run_id: str, key: str, as_json: bool) -> None:
     if as_json:
         print_json([{"step": m.step, "timestamp": m.timestamp, "value": m.value} for m in points])
         return
-    print_table(("Step", "Time", "Value"), ((m.step, format_time(m.timestamp), m.value) for m in points),
-                title=f"{key} of run {run_id}")
+    print_table(
+        ("Step", "Time", "Value"),
+        ((m.step, format_time(m.timestamp), m.value) for m in points),
+        title=f"{key} of run {run_id}",
+    )
 
 
 def _all_runs(ctx: click.Context, experiments: Sequence[str], filter_string: Optional[str]) -> list[Run]:
@@ -58,30 +61,52 @@ def _all_runs(ctx: click.Context, experiments: Sequence[str], filter_string: Opt
 
     client = client_from_context(ctx)
     ids = resolve_experiment_ids(client, experiments)
-    return collect_pages(lambda token: client.search_runs(ids, filter_string=filter_string, max_results=1000,
-                                                          page_token=token))
+    return collect_pages(
+        lambda token: client.search_runs(ids, filter_string=filter_string, max_results=1000, page_token=token)
+    )
 
 
 def _clean_columns(runs: list[Run]) -> dict[str, list[Any]]:
     """The runs table's columns with every string redacted (:func:`to_jsonable`), times in ms."""
     from ..frames import run_columns
 
-    return {name: [to_jsonable(v) if isinstance(v, str) else v for v in values]
-            for name, values in run_columns(runs).items()}
+    return {
+        name: [to_jsonable(v) if isinstance(v, str) else v for v in values]
+        for name, values in run_columns(runs).items()
+    }
 
 
 @click.command("export")
-@click.option("--experiment", "-e", "experiments", multiple=True, required=True, metavar="NAME_OR_ID",
-              help="Experiment name or id (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True,
-              help="File format (parquet needs storekit[arrow]).")
+@click.option(
+    "--experiment",
+    "-e",
+    "experiments",
+    multiple=True,
+    required=True,
+    metavar="NAME_OR_ID",
+    help="Experiment name or id (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="File format (parquet needs storekit[arrow]).",
+)
 @click.option("--filter", "filter_string", default=None, help="Only the runs matching this filter.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write here (default: stdout; parquet needs a file).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write here (default: stdout; parquet needs a file).",
+)
 @click.pass_context
 @handle_errors
-def export(ctx: click.Context, experiments: Sequence[str], fmt: str, filter_string: Optional[str],
-           output: Optional[str]) -> None:
+def export(
+    ctx: click.Context, experiments: Sequence[str], fmt: str, filter_string: Optional[str], output: Optional[str]
+) -> None:
     """Write every run of experiments as a table: one row per run; params.*, metrics.*, tags.* columns."""
     if fmt == "parquet" and output is None:
         raise InvalidParameterError("--output: parquet is binary; give a file with -o/--output")
@@ -138,10 +163,12 @@ def compare(ctx: click.Context, run_ids: Sequence[str], as_json: bool) -> None:
     runs = [client.get_run(r) for r in run_ids]
     rows = comparison(runs)
     if as_json:
-        print_json({
-            "runs": [{"run_id": r.info.run_id, "run_name": r.info.run_name} for r in runs],
-            "rows": [{"name": name, "values": values, "differs": differs} for name, values, differs in rows],
-        })
+        print_json(
+            {
+                "runs": [{"run_id": r.info.run_id, "run_name": r.info.run_name} for r in runs],
+                "rows": [{"name": name, "values": values, "differs": differs} for name, values, differs in rows],
+            }
+        )
         return
     headers = ["", "Name"] + [r.info.run_id for r in runs]  # ids are hex: safe as headers
     names_row = ["", "run_name", *(r.info.run_name for r in runs)]

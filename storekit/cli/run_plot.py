@@ -21,18 +21,36 @@ __all__ = ["plot"]
 
 @click.command("plot")
 @click.argument("run_ids", nargs=-1, required=True)
-@click.option("--metric", "-m", "metrics", multiple=True, required=True, metavar="KEY",
-              help="Metric key to draw (repeatable).")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Image file (.png, .svg or .pdf); default: a chart in the terminal.")
-@click.option("--x", "x_axis", type=click.Choice(["step", "time"]), default="step", show_default=True,
-              help="What the x axis shows.")
-@click.option("--width", type=click.IntRange(min=8, max=400), default=60, show_default=True,
-              help="Terminal chart width in characters.")
+@click.option(
+    "--metric", "-m", "metrics", multiple=True, required=True, metavar="KEY", help="Metric key to draw (repeatable)."
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Image file (.png, .svg or .pdf); default: a chart in the terminal.",
+)
+@click.option(
+    "--x",
+    "x_axis",
+    type=click.Choice(["step", "time"]),
+    default="step",
+    show_default=True,
+    help="What the x axis shows.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=8, max=400),
+    default=60,
+    show_default=True,
+    help="Terminal chart width in characters.",
+)
 @click.pass_context
 @handle_errors
-def plot(ctx: click.Context, run_ids: Sequence[str], metrics: Sequence[str], output: Optional[str],
-         x_axis: str, width: int) -> None:
+def plot(
+    ctx: click.Context, run_ids: Sequence[str], metrics: Sequence[str], output: Optional[str], x_axis: str, width: int
+) -> None:
     """Draw metric curves of runs: one line per run, step or wall time on x."""
     from ..plotting import PLOT_SUFFIXES, plot_histories, series_of, sparkline
 
@@ -57,7 +75,18 @@ def plot(ctx: click.Context, run_ids: Sequence[str], metrics: Sequence[str], out
             if not values:
                 rows.append((key, labels[run_id], "", None, None, "(no points)"))
                 continue
-            rows.append((key, labels[run_id], f"{steps[0]}..{steps[-1]}", values[0], values[-1],
-                         sparkline(values, width, low, high)))
-    print_table(("Metric", "Run", "Steps", "First", "Last", "Curve (by step; shared scale per metric)"),
-                rows, title="Metric curves")
+            rows.append(
+                (
+                    key,
+                    labels[run_id],
+                    f"{steps[0]}..{steps[-1]}",
+                    values[0],
+                    values[-1],
+                    sparkline(values, width, low, high),
+                )
+            )
+    print_table(
+        ("Metric", "Run", "Steps", "First", "Last", "Curve (by step; shared scale per metric)"),
+        rows,
+        title="Metric curves",
+    )

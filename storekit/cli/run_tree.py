@@ -46,8 +46,13 @@ def _is_ancestor(nodes: dict[str, dict[str, Any]], candidate: str, of: Optional[
 
 def _jsonable(node: dict[str, Any]) -> dict[str, Any]:
     run: Run = node["run"]
-    return {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status,
-            "start_time": run.info.start_time, "children": [_jsonable(c) for c in node["children"]]}
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "status": run.info.status,
+        "start_time": run.info.start_time,
+        "children": [_jsonable(c) for c in node["children"]],
+    }
 
 
 def print_run_tree(runs: list[Run], as_json: bool, title: str) -> None:
@@ -63,8 +68,9 @@ def print_run_tree(runs: list[Run], as_json: bool, title: str) -> None:
 
     def label(run: Run) -> Text:
         status = getattr(run.info.status, "value", run.info.status)
-        return Text(display_text(f"{run.info.run_name or ''}  {run.info.run_id}  {status}  "
-                                 f"{format_time(run.info.start_time)}"))
+        return Text(
+            display_text(f"{run.info.run_name or ''}  {run.info.run_id}  {status}  {format_time(run.info.start_time)}")
+        )
 
     def add(branch: Any, node: dict[str, Any]) -> None:
         child = branch.add(label(node["run"]))

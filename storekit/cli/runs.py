@@ -90,8 +90,16 @@ def _print_runs(found: list[Run], as_json: bool, title: str, tree: bool = False)
     print_table(
         ("Run ID", "Name", "Status", "Parent", "Started", "Duration", "Metrics", "Params"),
         (
-            (r.info.run_id, r.info.run_name, r.info.status, _parent(r), format_time(r.info.start_time),
-             _duration(r), _summary(r.data.metrics), _summary(r.data.params))
+            (
+                r.info.run_id,
+                r.info.run_name,
+                r.info.status,
+                _parent(r),
+                format_time(r.info.start_time),
+                _duration(r),
+                _summary(r.data.metrics),
+                _summary(r.data.params),
+            )
             for r in found
         ),
         title=title,
@@ -104,7 +112,12 @@ def runs() -> None:
 
 
 _experiment_option = click.option(
-    "--experiment", "-e", "experiments", multiple=True, required=True, metavar="NAME_OR_ID",
+    "--experiment",
+    "-e",
+    "experiments",
+    multiple=True,
+    required=True,
+    metavar="NAME_OR_ID",
     help="Experiment name or id (repeatable).",
 )
 _max_results_option = click.option(
@@ -113,14 +126,22 @@ _max_results_option = click.option(
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 
 
-def _search(ctx: click.Context, experiments: Sequence[str], filter_string: Optional[str],
-            order_by: Sequence[str], max_results: int) -> list[Run]:
+def _search(
+    ctx: click.Context,
+    experiments: Sequence[str],
+    filter_string: Optional[str],
+    order_by: Sequence[str],
+    max_results: int,
+) -> list[Run]:
     client = client_from_context(ctx)
     ids = resolve_experiment_ids(client, experiments)
     return collect_pages(
         lambda token: client.search_runs(
-            ids, filter_string=filter_string, max_results=min(max_results, 1000),
-            order_by=list(order_by) or None, page_token=token,
+            ids,
+            filter_string=filter_string,
+            max_results=min(max_results, 1000),
+            order_by=list(order_by) or None,
+            page_token=token,
         ),
         limit=max_results,
     )
@@ -140,14 +161,22 @@ def list_runs(ctx: click.Context, experiments: Sequence[str], max_results: int, 
 
 @runs.command("search")
 @_experiment_option
-@click.option("--filter", "filter_string", default=None, help="Filter, e.g. \"metrics.acc > 0.9 AND params.lr = '0.1'\".")
-@click.option("--order-by", multiple=True, help="Sort key, e.g. \"metrics.acc DESC\" (repeatable).")
+@click.option(
+    "--filter", "filter_string", default=None, help="Filter, e.g. \"metrics.acc > 0.9 AND params.lr = '0.1'\"."
+)
+@click.option("--order-by", multiple=True, help='Sort key, e.g. "metrics.acc DESC" (repeatable).')
 @_max_results_option
 @_json_option
 @click.pass_context
 @handle_errors
-def search_runs(ctx: click.Context, experiments: Sequence[str], filter_string: Optional[str],
-                order_by: Sequence[str], max_results: int, as_json: bool) -> None:
+def search_runs(
+    ctx: click.Context,
+    experiments: Sequence[str],
+    filter_string: Optional[str],
+    order_by: Sequence[str],
+    max_results: int,
+    as_json: bool,
+) -> None:
     """Search the runs of experiments with a filter and an order."""
     _print_runs(_search(ctx, experiments, filter_string, order_by, max_results), as_json, "Runs")
 
@@ -176,10 +205,16 @@ def show_run(ctx: click.Context, run_id: str, as_json: bool) -> None:
     info = run.info
     print_fields(
         [
-            ("run_id", info.run_id), ("run_name", info.run_name), ("experiment_id", info.experiment_id),
-            ("status", info.status), ("user_id", info.user_id), ("start_time", format_time(info.start_time)),
-            ("end_time", format_time(info.end_time)), ("duration", _duration(run)),
-            ("lifecycle_stage", info.lifecycle_stage), ("artifact_uri", info.artifact_uri),
+            ("run_id", info.run_id),
+            ("run_name", info.run_name),
+            ("experiment_id", info.experiment_id),
+            ("status", info.status),
+            ("user_id", info.user_id),
+            ("start_time", format_time(info.start_time)),
+            ("end_time", format_time(info.end_time)),
+            ("duration", _duration(run)),
+            ("lifecycle_stage", info.lifecycle_stage),
+            ("artifact_uri", info.artifact_uri),
         ],
         title=f"Run {info.run_id}",
     )

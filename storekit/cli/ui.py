@@ -101,10 +101,16 @@ def missing_requirements() -> list[str]:
 def server_command(config: UiConfig) -> list[str]:
     """The ``mlflow server`` command line (no URIs on it: they go in the environment)."""
     command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", config.host,
-        "--port", str(config.port),
-        "--workers", str(config.workers),
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        config.host,
+        "--port",
+        str(config.port),
+        "--workers",
+        str(config.workers),
     ]
     if config.workers > 1:
         # uvicorn kills workers that do not answer its health check within 5 s; a worker
@@ -198,16 +204,25 @@ class _Supervisor:
 
 @click.command()
 @click.argument("uri", required=False)
-@click.option("--registry-uri", default=None,
-              help="Registry store URI (default: the group's --registry-uri, else URI).")
-@click.option("--artifacts", "artifact_uri", default=None,
-              help="Where the server keeps artifacts (default: $STOREKIT_ARTIFACT_URI, else ./storekit-artifacts).")
+@click.option(
+    "--registry-uri", default=None, help="Registry store URI (default: the group's --registry-uri, else URI)."
+)
+@click.option(
+    "--artifacts",
+    "artifact_uri",
+    default=None,
+    help="Where the server keeps artifacts (default: $STOREKIT_ARTIFACT_URI, else ./storekit-artifacts).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="uvicorn worker processes.")
-@click.option("--health-timeout", default=60, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds a worker may take to answer uvicorn's health check (with --workers > 1).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="uvicorn worker processes.")
+@click.option(
+    "--health-timeout",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds a worker may take to answer uvicorn's health check (with --workers > 1).",
+)
 @click.pass_context
 @handle_errors
 def ui(

@@ -31,7 +31,15 @@ from ..errors import InvalidParameterError
 from .ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
 from .like import like_match
 
-__all__ = ["evaluate", "compile_filter", "sort_entities", "order_values", "is_after", "compare_order_values", "like_match"]
+__all__ = [
+    "evaluate",
+    "compile_filter",
+    "sort_entities",
+    "order_values",
+    "is_after",
+    "compare_order_values",
+    "like_match",
+]
 
 T = TypeVar("T")
 
@@ -315,8 +323,12 @@ def _decode(value: object, ident: Identifier) -> tuple[int, Any]:
 
 def compare_order_values(values: list, cursor: list, keys: Sequence[OrderKey]) -> int:
     """-1, 0 or 1 as ``values`` sorts before, with or after ``cursor`` (both from :func:`order_values`)."""
-    if not isinstance(values, list) or not isinstance(cursor, list) \
-            or len(values) != len(keys) or len(cursor) != len(keys):
+    if (
+        not isinstance(values, list)
+        or not isinstance(cursor, list)
+        or len(values) != len(keys)
+        or len(cursor) != len(keys)
+    ):
         raise InvalidParameterError("page_token: invalid page token (it does not match the order_by)")
     for a, b, key in zip(values, cursor, keys):
         (class_a, value_a), (class_b, value_b) = _decode(a, key.ident), _decode(b, key.ident)

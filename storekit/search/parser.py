@@ -42,7 +42,6 @@ from typing import Callable, Optional, Sequence, cast
 
 from ..errors import InvalidParameterError
 from ..validation import refuse_surrogates
-from .limits import SearchLimits, current_limits
 from .ast import (
     NUMERIC_OPS,
     RUN_SCHEMA,
@@ -59,6 +58,7 @@ from .ast import (
     SearchSchema,
     ValueType,
 )
+from .limits import SearchLimits, current_limits
 
 __all__ = [
     "parse_filter",
@@ -91,12 +91,24 @@ _PREFIXES: dict[str, Kind] = {
     "datasets": Kind.DATASET,
     "dataset": Kind.DATASET,
 }
-_KIND_TYPES = {Kind.METRIC: ValueType.NUMBER, Kind.PARAM: ValueType.STRING,
-               Kind.TAG: ValueType.STRING, Kind.DATASET: ValueType.STRING}
+_KIND_TYPES = {
+    Kind.METRIC: ValueType.NUMBER,
+    Kind.PARAM: ValueType.STRING,
+    Kind.TAG: ValueType.STRING,
+    Kind.DATASET: ValueType.STRING,
+}
 _DATASET_FIELDS = ("name", "digest", "context")
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"})
-_COMPARATOR_SYMBOLS = {"=": Op.EQ, "==": Op.EQ, "!=": Op.NE, "<>": Op.NE,
-                       "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE}
+_COMPARATOR_SYMBOLS = {
+    "=": Op.EQ,
+    "==": Op.EQ,
+    "!=": Op.NE,
+    "<>": Op.NE,
+    "<": Op.LT,
+    "<=": Op.LE,
+    ">": Op.GT,
+    ">=": Op.GE,
+}
 _OP_ORDER: list[Op] = list(Op)
 
 _WS = re.compile(r"\s+")
@@ -138,7 +150,7 @@ class _Source:
 
     def error(self, message: str, pos: int) -> InvalidParameterError:
         """An InvalidParameterError naming the field, the position and an excerpt."""
-        excerpt = self.text[pos:pos + 24]
+        excerpt = self.text[pos : pos + 24]
         near = f"near {excerpt!r}" if excerpt else "at the end"
         return InvalidParameterError(f"{self.field}: {message} at position {pos} ({near})")
 
@@ -200,7 +212,7 @@ def _tokenize(source: _Source) -> list[_Token]:
             pos = match.end()
             if text.startswith(".", pos):
                 key, pos = _lex_key(source, pos + 1, match.group())
-                tokens.append(_Token("ident", text[match.start():pos], match.start(), (match.group(), key)))
+                tokens.append(_Token("ident", text[match.start() : pos], match.start(), (match.group(), key)))
             else:
                 tokens.append(_Token("word", match.group(), match.start()))
         elif char == "`":
@@ -218,8 +230,9 @@ def _lex_key(source: _Source, pos: int, prefix: str) -> tuple[str, int]:
     else:
         match = _KEY.match(source.text, pos)
         if match is None:
-            raise source.error(f"expected a key after {prefix + '.'!r} (quote keys with spaces or "
-                               "dots in back-quotes)", pos)
+            raise source.error(
+                f"expected a key after {prefix + '.'!r} (quote keys with spaces or dots in back-quotes)", pos
+            )
         key, end = match.group(), match.end()
     if not key:
         raise source.error(f"empty key after {prefix + '.'!r}", pos)
@@ -292,8 +305,10 @@ class _Parser:
         """Run ``parse`` one nesting level deeper, refusing more than ``max_nesting`` levels."""
         self.depth += 1
         if self.depth > self.limits.max_nesting:
-            raise self.error(f"filter nests deeper than the limit of {self.limits.max_nesting} levels "
-                             "(STOREKIT_SEARCH_MAX_NESTING)", token)
+            raise self.error(
+                f"filter nests deeper than the limit of {self.limits.max_nesting} levels (STOREKIT_SEARCH_MAX_NESTING)",
+                token,
+            )
         try:
             return parse()
         finally:
@@ -326,8 +341,9 @@ class _Parser:
             self.advance()
             inner = self.nested(token, self.parse_expression)
             if self.peek().kind != ")":
-                raise self.error(f"expected ')' to close the '(' opened at character {token.pos}, "
-                                 f"got {_describe(self.peek())}")
+                raise self.error(
+                    f"expected ')' to close the '(' opened at character {token.pos}, got {_describe(self.peek())}"
+                )
             self.advance()
             return inner
         return self.parse_comparison()
@@ -339,13 +355,15 @@ class _Parser:
             prefix, key = cast(tuple[str, str], token.value)
             kind = _PREFIXES.get(prefix.lower())
             if kind is None:
-                raise self.error(f"unknown identifier prefix {prefix!r}; allowed: "
-                                 f"{_allowed_identifiers(self.schema)}", token)
+                raise self.error(
+                    f"unknown identifier prefix {prefix!r}; allowed: {_allowed_identifiers(self.schema)}", token
+                )
         elif token.kind == "word" and token.text.upper() not in _KEYWORDS:
             kind, key = Kind.ATTRIBUTE, token.text
         else:
-            raise self.error(f"expected an identifier, got {_describe(token)}; allowed: "
-                             f"{_allowed_identifiers(self.schema)}", token)
+            raise self.error(
+                f"expected an identifier, got {_describe(token)}; allowed: {_allowed_identifiers(self.schema)}", token
+            )
         return self.resolve(kind, key, token)
 
     def resolve(self, kind: Kind, key: str, token: _Token) -> Identifier:
@@ -354,16 +372,17 @@ class _Parser:
         if kind is Kind.ATTRIBUTE:
             name = key if key in schema.attributes else key.lower()
             if name not in schema.attributes:
-                raise self.error(f"unknown {schema.entity} attribute {key!r}; allowed: "
-                                 f"{_allowed_identifiers(schema)}", token)
+                raise self.error(
+                    f"unknown {schema.entity} attribute {key!r}; allowed: {_allowed_identifiers(schema)}", token
+                )
             return Identifier(kind, name, schema.attributes[name])
         if kind not in schema.kinds:
-            raise self.error(f"{schema.entity} search has no {kind.value}; allowed: "
-                             f"{_allowed_identifiers(schema)}", token)
+            raise self.error(
+                f"{schema.entity} search has no {kind.value}; allowed: {_allowed_identifiers(schema)}", token
+            )
         if kind is Kind.DATASET:
             if key.lower() not in _DATASET_FIELDS:
-                raise self.error(f"unknown dataset field {key!r}; allowed: {', '.join(_DATASET_FIELDS)}",
-                                 token)
+                raise self.error(f"unknown dataset field {key!r}; allowed: {', '.join(_DATASET_FIELDS)}", token)
             key = key.lower()
         return Identifier(kind, key, _KIND_TYPES[kind])
 
@@ -383,18 +402,19 @@ class _Parser:
             if negated:
                 self.advance()
             if not self.at_keyword("NULL"):
-                raise self.error(f"expected NULL after {'IS NOT' if negated else 'IS'}, "
-                                 f"got {_describe(self.peek())}")
+                raise self.error(f"expected NULL after {'IS NOT' if negated else 'IS'}, got {_describe(self.peek())}")
             self.advance()
             op = Op.IS_NOT_NULL if negated else Op.IS_NULL
         else:
-            raise self.error(f"expected a comparator after {ident} (=, !=, <, <=, >, >=, LIKE, ILIKE, "
-                             f"IN, NOT IN, IS NULL, IS NOT NULL), got {_describe(token)}", token)
+            raise self.error(
+                f"expected a comparator after {ident} (=, !=, <, <=, >, >=, LIKE, ILIKE, "
+                f"IN, NOT IN, IS NULL, IS NOT NULL), got {_describe(token)}",
+                token,
+            )
         allowed = NUMERIC_OPS if ident.type is ValueType.NUMBER else STRING_OPS
         if op not in allowed:
             names = ", ".join(o.value for o in _OP_ORDER if o in allowed)
-            raise self.error(f"{op.value} does not apply to {ident} ({ident.type.value}); "
-                             f"allowed: {names}", token)
+            raise self.error(f"{op.value} does not apply to {ident} ({ident.type.value}); allowed: {names}", token)
         return op
 
     def parse_number(self, ident: Identifier) -> float:
@@ -403,11 +423,16 @@ class _Parser:
         if token.kind == "num":
             value = float(token.value)  # type: ignore[arg-type]
             if not math.isfinite(value) and ident.kind is not Kind.METRIC:
-                raise self.error(f"{token.text!r} is not a finite number; only metrics compare "
-                                 "with NaN or infinities", token)
+                raise self.error(
+                    f"{token.text!r} is not a finite number; only metrics compare with NaN or infinities", token
+                )
             return token.value  # type: ignore[return-value]
-        if token.kind == "str" and ident.kind is Kind.ATTRIBUTE and ident.key == "version" \
-                and _INTEGER_TEXT.fullmatch(cast(str, token.value)):
+        if (
+            token.kind == "str"
+            and ident.kind is Kind.ATTRIBUTE
+            and ident.key == "version"
+            and _INTEGER_TEXT.fullmatch(cast(str, token.value))
+        ):
             return float(int(cast(str, token.value)))
         raise self.error(f"{ident} is numeric: expected a number, got {_describe(token)}", token)
 
@@ -417,8 +442,7 @@ class _Parser:
         if token.kind == "str":
             return token.value  # type: ignore[return-value]
         hint = f" (quote it: '{token.text}')" if token.kind in ("num", "word") else ""
-        raise self.error(f"{ident} is a string: expected a quoted string, got {_describe(token)}{hint}",
-                         token)
+        raise self.error(f"{ident} is a string: expected a quoted string, got {_describe(token)}{hint}", token)
 
     def parse_string_list(self, ident: Identifier) -> tuple[str, ...]:
         """``( 'a', "b", ... )``: a non-empty tuple of strings."""
@@ -431,8 +455,11 @@ class _Parser:
         while self.peek().kind == ",":
             comma = self.advance()
             if len(values) >= self.limits.max_in_values:
-                raise self.error(f"the IN list has more than the limit of {self.limits.max_in_values} values "
-                                 "(STOREKIT_SEARCH_MAX_IN_VALUES)", comma)
+                raise self.error(
+                    f"the IN list has more than the limit of {self.limits.max_in_values} values "
+                    "(STOREKIT_SEARCH_MAX_IN_VALUES)",
+                    comma,
+                )
             values.append(self.parse_string(ident))
         if self.peek().kind != ")":
             raise self.error(f"expected ',' or ')' in the IN list, got {_describe(self.peek())}")
@@ -444,8 +471,11 @@ class _Parser:
         start = self.peek()
         self.comparisons += 1
         if self.comparisons > self.limits.max_comparisons:
-            raise self.error(f"the filter has more than the limit of {self.limits.max_comparisons} comparisons "
-                             "(STOREKIT_SEARCH_MAX_COMPARISONS)", start)
+            raise self.error(
+                f"the filter has more than the limit of {self.limits.max_comparisons} comparisons "
+                "(STOREKIT_SEARCH_MAX_COMPARISONS)",
+                start,
+            )
         ident = self.parse_identifier()
         op = self.parse_comparator(ident)
         if op in (Op.IS_NULL, Op.IS_NOT_NULL):
@@ -464,12 +494,18 @@ class _Parser:
         """A LIKE pattern within the length and wildcard limits."""
         limits = self.limits
         if len(pattern) > limits.max_pattern_length:
-            raise self.error(f"the LIKE pattern is {len(pattern)} characters, over the limit of "
-                             f"{limits.max_pattern_length} (STOREKIT_SEARCH_MAX_PATTERN_LENGTH)", token)
+            raise self.error(
+                f"the LIKE pattern is {len(pattern)} characters, over the limit of "
+                f"{limits.max_pattern_length} (STOREKIT_SEARCH_MAX_PATTERN_LENGTH)",
+                token,
+            )
         wildcards = pattern.count("%") + pattern.count("_")
         if wildcards > limits.max_pattern_wildcards:
-            raise self.error(f"the LIKE pattern has {wildcards} wildcards, over the limit of "
-                             f"{limits.max_pattern_wildcards} (STOREKIT_SEARCH_MAX_PATTERN_WILDCARDS)", token)
+            raise self.error(
+                f"the LIKE pattern has {wildcards} wildcards, over the limit of "
+                f"{limits.max_pattern_wildcards} (STOREKIT_SEARCH_MAX_PATTERN_WILDCARDS)",
+                token,
+            )
 
 
 def _check_text(text: object, field: str, limit: int) -> str:
@@ -552,12 +588,12 @@ def parse_order_by(order_by: Optional[Sequence[str]], schema: SearchSchema = RUN
     try:
         clauses = list(order_by)
     except TypeError:
-        raise InvalidParameterError(
-            f"order_by: expected a list of strings, got {type(order_by).__name__}") from None
+        raise InvalidParameterError(f"order_by: expected a list of strings, got {type(order_by).__name__}") from None
     limit = current_limits().max_order_by_keys
     if len(clauses) > limit:
         raise InvalidParameterError(
-            f"order_by: {len(clauses)} clauses exceed the limit of {limit} (STOREKIT_SEARCH_MAX_ORDER_BY_KEYS)")
+            f"order_by: {len(clauses)} clauses exceed the limit of {limit} (STOREKIT_SEARCH_MAX_ORDER_BY_KEYS)"
+        )
     keys = [_parse_order_clause(clause, i, schema) for i, clause in enumerate(clauses)]
     if not keys:
         return list(schema.default_order)

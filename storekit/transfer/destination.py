@@ -45,16 +45,24 @@ class Destination:
         self.tracking = tracking
         self.registry = registry
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
-                   destination_id: Optional[str] = None) -> Experiment:
+    def experiment(
+        self, experiment: Experiment, artifact_location: Optional[str], destination_id: Optional[str] = None
+    ) -> Experiment:
         """Write an experiment (``artifact_location`` None: the store's default); return it as stored.
 
         ``destination_id`` is the id an earlier, interrupted attempt gave it.
         """
         raise NotImplementedError
 
-    def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,
-            inputs: Sequence[DatasetInput], outputs: Sequence[str]) -> str:
+    def run(
+        self,
+        info: RunInfo,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        chunks: MetricChunks,
+        inputs: Sequence[DatasetInput],
+        outputs: Sequence[str],
+    ) -> str:
         """Write a whole run; return its id in the destination."""
         raise NotImplementedError
 
@@ -85,20 +93,32 @@ class HookDestination(Destination):
 
     preserves_ids = True
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
-                   destination_id: Optional[str] = None) -> Experiment:
+    def experiment(
+        self, experiment: Experiment, artifact_location: Optional[str], destination_id: Optional[str] = None
+    ) -> Experiment:
         """Write the experiment with its id — or, when the store cannot keep that id, with a new one."""
         target = destination_id or experiment.experiment_id
         limit = getattr(self.tracking, "import_max_experiment_id", None)
         if destination_id is None and limit is not None and (not target.isdigit() or int(target) > limit):
             found = self.tracking.get_experiment_by_name(experiment.name)
-            target = found.experiment_id if found is not None else self.tracking.create_experiment(
-                experiment.name, artifact_location)
+            target = (
+                found.experiment_id
+                if found is not None
+                else self.tracking.create_experiment(experiment.name, artifact_location)
+            )
         return self.tracking.import_experiment(  # type: ignore[attr-defined]
-            replace(experiment, experiment_id=target), artifact_location)
+            replace(experiment, experiment_id=target), artifact_location
+        )
 
-    def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,
-            inputs: Sequence[DatasetInput], outputs: Sequence[str]) -> str:
+    def run(
+        self,
+        info: RunInfo,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        chunks: MetricChunks,
+        inputs: Sequence[DatasetInput],
+        outputs: Sequence[str],
+    ) -> str:
         """Write the run with its id in one transaction."""
         self.tracking.import_run(info, params, tags, chunks, inputs, outputs)  # type: ignore[attr-defined]
         return info.run_id
@@ -127,14 +147,15 @@ class HookDestination(Destination):
 
 def _batches(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 class ApiDestination(Destination):
     """Writes through the public API (new ids; see the module docstring)."""
 
-    def experiment(self, experiment: Experiment, artifact_location: Optional[str],
-                   destination_id: Optional[str] = None) -> Experiment:
+    def experiment(
+        self, experiment: Experiment, artifact_location: Optional[str], destination_id: Optional[str] = None
+    ) -> Experiment:
         """Create the experiment (or reuse one of that name created by an interrupted transfer)."""
         found = self.tracking.get_experiment_by_name(experiment.name)
         if found is None:
@@ -142,12 +163,20 @@ class ApiDestination(Destination):
             found = self.tracking.get_experiment(new_id)
         return found
 
-    def run(self, info: RunInfo, params: Mapping[str, str], tags: Mapping[str, str], chunks: MetricChunks,
-            inputs: Sequence[DatasetInput], outputs: Sequence[str]) -> str:
+    def run(
+        self,
+        info: RunInfo,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        chunks: MetricChunks,
+        inputs: Sequence[DatasetInput],
+        outputs: Sequence[str],
+    ) -> str:
         """Create the run, log its data in batches, then set its status, end time and stage."""
         store = self.tracking
-        run = store.create_run(info.experiment_id, user_id=info.user_id, start_time=info.start_time,
-                               tags=None, run_name=info.run_name)
+        run = store.create_run(
+            info.experiment_id, user_id=info.user_id, start_time=info.start_time, tags=None, run_name=info.run_name
+        )
         run_id = run.info.run_id
         for batch in _batches([Param(k, v) for k, v in params.items()], MAX_PARAMS_PER_BATCH):
             store.log_batch(run_id, params=batch)
@@ -173,9 +202,14 @@ class ApiDestination(Destination):
     def logged_model(self, model: LoggedModel) -> str:
         """Create the logged model (new id) and set its status."""
         store = self.tracking
-        created = store.create_logged_model(model.experiment_id, name=model.name,
-                                            source_run_id=model.source_run_id, tags=model.tags,
-                                            params=model.params, model_type=model.model_type)
+        created = store.create_logged_model(
+            model.experiment_id,
+            name=model.name,
+            source_run_id=model.source_run_id,
+            tags=model.tags,
+            params=model.params,
+            model_type=model.model_type,
+        )
         if str(model.status) != "PENDING":
             store.finalize_logged_model(created.model_id, model.status)
         return created.model_id
@@ -206,8 +240,14 @@ def api_registered_model(registry: RegistryStore, model: RegisteredModel, versio
             gap = registry.create_model_version(model.name, source=v.source or "none")
             registry.delete_model_version(model.name, gap.version)
             number = int(gap.version)
-        created = registry.create_model_version(model.name, source=v.source or "none", run_id=v.run_id,
-                                                tags=v.tags, description=v.description, model_id=v.model_id)
+        created = registry.create_model_version(
+            model.name,
+            source=v.source or "none",
+            run_id=v.run_id,
+            tags=v.tags,
+            description=v.description,
+            model_id=v.model_id,
+        )
         number = int(created.version)
         if v.current_stage and v.current_stage != "None":
             registry.transition_model_version_stage(model.name, created.version, v.current_stage)
@@ -220,5 +260,3 @@ def destination_for(tracking: TrackingStore, registry: Optional[RegistryStore]) 
     if Capability.IMPORT in tracking.capabilities and hasattr(tracking, "import_run"):
         return HookDestination(tracking, registry)
     return ApiDestination(tracking, registry)
-
-

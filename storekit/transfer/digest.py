@@ -39,8 +39,14 @@ def mapping_digest(items: Mapping[str, str]) -> str:
 
 def info_digest(info: RunInfo, deleted: bool) -> str:
     """sha256 of a run's name, user, status, times and (effective) lifecycle stage."""
-    parts = (info.run_name, info.user_id, str(info.status), info.start_time, info.end_time,
-             "deleted" if deleted else "active")
+    parts = (
+        info.run_name,
+        info.user_id,
+        str(info.status),
+        info.start_time,
+        info.end_time,
+        "deleted" if deleted else "active",
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -61,7 +67,9 @@ class HistoryHasher:
         return self._h.hexdigest()
 
 
-def hashed(factory: Callable[[], Iterable[Sequence[Metric]]], hasher_box: list) -> Callable[[], Iterator[Sequence[Metric]]]:
+def hashed(
+    factory: Callable[[], Iterable[Sequence[Metric]]], hasher_box: list
+) -> Callable[[], Iterator[Sequence[Metric]]]:
     """Wrap a chunk factory so each pass through it also hashes the chunks into a fresh hasher (``hasher_box[0]``)."""
 
     def chunks() -> Iterator[Sequence[Metric]]:
@@ -74,12 +82,20 @@ def hashed(factory: Callable[[], Iterable[Sequence[Metric]]], hasher_box: list) 
     return chunks
 
 
-def run_digest(info: RunInfo, deleted: bool, params: Mapping[str, str], tags: Mapping[str, str],
-               history: Optional[HistoryHasher]) -> RunDigest:
+def run_digest(
+    info: RunInfo, deleted: bool, params: Mapping[str, str], tags: Mapping[str, str], history: Optional[HistoryHasher]
+) -> RunDigest:
     """The :class:`RunDigest` of a run's parts."""
     history = history or HistoryHasher()
-    return RunDigest(info_digest(info, deleted), mapping_digest(params), mapping_digest(tags),
-                     history.hexdigest(), history.points, len(params), len(tags))
+    return RunDigest(
+        info_digest(info, deleted),
+        mapping_digest(params),
+        mapping_digest(tags),
+        history.hexdigest(),
+        history.points,
+        len(params),
+        len(tags),
+    )
 
 
 __all__.append("run_digest")

@@ -72,15 +72,21 @@ class TransferResult:
 class CopyEngine:
     """Copies everything a :class:`Source` holds into a :class:`Destination`."""
 
-    def __init__(self, source: Source, destination: Destination, state: ResumeState,
-                 options: TransferOptions = TransferOptions(),
-                 on_run: Optional[Callable[[int], None]] = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        destination: Destination,
+        state: ResumeState,
+        options: TransferOptions = TransferOptions(),
+        on_run: Optional[Callable[[int], None]] = None,
+    ) -> None:
         if options.artifacts not in ARTIFACT_MODES:
             raise InvalidParameterError(f"artifacts: {options.artifacts!r} is not one of {', '.join(ARTIFACT_MODES)}")
         if options.artifacts == "keep" and isinstance(destination, ApiDestination):
             raise InvalidParameterError(
                 "artifacts: 'keep' needs a destination with the import hook (capability IMPORT); "
-                "this destination assigns its own artifact locations, use 'copy'")
+                "this destination assigns its own artifact locations, use 'copy'"
+            )
         self.source = source
         self.dest = destination
         self.state = state
@@ -135,7 +141,8 @@ class CopyEngine:
         if not self.dest.preserves_ids:
             self.result.notes.append(
                 "the destination has no import hook: experiments, runs and logged models got new ids "
-                f"(the id map is in {self.state.path})")
+                f"(the id map is in {self.state.path})"
+            )
         return self.result
 
     def _experiment(self, experiment: Experiment) -> None:
@@ -149,13 +156,17 @@ class CopyEngine:
             self.state.record("experiment", src_id, stored.experiment_id)
             self.result.experiments += 1
         if dst_id is None and stored.experiment_id != src_id:
-            self.result.notes.append(f"experiment {src_id} got id {stored.experiment_id} "
-                                     "(the destination cannot keep that id; runs keep theirs)")
+            self.result.notes.append(
+                f"experiment {src_id} got id {stored.experiment_id} "
+                "(the destination cannot keep that id; runs keep theirs)"
+            )
         dst_id = stored.experiment_id
         for model in self.source.logged_models(src_id):
             if not self.dest_has_models:
-                self.result.notes.append(f"logged model {model.model_id} not copied: the destination "
-                                         "does not declare LOGGED_MODELS (runs lose their outputs)")
+                self.result.notes.append(
+                    f"logged model {model.model_id} not copied: the destination "
+                    "does not declare LOGGED_MODELS (runs lose their outputs)"
+                )
             elif self.state.mapped("model", model.model_id) is None:
                 self._logged_model(model, stored)
         for record in self.source.runs(src_id):
@@ -170,11 +181,19 @@ class CopyEngine:
 
     def _logged_model(self, model: LoggedModel, experiment: Experiment) -> None:
         copy = self.options.artifacts == "copy"
-        location = (append_path(experiment.artifact_location, "models", model.model_id, "artifacts")
-                    if copy else model.artifact_location)
+        location = (
+            append_path(experiment.artifact_location, "models", model.model_id, "artifacts")
+            if copy
+            else model.artifact_location
+        )
         metrics = tuple(replace(m, model_id=None) for m in model.metrics)
-        target = replace(model, experiment_id=experiment.experiment_id, artifact_location=location,
-                         source_run_id=self._run_id(model.source_run_id), metrics=metrics)
+        target = replace(
+            model,
+            experiment_id=experiment.experiment_id,
+            artifact_location=location,
+            source_run_id=self._run_id(model.source_run_id),
+            metrics=metrics,
+        )
         new_id = self.dest.logged_model(target)
         if copy:
             if new_id != model.model_id:
@@ -191,8 +210,9 @@ class CopyEngine:
         """Queue a run; the queue is written as one group (one transaction with the import hook)."""
         info = record.info
         copy = self.options.artifacts == "copy"
-        artifact_uri = (append_path(experiment.artifact_location, info.run_id, "artifacts")
-                        if copy else info.artifact_uri)
+        artifact_uri = (
+            append_path(experiment.artifact_location, info.run_id, "artifacts") if copy else info.artifact_uri
+        )
         target = replace(info, experiment_id=experiment.experiment_id, artifact_uri=artifact_uri)
         points = [0]
         remap = not self.dest.preserves_ids
@@ -201,8 +221,9 @@ class CopyEngine:
             points[0] = 0
             for chunk in self.source.metric_chunks(record):
                 if (remap or not self.dest_has_models) and any(m.model_id for m in chunk):
-                    chunk = [replace(m, model_id=self._model_id(m.model_id) if self.dest_has_models else None)
-                             for m in chunk]
+                    chunk = [
+                        replace(m, model_id=self._model_id(m.model_id) if self.dest_has_models else None) for m in chunk
+                    ]
                 points[0] += len(chunk)
                 yield chunk
 
@@ -213,8 +234,13 @@ class CopyEngine:
             if not self._noted_datasets:
                 self._noted_datasets = True
                 self.result.notes.append("dataset inputs not copied: the destination does not declare DATASETS")
-        self._pending.append((RunImport(target, record.params, self.target_tags(record), chunks, inputs, outputs),
-                              info.artifact_uri, points))
+        self._pending.append(
+            (
+                RunImport(target, record.params, self.target_tags(record), chunks, inputs, outputs),
+                info.artifact_uri,
+                points,
+            )
+        )
         self._pending_keys += len(record.metric_keys)
         # without the hook, ids change: a child's parent must be written (and mapped) first
         if len(self._pending) >= GROUP_RUNS or self._pending_keys >= GROUP_KEYS or not self.dest.preserves_ids:
@@ -240,8 +266,15 @@ class CopyEngine:
     def _registered_model(self, model: RegisteredModel, versions: list[ModelVersion]) -> None:
         if self.state.is_done("registered_model", model.name):
             return
-        mapped = [replace(v, run_id=self._run_id(v.run_id), model_id=self._model_id(v.model_id),
-                          source=self._rewrite_source(v.source)) for v in versions]
+        mapped = [
+            replace(
+                v,
+                run_id=self._run_id(v.run_id),
+                model_id=self._model_id(v.model_id),
+                source=self._rewrite_source(v.source),
+            )
+            for v in versions
+        ]
         self.dest.registered_model(model, mapped)
         self.state.mark("registered_model", model.name)
         self.result.registered_models += 1
@@ -252,12 +285,15 @@ def count_plan(source: Source) -> list[dict[str, Any]]:
     """Per experiment: id, name, stage, runs and logged models (what a dry run prints)."""
     rows = []
     for experiment in source.experiments():
-        rows.append({
-            "experiment_id": experiment.experiment_id, "name": experiment.name,
-            "lifecycle_stage": str(experiment.lifecycle_stage),
-            "runs": source.count_runs(experiment.experiment_id),
-            "logged_models": sum(1 for _ in source.logged_models(experiment.experiment_id)),
-        })
+        rows.append(
+            {
+                "experiment_id": experiment.experiment_id,
+                "name": experiment.name,
+                "lifecycle_stage": str(experiment.lifecycle_stage),
+                "runs": source.count_runs(experiment.experiment_id),
+                "logged_models": sum(1 for _ in source.logged_models(experiment.experiment_id)),
+            }
+        )
     return rows
 
 

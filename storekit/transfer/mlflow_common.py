@@ -22,14 +22,27 @@ from typing import Any, Mapping, Optional
 
 from ..entities import Dataset, DatasetInput, LoggedModelStatus, RunStatus
 
-__all__ = ["run_status", "logged_model_status", "metric_value", "run_tags", "dataset_input",
-           "MLFLOW_PARENT_TAG", "STOREKIT_PARENT_TAG", "CONTEXT_TAG"]
+__all__ = [
+    "run_status",
+    "logged_model_status",
+    "metric_value",
+    "run_tags",
+    "dataset_input",
+    "MLFLOW_PARENT_TAG",
+    "STOREKIT_PARENT_TAG",
+    "CONTEXT_TAG",
+]
 
 MLFLOW_PARENT_TAG = "mlflow.parentRunId"
 STOREKIT_PARENT_TAG = "storekit.parentRunId"
 CONTEXT_TAG = "mlflow.data.context"
-_STATUS_NUMBERS = {1: RunStatus.RUNNING, 2: RunStatus.SCHEDULED, 3: RunStatus.FINISHED, 4: RunStatus.FAILED,
-                   5: RunStatus.KILLED}
+_STATUS_NUMBERS = {
+    1: RunStatus.RUNNING,
+    2: RunStatus.SCHEDULED,
+    3: RunStatus.FINISHED,
+    4: RunStatus.FAILED,
+    5: RunStatus.KILLED,
+}
 _MODEL_STATUS = {1: LoggedModelStatus.PENDING, 2: LoggedModelStatus.READY, 3: LoggedModelStatus.FAILED}
 _MAX = sys.float_info.max
 
@@ -69,11 +82,27 @@ def run_tags(tags: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def dataset_input(name: str, digest: str, source_type: str, source: Optional[str], schema: Optional[str],
-                  profile: Optional[str], tags: Mapping[str, str]) -> DatasetInput:
+def dataset_input(
+    name: str,
+    digest: str,
+    source_type: str,
+    source: Optional[str],
+    schema: Optional[str],
+    profile: Optional[str],
+    tags: Mapping[str, str],
+) -> DatasetInput:
     """A storekit dataset input from MLflow's dataset record and input tags."""
     out = dict(tags)
     if CONTEXT_TAG in out and "context" not in out:
         out["context"] = out[CONTEXT_TAG]
-    return DatasetInput(Dataset(name=name, digest=digest, source_type=source_type or "unknown",
-                                source=source or "", schema=schema, profile=profile), out)
+    return DatasetInput(
+        Dataset(
+            name=name,
+            digest=digest,
+            source_type=source_type or "unknown",
+            source=source or "",
+            schema=schema,
+            profile=profile,
+        ),
+        out,
+    )

@@ -81,8 +81,7 @@ def looks_like_mlruns(path: Path) -> bool:
     if not path.is_dir():
         return False
     for entry in os.scandir(path):
-        if entry.is_dir() and (entry.name.isdigit() or entry.name == ".trash") and \
-                (Path(entry.path) / _META).exists():
+        if entry.is_dir() and (entry.name.isdigit() or entry.name == ".trash") and (Path(entry.path) / _META).exists():
             return True
     return (path / "0" / _META).exists() or (path / ".trash").is_dir() or (path / "models").is_dir()
 
@@ -97,8 +96,9 @@ class MlrunsSource:
         if not looks_like_mlruns(root) and looks_like_mlruns(root / "mlruns"):
             root = root / "mlruns"
         if not looks_like_mlruns(root):
-            raise InvalidParameterError(f"import-mlflow: {root} is not an MLflow mlruns/ directory "
-                                        "(no <experiment id>/meta.yaml found)")
+            raise InvalidParameterError(
+                f"import-mlflow: {root} is not an MLflow mlruns/ directory (no <experiment id>/meta.yaml found)"
+            )
         self.root = root
         self.description = str(root)
         self._dirs: dict[str, Path] = {}
@@ -120,11 +120,13 @@ class MlrunsSource:
             self._dirs[eid] = path
             deleted = path.parent.name == ".trash" or meta.get("lifecycle_stage") == "deleted"
             yield Experiment(
-                experiment_id=eid, name=str(meta.get("name", eid)),
+                experiment_id=eid,
+                name=str(meta.get("name", eid)),
                 artifact_location=str(meta.get("artifact_location") or path_to_file_uri(path)),
                 lifecycle_stage=LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
                 tags=_values(path / "tags"),
-                creation_time=meta.get("creation_time"), last_update_time=meta.get("last_update_time"),
+                creation_time=meta.get("creation_time"),
+                last_update_time=meta.get("last_update_time"),
             )
 
     def _dir(self, experiment_id: str) -> Path:
@@ -135,8 +137,11 @@ class MlrunsSource:
 
     def _run_dirs(self, experiment_id: str) -> list[Path]:
         base = self._dir(experiment_id)
-        return sorted(Path(e.path) for e in os.scandir(base)
-                      if e.is_dir() and _is_run_id(e.name) and (Path(e.path) / _META).exists())
+        return sorted(
+            Path(e.path)
+            for e in os.scandir(base)
+            if e.is_dir() and _is_run_id(e.name) and (Path(e.path) / _META).exists()
+        )
 
     def count_runs(self, experiment_id: str) -> int:
         """How many run directories the experiment has."""
@@ -178,21 +183,37 @@ class MlrunsSource:
                 ds = self._dataset(experiment_id, str(doc.get("source_id")))
                 if ds is None:
                     continue
-                inputs.append(dataset_input(str(ds.get("name")), str(ds.get("digest")), str(ds.get("source_type")),
-                                            ds.get("source"), ds.get("schema"), ds.get("profile"),
-                                            {str(k): str(v) for k, v in (doc.get("tags") or {}).items()}))
+                inputs.append(
+                    dataset_input(
+                        str(ds.get("name")),
+                        str(ds.get("digest")),
+                        str(ds.get("source_type")),
+                        ds.get("source"),
+                        ds.get("schema"),
+                        ds.get("profile"),
+                        {str(k): str(v) for k, v in (doc.get("tags") or {}).items()},
+                    )
+                )
             outputs = tuple(p.name for p in sorted(_subdirs(run_dir / "outputs")))
             info = RunInfo(
-                run_id=run_id, experiment_id=experiment_id,
+                run_id=run_id,
+                experiment_id=experiment_id,
                 run_name=meta.get("run_name") or tags.get("mlflow.runName"),
-                user_id=meta.get("user_id"), status=run_status(meta.get("status", 3)),
-                start_time=meta.get("start_time"), end_time=meta.get("end_time"),
+                user_id=meta.get("user_id"),
+                status=run_status(meta.get("status", 3)),
+                start_time=meta.get("start_time"),
+                end_time=meta.get("end_time"),
                 lifecycle_stage=LifecycleStage(meta.get("lifecycle_stage") or "active"),
                 artifact_uri=self._artifact_uri(str(meta.get("artifact_uri") or ""), experiment_id, run_dir),
             )
-            yield RunRecord(info=info, params=_values(run_dir / "params"), tags=run_tags(tags),
-                            inputs=tuple(inputs), outputs=outputs,
-                            metric_keys=tuple(sorted(_key_files(run_dir / "metrics"))))
+            yield RunRecord(
+                info=info,
+                params=_values(run_dir / "params"),
+                tags=run_tags(tags),
+                inputs=tuple(inputs),
+                outputs=outputs,
+                metric_keys=tuple(sorted(_key_files(run_dir / "metrics"))),
+            )
 
     def _run_dir(self, run: RunRecord) -> Path:
         return self._dir(run.info.experiment_id) / run.info.run_id
@@ -204,7 +225,7 @@ class MlrunsSource:
             points = _read_metric_file(base / key, key)
             points.sort(key=metric_order_key)
             for start in range(0, len(points), CHUNK_POINTS):
-                yield points[start:start + CHUNK_POINTS]
+                yield points[start : start + CHUNK_POINTS]
 
     # --- logged models and registry ---------------------------------------
     def logged_models(self, experiment_id: str) -> Iterator[LoggedModel]:
@@ -219,14 +240,18 @@ class MlrunsSource:
                     if key not in latest or metric_order_key(m) > metric_order_key(latest[key]):
                         latest[key] = m
             yield LoggedModel(
-                model_id=str(meta.get("model_id") or path.name), experiment_id=experiment_id,
+                model_id=str(meta.get("model_id") or path.name),
+                experiment_id=experiment_id,
                 name=str(meta.get("name") or path.name),
                 artifact_location=str(meta.get("artifact_location") or path_to_file_uri(path / "artifacts")),
                 creation_timestamp=int(meta.get("creation_timestamp") or 0),
                 last_updated_timestamp=int(meta.get("last_updated_timestamp") or meta.get("creation_timestamp") or 0),
-                model_type=meta.get("model_type"), source_run_id=meta.get("source_run_id"),
-                status=logged_model_status(meta.get("status")), status_message=meta.get("status_message"),
-                tags=_values(path / "tags"), params=_values(path / "params"),
+                model_type=meta.get("model_type"),
+                source_run_id=meta.get("source_run_id"),
+                status=logged_model_status(meta.get("status")),
+                status_message=meta.get("status_message"),
+                tags=_values(path / "tags"),
+                params=_values(path / "params"),
                 metrics=tuple(latest[k] for k in sorted(latest)),
                 lifecycle_stage=LifecycleStage(meta.get("lifecycle_stage") or "active"),
             )
@@ -246,22 +271,39 @@ class MlrunsSource:
                 if str(vm.get("current_stage")) == "Deleted_Internal":
                     continue
                 number = str(vm.get("version") or vdir.name.split("-", 1)[1])
-                versions.append(ModelVersion(
-                    name=name, version=number,
-                    creation_timestamp=int(vm.get("creation_timestamp") or 0),
-                    last_updated_timestamp=int(vm.get("last_updated_timestamp") or vm.get("creation_timestamp") or 0),
-                    description=vm.get("description"), user_id=vm.get("user_id"),
-                    current_stage=str(vm.get("current_stage") or "None"), source=vm.get("source"),
-                    run_id=vm.get("run_id") or None, status=str(vm.get("status") or "READY"),
-                    tags=_values(vdir / "tags"), aliases=tuple(sorted(a for a, v in aliases.items() if v == number)),
-                    model_id=vm.get("model_id"),
-                ))
+                versions.append(
+                    ModelVersion(
+                        name=name,
+                        version=number,
+                        creation_timestamp=int(vm.get("creation_timestamp") or 0),
+                        last_updated_timestamp=int(
+                            vm.get("last_updated_timestamp") or vm.get("creation_timestamp") or 0
+                        ),
+                        description=vm.get("description"),
+                        user_id=vm.get("user_id"),
+                        current_stage=str(vm.get("current_stage") or "None"),
+                        source=vm.get("source"),
+                        run_id=vm.get("run_id") or None,
+                        status=str(vm.get("status") or "READY"),
+                        tags=_values(vdir / "tags"),
+                        aliases=tuple(sorted(a for a, v in aliases.items() if v == number)),
+                        model_id=vm.get("model_id"),
+                    )
+                )
             versions.sort(key=lambda v: int(v.version))
-            yield RegisteredModel(
-                name=name, creation_timestamp=int(meta.get("creation_timestamp") or 0),
-                last_updated_timestamp=int(meta.get("last_updated_timestamp") or meta.get("creation_timestamp") or 0),
-                description=meta.get("description"), tags=_values(path / "tags"), aliases=aliases,
-            ), versions
+            yield (
+                RegisteredModel(
+                    name=name,
+                    creation_timestamp=int(meta.get("creation_timestamp") or 0),
+                    last_updated_timestamp=int(
+                        meta.get("last_updated_timestamp") or meta.get("creation_timestamp") or 0
+                    ),
+                    description=meta.get("description"),
+                    tags=_values(path / "tags"),
+                    aliases=aliases,
+                ),
+                versions,
+            )
 
     def close(self) -> None:
         """Nothing to release."""

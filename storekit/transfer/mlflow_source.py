@@ -27,10 +27,12 @@ def open_mlflow_source(uri: str, registry_uri: Optional[str] = None) -> Any:
     if scheme in ("", "file"):
         if registry_uri:
             raise InvalidParameterError(
-                f"--registry-uri {redact_uri(registry_uri)}: an mlruns/ source reads its registry from mlruns/models")
+                f"--registry-uri {redact_uri(registry_uri)}: an mlruns/ source reads its registry from mlruns/models"
+            )
         from .mlflow_files import MlrunsSource
 
         return MlrunsSource(uri)
     raise InvalidParameterError(
         f"SRC {redact_uri(uri)}: expected an mlruns/ directory or an MLflow database URI "
-        f"({', '.join(DATABASE_SCHEMES)})")
+        f"({', '.join(DATABASE_SCHEMES)})"
+    )

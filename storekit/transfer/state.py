@@ -40,8 +40,14 @@ def default_state_path(source: str, destination: str) -> Path:
 class ResumeState:
     """Done markers and the id map of one transfer, persisted in a JSON-lines file."""
 
-    def __init__(self, path: "str | os.PathLike[str]", source: str, destination: str, dry_run: bool = False,
-                 fsync_each: bool = True) -> None:
+    def __init__(
+        self,
+        path: "str | os.PathLike[str]",
+        source: str,
+        destination: str,
+        dry_run: bool = False,
+        fsync_each: bool = True,
+    ) -> None:
         self.path = Path(path)
         #: fsync after every line (needed when re-writing a record could duplicate it, i.e. without
         #: the idempotent import hook); otherwise lines are flushed (they survive the process being
@@ -76,7 +82,8 @@ class ResumeState:
                 if (entry.get("source"), entry.get("destination")) != (header["source"], header["destination"]):
                     raise InvalidParameterError(
                         f"resume state {self.path} belongs to a transfer from {entry.get('source')} "
-                        f"to {entry.get('destination')}; use another --state file")
+                        f"to {entry.get('destination')}; use another --state file"
+                    )
             elif kind in self.ids:
                 self._remember(kind, entry["src"], entry["dst"])
             elif kind in self.done:

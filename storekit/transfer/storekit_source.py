@@ -40,16 +40,23 @@ class StorekitSource:
 
     def experiments(self) -> Iterator[Experiment]:
         """Every experiment (active and deleted) in id order."""
-        found = list(paged(lambda t: self.tracking.search_experiments(
-            view_type=ViewType.ALL, max_results=_PAGE, page_token=t)))
+        found = list(
+            paged(lambda t: self.tracking.search_experiments(view_type=ViewType.ALL, max_results=_PAGE, page_token=t))
+        )
         found.sort(key=lambda e: (0, int(e.experiment_id)) if e.experiment_id.isdigit() else (1, e.experiment_id))
         self._deleted = {e.experiment_id for e in found if str(e.lifecycle_stage) == "deleted"}
         return iter(found)
 
     def _runs(self, experiment_id: str) -> Iterator[Any]:
-        return paged(lambda t: self.tracking.search_runs(
-            [experiment_id], view_type=ViewType.ALL, max_results=_PAGE,
-            order_by=["attributes.start_time ASC"], page_token=t))
+        return paged(
+            lambda t: self.tracking.search_runs(
+                [experiment_id],
+                view_type=ViewType.ALL,
+                max_results=_PAGE,
+                order_by=["attributes.start_time ASC"],
+                page_token=t,
+            )
+        )
 
     def count_runs(self, experiment_id: str) -> int:
         """How many runs the experiment has (counts ids page by page)."""
@@ -64,8 +71,11 @@ class StorekitSource:
         for run in self._runs(experiment_id):
             info = run.info
             yield RunRecord(
-                info=info, params=dict(run.data.params), tags=dict(run.data.tags),
-                inputs=tuple(run.inputs.dataset_inputs), outputs=tuple(run.outputs.model_ids),
+                info=info,
+                params=dict(run.data.params),
+                tags=dict(run.data.tags),
+                inputs=tuple(run.inputs.dataset_inputs),
+                outputs=tuple(run.outputs.model_ids),
                 metric_keys=tuple(sorted(run.data.metrics)),
             )
 
@@ -90,8 +100,7 @@ class StorekitSource:
         """Logged models of the experiment (none when the store lacks LOGGED_MODELS)."""
         if Capability.LOGGED_MODELS not in self.tracking.capabilities:
             return iter(())
-        return paged(lambda t: self.tracking.search_logged_models([experiment_id], max_results=_PAGE,
-                                                                  page_token=t))
+        return paged(lambda t: self.tracking.search_logged_models([experiment_id], max_results=_PAGE, page_token=t))
 
     def registered_models(self) -> Iterator[tuple[RegisteredModel, list[ModelVersion]]]:
         """Registered models by name, each with every version."""
@@ -106,8 +115,9 @@ class StorekitSource:
     @staticmethod
     def _versions(registry: RegistryStore, name: str) -> Iterator[ModelVersion]:
         def fetch(token: Optional[str]) -> Any:
-            return registry.search_model_versions(filter_string=f"name = {_quoted(name)}", max_results=_PAGE,
-                                                  page_token=token)
+            return registry.search_model_versions(
+                filter_string=f"name = {_quoted(name)}", max_results=_PAGE, page_token=token
+            )
 
         return paged(fetch)
 

@@ -93,25 +93,38 @@ def verify(engine: CopyEngine, on_run: Optional[Callable[[], None]] = None) -> V
             out.differ(f"experiment {src_id}: missing in the destination")
             continue
         out.add("experiments", 0, 1)
-        for what, a, b in (("name", experiment.name, stored.name),
-                           ("lifecycle stage", str(experiment.lifecycle_stage), str(stored.lifecycle_stage)),
-                           ("tags", experiment.tags, stored.tags)):
+        for what, a, b in (
+            ("name", experiment.name, stored.name),
+            ("lifecycle stage", str(experiment.lifecycle_stage), str(stored.lifecycle_stage)),
+            ("tags", experiment.tags, stored.tags),
+        ):
             if a != b:
                 out.differ(f"experiment {src_id}: {what} differs ({a!r} != {b!r})")
         exp_deleted = str(experiment.lifecycle_stage) == "deleted"
         src_models = list(source.logged_models(src_id)) if engine.dest_has_models else []
-        dst_models = list(paged(lambda t: dst.search_logged_models([stored.experiment_id], page_token=t))) \
-            if src_models else []
+        dst_models = (
+            list(paged(lambda t: dst.search_logged_models([stored.experiment_id], page_token=t))) if src_models else []
+        )
         out.add("logged models", len(src_models), len(dst_models))
         if copy:
             for model in src_models:
                 target = state.mapped("model", model.model_id)
                 if target is None:
                     continue
-                _compare_files(out, f"logged model {model.model_id}", model.artifact_location,
-                               dst.get_logged_model(target).artifact_location)
-        dst_runs = sum(1 for _ in paged(lambda t: dst.search_runs(
-            [stored.experiment_id], view_type=ViewType.ALL, max_results=1000, page_token=t)))
+                _compare_files(
+                    out,
+                    f"logged model {model.model_id}",
+                    model.artifact_location,
+                    dst.get_logged_model(target).artifact_location,
+                )
+        dst_runs = sum(
+            1
+            for _ in paged(
+                lambda t: dst.search_runs(
+                    [stored.experiment_id], view_type=ViewType.ALL, max_results=1000, page_token=t
+                )
+            )
+        )
         src_runs = 0
         for record in source.runs(src_id):
             src_runs += 1
@@ -158,8 +171,13 @@ def _compare_run(engine: CopyEngine, out: Verification, record: Any, exp_deleted
         src_hist.update(chunk)
     deleted = exp_deleted or str(info.lifecycle_stage) == "deleted"
     mine = run_digest(info, deleted, record.params, tags, src_hist)
-    theirs = run_digest(run.info, str(run.info.lifecycle_stage) == "deleted", run.data.params, run.data.tags,
-                        _history(engine.dest.tracking, run_id, sorted(run.data.metrics)))
+    theirs = run_digest(
+        run.info,
+        str(run.info.lifecycle_stage) == "deleted",
+        run.data.params,
+        run.data.tags,
+        _history(engine.dest.tracking, run_id, sorted(run.data.metrics)),
+    )
     out.add("params", mine.n_params, theirs.n_params)
     out.add("tags", mine.n_tags, theirs.n_tags)
     out.add("metric points", mine.points, theirs.points)
@@ -182,8 +200,11 @@ def _compare_registry(engine: CopyEngine, out: Verification) -> None:
             out.differ(f"registered model {model.name!r}: missing in the destination")
             continue
         out.add("registered models", 0, 1)
-        for what, a, b in (("description", model.description, stored.description), ("tags", model.tags, stored.tags),
-                           ("aliases", model.aliases, stored.aliases)):
+        for what, a, b in (
+            ("description", model.description, stored.description),
+            ("tags", model.tags, stored.tags),
+            ("aliases", model.aliases, stored.aliases),
+        ):
             if a != b:
                 out.differ(f"registered model {model.name!r}: {what} differs ({a!r} != {b!r})")
         for v in versions:
@@ -193,9 +214,15 @@ def _compare_registry(engine: CopyEngine, out: Verification) -> None:
                 out.differ(f"model version {model.name!r} v{v.version}: missing in the destination")
                 continue
             out.add("model versions", 0, 1)
-            want = replace(v, run_id=engine._run_id(v.run_id), model_id=engine._model_id(v.model_id),
-                           source=engine._rewrite_source(v.source))
+            want = replace(
+                v,
+                run_id=engine._run_id(v.run_id),
+                model_id=engine._model_id(v.model_id),
+                source=engine._rewrite_source(v.source),
+            )
             for attr in ("current_stage", "status", "source", "run_id", "tags", "description", "model_id"):
                 if getattr(want, attr) != getattr(got, attr):
-                    out.differ(f"model version {model.name!r} v{v.version}: {attr} differs "
-                               f"({getattr(want, attr)!r} != {getattr(got, attr)!r})")
+                    out.differ(
+                        f"model version {model.name!r} v{v.version}: {attr} differs "
+                        f"({getattr(want, attr)!r} != {getattr(got, attr)!r})"
+                    )

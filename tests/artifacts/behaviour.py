@@ -45,9 +45,7 @@ def make_tree(root: Path) -> dict[str, bytes]:
 
 def read_tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` as relative path -> content."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 class FailingReader:
@@ -62,7 +60,7 @@ class FailingReader:
         want = len(self._data) - self._pos if n is None or n < 0 else n
         if self._pos + want > self._good and self._pos < len(self._data):
             raise OSError("source broke mid-read")
-        chunk = self._data[self._pos:self._pos + want]
+        chunk = self._data[self._pos : self._pos + want]
         self._pos += len(chunk)
         return chunk
 
@@ -96,9 +94,7 @@ class ArtifactBehaviour:
             ("model.pkl", False, 123),
         ]
         assert [(i.path, i.is_dir) for i in repo.list_artifacts("dir")] == [("dir/sub", True)]
-        assert [(i.path, i.file_size) for i in repo.list_artifacts("dir/sub")] == [
-            ("dir/sub/model.pkl", 123)
-        ]
+        assert [(i.path, i.file_size) for i in repo.list_artifacts("dir/sub")] == [("dir/sub/model.pkl", 123)]
         assert repo.list_artifacts("missing") == []
         assert repo.list_artifacts("model.pkl") == []
 
@@ -106,7 +102,10 @@ class ArtifactBehaviour:
         files = make_tree(tmp_path / "src")
         repo.log_artifacts(tmp_path / "src", "run")
         assert [i.path for i in repo.list_artifacts("run")] == [
-            "run/a.txt", "run/b.bin", "run/sub", "run/sub 2",
+            "run/a.txt",
+            "run/b.bin",
+            "run/sub",
+            "run/sub 2",
         ]
         out = repo.download_artifacts("run", tmp_path / "dl")
         assert Path(out) == tmp_path / "dl" / "run"
@@ -157,9 +156,7 @@ class ArtifactBehaviour:
                 call()
         assert not (tmp_path / "x").exists() and not (tmp_path / "b").exists()
 
-    def test_failed_upload_keeps_old_file(
-        self, repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_failed_upload_keeps_old_file(self, repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         old = os.urandom(self.big_size)
         new = os.urandom(self.big_size)
         src = write(tmp_path / "big.bin", old)
@@ -173,9 +170,7 @@ class ArtifactBehaviour:
         got = Path(repo.download_artifacts("big.bin", tmp_path / "o")).read_bytes()
         assert hashlib.sha256(got).digest() == hashlib.sha256(old).digest()
 
-    def test_failed_upload_leaves_nothing(
-        self, repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_failed_upload_leaves_nothing(self, repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         src = write(tmp_path / "new.bin", os.urandom(self.big_size))
         self.break_source(repo, monkeypatch)
         with pytest.raises((StorekitError, OSError)):
@@ -223,9 +218,7 @@ RSS_SCRIPT = textwrap.dedent(
 )
 
 
-def peak_rss_mib(
-    uri: str, size: int, target: str, env: dict[str, str] | None = None, timeout: int = 900
-) -> float:
+def peak_rss_mib(uri: str, size: int, target: str, env: dict[str, str] | None = None, timeout: int = 900) -> float:
     """Upload, list, download and verify a ``size``-byte file in a subprocess; its peak RSS in MiB.
 
     ``target`` names the repository class as ``module:Class``.
@@ -235,7 +228,10 @@ def peak_rss_mib(
     full_env["STOREKIT_NO_PROGRESS"] = "1"
     proc = subprocess.run(
         [sys.executable, "-c", RSS_SCRIPT, uri, str(size), target],
-        capture_output=True, text=True, env=full_env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("MAXRSS_KIB")][0]

@@ -95,21 +95,15 @@ class RemoteBehaviour(ArtifactBehaviour):
             assert halfway.is_set()
             # the final name still holds the old object, never a partial new one
             assert [(i.path, i.file_size) for i in direct.list_artifacts()] == [("model.bin", 1000)]
-            assert Path(direct.download_artifacts("model.bin", tmp_path / "o1")).read_bytes() == (
-                old.read_bytes()
-            )
+            assert Path(direct.download_artifacts("model.bin", tmp_path / "o1")).read_bytes() == (old.read_bytes())
             monkeypatch.undo()
             proxy.start()
             via.log_artifact(src)
-            assert [(i.path, i.file_size) for i in direct.list_artifacts()] == [
-                ("model.bin", 24 * MIB)
-            ]
+            assert [(i.path, i.file_size) for i in direct.list_artifacts()] == [("model.bin", 24 * MIB)]
         finally:
             proxy.stop()
 
-    def test_secrets_never_shown(
-        self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_secrets_never_shown(self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.DEBUG)
         proxy = TcpProxy(*(lambda p: (p.hostname or "127.0.0.1", p.port or 80))(urlsplit(endpoint)))
         proxy.stop()
@@ -144,9 +138,11 @@ class RemoteBehaviour(ArtifactBehaviour):
         check_conformance("artifacts", uri, env={**os.environ, **env})
 
     def test_large_file_bounded_memory(self, endpoint: str) -> None:
-        size = int(os.environ.get("STOREKIT_TEST_LARGE_SIZE", 1 << 30)) if os.environ.get(
-            "STOREKIT_TEST_LARGE"
-        ) else 80 * MIB
+        size = (
+            int(os.environ.get("STOREKIT_TEST_LARGE_SIZE", 1 << 30))
+            if os.environ.get("STOREKIT_TEST_LARGE")
+            else 80 * MIB
+        )
         uri, env = self.rss_setup(endpoint)
         rss = peak_rss_mib(uri, size, self.repo_target, env)
         print(f"{type(self).__name__}: peak RSS {rss:.1f} MiB for {size / MIB:.0f} MiB")

@@ -22,8 +22,9 @@ from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.azure
 
-import azure.storage.blob as blob  # noqa: E402  (installed by the test command; a missing one fails, never skips)
-import storekit_azure  # noqa: E402
+import azure.storage.blob as blob
+
+import storekit_azure
 
 ACCOUNT = "devstoreaccount1"
 
@@ -42,10 +43,7 @@ def azurite() -> dict[str, str]:
 
 
 def _connection_string(base: str, key: str) -> str:
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};"
-        f"BlobEndpoint={base}/{ACCOUNT};"
-    )
+    return f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};BlobEndpoint={base}/{ACCOUNT};"
 
 
 @pytest.fixture
@@ -53,8 +51,12 @@ def endpoint(azurite: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterat
     conn = azurite["STOREKIT_TEST_AZURE_CONNECTION_STRING"]
     blob_endpoint = _setting(conn, "BlobEndpoint").rstrip("/")
     base = blob_endpoint[: -len(ACCOUNT) - 1]
-    for var in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
-                "STOREKIT_AZURE_ENDPOINT_URL"):
+    for var in (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_KEY",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "STOREKIT_AZURE_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("STOREKIT_ARTIFACT_RETRY_DELAY", "0.05")
     monkeypatch.setenv("STOREKIT_AZURE_CONNECT_TIMEOUT", "3")
@@ -100,13 +102,10 @@ class TestAzureRepository(RemoteBehaviour):
 
     def test_uri_parsing(self) -> None:
         parse = storekit_azure.parse_azure_uri
-        assert parse("wasbs://c@acct.blob.core.windows.net/a/b/") == storekit_azure.AzureLocation(
-            "acct", "c", "a/b"
-        )
+        assert parse("wasbs://c@acct.blob.core.windows.net/a/b/") == storekit_azure.AzureLocation("acct", "c", "a/b")
         assert parse("abfss://c@acct.dfs.core.windows.net/x").account == "acct"
         assert parse("az://c/p") == storekit_azure.AzureLocation(None, "c", "p")
-        for bad in ("wasbs://acct.blob.core.windows.net/p", "wasbs://c@example.com/p",
-                    "az://c/p?sig=abc", "s3://b/p"):
+        for bad in ("wasbs://acct.blob.core.windows.net/p", "wasbs://c@example.com/p", "az://c/p?sig=abc", "s3://b/p"):
             with pytest.raises(InvalidParameterError, match="artifact_uri"):
                 parse(bad)
         with pytest.raises(InvalidParameterError, match="artifact_uri.*\\*\\*\\*"):
@@ -132,9 +131,12 @@ class TestAzureRepository(RemoteBehaviour):
         )
         keyed.log_artifact(src)
         sas = blob.generate_container_sas(
-            ACCOUNT, self.container, account_key=self.key,
-            permission=blob.ContainerSasPermissions(read=True, write=True, delete=True, list=True,
-                                                    add=True, create=True),
+            ACCOUNT,
+            self.container,
+            account_key=self.key,
+            permission=blob.ContainerSasPermissions(
+                read=True, write=True, delete=True, list=True, add=True, create=True
+            ),
             expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
         )
         signature = [p.split("=", 1)[1] for p in sas.split("&") if p.startswith("sig=")][0]
@@ -145,7 +147,9 @@ class TestAzureRepository(RemoteBehaviour):
         with pytest.raises(ArtifactNotFound) as info:
             via_sas.download_artifacts("missing", tmp_path / "o")
         bad = storekit_azure.AzureArtifactRepository(
-            self.uri("keyed"), account_key="QUJD" + self.key[4:], endpoint_url=f"{endpoint}/{ACCOUNT}",
+            self.uri("keyed"),
+            account_key="QUJD" + self.key[4:],
+            endpoint_url=f"{endpoint}/{ACCOUNT}",
             retries=1,
         )
         with pytest.raises(StorekitError) as refused:

@@ -86,7 +86,8 @@ class TestFsspecBase(ArtifactBehaviour):
 
     def test_large_file_bounded_memory(self, tmp_path: Path) -> None:
         rss = peak_rss_mib(
-            (tmp_path / "root").as_uri(), 64 * 1024 * 1024,
+            (tmp_path / "root").as_uri(),
+            64 * 1024 * 1024,
             "storekit.artifacts.fsspec_repository:FsspecArtifactRepository",
         )
         assert rss < 300

@@ -21,13 +21,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import storekit_hdfs
 from storekit.errors import BackendUnavailableError, InvalidParameterError
 from tests.emulators.webhdfs import WebHdfsEmulator
 
 from .behaviour import make_tree, read_tree, write
 from .remote_behaviour import MIB, RemoteBehaviour
-
-import storekit_hdfs  # noqa: E402  (installed by the test command; a missing one fails, never skips)
 
 TOKEN = "HAAEdGVzdARzZWNyZXQtZGVsZWdhdGlvbi10b2tlbg"
 PASSWORD = "webhdfs-basic-Pw-7731"
@@ -112,8 +111,9 @@ class TestWebHdfsAgainstEmulator(RemoteBehaviour):
         assert remote["exception"] == "FileNotFoundException"
         assert remote["javaClassName"] == "java.io.FileNotFoundException"
 
-    def test_webhdfs_against_emulator_retries_retriable_exception(self, endpoint: str, tmp_path: Path,
-                                                                  emulator: WebHdfsEmulator) -> None:
+    def test_webhdfs_against_emulator_retries_retriable_exception(
+        self, endpoint: str, tmp_path: Path, emulator: WebHdfsEmulator
+    ) -> None:
         repo = self.make_repo(endpoint, retries=4)
         emulator.inject("CREATE", status=503, exception="RetriableException", times=2)
         repo.log_artifact(write(tmp_path / "f.txt", b"eventually"))
@@ -122,8 +122,9 @@ class TestWebHdfsAgainstEmulator(RemoteBehaviour):
         with pytest.raises(BackendUnavailableError, match="unavailable"):
             self.make_repo(endpoint, retries=2).list_artifacts()
 
-    def test_webhdfs_against_emulator_datanode_cut_keeps_old_file(self, endpoint: str, tmp_path: Path,
-                                                                  emulator: WebHdfsEmulator) -> None:
+    def test_webhdfs_against_emulator_datanode_cut_keeps_old_file(
+        self, endpoint: str, tmp_path: Path, emulator: WebHdfsEmulator
+    ) -> None:
         repo = self.make_repo(endpoint, retries=1, chunk_size=1 * MIB)
         repo.log_artifact(write(tmp_path / "a" / "m.bin", b"old"))
         new = write(tmp_path / "m.bin", os.urandom(3 * MIB))
@@ -137,8 +138,9 @@ class TestWebHdfsAgainstEmulator(RemoteBehaviour):
         got = Path(repo.download_artifacts("m.bin", tmp_path / "o")).read_bytes()
         assert got == new.read_bytes()
 
-    def test_webhdfs_against_emulator_rename_does_not_silently_fail(self, endpoint: str, tmp_path: Path,
-                                                                     emulator: WebHdfsEmulator) -> None:
+    def test_webhdfs_against_emulator_rename_does_not_silently_fail(
+        self, endpoint: str, tmp_path: Path, emulator: WebHdfsEmulator
+    ) -> None:
         """Plain WebHDFS RENAME onto an existing file returns false; the upload must not pass silently."""
         repo = self.make_repo(endpoint, retries=1)
         repo.log_artifact(write(tmp_path / "f.txt", b"one"))
@@ -147,14 +149,15 @@ class TestWebHdfsAgainstEmulator(RemoteBehaviour):
             repo.log_artifact(write(tmp_path / "f.txt", b"two"))
         assert Path(repo.download_artifacts("f.txt", tmp_path / "o")).read_bytes() == b"one"
 
-    def test_webhdfs_against_emulator_basic_auth_password_not_shown(self, endpoint: str, tmp_path: Path,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    def test_webhdfs_against_emulator_basic_auth_password_not_shown(
+        self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         parts = urlsplit(endpoint)
         repo = storekit_hdfs.WebHdfsArtifactRepository(
-            f"webhdfs://alice:{PASSWORD}@{parts.hostname}:{parts.port}{self.root}", retries=1)
+            f"webhdfs://alice:{PASSWORD}@{parts.hostname}:{parts.port}{self.root}", retries=1
+        )
         repo.log_artifact(write(tmp_path / "f.txt", b"x"))
-        down = storekit_hdfs.WebHdfsArtifactRepository(
-            f"webhdfs://alice:{PASSWORD}@127.0.0.1:1{self.root}", retries=2)
+        down = storekit_hdfs.WebHdfsArtifactRepository(f"webhdfs://alice:{PASSWORD}@127.0.0.1:1{self.root}", retries=2)
         with pytest.raises(BackendUnavailableError) as info:
             down.list_artifacts()
         shown = "\n".join([repr(repo), repr(down), str(info.value), repr(info.value.__cause__), caplog.text])

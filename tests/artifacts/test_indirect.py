@@ -59,8 +59,9 @@ def test_models_uri_by_version_and_alias(stores, tmp_path: Path) -> None:
     by_alias = resolve_artifact_repository("models:/clf/champion", registry_uri=uri)
     out = by_alias.download_artifacts("m.pkl", tmp_path / "dl")
     assert Path(out).read_bytes() == b"model-bytes"
-    assert [i.path for i in resolve_artifact_repository(f"models:/clf/{v2.version}", registry_uri=uri)
-            .list_artifacts()] == ["m2.pkl"]
+    assert [
+        i.path for i in resolve_artifact_repository(f"models:/clf/{v2.version}", registry_uri=uri).list_artifacts()
+    ] == ["m2.pkl"]
 
 
 def test_bad_and_unknown_references(stores) -> None:

@@ -61,11 +61,11 @@ class TestLocalRepository(ArtifactBehaviour):
         assert (outside / "secret.txt").read_bytes() == b"do not read"
 
     def test_large_file_bounded_memory(self, tmp_path: Path) -> None:
-        size = int(os.environ.get("STOREKIT_TEST_LARGE_SIZE", 1 << 30)) if os.environ.get(
-            "STOREKIT_TEST_LARGE"
-        ) else 96 * 1024 * 1024
-        rss = peak_rss_mib(
-            (tmp_path / "root").as_uri(), size, "storekit.artifacts.local:LocalArtifactRepository"
+        size = (
+            int(os.environ.get("STOREKIT_TEST_LARGE_SIZE", 1 << 30))
+            if os.environ.get("STOREKIT_TEST_LARGE")
+            else 96 * 1024 * 1024
         )
+        rss = peak_rss_mib((tmp_path / "root").as_uri(), size, "storekit.artifacts.local:LocalArtifactRepository")
         print(f"local: peak RSS {rss:.1f} MiB for {size / 2**20:.0f} MiB")
         assert rss < 300

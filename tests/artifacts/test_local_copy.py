@@ -91,8 +91,7 @@ def test_many_files_up_and_down_on_several_threads(tmp_path: Path, workers: int)
 
 
 @pytest.mark.parametrize("workers", [1, 4])
-def test_a_failed_file_stops_the_copy_and_leaves_no_temporary_files(tmp_path: Path, monkeypatch,
-                                                                     workers: int) -> None:
+def test_a_failed_file_stops_the_copy_and_leaves_no_temporary_files(tmp_path: Path, monkeypatch, workers: int) -> None:
     src = _source(tmp_path, 200)
     repo = LocalArtifactRepository(str(tmp_path / "root"), max_workers=workers)
     copied = []
@@ -113,5 +112,7 @@ def test_a_failed_file_stops_the_copy_and_leaves_no_temporary_files(tmp_path: Pa
         assert path.read_bytes() == (src / path.relative_to(tmp_path / "root")).read_bytes()
     if workers == 1:  # one share, in path order: nothing after the failure was started
         order = sorted(str(p.relative_to(src)) for p in src.rglob("*.bin"))
-        assert sorted(str(p.relative_to(tmp_path / "root")) for p in written) == \
-            order[:order.index(os.path.join("d1", "f010.bin"))]
+        assert (
+            sorted(str(p.relative_to(tmp_path / "root")) for p in written)
+            == order[: order.index(os.path.join("d1", "f010.bin"))]
+        )

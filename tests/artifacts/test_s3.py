@@ -14,8 +14,9 @@ from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.s3
 
-import boto3  # noqa: E402  (installed by the test command; a missing one fails, never skips)
-import storekit_s3  # noqa: E402
+import boto3
+
+import storekit_s3
 
 ACCESS_KEY = "storekit-test-key"
 SECRET_KEY = "storekit-test-secret-Zq81xv"
@@ -35,8 +36,9 @@ def endpoint(moto: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("STOREKIT_ARTIFACT_RETRY_DELAY", "0.05")
     bucket = f"sk-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id=ACCESS_KEY,
-                          aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+    client = boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name="us-east-1"
+    )
     client.create_bucket(Bucket=bucket)
     TestS3Repository.bucket = bucket
     yield url
@@ -61,9 +63,7 @@ class TestS3Repository(RemoteBehaviour):
     repo_target = "storekit_s3:S3ArtifactRepository"
 
     def make_repo(self, endpoint: str, **options: Any) -> Any:
-        return storekit_s3.S3ArtifactRepository(
-            f"s3://{self.bucket}/exp/1/run", endpoint_url=endpoint, **options
-        )
+        return storekit_s3.S3ArtifactRepository(f"s3://{self.bucket}/exp/1/run", endpoint_url=endpoint, **options)
 
     def secret_values(self) -> list[str]:
         return [SECRET_KEY]

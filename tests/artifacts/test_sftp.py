@@ -21,7 +21,7 @@ from .remote_behaviour import MIB, RemoteBehaviour
 
 pytestmark = pytest.mark.sftp
 
-import storekit_sftp  # noqa: E402  (installed by the test command; a missing one fails, never skips)
+import storekit_sftp
 
 PASSWORD = "sftp-test-Password-9x7"
 SETTINGS = (
@@ -45,8 +45,13 @@ def _script(action: str) -> None:
 @pytest.fixture
 def endpoint(sshd: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """``http://127.0.0.1:<sshd port>`` (the shared remote tests proxy it by host and port)."""
-    for name in ("STOREKIT_SFTP_PASSWORD", "STOREKIT_SFTP_KEY_FILE", "STOREKIT_SFTP_KNOWN_HOSTS",
-                 "STOREKIT_SFTP_KEY_PASSPHRASE", "STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY"):
+    for name in (
+        "STOREKIT_SFTP_PASSWORD",
+        "STOREKIT_SFTP_KEY_FILE",
+        "STOREKIT_SFTP_KNOWN_HOSTS",
+        "STOREKIT_SFTP_KEY_PASSPHRASE",
+        "STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STOREKIT_ARTIFACT_RETRY_DELAY", "0.05")
     uri = urlsplit(sshd["STOREKIT_TEST_SFTP_URI"])
@@ -121,14 +126,18 @@ class TestSftpRepository(RemoteBehaviour):
         with pytest.raises(InvalidParameterError, match="timeout"):
             storekit_sftp.parse_sftp_uri("sftp://h/x", timeout=0)
 
-    def test_ssh_config_supplies_host_port_user_and_key(self, sshd: dict[str, str], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    def test_ssh_config_supplies_host_port_user_and_key(
+        self, sshd: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str
+    ) -> None:
         port = urlsplit(endpoint).port
-        cfg = write(tmp_path / "config", (
-            f"Host storekit-test\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
-            f"  IdentityFile {sshd['STOREKIT_TEST_SFTP_KEY_FILE']}\n"
-            f"  UserKnownHostsFile {sshd['STOREKIT_TEST_SFTP_KNOWN_HOSTS']}\n"
-        ).encode())
+        cfg = write(
+            tmp_path / "config",
+            (
+                f"Host storekit-test\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+                f"  IdentityFile {sshd['STOREKIT_TEST_SFTP_KEY_FILE']}\n"
+                f"  UserKnownHostsFile {sshd['STOREKIT_TEST_SFTP_KNOWN_HOSTS']}\n"
+            ).encode(),
+        )
         monkeypatch.setenv("STOREKIT_SFTP_SSH_CONFIG", str(cfg))
         repo = storekit_sftp.SftpArtifactRepository(f"sftp://storekit-test{self.root}")
         repo.log_artifact(write(tmp_path / "f.txt", b"via config"))
@@ -155,8 +164,9 @@ class TestSftpRepository(RemoteBehaviour):
         (home / ".ssh" / "known_hosts").write_text(line)
         monkeypatch.setenv("HOME", str(home))
 
-    def test_configured_known_hosts_is_the_only_source_wrong_pin(self, endpoint: str, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_configured_known_hosts_is_the_only_source_wrong_pin(
+        self, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         # ~/.ssh/known_hosts has the right key, the configured file a wrong one: refused
         port = urlsplit(endpoint).port or 22
         right = Path(_known_hosts_for(self.sshd, port, self.keys_dir)).read_text()
@@ -168,8 +178,9 @@ class TestSftpRepository(RemoteBehaviour):
         with pytest.raises(BackendUnavailableError, match="does not match"):
             repo.list_artifacts()
 
-    def test_configured_known_hosts_is_the_only_source_right_pin(self, endpoint: str, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_configured_known_hosts_is_the_only_source_right_pin(
+        self, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         # ~/.ssh/known_hosts holds a stale key, the configured file the right one: accepted
         port = urlsplit(endpoint).port or 22
         other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -178,8 +189,9 @@ class TestSftpRepository(RemoteBehaviour):
         repo = self.make_repo(endpoint, known_hosts=None, retries=1)
         assert repo.list_artifacts() == []
 
-    def test_insecure_accept_host_key_opt_out(self, endpoint: str, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def test_insecure_accept_host_key_opt_out(
+        self, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
         empty = write(tmp_path / "known_hosts", b"")
         monkeypatch.setenv("STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY", "1")
         repo = self.make_repo(endpoint, known_hosts=str(empty))
@@ -188,24 +200,35 @@ class TestSftpRepository(RemoteBehaviour):
         assert "unsafe" in caplog.text
         assert empty.read_bytes() == b""  # nothing was learnt into known_hosts
 
-    def test_wrong_password_refused_without_showing_it(self, endpoint: str, tmp_path: Path,
-                                                        caplog: pytest.LogCaptureFixture,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_wrong_password_refused_without_showing_it(
+        self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         caplog.set_level(logging.DEBUG)
         monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh keys to fall back on
         monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
         parts = urlsplit(endpoint)
         uri = f"sftp://root:{PASSWORD}@{parts.hostname}:{parts.port}{self.root}"
         repo = storekit_sftp.SftpArtifactRepository(
-            uri, known_hosts=self.sshd["STOREKIT_TEST_SFTP_KNOWN_HOSTS"], retries=2)
+            uri, known_hosts=self.sshd["STOREKIT_TEST_SFTP_KNOWN_HOSTS"], retries=2
+        )
         with pytest.raises(BackendUnavailableError, match="authentication failed") as info:
             repo.list_artifacts()
-        shown = "\n".join([repr(repo), str(info.value), repr(info.value), str(info.value.__cause__),
-                           caplog.text, repr(repo.settings), repr(repo.fs)])
+        shown = "\n".join(
+            [
+                repr(repo),
+                str(info.value),
+                repr(info.value),
+                str(info.value.__cause__),
+                caplog.text,
+                repr(repo.settings),
+                repr(repo.fs),
+            ]
+        )
         assert PASSWORD not in shown
 
-    def test_wrong_passphrase_refused_without_showing_it(self, endpoint: str, tmp_path: Path,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+    def test_wrong_passphrase_refused_without_showing_it(
+        self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         caplog.set_level(logging.DEBUG)
         wrong = "not-the-passphrase-41"
         repo = self.make_repo(endpoint, passphrase=wrong, password=None, retries=1)

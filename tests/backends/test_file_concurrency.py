@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storekit.backends.file import FileRegistryStore, FileTrackingStore
-from storekit.entities import Metric, Param, RunTag
+from storekit.entities import Metric, Param
 
 WORKERS = 4
 pytestmark = pytest.mark.timeout(300)
@@ -103,7 +103,7 @@ def test_threads_sharing_one_store(tmp_path: Path) -> None:
                 store.log_batch(shared, [Metric(f"k{worker}", float(b), b, b)], [Param(f"p{worker}-{b}", "v")])
                 created.append(store.create_run(eid).info.run_id)
                 store.search_runs([eid], "metrics.k0 >= 0")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(WORKERS)]

@@ -41,9 +41,16 @@ VALUES = st.one_of(
 )
 INTS = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 METRICS = st.lists(
-    st.builds(Metric, KEYS, VALUES, st.sampled_from([0, 1, 2]) | INTS, st.sampled_from([0, 1, 2]) | INTS,
-              st.sampled_from([None, None, "m-1", 'q"uote'])),
-    min_size=1, max_size=30,
+    st.builds(
+        Metric,
+        KEYS,
+        VALUES,
+        st.sampled_from([0, 1, 2]) | INTS,
+        st.sampled_from([0, 1, 2]) | INTS,
+        st.sampled_from([None, None, "m-1", 'q"uote']),
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -59,7 +66,11 @@ def _plain_encoding(metrics: list[Metric]) -> bytes:
     lines = []
     for m in metrics:
         line = '{"key":%s,"value":%s,"timestamp":%d,"step":%d' % (
-            json.dumps(m.key, ensure_ascii=False), encode_float(m.value), m.timestamp, m.step)
+            json.dumps(m.key, ensure_ascii=False),
+            encode_float(m.value),
+            m.timestamp,
+            m.step,
+        )
         if m.model_id is not None:
             line += ',"model_id":%s' % json.dumps(m.model_id)
         lines.append(line + "}\n")
@@ -87,8 +98,9 @@ def test_latest_points_follow_metric_order_key(metrics):
 
 
 def _same_points(a: list[Metric], b: list[Metric]) -> bool:
-    return [(m.key, repr(m.value), m.timestamp, m.step, m.model_id) for m in a] == \
-        [(m.key, repr(m.value), m.timestamp, m.step, m.model_id) for m in b]
+    return [(m.key, repr(m.value), m.timestamp, m.step, m.model_id) for m in a] == [
+        (m.key, repr(m.value), m.timestamp, m.step, m.model_id) for m in b
+    ]
 
 
 @FAST
@@ -97,20 +109,21 @@ def test_reading_one_key_equals_filtering_everything(tmp_path_factory, metrics, 
     path = tmp_path_factory.mktemp("hist") / "metrics.jsonl"
     data = encode_metrics(metrics)
     if escaped:  # another writer spelling keys with ASCII escapes: the full parse must decide
-        data = b"".join(
-            json.dumps(json.loads(line), ensure_ascii=True).encode() + b"\n" for line in data.splitlines()
-        )
+        data = b"".join(json.dumps(json.loads(line), ensure_ascii=True).encode() + b"\n" for line in data.splitlines())
     path.write_bytes(data)
     everything = read_points(path, 0, len(data))
     for key in {m.key for m in metrics} | {"absent"}:
         assert _same_points(read_points(path, 0, len(data), key), [m for m in everything if m.key == key])
 
 
-@pytest.mark.parametrize("odd_line", [
-    b'{"key":"a","value":1.0,"timestamp":1,"step":1,"key":"b"}\n',  # JSON keeps the last "key"
-    b'{"value":1.0,"key":"b","timestamp":1,"step":1}\n',  # another field order
-    b'{"key": "b", "value": 1.0, "timestamp": 1, "step": 1}\n',  # other spacing
-])
+@pytest.mark.parametrize(
+    "odd_line",
+    [
+        b'{"key":"a","value":1.0,"timestamp":1,"step":1,"key":"b"}\n',  # JSON keeps the last "key"
+        b'{"value":1.0,"key":"b","timestamp":1,"step":1}\n',  # another field order
+        b'{"key": "b", "value": 1.0, "timestamp": 1, "step": 1}\n',  # other spacing
+    ],
+)
 def test_lines_spelt_differently_are_parsed_whole(tmp_path: Path, odd_line: bytes) -> None:
     path = tmp_path / "metrics.jsonl"
     data = encode_metrics([Metric("a", 2.0, 1, 1), Metric("b", 3.0, 1, 1)]) + odd_line
@@ -137,7 +150,13 @@ def test_history_cache_reads_new_batches_and_other_writers(store: FileTrackingSt
     assert [m.value for m in store.get_metric_history(run_id, "a")] == [0.0, 1.0, 2.0, 3.0, 4.0]
     store.log_batch(run_id, metrics=[Metric("a", -1.0, 50, 2), Metric("b", 8.0, 1, 1)])
     assert [(m.step, m.value) for m in store.get_metric_history(run_id, "a")] == [
-        (0, 0.0), (1, 1.0), (2, -1.0), (2, 2.0), (3, 3.0), (4, 4.0)]
+        (0, 0.0),
+        (1, 1.0),
+        (2, -1.0),
+        (2, 2.0),
+        (3, 3.0),
+        (4, 4.0),
+    ]
     other = FileTrackingStore(str(store.root))
     try:
         other.log_metric(run_id, Metric("a", math.nan, 1, 7))
@@ -211,9 +230,12 @@ def test_searches_see_writes_made_since_the_last_search(store: FileTrackingStore
     assert [r.info.run_id for r in store.search_runs([eid], filter_string="attributes.status = 'FINISHED'")] == [a]
     store.delete_run(a)
     assert [r.info.run_id for r in store.search_runs([eid], **query)] == [b]
-    assert [r.info.lifecycle_stage.value for r in
-            store.search_runs([eid], filter_string="attributes.lifecycle_stage = 'deleted'",
-                              view_type=ViewType.ALL)] == ["deleted"]
+    assert [
+        r.info.lifecycle_stage.value
+        for r in store.search_runs(
+            [eid], filter_string="attributes.lifecycle_stage = 'deleted'", view_type=ViewType.ALL
+        )
+    ] == ["deleted"]
     store.log_inputs(b, [DatasetInput(Dataset("d", "1", "local", "/x"), {"context": "training"})])
     assert [r.info.run_id for r in store.search_runs([eid], filter_string="datasets.context = 'training'")] == [b]
 

@@ -176,7 +176,10 @@ def test_searches(reg: FileRegistryStore, model: str) -> None:
     names = [m.name for m in reg.search_registered_models("name LIKE 'other-%' AND tags.team = 'a'")]
     assert names == ["other-0", "other-2", "other-4"]
     assert [m.name for m in reg.search_registered_models("name = 'model' OR tags.team = 'b'")] == [
-        "model", "other-1", "other-3"]
+        "model",
+        "other-1",
+        "other-3",
+    ]
     seen, token = [], None
     while True:
         page = reg.search_registered_models(max_results=2, page_token=token)

@@ -83,8 +83,14 @@ def test_artifact_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_capabilities() -> None:
-    assert {Capability.ATOMIC_BATCH, Capability.SEARCH_OR, Capability.MULTIPROCESS_WRITERS,
-            Capability.CONCURRENT_WRITERS, Capability.DURABLE, Capability.REGISTRY} <= FileTrackingStore.capabilities
+    assert {
+        Capability.ATOMIC_BATCH,
+        Capability.SEARCH_OR,
+        Capability.MULTIPROCESS_WRITERS,
+        Capability.CONCURRENT_WRITERS,
+        Capability.DURABLE,
+        Capability.REGISTRY,
+    } <= FileTrackingStore.capabilities
 
 
 def test_tree_is_human_readable(store: FileTrackingStore, run_id: str) -> None:
@@ -236,12 +242,22 @@ def test_deleted_experiment_hides_and_freezes_its_runs(store: FileTrackingStore,
 
 # --- log_batch -----------------------------------------------------------------------
 def test_latest_metric_rule(store: FileTrackingStore, run_id: str) -> None:
-    store.log_batch(run_id, [
-        Metric("a", 5.0, 100, 1), Metric("a", 1.0, 200, 0),  # higher step wins over later time
-        Metric("b", 1.0, 100, 2), Metric("b", 2.0, 50, 2), Metric("b", 0.0, 150, 2),  # then timestamp
-        Metric("c", 1.0, 10, 0), Metric("c", 3.0, 10, 0), Metric("c", 2.0, 10, 0),  # then greatest value
-        Metric("d", 1.0, 10, 0), Metric("d", float("nan"), 10, 0), Metric("d", float("inf"), 10, 0),
-    ])
+    store.log_batch(
+        run_id,
+        [
+            Metric("a", 5.0, 100, 1),
+            Metric("a", 1.0, 200, 0),  # higher step wins over later time
+            Metric("b", 1.0, 100, 2),
+            Metric("b", 2.0, 50, 2),
+            Metric("b", 0.0, 150, 2),  # then timestamp
+            Metric("c", 1.0, 10, 0),
+            Metric("c", 3.0, 10, 0),
+            Metric("c", 2.0, 10, 0),  # then greatest value
+            Metric("d", 1.0, 10, 0),
+            Metric("d", float("nan"), 10, 0),
+            Metric("d", float("inf"), 10, 0),
+        ],
+    )
     store.log_batch(run_id, [Metric("a", 9.0, 50, 0)])  # older: does not replace
     metrics = store.get_run(run_id).data.metrics
     assert metrics["a"] == 5.0 and metrics["b"] == 0.0 and metrics["c"] == 3.0
@@ -500,7 +516,9 @@ def test_logged_models(store: FileTrackingStore, run_id: str) -> None:
     assert model.status is LoggedModelStatus.PENDING
     assert model.artifact_location == f"{location}/models/{model.model_id}/artifacts"
     assert (store.root / eid / "models" / f"{model.model_id}.json").is_file()
-    store.log_batch(run_id, [Metric("acc", 0.5, 1, 0, model_id=model.model_id), Metric("acc", 0.7, 2, 1, model_id=model.model_id)])
+    store.log_batch(
+        run_id, [Metric("acc", 0.5, 1, 0, model_id=model.model_id), Metric("acc", 0.7, 2, 1, model_id=model.model_id)]
+    )
     store.log_outputs(run_id, [model.model_id, model.model_id])
     assert store.get_run(run_id).outputs.model_ids == (model.model_id,)
     assert store.finalize_logged_model(model.model_id, "ready").status is LoggedModelStatus.READY

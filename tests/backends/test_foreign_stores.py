@@ -54,9 +54,9 @@ print("ok")
 def _mlflow_uri(uri: str) -> str:
     """The URI MLflow's SQLAlchemy store needs for a storekit database URI (explicit drivers)."""
     if uri.startswith("postgresql://"):
-        return "postgresql+psycopg://" + uri[len("postgresql://"):]
+        return "postgresql+psycopg://" + uri[len("postgresql://") :]
     if uri.startswith("mysql://"):
-        return "mysql+pymysql://" + uri[len("mysql://"):]
+        return "mysql+pymysql://" + uri[len("mysql://") :]
     return uri
 
 
@@ -74,9 +74,12 @@ def mlflow_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         }
         (base / "sqlite").mkdir()
         targets = [Path(uris["file"]).as_uri()] + [_mlflow_uri(uris[k]) for k in ("sqlite", "postgresql", "mariadb")]
-        proc = subprocess.run([sys.executable, "-c", _MAKE_MLFLOW_STORES, *targets], cwd=base,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"MLflow could not write its stores (is mlflow==3.17.2 installed?):\n{proc.stderr[-4000:]}"
+        proc = subprocess.run(
+            [sys.executable, "-c", _MAKE_MLFLOW_STORES, *targets], cwd=base, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, (
+            f"MLflow could not write its stores (is mlflow==3.17.2 installed?):\n{proc.stderr[-4000:]}"
+        )
         assert (Path(uris["file"]) / "0" / "meta.yaml").is_file()
         yield uris
     finally:
@@ -85,6 +88,7 @@ def mlflow_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 # --- snapshots: what "unchanged" means ------------------------------------------------------------
+
 
 def tree_snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
     """Every file and directory under ``root``: kind, size, modification time and content hash."""
@@ -114,11 +118,12 @@ def snapshot(kind: str, uri: str) -> Any:
     if kind == "file":
         return tree_snapshot(Path(uri))
     if kind == "sqlite":
-        return tree_snapshot(Path(uri[len("sqlite:///"):]).parent)  # the file and any -wal/-journal beside it
+        return tree_snapshot(Path(uri[len("sqlite:///") :]).parent)  # the file and any -wal/-journal beside it
     return database_snapshot(uri)
 
 
 # --- every way of opening a store -------------------------------------------------------------
+
 
 def _cli(*args: str) -> Callable[[str], Any]:
     def invoke(uri: str) -> Any:
@@ -190,6 +195,7 @@ def test_the_error_names_what_was_found_and_hides_the_password(mlflow_stores: di
 
 # --- other foreign data -------------------------------------------------------------------------
 
+
 def test_a_directory_with_other_files_is_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "data").mkdir()
@@ -249,6 +255,7 @@ def test_foreign_server_databases_are_refused(backend: str) -> None:
 
 # --- empty locations still become stores ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
 def test_an_empty_database_becomes_a_store(backend: str, tmp_path: Path) -> None:
     factory = DatabaseFactory(backend, server_uri(backend)) if backend != "sqlite" else None
@@ -290,8 +297,10 @@ def test_an_mlruns_tree_is_not_used_as_an_artifact_root(mlflow_stores: dict[str,
     mlruns = Path(mlflow_stores["file"])
     before = tree_snapshot(mlruns)
     artifact_root = mlruns.as_uri()
-    for open_ in (lambda: SqlTrackingStore(f"sqlite:///{tmp_path / 'a.db'}", default_artifact_root=artifact_root),
-                  lambda: FileTrackingStore(str(tmp_path / "store"), default_artifact_root=artifact_root)):
+    for open_ in (
+        lambda: SqlTrackingStore(f"sqlite:///{tmp_path / 'a.db'}", default_artifact_root=artifact_root),
+        lambda: FileTrackingStore(str(tmp_path / "store"), default_artifact_root=artifact_root),
+    ):
         with pytest.raises(ForeignStoreError, match="used as the artifact root"):
             open_()
     assert tree_snapshot(mlruns) == before

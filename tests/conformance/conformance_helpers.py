@@ -22,17 +22,33 @@ __all__ = ["check_conformance", "FULL_TRACKING", "SQL_REGISTRY", "FILE_REGISTRY"
 LARGE_FILE_MB = 8
 
 #: What the file and SQL tracking stores declare: every tracking capability.
-FULL_TRACKING = frozenset({
-    Capability.ATOMIC_BATCH, Capability.SEARCH_OR, Capability.CONCURRENT_WRITERS,
-    Capability.MULTIPROCESS_WRITERS, Capability.DURABLE, Capability.REGISTRY,
-    Capability.DATASETS, Capability.LOGGED_MODELS, Capability.IMPORT,
-})
+FULL_TRACKING = frozenset(
+    {
+        Capability.ATOMIC_BATCH,
+        Capability.SEARCH_OR,
+        Capability.CONCURRENT_WRITERS,
+        Capability.MULTIPROCESS_WRITERS,
+        Capability.DURABLE,
+        Capability.REGISTRY,
+        Capability.DATASETS,
+        Capability.LOGGED_MODELS,
+        Capability.IMPORT,
+    }
+)
 #: What the file registry store declares.
-FILE_REGISTRY = frozenset({Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE,
-                           Capability.SEARCH_OR, Capability.IMPORT})
+FILE_REGISTRY = frozenset(
+    {
+        Capability.CONCURRENT_WRITERS,
+        Capability.MULTIPROCESS_WRITERS,
+        Capability.DURABLE,
+        Capability.SEARCH_OR,
+        Capability.IMPORT,
+    }
+)
 #: What the SQL registry store declares.
-SQL_REGISTRY = frozenset({Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE,
-                          Capability.IMPORT})
+SQL_REGISTRY = frozenset(
+    {Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS, Capability.DURABLE, Capability.IMPORT}
+)
 
 
 def check_conformance(
@@ -53,7 +69,8 @@ def check_conformance(
     report = result.report or {}
     skipped = sorted(c["nodeid"].rsplit("::", 1)[-1] for c in report.get("checks", []) if c["outcome"] == "skipped")
     assert skipped == sorted(skips), (
-        f"checks skipped against {interface}: {skipped}; expected exactly {sorted(skips)}\n{result.summary}")
+        f"checks skipped against {interface}: {skipped}; expected exactly {sorted(skips)}\n{result.summary}"
+    )
     if capabilities is not None:
         declared = {frozenset(impl["capabilities"]) for impl in report.get("implementations", {}).values()}
         expected = frozenset(str(c) for c in capabilities)

@@ -21,9 +21,21 @@ def broken_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the suite once against all variants (one pytest subprocess) and load its JSON report."""
     out = tmp_path_factory.mktemp("broken") / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(HERE / "broken" / "check_variants.py"), "-p", "no:cacheprovider",
-         "-q", "--storekit-large-file-mb=1", f"--storekit-report={out}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(HERE / "broken" / "check_variants.py"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--storekit-large-file-mb=1",
+            f"--storekit-report={out}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.returncode == 1, f"the broken variants must make the run fail:\n{proc.stdout[-3000:]}"
@@ -46,9 +58,23 @@ def test_template_passes_same_sections(tmp_path: Path) -> None:
     """Control: the unbroken template passes the very checks that catch the variants."""
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "storekit_conformance", "--storekit-uri=memory://control",
-         "-p", "no:cacheprovider", "-q", "--storekit-large-file-mb=1", f"--storekit-report={out}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "storekit_conformance",
+            "--storekit-uri=memory://control",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--storekit-large-file-mb=1",
+            f"--storekit-report={out}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     report = json.loads(out.read_text())
     assert proc.returncode == 0, proc.stdout[-4000:]

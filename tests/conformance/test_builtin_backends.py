@@ -38,8 +38,12 @@ def test_local_artifact_repository(tmp_path: Path) -> None:
     # The local repository copies with the kernel (copy_file_range/sendfile), not through open():
     # the suite cannot inject a failing read, so its two fault checks skip; the repository's own
     # tests (tests/artifacts/test_local.py) cover failed uploads with real faults instead.
-    check_conformance("artifacts", path_to_file_uri(tmp_path / "artifacts"), capabilities={Capability.DELETE_ARTIFACTS},
-                      skips=["test_failed_upload_keeps_old_file", "test_failed_upload_leaves_nothing"])
+    check_conformance(
+        "artifacts",
+        path_to_file_uri(tmp_path / "artifacts"),
+        capabilities={Capability.DELETE_ARTIFACTS},
+        skips=["test_failed_upload_keeps_old_file", "test_failed_upload_leaves_nothing"],
+    )
 
 
 def test_builtin_context_providers() -> None:

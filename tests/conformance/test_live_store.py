@@ -41,8 +41,14 @@ def test_suite_removes_the_experiments_and_models_it_created(tmp_path: Path) -> 
 
 def test_report_path_printed_without_report_option_exists(tmp_path: Path) -> None:
     storekit = Path(sys.executable).with_name("storekit")
-    proc = subprocess.run([str(storekit), "conformance", "all", "--interface", "context"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600, env={**os.environ})
+    proc = subprocess.run(
+        [str(storekit), "conformance", "all", "--interface", "context"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     match = re.search(r"JSON report written to (\S+)", proc.stdout)
     assert match, proc.stdout[-2000:]

@@ -31,16 +31,41 @@ def test_cli_fails_when_the_uri_resolves_to_no_store(tmp_path: Path) -> None:
 
 
 def test_pytest_plugin_fails_when_nothing_passed(tmp_path: Path) -> None:
-    proc = _run([sys.executable, "-m", "pytest", "--pyargs", "storekit_conformance",
-                 "--storekit-uri=nosuchscheme://x", "-p", "no:cacheprovider", "-q"], tmp_path)
+    proc = _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "storekit_conformance",
+            "--storekit-uri=nosuchscheme://x",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "no conformance check passed" in proc.stdout
 
 
 def test_pytest_plugin_fails_when_a_filter_deselects_every_check(tmp_path: Path) -> None:
-    proc = _run([sys.executable, "-m", "pytest", "--pyargs", "storekit_conformance",
-                 f"--storekit-tracking-uri={tmp_path / 'store'}", "-k", "no_check_has_this_name",
-                 "-p", "no:cacheprovider", "-q"], tmp_path)
+    proc = _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "storekit_conformance",
+            f"--storekit-tracking-uri={tmp_path / 'store'}",
+            "-k",
+            "no_check_has_this_name",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        tmp_path,
+    )
     assert proc.returncode != 0, proc.stdout[-3000:]
 
 

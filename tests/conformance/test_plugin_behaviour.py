@@ -14,8 +14,13 @@ from storekit.cli import cli
 
 
 def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_unrelated_project_is_unaffected(tmp_path: Path) -> None:
@@ -32,7 +37,8 @@ def test_packaged_checks_need_an_option(tmp_path: Path) -> None:
 
 
 def test_expected_failures_are_strict_xfails(tmp_path: Path) -> None:
-    (tmp_path / "test_deviation.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_deviation.py").write_text(
+        textwrap.dedent("""
         import pytest
         from storekit_conformance import RegistryStoreSuite
         from tests.conformance.broken.variants import AliasKeptOnDelete
@@ -49,7 +55,8 @@ def test_expected_failures_are_strict_xfails(tmp_path: Path) -> None:
             @pytest.fixture
             def registry_store(self):
                 return MemoryRegistryStore("memory://stale")
-    '''))
+    """)
+    )
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "r.json"
     proc = _pytest([str(tmp_path / "test_deviation.py"), "-q", f"--rootdir={root}", f"--storekit-report={out}"], root)
@@ -59,9 +66,17 @@ def test_expected_failures_are_strict_xfails(tmp_path: Path) -> None:
     assert "ticket 12" in outcome[("TestKnownDeviation", "test_delete_version_removes_aliases")][1]
     assert outcome[("TestStaleDeviation", "test_aliases")][0] == "failed"  # strict: XPASS fails
     assert proc.returncode == 1
-    assert all(o == "passed" for (s, c), (o, _) in outcome.items()
-               if c not in ("test_delete_version_removes_aliases", "test_aliases",
-                            "test_concurrent_versions_processes", "test_durable_across_processes"))
+    assert all(
+        o == "passed"
+        for (s, c), (o, _) in outcome.items()
+        if c
+        not in (
+            "test_delete_version_removes_aliases",
+            "test_aliases",
+            "test_concurrent_versions_processes",
+            "test_durable_across_processes",
+        )
+    )
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -30,8 +30,21 @@ def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, src in (("memory", ROOT / "plugins" / "memory"), ("conformance", ROOT / "conformance")):
         copy = work / "src" / name  # build from a copy, as a user starting from the template would
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
-        proc = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                     "-w", str(wheels), str(copy)], cwd=work)
+        proc = _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(wheels),
+                str(copy),
+            ],
+            cwd=work,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
@@ -41,19 +54,52 @@ def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site_dir = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=work)
     project_site = [p for p in sys.path if p.endswith("site-packages")]
     Path(site_dir.stdout.strip(), "project.pth").write_text("\n".join([*project_site, str(ROOT)]) + "\n")
-    proc = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index",
-                 *map(str, sorted(wheels.glob("*.whl")))], cwd=work)
+    proc = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            *map(str, sorted(wheels.glob("*.whl"))),
+        ],
+        cwd=work,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    where = _run([str(python), "-c", "import storekit_memory, storekit_conformance as c; "
-                  "print(storekit_memory.__file__); print(c.__file__)"], cwd=work)
+    where = _run(
+        [
+            str(python),
+            "-c",
+            "import storekit_memory, storekit_conformance as c; print(storekit_memory.__file__); print(c.__file__)",
+        ],
+        cwd=work,
+    )
     assert where.returncode == 0 and all(str(env_dir) in line for line in where.stdout.split()), where.stdout
     return python
 
 
 def test_way1_pytest_pyargs(user_venv: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    proc = _run([str(user_venv), "-m", "pytest", "--pyargs", "storekit_conformance", "--storekit-uri=memory://walk",
-                 "-p", "no:cacheprovider", "-q", "--storekit-large-file-mb=2", f"--storekit-report={out}"], cwd=tmp_path)
+    proc = _run(
+        [
+            str(user_venv),
+            "-m",
+            "pytest",
+            "--pyargs",
+            "storekit_conformance",
+            "--storekit-uri=memory://walk",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--storekit-large-file-mb=2",
+            f"--storekit-report={out}",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "storekit conformance summary" in proc.stdout
     report = json.loads(out.read_text())
@@ -72,7 +118,8 @@ def test_way2_command_line(user_venv: Path, tmp_path: Path) -> None:
 
 
 def test_way3_subclass_the_suite(user_venv: Path, tmp_path: Path) -> None:
-    (tmp_path / "test_my_store.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_my_store.py").write_text(
+        textwrap.dedent("""
         import pytest
         from storekit_conformance import TrackingStoreSuite
         from storekit_memory import MemoryTrackingStore
@@ -81,7 +128,8 @@ def test_way3_subclass_the_suite(user_venv: Path, tmp_path: Path) -> None:
             @pytest.fixture
             def tracking_store(self):
                 return MemoryTrackingStore("memory://walk-subclass")
-    '''))
+    """)
+    )
     proc = _run([str(user_venv), "-m", "pytest", "test_my_store.py", "-p", "no:cacheprovider", "-q"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "storekit conformance PASSED" in proc.stdout

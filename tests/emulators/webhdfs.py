@@ -44,7 +44,6 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional
@@ -170,7 +169,9 @@ class _Namespace:
                 return False
             if path.is_dir():
                 if any(path.iterdir()) and not recursive:
-                    raise HadoopError("PathIsNotEmptyDirectoryException", f"`{hdfs_path} is non empty': Directory is not empty")
+                    raise HadoopError(
+                        "PathIsNotEmptyDirectoryException", f"`{hdfs_path} is non empty': Directory is not empty"
+                    )
                 if path == self.root:
                     for child in path.iterdir():
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -187,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "_Server"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log of the stdlib server."""
 
     # --- plumbing -------------------------------------------------------
@@ -195,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if not parts.path.startswith(_PREFIX):
             raise HadoopError("IllegalArgumentException", f"Invalid URI path {parts.path}", status=404)
-        hdfs_path = unquote(parts.path[len(_PREFIX):]) or "/"
+        hdfs_path = unquote(parts.path[len(_PREFIX) :]) or "/"
         params = {k.lower(): v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         return hdfs_path, params
 
@@ -261,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             handler = getattr(self, f"_{method}_{op.lower()}", None)
             if handler is None:
                 raise HadoopError(
-                    "IllegalArgumentException", f"Invalid value for webhdfs parameter \"op\": {op} for {method}"
+                    "IllegalArgumentException", f'Invalid value for webhdfs parameter "op": {op} for {method}'
                 )
             handler(hdfs_path, params, datanode)
         except HadoopError as err:
@@ -276,19 +277,19 @@ class _Handler(BaseHTTPRequestHandler):
         except (ConnectionError, BrokenPipeError):
             self.close_connection = True
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         """GET operations: status, listing, summary, home, OPEN."""
         self._dispatch("get")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         """PUT operations: MKDIRS, RENAME, CREATE."""
         self._dispatch("put")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         """POST operations: APPEND."""
         self._dispatch("post")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         """DELETE."""
         self._dispatch("delete")
 
@@ -317,8 +318,18 @@ class _Handler(BaseHTTPRequestHandler):
             length += sum(os.path.getsize(os.path.join(dirpath, f)) for f in filenames)
         if path.is_file():
             files, length = 1, path.stat().st_size
-        self._json({"ContentSummary": {"directoryCount": dirs, "fileCount": files, "length": length,
-                                       "quota": -1, "spaceConsumed": length * 3, "spaceQuota": -1}})
+        self._json(
+            {
+                "ContentSummary": {
+                    "directoryCount": dirs,
+                    "fileCount": files,
+                    "length": length,
+                    "quota": -1,
+                    "spaceConsumed": length * 3,
+                    "spaceQuota": -1,
+                }
+            }
+        )
 
     def _get_gethomedirectory(self, hdfs_path: str, params: dict[str, str], datanode: bool) -> None:
         self._json({"Path": f"/user/{params.get('user.name', 'storekit')}"})
@@ -332,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._drain()
         dest = params.get("destination")
         if not dest or not dest.startswith("/"):
-            raise HadoopError("IllegalArgumentException", f"Invalid value for webhdfs parameter \"destination\": {dest}")
+            raise HadoopError("IllegalArgumentException", f'Invalid value for webhdfs parameter "destination": {dest}')
         overwrite = "OVERWRITE" in params.get("renameoptions", "").upper()
         self._json({"boolean": self.ns.rename(hdfs_path, dest, overwrite)})
 
@@ -484,8 +495,9 @@ class WebHdfsEmulator:
         return f"webhdfs://{self.address}/{path.lstrip('/')}"
 
     # --- fault injection ----------------------------------------------------
-    def inject(self, op: str, status: int = 503, exception: str = "RetriableException",
-               times: int = 1, datanode: bool = False) -> None:
+    def inject(
+        self, op: str, status: int = 503, exception: str = "RetriableException", times: int = 1, datanode: bool = False
+    ) -> None:
         """Make the next ``times`` requests of ``op`` (namenode or datanode step) fail."""
         with self._fault_lock:
             self._faults.append(_Fault(op.upper(), status, exception, times, datanode))

@@ -25,12 +25,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
         parent = client.create_run(eid, run_name="parent", start_time=1_700_000_000_000).info.run_id
         kids = []
         for i in range(2):
-            kid = client.create_run(eid, run_name=f"child{i}", start_time=1_700_000_000_001 + i,
-                                    tags={PARENT_RUN_ID_TAG: parent}).info.run_id
-            client.log_batch(kid, metrics=[Metric("loss", 1.0 / (s + 1) + i, 1_700_000_000_000 + s, s)
-                                           for s in range(3)],
-                             params=[Param("lr", f"0.{i + 1}"), Param("seed", "7")],
-                             tags=[RunTag("secret", "postgresql://bob:hunter2@db/x")])
+            kid = client.create_run(
+                eid, run_name=f"child{i}", start_time=1_700_000_000_001 + i, tags={PARENT_RUN_ID_TAG: parent}
+            ).info.run_id
+            client.log_batch(
+                kid,
+                metrics=[Metric("loss", 1.0 / (s + 1) + i, 1_700_000_000_000 + s, s) for s in range(3)],
+                params=[Param("lr", f"0.{i + 1}"), Param("seed", "7")],
+                tags=[RunTag("secret", "postgresql://bob:hunter2@db/x")],
+            )
             kids.append(kid)
         other = client.create_run(eid, run_name="other", start_time=1_700_000_000_009).info.run_id
     return {"uri": uri, "eid": eid, "parent": parent, "kid0": kids[0], "kid1": kids[1], "other": other}
@@ -154,9 +157,13 @@ def test_experiments_create_rename_delete_restore(store: dict[str, str]) -> None
 
 def test_read_only_commands_never_create_a_store(tmp_path: Path) -> None:
     missing = {"uri": str(tmp_path / "nowhere")}
-    for args in (("runs", "history", "0" * 32, "loss"), ("runs", "export", "-e", "x"),
-                 ("runs", "compare", "0" * 32, "1" * 32), ("runs", "delete", "0" * 32),
-                 ("experiments", "delete", "x")):
+    for args in (
+        ("runs", "history", "0" * 32, "loss"),
+        ("runs", "export", "-e", "x"),
+        ("runs", "compare", "0" * 32, "1" * 32),
+        ("runs", "delete", "0" * 32),
+        ("experiments", "delete", "x"),
+    ):
         code, _, err = sk(missing, *args)
         assert code == 1 and err.startswith("error:"), args
     assert not (tmp_path / "nowhere").exists()

@@ -167,6 +167,7 @@ def test_metric_histories_generic_fallback_matches_backend(local_client: Trackin
     runs = [local_client.create_run(eid).info.run_id for _ in range(2)]
     for rid in runs:
         local_client.log_batch(rid, metrics=[Metric(k, float(s), s, s) for k in ("a", "b") for s in range(4)])
+
     def rows(h: MetricHistories) -> list[tuple[object, ...]]:
         return sorted(zip(*h.columns().values()))
 
@@ -191,7 +192,7 @@ def test_without_pandas_the_error_names_the_extra(tmp_path) -> None:  # type: ig
         sys.modules["pyarrow"] = None
         from storekit.client import TrackingClient
         from storekit.errors import MissingExtraError
-        client = TrackingClient({str(tmp_path / 'store')!r})
+        client = TrackingClient({str(tmp_path / "store")!r})
         eid = client.create_experiment("e")
         for fmt, extra in (("pandas", "storekit[pandas]"), ("arrow", "storekit[arrow]")):
             try:

@@ -16,9 +16,29 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_history_bulk_benchmark_reports_figures(tmp_path: Path, backend: str) -> None:
     out = tmp_path / "figures.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.history_bulk", "--runs", "3", "--keys", "2", "--steps", "5",
-         "--repeats", "1", "--sample", "1", "--backend", backend, "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.history_bulk",
+            "--runs",
+            "3",
+            "--keys",
+            "2",
+            "--steps",
+            "5",
+            "--repeats",
+            "1",
+            "--sample",
+            "1",
+            "--backend",
+            backend,
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     figures = {f["name"]: f for f in json.loads(out.read_text())["figures"]}
@@ -31,7 +51,10 @@ def test_system_metrics_overhead_benchmark_reports_figures(tmp_path: Path) -> No
     out = tmp_path / "figures.json"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.system_metrics_overhead", "--seconds", "1", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     figures = {f["name"]: f for f in json.loads(out.read_text())["figures"]}

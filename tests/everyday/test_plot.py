@@ -41,8 +41,20 @@ def sk(store: dict[str, str], *args: str) -> "tuple[int, str, str]":
 
 def test_svg_has_axes_one_line_per_run_and_legend(store: dict[str, str], tmp_path: Path) -> None:
     target = tmp_path / "chart.svg"
-    code, _, err = sk(store, "runs", "plot", store["alpha"], store["beta"], store["gamma"],
-                      "--metric", "loss", "--metric", "acc", "-o", str(target))
+    code, _, err = sk(
+        store,
+        "runs",
+        "plot",
+        store["alpha"],
+        store["beta"],
+        store["gamma"],
+        "--metric",
+        "loss",
+        "--metric",
+        "acc",
+        "-o",
+        str(target),
+    )
     assert code == 0, err
     root = ET.parse(target).getroot()
     ids = [g.get("id", "") for g in root.iter(f"{SVG}g")]
@@ -62,8 +74,9 @@ def test_svg_has_axes_one_line_per_run_and_legend(store: dict[str, str], tmp_pat
 
 def test_png_decodes_with_its_size(store: dict[str, str], tmp_path: Path) -> None:
     target = tmp_path / "chart.png"
-    code, _, err = sk(store, "runs", "plot", store["alpha"], store["beta"], "-m", "loss", "-o", str(target),
-                      "--x", "time")
+    code, _, err = sk(
+        store, "runs", "plot", store["alpha"], store["beta"], "-m", "loss", "-o", str(target), "--x", "time"
+    )
     assert code == 0, err
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,7 +16,7 @@ import storekit
 from storekit import fluent
 from storekit.client import TrackingClient
 from storekit.errors import InvalidParameterError
-from storekit.system_metrics import SystemMetricsMonitor, sampling_interval, samples_before_logging
+from storekit.system_metrics import SystemMetricsMonitor, samples_before_logging, sampling_interval
 
 EXPECTED = {
     "system/cpu_utilization_percentage",
@@ -123,7 +123,7 @@ def test_without_psutil_the_error_names_the_extra(tmp_path: Path) -> None:
         sys.modules["psutil"] = None
         import storekit
         from storekit.errors import MissingExtraError
-        storekit.set_tracking_uri({str(tmp_path / 'store')!r})
+        storekit.set_tracking_uri({str(tmp_path / "store")!r})
         try:
             storekit.start_run(log_system_metrics=True)
         except MissingExtraError as exc:

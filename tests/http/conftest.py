@@ -39,8 +39,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their credentials explicitly."""
     for prefix in ("STOREKIT_", "MLFLOW_"):
-        for name in ("TRACKING_USERNAME", "TRACKING_PASSWORD", "TRACKING_TOKEN", "TRACKING_INSECURE_TLS",
-                     "TRACKING_SERVER_CERT_PATH", "TRACKING_CLIENT_CERT_PATH"):
+        for name in (
+            "TRACKING_USERNAME",
+            "TRACKING_PASSWORD",
+            "TRACKING_TOKEN",
+            "TRACKING_INSECURE_TLS",
+            "TRACKING_SERVER_CERT_PATH",
+            "TRACKING_CLIENT_CERT_PATH",
+        ):
             monkeypatch.delenv(prefix + name, raising=False)
 
 

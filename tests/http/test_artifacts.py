@@ -14,7 +14,6 @@ from storekit.client import TrackingClient
 from storekit.errors import ArtifactNotFound, InvalidParameterError
 from storekit.registry import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
-
 from tests.mlflow_http_server import MlflowServer
 
 
@@ -40,7 +39,10 @@ def test_upload_list_download_delete(repo: HttpArtifactRepository, tmp_path: Pat
     (src / "sub" / "b.bin").write_bytes(b"\x00\x01" * 100)
     repo.log_artifacts(src, "dir")
     repo.log_artifact(src / "a.txt")
-    assert [(f.path, f.is_dir, f.file_size) for f in repo.list_artifacts()] == [("a.txt", False, 5), ("dir", True, None)]
+    assert [(f.path, f.is_dir, f.file_size) for f in repo.list_artifacts()] == [
+        ("a.txt", False, 5),
+        ("dir", True, None),
+    ]
     assert [f.path for f in repo.list_artifacts("dir")] == ["dir/a.txt", "dir/sub"]
     out = Path(repo.download_artifacts("dir", tmp_path / "out"))
     assert (out / "sub" / "b.bin").read_bytes() == b"\x00\x01" * 100

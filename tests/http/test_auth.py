@@ -13,7 +13,6 @@ import pytest
 
 from storekit.errors import BackendUnavailableError
 from storekit_http import HttpRegistryStore, HttpTrackingStore
-
 from tests.mlflow_http_server import MlflowServer
 
 ADMIN = "admin"
@@ -25,9 +24,13 @@ WRONG = "Wr0ng-Passw0rd-Value-77"
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     try:
         server = MlflowServer.start(
-            Path(tmp_path_factory.mktemp("mlflow-auth")), app_name="basic-auth",
-            extra_env={"MLFLOW_AUTH_ADMIN_USERNAME": ADMIN, "MLFLOW_AUTH_ADMIN_PASSWORD": PASSWORD,
-                       "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex},
+            Path(tmp_path_factory.mktemp("mlflow-auth")),
+            app_name="basic-auth",
+            extra_env={
+                "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN,
+                "MLFLOW_AUTH_ADMIN_PASSWORD": PASSWORD,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+            },
         )
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -56,7 +59,8 @@ def test_credentials_in_the_uri(auth_server: MlflowServer) -> None:
 
 
 def test_wrong_or_missing_credentials_are_a_typed_error_without_secrets(
-        auth_server: MlflowServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    auth_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(BackendUnavailableError, match="refused the credentials"):
         HttpTrackingStore(auth_server.url).search_experiments()
     monkeypatch.setenv("STOREKIT_TRACKING_USERNAME", ADMIN)
@@ -71,9 +75,18 @@ def test_cli_never_prints_the_password(auth_server: MlflowServer, tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STOREKIT_", "MLFLOW_"))}
     for password, expect_ok in ((WRONG, False), (PASSWORD, True)):
         proc = subprocess.run(
-            [str(Path(sys.executable).with_name("storekit")), "--tracking-uri", f"http://{ADMIN}:{password}@{host}",
-             "experiments", "list"],
-            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+            [
+                str(Path(sys.executable).with_name("storekit")),
+                "--tracking-uri",
+                f"http://{ADMIN}:{password}@{host}",
+                "experiments",
+                "list",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
         )
         assert (proc.returncode == 0) is expect_ok, proc.stderr
         assert password not in proc.stdout + proc.stderr

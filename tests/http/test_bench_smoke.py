@@ -16,9 +16,29 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_http_benchmark_reports_both_clients(mlflow_server: MlflowServer, tmp_path: Path) -> None:
     out = tmp_path / "http.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.http_store", "--url", mlflow_server.url, "--runs", "3", "--steps", "5",
-         "--per-call-runs", "1", "--search-calls", "2", "--read-calls", "3", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.http_store",
+            "--url",
+            mlflow_server.url,
+            "--runs",
+            "3",
+            "--steps",
+            "5",
+            "--per-call-runs",
+            "1",
+            "--search-calls",
+            "2",
+            "--read-calls",
+            "3",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -19,7 +19,6 @@ from storekit.registry import resolve_artifact_repository, resolve_registry_stor
 from storekit.uri import append_path
 from storekit_conformance import ArtifactRepositorySuite, RegistryStoreSuite, TrackingStoreSuite
 from storekit_conformance.helpers import unique
-
 from tests.mlflow_http_server import MlflowServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -39,8 +38,10 @@ class ServerKind:
 
 
 #: Contract rules MLflow 3.17.2's own server (on its SQLite store) breaks; see docs/mlflow-conformance.md.
-_SOURCE = ("MLflow's server rejects a model version source such as 'example://x' (a URI without an "
-           "absolute path); the contract accepts any source URI")
+_SOURCE = (
+    "MLflow's server rejects a model version source such as 'example://x' (a URI without an "
+    "absolute path); the contract accepts any source URI"
+)
 MLFLOW_TRACKING_EXPECTED: dict[str, str] = {
     "test_create_run_defaults": "MLflow gives a run created without a name a random name",
     "test_latest_metric_tie_rule": "MLflow breaks a (step, timestamp) tie of the latest value differently",
@@ -52,8 +53,10 @@ MLFLOW_TRACKING_EXPECTED: dict[str, str] = {
     "test_create_run_tags_as_run_tags": "MLflow adds the tag mlflow.runName (a random name) to a run created without a name",
     "test_restore_experiment_keeps_deleted_runs": "MLflow restores an experiment's separately deleted runs with it",
     "test_dataset_field_limits[digest-64]": "MLflow limits a dataset digest to 36 characters (the contract: 64)",
-    "test_metric_of_unknown_model": ("MLflow's SQLite store answers a metric naming an unknown logged model with "
-                                     "BAD_REQUEST (a foreign-key IntegrityError), not RESOURCE_DOES_NOT_EXIST"),
+    "test_metric_of_unknown_model": (
+        "MLflow's SQLite store answers a metric naming an unknown logged model with "
+        "BAD_REQUEST (a foreign-key IntegrityError), not RESOURCE_DOES_NOT_EXIST"
+    ),
     "test_durable_across_processes": "MLflow's SQLite store keeps +-inf as +-1.797e308, so the history read back differs",
 }
 MLFLOW_REGISTRY_EXPECTED: dict[str, str] = {
@@ -71,24 +74,42 @@ MLFLOW_ARTIFACTS_EXPECTED: dict[str, str] = {}
 #: Through the bridge, the store keeps storekit's contract; what is left is done by MLflow's server
 #: layer in front of it (its request handlers), not by the store.
 #: The bridge is the MLflow store MLflow's server layer calls; it keeps what MLflow's clients and UI rely on.
-_RUN_NAME = ("MLflow's server layer calls the bridge as an MLflow store, which names a run created without a "
-             "name (random name and tag mlflow.runName) as MLflow's clients and UI expect")
+_RUN_NAME = (
+    "MLflow's server layer calls the bridge as an MLflow store, which names a run created without a "
+    "name (random name and tag mlflow.runName) as MLflow's clients and UI expect"
+)
 BRIDGE_TRACKING_EXPECTED: dict[str, str] = {
     "test_create_run_defaults": _RUN_NAME,
     "test_create_run_tags_as_run_tags": _RUN_NAME,
 }
-BRIDGE_REGISTRY_EXPECTED: dict[str, str] = {name: _SOURCE for name in (
-    "test_registered_model_crud", "test_version_numbers_never_reused", "test_recreated_model_restarts",
-    "test_model_version_fields", "test_delete_version_removes_aliases", "test_concurrent_versions_threads",
-    "test_concurrent_versions_processes", "test_description_and_source_limits",
-)}
+BRIDGE_REGISTRY_EXPECTED: dict[str, str] = {
+    name: _SOURCE
+    for name in (
+        "test_registered_model_crud",
+        "test_version_numbers_never_reused",
+        "test_recreated_model_restarts",
+        "test_model_version_fields",
+        "test_delete_version_removes_aliases",
+        "test_concurrent_versions_threads",
+        "test_concurrent_versions_processes",
+        "test_description_and_source_limits",
+    )
+}
 
 SERVER_KINDS: list[ServerKind] = [
-    ServerKind("MlflowSqlite", tracking_expected=MLFLOW_TRACKING_EXPECTED,
-               registry_expected=MLFLOW_REGISTRY_EXPECTED, artifacts_expected=MLFLOW_ARTIFACTS_EXPECTED),
+    ServerKind(
+        "MlflowSqlite",
+        tracking_expected=MLFLOW_TRACKING_EXPECTED,
+        registry_expected=MLFLOW_REGISTRY_EXPECTED,
+        artifacts_expected=MLFLOW_ARTIFACTS_EXPECTED,
+    ),
     # `mlflow server` on a storekit store through the storekit-mlflow bridge (plugins/mlflow).
-    ServerKind("MlflowBridgeSqlite", backend_store_uri=lambda tmp: f"storekit:sqlite:///{tmp / 'store.db'}",
-               tracking_expected=BRIDGE_TRACKING_EXPECTED, registry_expected=BRIDGE_REGISTRY_EXPECTED),
+    ServerKind(
+        "MlflowBridgeSqlite",
+        backend_store_uri=lambda tmp: f"storekit:sqlite:///{tmp / 'store.db'}",
+        tracking_expected=BRIDGE_TRACKING_EXPECTED,
+        registry_expected=BRIDGE_REGISTRY_EXPECTED,
+    ),
 ]
 
 _servers: dict[str, MlflowServer] = {}

@@ -9,7 +9,6 @@ import pytest
 from storekit.errors import AlreadyExistsError, InvalidParameterError, ModelNotFound, ModelVersionNotFound
 from storekit.registry import resolve_registry_store
 from storekit_http import HttpRegistryStore, HttpTrackingStore
-
 from tests.mlflow_http_server import MlflowServer
 
 
@@ -90,6 +89,7 @@ def test_search_with_server_paging_and_client_side_or(registry: HttpRegistryStor
     assert [m.name for m in either] == [names[1], names[3]]
     versions = registry.search_model_versions(f"name = '{names[0]}' OR name = '{names[4]}'", max_results=1)
     assert [v.name for v in versions] == [names[0]] and versions.token
-    rest = registry.search_model_versions(f"name = '{names[0]}' OR name = '{names[4]}'", max_results=1,
-                                          page_token=versions.token)
+    rest = registry.search_model_versions(
+        f"name = '{names[0]}' OR name = '{names[4]}'", max_results=1, page_token=versions.token
+    )
     assert [v.name for v in rest] == [names[4]]

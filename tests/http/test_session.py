@@ -14,7 +14,6 @@ from storekit.errors import AlreadyExistsError, BackendUnavailableError, Invalid
 from storekit.interfaces import UnsupportedOperationError
 from storekit_http import HttpSettings, HttpTrackingStore
 from storekit_http.settings import split_server_uri
-
 from tests.mlflow_http_server import free_port
 
 PASSWORD = "s3cr3t-Pa55"
@@ -70,8 +69,9 @@ def _error(code: str, message: str = "boom") -> bytes:
     return json.dumps({"error_code": code, "message": message}).encode()
 
 
-RUN_JSON = json.dumps({"run": {"info": {"run_id": "a" * 32, "experiment_id": "1", "status": "RUNNING"},
-                               "data": {}}}).encode()
+RUN_JSON = json.dumps(
+    {"run": {"info": {"run_id": "a" * 32, "experiment_id": "1", "status": "RUNNING"}, "data": {}}}
+).encode()
 
 
 def test_reads_are_retried_on_503_with_retry_after(scripted: tuple[str, _Script]) -> None:
@@ -128,8 +128,9 @@ def test_connection_refused_is_backend_unavailable() -> None:
         (403, _error("PERMISSION_DENIED"), BackendUnavailableError),
     ],
 )
-def test_error_codes_map_to_typed_errors(scripted: tuple[str, _Script], status: int, body: bytes,
-                                         error: type[Exception]) -> None:
+def test_error_codes_map_to_typed_errors(
+    scripted: tuple[str, _Script], status: int, body: bytes, error: type[Exception]
+) -> None:
     url, script = scripted
     script.answers = [(status, {}, body)]
     with pytest.raises(error):
@@ -144,7 +145,9 @@ def test_credentials_are_sent_and_never_shown(scripted: tuple[str, _Script]) -> 
     with pytest.raises(BackendUnavailableError) as info:
         store.get_run("a" * 32)
     assert PASSWORD not in str(info.value)
-    assert PASSWORD not in repr(store) and PASSWORD not in repr(store.http) and PASSWORD not in repr(store.http.settings)
+    assert (
+        PASSWORD not in repr(store) and PASSWORD not in repr(store.http) and PASSWORD not in repr(store.http.settings)
+    )
     assert script.seen[0][2]["Authorization"].startswith("Basic ")
 
 
@@ -162,8 +165,9 @@ def test_bearer_token_from_storekit_env_wins(scripted: tuple[str, _Script], monk
 def test_tls_settings_from_mlflow_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert HttpSettings.from_env({}).verify is True
     assert HttpSettings.from_env({"MLFLOW_TRACKING_INSECURE_TLS": "true"}).verify is False
-    s = HttpSettings.from_env({"MLFLOW_TRACKING_SERVER_CERT_PATH": "/ca.pem",
-                               "MLFLOW_TRACKING_CLIENT_CERT_PATH": "/client.pem"})
+    s = HttpSettings.from_env(
+        {"MLFLOW_TRACKING_SERVER_CERT_PATH": "/ca.pem", "MLFLOW_TRACKING_CLIENT_CERT_PATH": "/client.pem"}
+    )
     assert (s.verify, s.client_cert) == ("/ca.pem", "/client.pem")
     with pytest.raises(InvalidParameterError):
         HttpSettings.from_env({"MLFLOW_TRACKING_INSECURE_TLS": "true", "MLFLOW_TRACKING_SERVER_CERT_PATH": "/ca.pem"})

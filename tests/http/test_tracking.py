@@ -20,7 +20,6 @@ from storekit.errors import (
 from storekit.registry import resolve_tracking_store
 from storekit_http import HttpTrackingStore
 from storekit_http.batching import RequestLimits, split_batch
-
 from tests.mlflow_http_server import MlflowServer
 
 
@@ -65,8 +64,9 @@ def test_experiment_lifecycle(store: HttpTrackingStore) -> None:
         store.get_experiment("987654321")
 
 
-def test_artifact_uris_point_at_the_servers_proxy(store: HttpTrackingStore, exp_id: str,
-                                                 mlflow_server: MlflowServer) -> None:
+def test_artifact_uris_point_at_the_servers_proxy(
+    store: HttpTrackingStore, exp_id: str, mlflow_server: MlflowServer
+) -> None:
     run = store.create_run(exp_id, user_id="u", run_name="r")
     assert run.info.artifact_uri.startswith(f"{mlflow_server.url}/api/2.0/mlflow-artifacts/artifacts/")
     assert store.get_experiment(exp_id).artifact_location.startswith(mlflow_server.url)
@@ -111,8 +111,14 @@ def test_log_batch_at_storekits_limits_is_split_and_complete(store: HttpTracking
 
 def test_split_batch_respects_each_limit() -> None:
     limits = RequestLimits(metrics=3, params=2, tags=2, total=4, body_bytes=10_000)
-    bodies = list(split_batch([Metric("m", 1.0, 1, i) for i in range(7)], [Param(f"p{i}", "v") for i in range(3)],
-                              [RunTag("t", "v")], limits))
+    bodies = list(
+        split_batch(
+            [Metric("m", 1.0, 1, i) for i in range(7)],
+            [Param(f"p{i}", "v") for i in range(3)],
+            [RunTag("t", "v")],
+            limits,
+        )
+    )
     assert all(len(b["metrics"]) <= 3 and len(b["params"]) <= 2 and sum(map(len, b.values())) <= 4 for b in bodies)
     assert sum(len(b["metrics"]) for b in bodies) == 7 and sum(len(b["params"]) for b in bodies) == 3
 
@@ -145,11 +151,14 @@ def test_metric_history_contract_order_and_paging(store: HttpTrackingStore, exp_
 def test_search_runs_server_side_with_page_tokens(store: HttpTrackingStore, exp_id: str) -> None:
     for i in range(7):
         run_id = store.create_run(exp_id, run_name=f"r{i}").info.run_id
-        store.log_batch(run_id, metrics=[Metric("acc", i / 10, 1)], params=[Param("p", "even" if i % 2 == 0 else "odd")])
+        store.log_batch(
+            run_id, metrics=[Metric("acc", i / 10, 1)], params=[Param("p", "even" if i % 2 == 0 else "odd")]
+        )
     seen, token = [], None
     while True:
-        page = store.search_runs([exp_id], "metrics.acc >= 0.2", order_by=["metrics.acc DESC"], max_results=2,
-                                 page_token=token)
+        page = store.search_runs(
+            [exp_id], "metrics.acc >= 0.2", order_by=["metrics.acc DESC"], max_results=2, page_token=token
+        )
         seen += [r.data.metrics["acc"] for r in page]
         token = page.token
         if not token:
@@ -160,7 +169,9 @@ def test_search_runs_server_side_with_page_tokens(store: HttpTrackingStore, exp_
 def test_or_and_not_filters_are_evaluated_on_the_client(store: HttpTrackingStore, exp_id: str) -> None:
     for i in range(6):
         run_id = store.create_run(exp_id, run_name=f"r{i}").info.run_id
-        store.log_batch(run_id, metrics=[Metric("acc", i / 10, 1)], params=[Param("p", "even" if i % 2 == 0 else "odd")])
+        store.log_batch(
+            run_id, metrics=[Metric("acc", i / 10, 1)], params=[Param("p", "even" if i % 2 == 0 else "odd")]
+        )
     query = "metrics.acc > 0.35 OR params.p = 'even'"
     pages, token = [], None
     while True:

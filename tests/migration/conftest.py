@@ -36,10 +36,16 @@ def _mlflow_version() -> str:
 
 
 def _script(module: str, *args: str, cwd: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_ALLOW_FILE_STORE="true",
-               MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK="true", GIT_PYTHON_REFRESH="quiet")
-    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        MLFLOW_ALLOW_FILE_STORE="true",
+        MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK="true",
+        GIT_PYTHON_REFRESH="quiet",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{module} failed:\n{proc.stderr[-4000:]}")
 
@@ -47,7 +53,9 @@ def _script(module: str, *args: str, cwd: Path) -> None:
 @pytest.fixture(scope="session")
 def mlflow_stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``{"mlruns": path, "sqlite": uri, "mlruns_dump": ..., "sqlite_dump": ...}`` written by MLflow."""
-    writer = (REPO / "tests/migration/mlflow_writer.py").read_bytes() + (REPO / "tests/migration/mlflow_dump.py").read_bytes()
+    writer = (REPO / "tests/migration/mlflow_writer.py").read_bytes() + (
+        REPO / "tests/migration/mlflow_dump.py"
+    ).read_bytes()
     key = hashlib.sha256(writer + _mlflow_version().encode()).hexdigest()[:16]
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider (scripts/test.sh, CI)
     if cache is not None:
@@ -60,12 +68,20 @@ def mlflow_stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             shutil.rmtree(child) if child.is_dir() else child.unlink()
         (base / "files").mkdir()
         (base / "db").mkdir()
-        _script("tests.migration.mlflow_writer", (base / "files/mlruns").as_uri(), str(base / "files/art"),
-                cwd=base / "files")
+        _script(
+            "tests.migration.mlflow_writer",
+            (base / "files/mlruns").as_uri(),
+            str(base / "files/art"),
+            cwd=base / "files",
+        )
         sqlite_uri = f"sqlite:///{base / 'db/mlflow.db'}"
         _script("tests.migration.mlflow_writer", sqlite_uri, str(base / "db/art"), cwd=base / "db")
-        _script("tests.migration.mlflow_dump", (base / "files/mlruns").as_uri(), str(base / "mlruns_dump.json"),
-                cwd=base / "files")
+        _script(
+            "tests.migration.mlflow_dump",
+            (base / "files/mlruns").as_uri(),
+            str(base / "mlruns_dump.json"),
+            cwd=base / "files",
+        )
         _script("tests.migration.mlflow_dump", sqlite_uri, str(base / "sqlite_dump.json"), cwd=base / "db")
         done.write_text("{}")
     return {
@@ -99,8 +115,9 @@ def write_storekit_store(uri: str, artifact_dir: Path) -> None:
         client.log_artifact(pid, artifact_dir / "notes é.txt", "docs")
         client.set_terminated(pid, "FINISHED", end_time=1_700_000_100_000)
         for i in range(3):
-            child = client.create_run(exp, run_name=f"child {i}", tags={"storekit.parentRunId": pid},
-                                      start_time=1_700_000_000_100 + i)
+            child = client.create_run(
+                exp, run_name=f"child {i}", tags={"storekit.parentRunId": pid}, start_time=1_700_000_000_100 + i
+            )
             client.log_metric(child.info.run_id, "fold", float(i), step=0)
             client.set_terminated(child.info.run_id, "FAILED" if i == 2 else "FINISHED")
         client.delete_run(child.info.run_id)

@@ -30,37 +30,67 @@ def main(tracking_uri: str, out: str) -> None:
         for run in client.search_runs([exp.experiment_id], run_view_type=ViewType.ALL, max_results=50000):
             info = run.info
             runs[info.run_id] = {
-                "run_name": info.run_name, "user_id": info.user_id, "status": info.status,
-                "start_time": info.start_time, "end_time": info.end_time,
-                "lifecycle_stage": info.lifecycle_stage, "artifact_uri": info.artifact_uri,
-                "params": dict(run.data.params), "tags": dict(run.data.tags),
+                "run_name": info.run_name,
+                "user_id": info.user_id,
+                "status": info.status,
+                "start_time": info.start_time,
+                "end_time": info.end_time,
+                "lifecycle_stage": info.lifecycle_stage,
+                "artifact_uri": info.artifact_uri,
+                "params": dict(run.data.params),
+                "tags": dict(run.data.tags),
                 "metrics": {k: _metrics(client.get_metric_history(info.run_id, k)) for k in run.data.metrics},
-                "inputs": sorted([[d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source,
-                                   d.dataset.schema, d.dataset.profile, {t.key: t.value for t in d.tags}]
-                                  for d in (run.inputs.dataset_inputs if run.inputs else [])], key=str),
+                "inputs": sorted(
+                    [
+                        [
+                            d.dataset.name,
+                            d.dataset.digest,
+                            d.dataset.source_type,
+                            d.dataset.source,
+                            d.dataset.schema,
+                            d.dataset.profile,
+                            {t.key: t.value for t in d.tags},
+                        ]
+                        for d in (run.inputs.dataset_inputs if run.inputs else [])
+                    ],
+                    key=str,
+                ),
                 "outputs": sorted(o.model_id for o in (run.outputs.model_outputs if run.outputs else [])),
             }
         models = {}
         for m in client.search_logged_models(experiment_ids=[exp.experiment_id]):
             models[m.model_id] = {
-                "name": m.name, "source_run_id": m.source_run_id, "status": str(m.status).split(".")[-1],
-                "tags": dict(m.tags), "params": dict(m.params),
+                "name": m.name,
+                "source_run_id": m.source_run_id,
+                "status": str(m.status).split(".")[-1],
+                "tags": dict(m.tags),
+                "params": dict(m.params),
                 "metrics": {x.key: repr(float(x.value)) for x in (m.metrics or [])},
             }
         snap["experiments"][exp.experiment_id] = {
-            "name": exp.name, "lifecycle_stage": exp.lifecycle_stage, "tags": dict(exp.tags), "runs": runs,
+            "name": exp.name,
+            "lifecycle_stage": exp.lifecycle_stage,
+            "tags": dict(exp.tags),
+            "runs": runs,
             "logged_models": models,
         }
     for rm in client.search_registered_models(max_results=1000):
         versions = {}
         for v in client.search_model_versions(f"name = '{rm.name}'"):
             versions[str(v.version)] = {
-                "current_stage": v.current_stage, "source": v.source, "run_id": v.run_id, "status": v.status,
-                "tags": dict(v.tags), "description": v.description or None, "aliases": sorted(v.aliases),
+                "current_stage": v.current_stage,
+                "source": v.source,
+                "run_id": v.run_id,
+                "status": v.status,
+                "tags": dict(v.tags),
+                "description": v.description or None,
+                "aliases": sorted(v.aliases),
             }
         snap["registered_models"][rm.name] = {
-            "description": rm.description or None, "tags": dict(rm.tags),
-            "aliases": {a: str(v) for a, v in (rm.aliases or {}).items()}, "versions": versions,
+            "description": rm.description or None,
+            "tags": dict(rm.tags),
+            "aliases": {a: str(v) for a, v in (rm.aliases or {}).items()},
+            "versions": versions,
         }
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(snap, fh, sort_keys=True)

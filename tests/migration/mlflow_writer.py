@@ -9,7 +9,6 @@ registry with versions, stages, aliases and tags.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import tempfile
@@ -69,7 +68,9 @@ def main(tracking_uri: str, artifact_root: str) -> None:
     client.set_terminated(doomed.info.run_id)
     client.delete_run(doomed.info.run_id)
 
-    gone = client.create_experiment("old experiment", artifact_location=None if location is None else artifact_root + "/old")
+    gone = client.create_experiment(
+        "old experiment", artifact_location=None if location is None else artifact_root + "/old"
+    )
     old = client.create_run(gone, run_name="old run")
     client.log_metric(old.info.run_id, "x", 1.0)
     client.set_terminated(old.info.run_id)

@@ -28,8 +28,10 @@ def by_name(snap: dict[str, Any], keep_artifact_uri: bool) -> dict[str, Any]:
     """Experiments keyed by name (a destination may give MLflow's 18-digit ids new ones)."""
     out = {"registered_models": snap["registered_models"], "experiments": {}}
     for exp in snap["experiments"].values():
-        runs = {rid: (run if keep_artifact_uri else {k: v for k, v in run.items() if k != "artifact_uri"})
-                for rid, run in exp["runs"].items()}
+        runs = {
+            rid: (run if keep_artifact_uri else {k: v for k, v in run.items() if k != "artifact_uri"})
+            for rid, run in exp["runs"].items()
+        }
         out["experiments"][exp["name"]] = dict(exp, runs=runs)
     return out
 
@@ -76,8 +78,9 @@ def test_mlflow_sqlite_into_sqlite_keeping_artifacts_in_place(mlflow_stores: dic
     assert "artifact files" not in out.split("Verification")[1]  # nothing copied, nothing to compare
     got = check_same(mlflow_stores["sqlite_dump"], dst, sqlite_source=True, keep=True)
     assert got["experiments"].keys() == mlflow_stores["sqlite_dump"]["experiments"].keys()
-    losses = [r["metrics"]["loss"] for e in got["experiments"].values() for r in e["runs"].values()
-              if "loss" in r["metrics"]]
+    losses = [
+        r["metrics"]["loss"] for e in got["experiments"].values() for r in e["runs"].values() if "loss" in r["metrics"]
+    ]
     assert [v for _, _, v in losses[0]] == ["1.0", "0.5", "nan", "inf", "-inf", "0.25"]
     assert (tree_digest(path), sorted(p.name for p in path.parent.iterdir())) == before
 
@@ -97,8 +100,9 @@ def test_mlruns_into_mariadb(mlflow_stores: dict[str, Any], tmp_path: Path, mari
 
 
 def test_dry_run_writes_nothing(mlflow_stores: dict[str, Any], tmp_path: Path) -> None:
-    code, out = run_cli("import-mlflow", mlflow_stores["sqlite"], f"sqlite:///{tmp_path / 'x.db'}", "--dry-run",
-                        "--json", cwd=tmp_path)
+    code, out = run_cli(
+        "import-mlflow", mlflow_stores["sqlite"], f"sqlite:///{tmp_path / 'x.db'}", "--dry-run", "--json", cwd=tmp_path
+    )
     assert code == 0, out
     plan = json.loads(out)
     assert {e["name"] for e in plan["experiments"]} == {"Default", "entraînement ✓", "old experiment"}
@@ -126,8 +130,9 @@ def test_foreign_sources_are_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, out = run_cli("import-mlflow", str(tmp_path / "empty"), str(tmp_path / "d"), cwd=tmp_path)
     assert code == 1 and "not an MLflow mlruns/ directory" in out
-    code, out = run_cli("migrate", str(tmp_path / "empty"), f"sqlite:///{tmp_path / 'k.db'}", "--no-verify",
-                        cwd=tmp_path)
+    code, out = run_cli(
+        "migrate", str(tmp_path / "empty"), f"sqlite:///{tmp_path / 'k.db'}", "--no-verify", cwd=tmp_path
+    )
     code, out = run_cli("import-mlflow", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "d"), cwd=tmp_path)
     assert code == 1 and "is a storekit database" in out
     code, out = run_cli("migrate", f"sqlite:///{tmp_path / 'k.db'}", str(tmp_path / "fs"), "--no-verify", cwd=tmp_path)
@@ -137,8 +142,7 @@ def test_foreign_sources_are_refused(tmp_path: Path) -> None:
 
 def test_import_never_writes_into_mlruns(mlflow_stores: dict[str, Any], tmp_path: Path) -> None:
     before = tree_digest(mlflow_stores["mlruns"])
-    code, out = run_cli("import-mlflow", str(mlflow_stores["mlruns"]), str(mlflow_stores["mlruns"] / "x"),
-                        cwd=tmp_path)
+    code, out = run_cli("import-mlflow", str(mlflow_stores["mlruns"]), str(mlflow_stores["mlruns"] / "x"), cwd=tmp_path)
     assert code == 1 and "is SRC or inside it" in out
     assert tree_digest(mlflow_stores["mlruns"]) == before
 
@@ -159,8 +163,10 @@ def test_mlflow_postgresql_database(tmp_path: Path, postgres_factory: Any) -> No
 
     def counts() -> dict[str, int]:
         with engine.connect() as conn:
-            return {t: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
-                    for t in sa.inspect(conn).get_table_names()}
+            return {
+                t: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
+                for t in sa.inspect(conn).get_table_names()
+            }
 
     before = counts()
     dst = f"sqlite:///{tmp_path / 'db.sqlite'}"

@@ -33,10 +33,15 @@ def snapshot(uri: str, registry: bool = True) -> dict[str, Any]:
 def comparable(snap: dict[str, Any], by_name: bool = False) -> dict[str, Any]:
     """A snapshot without what a copy changes on purpose: artifact URIs and version sources pointing
     into them (and ids, ``by_name``)."""
-    out: dict[str, Any] = {"experiments": {}, "registered_models": {
-        name: dict(rm, versions={n: {k: v for k, v in ver.items() if k != "source"}
-                                 for n, ver in rm["versions"].items()})
-        for name, rm in snap["registered_models"].items()}}
+    out: dict[str, Any] = {
+        "experiments": {},
+        "registered_models": {
+            name: dict(
+                rm, versions={n: {k: v for k, v in ver.items() if k != "source"} for n, ver in rm["versions"].items()}
+            )
+            for name, rm in snap["registered_models"].items()
+        },
+    }
     for eid, exp in snap["experiments"].items():
         runs = {}
         for rid, run in exp["runs"].items():
@@ -52,15 +57,20 @@ def comparable(snap: dict[str, Any], by_name: bool = False) -> dict[str, Any]:
         out["experiments"][exp["name"] if by_name else eid] = dict(exp, runs=runs, logged_models=models)
     if by_name:
         out["registered_models"] = {
-            name: dict(rm, versions={n: {k: v for k, v in ver.items() if k not in ("run_id", "source")}
-                                     for n, ver in rm["versions"].items()})
-            for name, rm in snap["registered_models"].items()}
+            name: dict(
+                rm,
+                versions={
+                    n: {k: v for k, v in ver.items() if k not in ("run_id", "source")}
+                    for n, ver in rm["versions"].items()
+                },
+            )
+            for name, rm in snap["registered_models"].items()
+        }
     return out
 
 
 def migrate(src: str, dst: str, cwd: Path, *extra: str) -> tuple[int, str]:
-    return run_cli("migrate", src, dst, "--state", str(cwd / f"state-{abs(hash((src, dst)))}.jsonl"), *extra,
-                   cwd=cwd)
+    return run_cli("migrate", src, dst, "--state", str(cwd / f"state-{abs(hash((src, dst)))}.jsonl"), *extra, cwd=cwd)
 
 
 def test_file_to_sqlite_to_file_keeps_everything(storekit_file_store: Path, tmp_path: Path) -> None:
@@ -86,8 +96,9 @@ def test_file_to_sqlite_to_file_keeps_everything(storekit_file_store: Path, tmp_
 
 @pytest.mark.postgres
 @pytest.mark.mariadb
-def test_chain_through_postgresql_and_mariadb(storekit_file_store: Path, tmp_path: Path, postgres_factory: Any,
-                                             mariadb_factory: Any) -> None:
+def test_chain_through_postgresql_and_mariadb(
+    storekit_file_store: Path, tmp_path: Path, postgres_factory: Any, mariadb_factory: Any
+) -> None:
     source = comparable(snapshot(str(storekit_file_store)))
     pg, maria = postgres_factory.create(), mariadb_factory.create()
     for src, dst in ((str(storekit_file_store), pg), (pg, maria), (maria, str(tmp_path / "final"))):
@@ -117,8 +128,7 @@ def test_dry_run_writes_nothing(storekit_file_store: Path, tmp_path: Path) -> No
     assert "dry run" in out and "vision ✓" in out
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []  # no resume state either
-    code, out = run_cli("migrate", str(storekit_file_store), f"sqlite:///{target}", "--dry-run", "--json",
-                        cwd=tmp_path)
+    code, out = run_cli("migrate", str(storekit_file_store), f"sqlite:///{target}", "--dry-run", "--json", cwd=tmp_path)
     plan = json.loads(out)
     assert sum(e["runs"] for e in plan["experiments"]) == 5 and plan["model_versions"] == 2
 
@@ -163,8 +173,17 @@ def test_resume_after_kill_copies_each_run_once(tmp_path: Path) -> None:
     source = tmp_path / "src"
     _many_runs_store(source, 300)
     db, state = tmp_path / "dst.db", tmp_path / "state.jsonl"
-    args = [sys.executable, "-c", "import sys; from storekit.cli import main; sys.exit(main())",
-            "migrate", str(source), f"sqlite:///{db}", "--state", str(state), "--no-verify"]
+    args = [
+        sys.executable,
+        "-c",
+        "import sys; from storekit.cli import main; sys.exit(main())",
+        "migrate",
+        str(source),
+        f"sqlite:///{db}",
+        "--state",
+        str(state),
+        "--no-verify",
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -191,11 +210,10 @@ def test_resume_after_kill_copies_each_run_once(tmp_path: Path) -> None:
 def test_state_of_another_transfer_is_refused(storekit_file_store: Path, tmp_path: Path) -> None:
     state = tmp_path / "s.jsonl"
     state.write_text(json.dumps({"k": "header", "source": "elsewhere", "destination": "x"}) + "\n")
-    code, out = run_cli("migrate", str(storekit_file_store), f"sqlite:///{tmp_path / 'd.db'}", "--state", str(state),
-                        cwd=tmp_path)
+    code, out = run_cli(
+        "migrate", str(storekit_file_store), f"sqlite:///{tmp_path / 'd.db'}", "--state", str(state), cwd=tmp_path
+    )
     assert code == 1 and "belongs to a transfer" in out
-
-
 
 
 def test_memory_plugin_as_source(tmp_path: Path) -> None:
@@ -207,11 +225,14 @@ def test_memory_plugin_as_source(tmp_path: Path) -> None:
     client = TrackingClient("memory://migrate-source")
     exp = client.create_experiment("from memory ✓", tags={"k": "v"})
     parent = client.create_run(exp, run_name="parent", start_time=1_700_000_000_000)
-    client.log_batch(parent.info.run_id, metrics=[Metric("m", v, 1_700_000_000_000 + i, i)
-                                                  for i, v in enumerate([0.5, math.nan, math.inf, -math.inf])])
+    client.log_batch(
+        parent.info.run_id,
+        metrics=[Metric("m", v, 1_700_000_000_000 + i, i) for i, v in enumerate([0.5, math.nan, math.inf, -math.inf])],
+    )
     client.log_param(parent.info.run_id, "p", "1")
-    child = client.create_run(exp, run_name="child", tags={"storekit.parentRunId": parent.info.run_id},
-                              start_time=1_700_000_000_001)
+    child = client.create_run(
+        exp, run_name="child", tags={"storekit.parentRunId": parent.info.run_id}, start_time=1_700_000_000_001
+    )
     client.set_terminated(child.info.run_id, "KILLED")
     client.delete_run(child.info.run_id)
     dst = f"sqlite:///{tmp_path / 'from-memory.db'}"

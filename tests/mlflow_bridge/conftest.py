@@ -13,13 +13,12 @@ import os
 import uuid
 from typing import Any, Callable, Iterator
 
+import mlflow
 import pytest
 
+import storekit_mlflow  # noqa: F401
 from tests.databases import DatabaseFactory, server_uri
 from tests.services import ensure_service
-
-import mlflow  # noqa: E402  (installed by scripts/bootstrap.sh --all; missing fails collection)
-import storekit_mlflow  # noqa: E402,F401
 
 BACKENDS = ["file", "sqlite", "postgresql", "mariadb"]
 
@@ -43,8 +42,13 @@ def _mlflow_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
     # MLflow's set_*_uri also export the URIs as environment variables: leave none behind
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
-                 "MLFLOW_RUN_ID"):
+    for name in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_RUN_ID",
+    ):
         os.environ.pop(name, None)
 
 
@@ -119,8 +123,13 @@ def s3_artifacts(moto: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("STOREKIT_S3_ENDPOINT_URL", url)
     bucket = f"skml-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id=S3_ACCESS_KEY,
-                          aws_secret_access_key=S3_SECRET_KEY, region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=bucket)
     root = f"s3://{bucket}/mlflow"
     monkeypatch.setenv("STOREKIT_ARTIFACT_URI", root)
@@ -143,10 +152,14 @@ def s3_objects(root: str) -> list[str]:
     """Keys under an ``s3://bucket/prefix`` root on moto's server."""
     import boto3
 
-    bucket, _, prefix = root[len("s3://"):].partition("/")
-    client = boto3.client("s3", endpoint_url=os.environ["STOREKIT_S3_ENDPOINT_URL"],
-                          aws_access_key_id=S3_ACCESS_KEY, aws_secret_access_key=S3_SECRET_KEY,
-                          region_name="us-east-1")
+    bucket, _, prefix = root[len("s3://") :].partition("/")
+    client = boto3.client(
+        "s3",
+        endpoint_url=os.environ["STOREKIT_S3_ENDPOINT_URL"],
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+    )
     keys: list[str] = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))

@@ -28,7 +28,9 @@ def _exercise(repo_uri: str, tmp_path: Path) -> StorekitArtifactRepository:
     repo.log_artifacts(str(src), "tree")
     repo.log_artifact(str(src / "a.txt"))
     assert [(f.path, f.is_dir, f.file_size) for f in repo.list_artifacts()] == [
-        ("a.txt", False, 1), ("tree", True, None)]
+        ("a.txt", False, 1),
+        ("tree", True, None),
+    ]
     assert [f.path for f in repo.list_artifacts("tree/")] == ["tree/a.txt", "tree/sub"]
     assert repo.list_artifacts("nothing-here") == []
     out = Path(repo.download_artifacts("tree", str(tmp_path / "dl")))

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-
-import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -21,8 +20,14 @@ from .conftest import s3_objects
 
 pytestmark = pytest.mark.mlflow
 
-CASES = [("file", "local"), ("sqlite", "local"), ("postgresql", "local"), ("mariadb", "local"),
-         ("sqlite", "s3"), ("postgresql", "s3")]
+CASES = [
+    ("file", "local"),
+    ("sqlite", "local"),
+    ("postgresql", "local"),
+    ("mariadb", "local"),
+    ("sqlite", "s3"),
+    ("postgresql", "s3"),
+]
 
 
 @pytest.fixture(params=CASES, ids=[f"{b}-{a}" for b, a in CASES])
@@ -76,13 +81,14 @@ def test_fluent_api_and_client(setup: tuple[str, str, str], tmp_path: Path) -> N
     assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "training"
 
     history = client.get_metric_history(parent_id, "loss")
-    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
-        (s, 1.0 / (s + 1)) for s in range(5)]
+    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [(s, 1.0 / (s + 1)) for s in range(5)]
 
     # artifacts: listing, download, round trip through runs:/ URIs
     assert {f.path for f in client.list_artifacts(parent_id)} == {"docs", "cfg"}
     assert [(f.path, f.file_size) for f in client.list_artifacts(parent_id, "docs")] == [("docs/notes.txt", 14)]
-    local = mlflow.artifacts.download_artifacts(run_id=parent_id, artifact_path="docs/notes.txt", dst_path=str(tmp_path / "dl"))
+    local = mlflow.artifacts.download_artifacts(
+        run_id=parent_id, artifact_path="docs/notes.txt", dst_path=str(tmp_path / "dl")
+    )
     assert Path(local).read_text() == "hello storekit"
     tree = client.download_artifacts(parent_id, "", str(tmp_path / "all"))
     assert (Path(tree) / "cfg" / "config.json").is_file()
@@ -98,8 +104,9 @@ def test_fluent_api_and_client(setup: tuple[str, str, str], tmp_path: Path) -> N
     assert frame_runs.loc[0, "params.lr"] == "0.1"
     only_child = mlflow.search_runs(experiment_names=["fluent"], filter_string="tags.mlflow.runName = 'child'")
     assert list(only_child["run_id"]) == [child_id]
-    nested = mlflow.search_runs(experiment_names=["fluent"], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
-                                output_format="list")
+    nested = mlflow.search_runs(
+        experiment_names=["fluent"], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'", output_format="list"
+    )
     assert [r.info.run_id for r in nested] == [child_id]
     by_dataset = client.search_runs([run.info.experiment_id], "datasets.name = 'toy'")
     assert [r.info.run_id for r in by_dataset] == [parent_id]
@@ -186,8 +193,9 @@ def test_mlflow_tracking_uri_is_all_a_user_sets(tmp_path: Path, local_artifacts:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # nothing from other tests
     env.update(MLFLOW_TRACKING_URI="storekit:" + native, MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK="true")
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
-                            cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run_id, experiment_id = result.stdout.split()[-2:]
     assert experiment_id == "0"

@@ -35,16 +35,26 @@ PAIRS = [
 INHERITED = {
     TrackingAbstractStore: {"_evenly_spaced_indices"},
     RegistryAbstractStore: {
-        "_await_model_version_creation", "_await_model_version_creation_impl",
+        "_await_model_version_creation",
+        "_await_model_version_creation_impl",
         "_parse_experiment_id_filter",
     },
     # trace-data helpers of artifact repositories read and write plain artifact files
     # through log_artifact/_download_file, which the bridge implements.
     ArtifactRepository: {
-        "_create_download_destination", "_create_thread_pool", "_iter_artifacts_recursive",
-        "_log_artifact_async", "max_workers", "download_trace_data", "download_trace_data_to_file",
-        "download_archived_trace_data", "download_trace_attachment", "download_trace_attachment_to_file",
-        "upload_trace_data", "upload_archived_trace_data", "upload_archived_trace_data_bytes",
+        "_create_download_destination",
+        "_create_thread_pool",
+        "_iter_artifacts_recursive",
+        "_log_artifact_async",
+        "max_workers",
+        "download_trace_data",
+        "download_trace_data_to_file",
+        "download_archived_trace_data",
+        "download_trace_attachment",
+        "download_trace_attachment_to_file",
+        "upload_trace_data",
+        "upload_archived_trace_data",
+        "upload_archived_trace_data_bytes",
         "upload_attachment",
     },
 }
@@ -108,12 +118,31 @@ def test_genai_surface_raises_mlflow_not_implemented(cls: type, base: type) -> N
 
 
 def test_known_genai_names_are_classified() -> None:
-    for name in ("start_trace", "search_traces", "log_spans", "create_assessment", "register_scorer",
-                 "create_prompt", "search_prompts", "create_gateway_endpoint", "create_dataset",
-                 "search_datasets", "create_mcp_server", "create_review_queue", "link_traces_to_run"):
+    for name in (
+        "start_trace",
+        "search_traces",
+        "log_spans",
+        "create_assessment",
+        "register_scorer",
+        "create_prompt",
+        "search_prompts",
+        "create_gateway_endpoint",
+        "create_dataset",
+        "search_datasets",
+        "create_mcp_server",
+        "create_review_queue",
+        "link_traces_to_run",
+    ):
         assert genai.is_genai(name), name
-    for name in ("_search_datasets", "search_runs", "log_inputs", "search_logged_models",
-                 "get_metric_history_bulk_interval", "list_webhooks", "filter_active_experiment_ids"):
+    for name in (
+        "_search_datasets",
+        "search_runs",
+        "log_inputs",
+        "search_logged_models",
+        "get_metric_history_bulk_interval",
+        "list_webhooks",
+        "filter_active_experiment_ids",
+    ):
         assert not genai.is_genai(name), name
 
 

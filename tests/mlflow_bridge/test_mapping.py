@@ -10,8 +10,8 @@ import storekit as sk
 from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, RUN_SCHEMA, parse_filter, parse_order_by
 from storekit_mlflow import errors, filters, uris
 
-
 # ------------------------------------------------------------------ URIs
+
 
 @pytest.mark.parametrize(
     ("uri", "native"),
@@ -59,12 +59,13 @@ def test_mlflow_appends_paths_to_wrapped_uris() -> None:
 
 # ------------------------------------------------------------------ filters
 
+
 @pytest.mark.parametrize(
     ("mlflow_filter", "storekit_filter"),
     [
         ("tags.mlflow.runName = 'a'", "tags.`mlflow.runName` = 'a'"),
         ("tags.`mlflow.runName` = 'a'", "tags.`mlflow.runName` = 'a'"),
-        ('tags."my key" = \'a\'', "tags.`my key` = 'a'"),
+        ("tags.\"my key\" = 'a'", "tags.`my key` = 'a'"),
         ("attributes.run_name = 'x'", "attributes.run_name = 'x'"),
         ("attributes.`Run name` = 'x'", "attributes.run_name = 'x'"),
         ("attribute.created > 5", "attributes.start_time > 5"),
@@ -119,6 +120,7 @@ def test_logged_model_order_by_dicts() -> None:
 
 # ------------------------------------------------------------------ errors
 
+
 @pytest.mark.parametrize(
     ("error", "code"),
     [
@@ -142,7 +144,9 @@ def test_error_codes(error: sk.StorekitError, code: str) -> None:
         with errors.translate_errors():
             raise error
     assert info.value.error_code == code
-    assert info.value.get_http_status_code() == MlflowException("", getattr(databricks_pb2, code)).get_http_status_code()
+    assert (
+        info.value.get_http_status_code() == MlflowException("", getattr(databricks_pb2, code)).get_http_status_code()
+    )
     assert info.value.__cause__ is error
     if code == "NOT_IMPLEMENTED":
         assert isinstance(info.value, MlflowNotImplementedException)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,8 +14,8 @@ from mlflow.entities import (
     DatasetInput,
     ExperimentTag,
     InputTag,
-    LoggedModelOutput,
     LoggedModelInput,
+    LoggedModelOutput,
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
@@ -53,6 +52,7 @@ def code_of(exc_info: pytest.ExceptionInfo[MlflowException]) -> str:
 
 # ------------------------------------------------------------------ experiments
 
+
 def test_default_experiment_is_zero(tracking: StorekitTrackingStore, store_uri: str, native_uri: str) -> None:
     default = tracking.get_experiment("0")
     assert (default.experiment_id, default.name, default.lifecycle_stage) == ("0", "Default", "active")
@@ -83,8 +83,10 @@ def test_default_experiment_created_once_by_racing_processes(new_storekit_uri, t
         "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
         "print(' '.join(S('storekit:' + u, None).get_experiment('0').name for u in sys.argv[2:]))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(go), *natives], stdout=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(go), *natives], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     deadline = time.time() + 300
     while len(list(tmp_path.glob("go.*"))) < 3 and time.time() < deadline:
         time.sleep(0.05)
@@ -125,12 +127,15 @@ def test_experiment_lifecycle_and_search(tracking: StorekitTrackingStore) -> Non
 
 # ------------------------------------------------------------------ runs
 
+
 def test_run_names_and_tags(tracking: StorekitTrackingStore) -> None:
     run = tracking.create_run("0", "alice", now(), [RunTag("t", "1")], None)
     name = run.info.run_name
     assert name and run.data.tags["mlflow.runName"] == name and run.data.tags["t"] == "1"
     assert run.info.experiment_id == "0" and run.info.status == "RUNNING"
-    assert run.info.artifact_uri.startswith("storekit:") and run.info.artifact_uri.endswith(f"{run.info.run_id}/artifacts")
+    assert run.info.artifact_uri.startswith("storekit:") and run.info.artifact_uri.endswith(
+        f"{run.info.run_id}/artifacts"
+    )
     named = tracking.create_run("0", "alice", now(), [], "given")
     assert named.data.tags["mlflow.runName"] == "given"
     with pytest.raises(MlflowException) as info:
@@ -151,8 +156,13 @@ def test_run_names_and_tags(tracking: StorekitTrackingStore) -> None:
 
 def test_log_batch_and_metric_history(tracking: StorekitTrackingStore) -> None:
     run_id = tracking.create_run("0", "u", now(), [], "m").info.run_id
-    points = [Metric("loss", 0.5, 1000, 2), Metric("loss", 0.9, 3000, 0), Metric("loss", 0.7, 2000, 1),
-              Metric("acc", float("nan"), 10, 0), Metric("inf", float("inf"), 10, 0)]
+    points = [
+        Metric("loss", 0.5, 1000, 2),
+        Metric("loss", 0.9, 3000, 0),
+        Metric("loss", 0.7, 2000, 1),
+        Metric("acc", float("nan"), 10, 0),
+        Metric("inf", float("inf"), 10, 0),
+    ]
     tracking.log_batch(run_id, points, [Param("lr", "0.1")], [RunTag("a", "b")])
     run = tracking.get_run(run_id)
     assert run.data.params == {"lr": "0.1"} and run.data.tags["a"] == "b"
@@ -216,8 +226,9 @@ def test_search_runs_with_mlflow_syntax(tracking: StorekitTrackingStore) -> None
         ids.append(run.info.run_id)
 
     def names(filter_string: str | None, order_by: list[str] | None = None) -> list[str]:
-        return [r.info.run_name for r in tracking.search_runs([exp], filter_string, ViewType.ACTIVE_ONLY,
-                                                                order_by=order_by)]
+        return [
+            r.info.run_name for r in tracking.search_runs([exp], filter_string, ViewType.ACTIVE_ONLY, order_by=order_by)
+        ]
 
     assert names("tags.mlflow.runName = 'run-3'") == ["run-3"]
     assert names("attributes.run_name = 'run-3'") == ["run-3"]
@@ -250,7 +261,11 @@ def test_datasets_and_dataset_summary(tracking: StorekitTrackingStore) -> None:
     run = tracking.get_run(run_id)
     [inp] = run.inputs.dataset_inputs
     assert (inp.dataset.name, inp.dataset.digest, inp.dataset.source, inp.dataset.schema) == (
-        "iris", "abc123", '{"uri": "/data/iris.csv"}', '{"cols": 4}')
+        "iris",
+        "abc123",
+        '{"uri": "/data/iris.csv"}',
+        '{"cols": 4}',
+    )
     assert {t.key: t.value for t in inp.tags} == {"mlflow.data.context": "training"}
     summaries = tracking._search_datasets([exp])
     assert [(s.experiment_id, s.name, s.digest, s.context) for s in summaries] == [(exp, "iris", "abc123", "training")]
@@ -261,8 +276,7 @@ def test_datasets_and_dataset_summary(tracking: StorekitTrackingStore) -> None:
 def test_logged_models(tracking: StorekitTrackingStore) -> None:
     exp = tracking.create_experiment("models", None, None)
     run_id = tracking.create_run(exp, "u", now(), [], "trainer").info.run_id
-    model = tracking.create_logged_model(exp, "clf", run_id, [LoggedModelTag("t", "1")],
-                                         [], "sklearn")
+    model = tracking.create_logged_model(exp, "clf", run_id, [LoggedModelTag("t", "1")], [], "sklearn")
     assert model.status == LoggedModelStatus.PENDING and model.experiment_id == exp
     assert model.artifact_location.startswith("storekit:")
     tracking.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=3)])
@@ -285,7 +299,8 @@ def test_logged_models(tracking: StorekitTrackingStore) -> None:
     assert [m.model_id for m in tracking.get_run(other).inputs.model_inputs] == [model.model_id]
     tracking.set_model_versions_tags("reg", "1", model.model_id)
     assert json.loads(tracking.get_logged_model(model.model_id).tags["mlflow.modelVersions"]) == [
-        {"name": "reg", "version": "1"}]
+        {"name": "reg", "version": "1"}
+    ]
     tracking.delete_logged_model(model.model_id)
     with pytest.raises(MlflowException) as info:
         tracking.get_logged_model(model.model_id)
@@ -294,6 +309,7 @@ def test_logged_models(tracking: StorekitTrackingStore) -> None:
 
 
 # ------------------------------------------------------------------ registry
+
 
 def test_registry(registry: StorekitRegistryStore, tracking: StorekitTrackingStore) -> None:
     name = f"model-{uuid.uuid4().hex[:6]}"
@@ -327,7 +343,9 @@ def test_registry(registry: StorekitRegistryStore, tracking: StorekitTrackingSto
     # MLflow's client adds the prompt exclusion clause to every search
     found = registry.search_registered_models(f"name = '{name}' AND tag.`mlflow.prompt.is_prompt` != 'true'")
     assert [m.name for m in found] == [name] and found[0].tags == {"x": "y"}
-    versions = registry.search_model_versions(f"name = '{name}' AND run_id = '{run_id}'", order_by=["version_number DESC"])
+    versions = registry.search_model_versions(
+        f"name = '{name}' AND run_id = '{run_id}'", order_by=["version_number DESC"]
+    )
     assert [v.version for v in versions] == ["2", "1"]
     assert [v.version for v in registry.search_model_versions(f"name = '{name}' AND version_number = 1")] == ["1"]
     assert list(registry.list_webhooks()) == [] and list(registry.list_webhooks_by_event(None)) == []
@@ -344,8 +362,9 @@ def test_registry(registry: StorekitRegistryStore, tracking: StorekitTrackingSto
     assert code_of(info) == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_what_the_server_and_ui_send(tracking: StorekitTrackingStore, registry: StorekitRegistryStore,
-                                     native_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_the_server_and_ui_send(
+    tracking: StorekitTrackingStore, registry: StorekitRegistryStore, native_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """REST defaults ('' for absent strings, max_results above storekit's cap) and runs made by storekit itself."""
     exp = tracking.create_experiment("server", None, None)
     run_id = tracking.create_run(exp, "u", now(), [], "r").info.run_id

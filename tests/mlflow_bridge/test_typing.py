@@ -13,6 +13,9 @@ def test_storekit_mlflow_type_checks_with_mypy() -> None:
     """``python -m mypy plugins/mlflow/storekit_mlflow`` reports no errors."""
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "plugins/mlflow/storekit_mlflow"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, f"mypy found problems:\n{result.stdout}\n{result.stderr}"

@@ -77,7 +77,7 @@ def storekit_uri_for(mlflow_sqlite_uri: str, store: str) -> str:
     prefix = "sqlite:///"
     if not mlflow_sqlite_uri.startswith(prefix):
         raise pytest.UsageError(f"db_uri: expected MLflow's sqlite:/// URI, got {mlflow_sqlite_uri!r}")
-    directory = Path(mlflow_sqlite_uri[len(prefix):]).parent
+    directory = Path(mlflow_sqlite_uri[len(prefix) :]).parent
     if store == "storekit-sqlite":
         return f"storekit:sqlite:///{directory / 'storekit.db'}"
     return f"storekit:{directory / 'storekit-file'}"

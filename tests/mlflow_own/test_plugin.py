@@ -20,9 +20,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import storekit_db_uri_plugin as plugin  # noqa: E402
+import storekit_db_uri_plugin as plugin
 
-CONFTEST = textwrap.dedent('''
+CONFTEST = textwrap.dedent("""
     import shutil, tempfile
     from pathlib import Path
     import pytest
@@ -31,9 +31,9 @@ CONFTEST = textwrap.dedent('''
     def db_uri():
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'mlflow.db'}"
-''')
+""")
 
-TESTS = textwrap.dedent('''
+TESTS = textwrap.dedent("""
     import mlflow
     from mlflow import MlflowClient
 
@@ -47,7 +47,7 @@ TESTS = textwrap.dedent('''
 
     def test_search_traces_of_a_genai_app(db_uri):
         raise AssertionError("deselected by the exclusions list")
-''')
+""")
 
 
 def _run(tmp_path: Path, store: str) -> subprocess.CompletedProcess[str]:
@@ -55,22 +55,46 @@ def _run(tmp_path: Path, store: str) -> subprocess.CompletedProcess[str]:
     (tree / "tests").mkdir(parents=True)
     (tree / "tests" / "conftest.py").write_text(CONFTEST)
     (tree / "tests" / "test_rest_tracking.py").write_text(TESTS)
-    env = dict(os.environ, STOREKIT_MLFLOW_OWN_STORE=store, MLFLOW_SOURCE_DIR=str(tree),
-               PYTHONPATH=str(HERE), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    env = dict(
+        os.environ,
+        STOREKIT_MLFLOW_OWN_STORE=store,
+        MLFLOW_SOURCE_DIR=str(tree),
+        PYTHONPATH=str(HERE),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
-        [str(Path(sys.executable).with_name("pytest")), "--import-mode=append", "-p", "storekit_db_uri_plugin",
-         "-p", "no:cacheprovider", "-s", "--color=no", "-o", "addopts=", "tests/test_rest_tracking.py"],
-        cwd=tree, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(Path(sys.executable).with_name("pytest")),
+            "--import-mode=append",
+            "-p",
+            "storekit_db_uri_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            "--color=no",
+            "-o",
+            "addopts=",
+            "tests/test_rest_tracking.py",
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 @pytest.mark.mlflow
-@pytest.mark.parametrize("store, expected", [
-    ("storekit-sqlite", "URI storekit:sqlite:///"),
-    ("storekit-file", "URI storekit:/"),
-    ("mlflow-sqlite", "URI sqlite:///"),
-])
+@pytest.mark.parametrize(
+    "store, expected",
+    [
+        ("storekit-sqlite", "URI storekit:sqlite:///"),
+        ("storekit-file", "URI storekit:/"),
+        ("mlflow-sqlite", "URI sqlite:///"),
+    ],
+)
 def test_the_plugin_swaps_the_db_uri_fixture(tmp_path: Path, store: str, expected: str) -> None:
     proc = _run(tmp_path, store)
     output = proc.stdout + proc.stderr

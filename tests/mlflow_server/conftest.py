@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import mlflow
 import pytest
 
-import mlflow  # noqa: E402  (installed by scripts/bootstrap.sh --all; missing fails collection)
-import storekit_mlflow  # noqa: E402,F401
+import storekit_mlflow  # noqa: F401
 from tests.databases import DatabaseFactory, server_uri
 from tests.mlflow_server.processes import ServerProcess, free_port, python_command, server_env
 
@@ -45,14 +45,23 @@ def start_mlflow_server(store_uri: str, artifacts_dir: Path, log_path: Path, wor
     """Start ``mlflow server`` on ``storekit:<store_uri>`` with proxied artifacts in ``artifacts_dir``."""
     port = free_port()
     command = python_command(
-        "-m", "mlflow", "server",
-        "--backend-store-uri", f"storekit:{store_uri}",
-        "--registry-store-uri", f"storekit:{store_uri}",
-        "--artifacts-destination", f"storekit:{artifacts_dir.as_uri()}",
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--workers", str(workers),
-        "--uvicorn-opts", f"--timeout-worker-healthcheck {HEALTH_TIMEOUT}",
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"storekit:{store_uri}",
+        "--registry-store-uri",
+        f"storekit:{store_uri}",
+        "--artifacts-destination",
+        f"storekit:{artifacts_dir.as_uri()}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--uvicorn-opts",
+        f"--timeout-worker-healthcheck {HEALTH_TIMEOUT}",
     )
     server = ServerProcess(command, f"http://127.0.0.1:{port}", log_path, env=server_env(), cwd=log_path.parent)
     server.wait_healthy()
@@ -112,4 +121,3 @@ def mlflow_client_env(mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPat
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
-

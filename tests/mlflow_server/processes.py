@@ -89,8 +89,14 @@ def group_processes(pgid: int) -> list[tuple[int, str]]:
 class ServerProcess:
     """A server command run in its own process group, its output in ``log_path``."""
 
-    def __init__(self, command: Sequence[str], url: str, log_path: Path, env: Optional[dict[str, str]] = None,
-                 cwd: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        url: str,
+        log_path: Path,
+        env: Optional[dict[str, str]] = None,
+        cwd: Optional[Path] = None,
+    ) -> None:
         self.command = list(command)
         self.url = url.rstrip("/")
         self.log_path = log_path
@@ -110,8 +116,9 @@ class ServerProcess:
         last: object = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"server exited with {self.process.returncode} before answering:\n{self.log_tail()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"server exited with {self.process.returncode} before answering:\n{self.log_tail()}", pytrace=False
+                )
             try:
                 with urllib.request.urlopen(self.url + path, timeout=10) as response:
                     if response.status == 200:
@@ -121,8 +128,9 @@ class ServerProcess:
                 last = exc
             time.sleep(0.5)
         self.stop()
-        pytest.fail(f"server did not answer {path} within {timeout:.0f} s (last: {last}):\n{self.log_tail()}",
-                    pytrace=False)
+        pytest.fail(
+            f"server did not answer {path} within {timeout:.0f} s (last: {last}):\n{self.log_tail()}", pytrace=False
+        )
 
     def alive(self) -> bool:
         """Whether any process of the server's group is still running."""

@@ -16,9 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_mlflow_bridge_benchmark_reports_both_stores(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.mlflow_bridge", "--mode", "direct", "--runs", "6", "--search-calls", "1",
-         "--page-size", "4", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.mlflow_bridge",
+            "--mode",
+            "direct",
+            "--runs",
+            "6",
+            "--search-calls",
+            "1",
+            "--page-size",
+            "4",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "storekit:sqlite vs MLflow's own SQLite store" in proc.stdout

@@ -13,14 +13,14 @@ import concurrent.futures
 import uuid
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-
-import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
+
 from storekit import TrackingClient
 from tests.mlflow_server.conftest import WORKERS, MlflowServer
 from tests.mlflow_server.processes import group_processes
@@ -78,11 +78,11 @@ def test_runs_params_metrics_tags_and_search(mlflow_client_env: MlflowServer) ->
     assert found["metrics.loss"].tolist() == pytest.approx([1 / 8, 1 / 7, 1 / 6])
     assert set(found["tags.mlflow.parentRunId"]) == {parent.info.run_id}
 
-    children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
-                                  max_results=2)
+    children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'", max_results=2)
     assert len(children) == 2 and children.token
-    rest = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
-                              max_results=2, page_token=children.token)
+    rest = client.search_runs(
+        [experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'", max_results=2, page_token=children.token
+    )
     assert {r.info.run_id for r in [*children, *rest]} == set(run_ids)
 
     history = client.get_metric_history(run_ids[0], "loss")
@@ -119,8 +119,11 @@ def test_artifacts_are_proxied_into_the_storekit_destination(mlflow_client_env: 
     assert set(listed) == {"outputs/plots", "outputs/summary.txt", "outputs/weights.bin"}
     assert listed["outputs/plots"].is_dir and listed["outputs/weights.bin"].file_size == len(payload)
 
-    downloaded = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="outputs",
-                                                          dst_path=str(tmp_path / "dl")))
+    downloaded = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="outputs", dst_path=str(tmp_path / "dl")
+        )
+    )
     assert (downloaded / "summary.txt").read_text() == "accuracy 0.93\n"
     assert (downloaded / "plots" / "curve.csv").read_text() == "step,loss\n0,1.0\n1,0.5\n"
     assert (downloaded / "weights.bin").read_bytes() == payload
@@ -140,8 +143,7 @@ def test_log_model_load_register_and_aliases(mlflow_client_env: MlflowServer) ->
     expected = model.predict(x)
     mlflow.set_experiment(_unique("server-models"))
     with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(model, name="model", input_example=x[:2],
-                                        pip_requirements=["scikit-learn"])
+        info = mlflow.sklearn.log_model(model, name="model", input_example=x[:2], pip_requirements=["scikit-learn"])
         mlflow.log_metric("train_acc", float((expected == y).mean()))
 
     by_run = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
@@ -174,17 +176,20 @@ def test_log_model_load_register_and_aliases(mlflow_client_env: MlflowServer) ->
     assert versions[1].run_id == run.info.run_id  # registered from runs:/<id>/model
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "storekit-mlflow gap: a version registered from models:/m-<id> without run_id gets run_id None; "
-    "MLflow's own store fills in the logged model's source run (remove this mark once the bridge does)"))
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "storekit-mlflow gap: a version registered from models:/m-<id> without run_id gets run_id None; "
+        "MLflow's own store fills in the logged model's source run (remove this mark once the bridge does)"
+    ),
+)
 def test_version_registered_from_a_logged_model_names_its_run(mlflow_client_env: MlflowServer) -> None:
     from sklearn.linear_model import LogisticRegression
 
     x, y = _training_data()
     mlflow.set_experiment(_unique("server-model-run"))
     with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model",
-                                        pip_requirements=["scikit-learn"])
+        info = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model", pip_requirements=["scikit-learn"])
     version = mlflow.register_model(info.model_uri, _unique("by-model-id"))
     assert version.run_id == run.info.run_id
 

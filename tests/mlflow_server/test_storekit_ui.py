@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from mlflow import MlflowClient
+
 from storekit import TrackingClient
 from tests.mlflow_server.processes import ServerProcess, free_port, group_processes, server_env
 
@@ -27,8 +27,14 @@ STOREKIT = str(Path(sys.executable).with_name("storekit"))
 
 def _clean_env(**extra: str) -> dict[str, str]:
     env = server_env(**extra)
-    for name in ("STOREKIT_TRACKING_URI", "STOREKIT_REGISTRY_URI", "STOREKIT_ARTIFACT_URI",
-                 "MLFLOW_TRACKING_URI", "MLFLOW_BACKEND_STORE_URI", "MLFLOW_REGISTRY_STORE_URI"):
+    for name in (
+        "STOREKIT_TRACKING_URI",
+        "STOREKIT_REGISTRY_URI",
+        "STOREKIT_ARTIFACT_URI",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_BACKEND_STORE_URI",
+        "MLFLOW_REGISTRY_STORE_URI",
+    ):
         env.pop(name, None)
     env.update(extra)
     return env
@@ -37,8 +43,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def test_ui_serves_the_default_store_and_stops_its_whole_group_on_sigterm(tmp_path: Path) -> None:
     """No URI: the embedded ./storekit.db of the working directory, artifacts in ./storekit-artifacts."""
     port = free_port()
-    ui = ServerProcess([STOREKIT, "ui", "--port", str(port), "--workers", "2", "--health-timeout", "180"],
-                       f"http://127.0.0.1:{port}", tmp_path / "ui.log", env=_clean_env(), cwd=tmp_path)
+    ui = ServerProcess(
+        [STOREKIT, "ui", "--port", str(port), "--workers", "2", "--health-timeout", "180"],
+        f"http://127.0.0.1:{port}",
+        tmp_path / "ui.log",
+        env=_clean_env(),
+        cwd=tmp_path,
+    )
     try:
         ui.wait_healthy()
         workers = [cmd for _, cmd in _descendants(ui.process.pid) if "spawn_main" in cmd]
@@ -101,9 +112,24 @@ def test_ui_explicit_uris_with_the_group_options(tmp_path: Path) -> None:
     registry = f"sqlite:///{tmp_path / 'registry.db'}"
     artifacts = tmp_path / "art"
     port = free_port()
-    ui = ServerProcess([STOREKIT, "--tracking-uri", tracking, "ui", "--registry-uri", registry,
-                        "--artifacts", str(artifacts), "--port", str(port)],
-                       f"http://127.0.0.1:{port}", tmp_path / "ui.log", env=_clean_env(), cwd=tmp_path)
+    ui = ServerProcess(
+        [
+            STOREKIT,
+            "--tracking-uri",
+            tracking,
+            "ui",
+            "--registry-uri",
+            registry,
+            "--artifacts",
+            str(artifacts),
+            "--port",
+            str(port),
+        ],
+        f"http://127.0.0.1:{port}",
+        tmp_path / "ui.log",
+        env=_clean_env(),
+        cwd=tmp_path,
+    )
     try:
         ui.wait_healthy()
         client = MlflowClient(ui.url, registry_uri=ui.url)
@@ -127,7 +153,11 @@ def test_ui_never_echoes_a_password(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.run(
         [STOREKIT, "ui", f"postgresql://alice:{secret}@127.0.0.1:1/nowhere", "--port", str(port)],
-        cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode != 0
     assert secret not in proc.stdout + proc.stderr
@@ -159,12 +189,19 @@ def _environment_without(tmp_path: Path, *hidden: str) -> tuple[list[str], dict[
 
 def test_ui_without_mlflow_names_the_extra_to_install(tmp_path: Path) -> None:
     python, env = _environment_without(tmp_path, "mlflow", "storekit_mlflow")
-    probe = subprocess.run([*python, "-c", "import storekit, click; import mlflow"], env=env,
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [*python, "-c", "import storekit, click; import mlflow"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert "No module named 'mlflow'" in probe.stderr  # the environment really lacks MLflow
     started = time.monotonic()
-    proc = subprocess.run([*python, "-c", "from storekit.cli import main; main()", "ui"],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*python, "-c", "from storekit.cli import main; main()", "ui"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "pip install 'storekit[mlflow]'" in proc.stderr
     assert "mlflow and storekit-mlflow not installed" in proc.stderr
@@ -173,9 +210,14 @@ def test_ui_without_mlflow_names_the_extra_to_install(tmp_path: Path) -> None:
 
 
 def test_ui_refuses_an_unknown_store_scheme(tmp_path: Path) -> None:
-    proc = subprocess.run([STOREKIT, "ui", "nosuchscheme://x/y", "--port", str(free_port())],
-                          cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [STOREKIT, "ui", "nosuchscheme://x/y", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ") and "nosuchscheme" in proc.stderr
     assert "Traceback" not in proc.stderr  # refused before MLflow starts
-

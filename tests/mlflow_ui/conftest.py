@@ -123,8 +123,13 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     env = server_env()
     for name in ("STOREKIT_TRACKING_URI", "STOREKIT_REGISTRY_URI", "STOREKIT_ARTIFACT_URI"):
         env.pop(name, None)
-    process = ServerProcess([storekit, "ui", store_uri, "--artifacts", str(root / "artifacts"), "--port", str(port)],
-                            f"http://127.0.0.1:{port}", root / "ui.log", env=env, cwd=root)
+    process = ServerProcess(
+        [storekit, "ui", store_uri, "--artifacts", str(root / "artifacts"), "--port", str(port)],
+        f"http://127.0.0.1:{port}",
+        root / "ui.log",
+        env=env,
+        cwd=root,
+    )
     try:
         process.wait_healthy()
         experiment_id, run_ids, model_name = _populate(process.url)
@@ -151,7 +156,9 @@ def page(browser: Any, request: pytest.FixtureRequest, screenshot_dir: Path) -> 
     new_page = context.new_page()
     new_page.set_default_timeout(CONTENT_TIMEOUT_MS)
     errors: list[str] = []
-    new_page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 and r.status != 501 else None)
+    new_page.on(
+        "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 and r.status != 501 else None
+    )
     new_page.server_errors = errors
     try:
         yield new_page

@@ -34,19 +34,42 @@ pytestmark = pytest.mark.timeout(600)
 
 RUN = "0123456789abcdef0123456789abcdef"
 BAD_SOURCES = [
-    f"runs:/{RUN}/../../x", f"runs:/{RUN}/a/%2e%2e/%2E%2E/x", f"runs:/{RUN}//etc/passwd", "runs:/not-a-run/x",
-    "runs:/", "/etc/../etc/shadow", "file:///srv/models/../../etc", "s3://bucket/a/../../b",
-    "https://host/a/..%2f..%2fb", "C:\\models\\..\\..\\x", "models:/a/b/c", "models:/", "src/../..",
-    "s3://b/x\nInjected: 1", "s3://b/\x1b[2Jx",
+    f"runs:/{RUN}/../../x",
+    f"runs:/{RUN}/a/%2e%2e/%2E%2E/x",
+    f"runs:/{RUN}//etc/passwd",
+    "runs:/not-a-run/x",
+    "runs:/",
+    "/etc/../etc/shadow",
+    "file:///srv/models/../../etc",
+    "s3://bucket/a/../../b",
+    "https://host/a/..%2f..%2fb",
+    "C:\\models\\..\\..\\x",
+    "models:/a/b/c",
+    "models:/",
+    "src/../..",
+    "s3://b/x\nInjected: 1",
+    "s3://b/\x1b[2Jx",
 ]
-GOOD_SOURCES = [f"runs:/{RUN}/model", f"runs:/{RUN}", "s3://bucket/models/1", "/abs/models/1",
-                "file:///abs/models/1", "models:/name/1", "models:/m-abc", "src", "example://x..y/z"]
+GOOD_SOURCES = [
+    f"runs:/{RUN}/model",
+    f"runs:/{RUN}",
+    "s3://bucket/models/1",
+    "/abs/models/1",
+    "file:///abs/models/1",
+    "models:/name/1",
+    "models:/m-abc",
+    "src",
+    "example://x..y/z",
+]
 
 
 @pytest.mark.parametrize("backend", ["file", "sqlite", "memory"])
 def test_model_version_sources_are_checked_at_creation(backend: str, tmp_path: Path) -> None:
-    uri = {"file": str(tmp_path / "store"), "sqlite": f"sqlite:///{tmp_path}/s.db",
-           "memory": f"memory://{tmp_path.name}"}[backend]
+    uri = {
+        "file": str(tmp_path / "store"),
+        "sqlite": f"sqlite:///{tmp_path}/s.db",
+        "memory": f"memory://{tmp_path.name}",
+    }[backend]
     registry = resolve_registry_store(uri)
     registry.create_registered_model("m")
     for source in BAD_SOURCES:
@@ -137,8 +160,9 @@ def test_download_never_writes_through_a_symlinked_destination_directory(tmp_pat
     assert list(victim.iterdir()) == []
 
 
-def test_local_write_cannot_be_redirected_between_check_and_write(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_write_cannot_be_redirected_between_check_and_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "root"
     outside = tmp_path / "outside"
     outside.mkdir()

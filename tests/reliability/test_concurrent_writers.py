@@ -33,18 +33,19 @@ def prepare(uri: str, tmp_path: Path) -> tuple[str, str]:
     return experiment_id, "shared-model"
 
 
-def test_concurrent_writers_lose_nothing(store_uri: str, backend: str, sizes, totals: Counter,
-                                         tmp_path: Path) -> None:
+def test_concurrent_writers_lose_nothing(store_uri: str, backend: str, sizes, totals: Counter, tmp_path: Path) -> None:
     experiment_id, model = prepare(store_uri, tmp_path)
     acks = tmp_path / "acks"
     acks.mkdir()
-    workload = Workload(store_uri, experiment_id, model, acks, metrics_per_batch=sizes.metrics_per_batch,
-                        batches=sizes.batches)
+    workload = Workload(
+        store_uri, experiment_id, model, acks, metrics_per_batch=sizes.metrics_per_batch, batches=sizes.batches
+    )
     procs = [start_worker(workload, w, sizes.threads) for w in range(sizes.processes)]
     for proc in procs:
         proc.join(timeout=500)
-    errors = {p.name: (acks / f"w{i}.error").read_text() for i, p in enumerate(procs)
-              if (acks / f"w{i}.error").exists()}
+    errors = {
+        p.name: (acks / f"w{i}.error").read_text() for i, p in enumerate(procs) if (acks / f"w{i}.error").exists()
+    }
     assert not errors, f"workers failed: {errors}"
     assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
 
@@ -55,6 +56,9 @@ def test_concurrent_writers_lose_nothing(store_uri: str, backend: str, sizes, to
     assert checked["model versions"] == sum(1 for a in read_acks(acks) if a["op"] == "version")
     report = check_store(store_uri)
     assert report.ok, report.to_dict()
-    print(f"\n[{backend}] concurrent writers: {writers} writers, " +
-          ", ".join(f"{k}={v}" for k, v in sorted(checked.items())) + " checked")
+    print(
+        f"\n[{backend}] concurrent writers: {writers} writers, "
+        + ", ".join(f"{k}={v}" for k, v in sorted(checked.items()))
+        + " checked"
+    )
     totals.update({f"concurrent {k}": v for k, v in checked.items()})

@@ -61,13 +61,23 @@ def kill_repeatedly(workload: Workload, kills: int, seed: int) -> int:
     return done
 
 
-def test_sigkill_at_random_moments_loses_nothing(store_uri: str, backend: str, sizes, totals: Counter,
-                                                  tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_loses_nothing(
+    store_uri: str, backend: str, sizes, totals: Counter, tmp_path: Path
+) -> None:
     experiment_id, model = prepare(store_uri, tmp_path)
     acks = tmp_path / "acks"
     acks.mkdir()
-    workload = Workload(store_uri, experiment_id, model, acks, metrics_per_batch=METRICS, batches=None,
-                        artifact_every=2, version_every=2, runs_every=3)
+    workload = Workload(
+        store_uri,
+        experiment_id,
+        model,
+        acks,
+        metrics_per_batch=METRICS,
+        batches=None,
+        artifact_every=2,
+        version_every=2,
+        runs_every=3,
+    )
     kills = kill_repeatedly(workload, sizes.kills, seed=zlib.crc32(backend.encode()))
 
     checked = verify(store_uri, experiment_id, model, acks, METRICS)
@@ -80,9 +90,12 @@ def test_sigkill_at_random_moments_loses_nothing(store_uri: str, backend: str, s
         after = check_store(store_uri)
         assert after.findings == [], after.to_dict()
         assert verify(store_uri, experiment_id, model, acks, METRICS) == checked
-    print(f"\n[{backend}] crashes: {kills} SIGKILLs survived, " +
-          ", ".join(f"{k}={v}" for k, v in sorted(checked.items())) + " checked; "
-          f"check findings: {[f.message for f in report.findings]}")
+    print(
+        f"\n[{backend}] crashes: {kills} SIGKILLs survived, "
+        + ", ".join(f"{k}={v}" for k, v in sorted(checked.items()))
+        + " checked; "
+        f"check findings: {[f.message for f in report.findings]}"
+    )
     totals.update({"kills survived": kills, **{f"after kills {k}": v for k, v in checked.items()}})
 
 

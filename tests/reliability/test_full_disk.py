@@ -35,8 +35,9 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0:
         reason = "mounting a tmpfs needs root"
     else:
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             reason = f"mount -t tmpfs failed: {proc.stderr.strip()}"
     if reason:
@@ -66,7 +67,7 @@ def test_disk_full_gives_clear_error_and_keeps_data(small_fs: Path, backend: str
                 [Param(f"p{b}", value)],
                 [RunTag(f"t{b}", value)],
             )
-        except Exception as exc:  # noqa: BLE001 - the type is the assertion
+        except Exception as exc:
             error = exc
             break
         acked += 1

@@ -40,8 +40,12 @@ _SETTINGS = settings(
     max_examples=Sizes.hypothesis_examples,
     deadline=None,
     derandomize=not Sizes.soak,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 
 INJECTIONS = [
@@ -52,7 +56,7 @@ INJECTIONS = [
     "metrics.m > 0 UNION SELECT * FROM experiments",
     "attributes.run_id IN ('a', (SELECT run_uuid FROM runs))",
     "params.a LIKE '%' ESCAPE '\\'",
-    "params.a = \"x\"",
+    'params.a = "x"',
     "params.a = 'x\x00'",
     "metrics.`m` = 1e999999",
     "((((((((((((((((((((params.a = 'x'))))))))))))))))))))",
@@ -60,9 +64,49 @@ INJECTIONS = [
     "attributes.`../../etc/passwd` = 'x'",
     "tags.`%s%s%n` = '{0}'",
 ]
-_TOKENS = ["params", "metrics", "tags", "attributes", "datasets", ".", "`", "'", '"', "=", "!=", "<", ">=",
-           "LIKE", "ILIKE", "IN", "NOT", "AND", "OR", "IS", "NULL", "(", ")", ",", " ", "a", "run_id",
-           "1", "-1.5e3", "NaN", "--", ";", "\x00", "\n", "é", "\U0001f600", "%", "_", "\\", "\ud800", "\x1b[2J"]
+_TOKENS = [
+    "params",
+    "metrics",
+    "tags",
+    "attributes",
+    "datasets",
+    ".",
+    "`",
+    "'",
+    '"',
+    "=",
+    "!=",
+    "<",
+    ">=",
+    "LIKE",
+    "ILIKE",
+    "IN",
+    "NOT",
+    "AND",
+    "OR",
+    "IS",
+    "NULL",
+    "(",
+    ")",
+    ",",
+    " ",
+    "a",
+    "run_id",
+    "1",
+    "-1.5e3",
+    "NaN",
+    "--",
+    ";",
+    "\x00",
+    "\n",
+    "é",
+    "\U0001f600",
+    "%",
+    "_",
+    "\\",
+    "\ud800",
+    "\x1b[2J",
+]
 filters = st.one_of(
     st.text(max_size=200),
     st.sampled_from(INJECTIONS),
@@ -73,13 +117,32 @@ _lengths = st.sampled_from([0, 1, MAX_KEY_LENGTH - 1, MAX_KEY_LENGTH, MAX_KEY_LE
 keys = st.one_of(
     st.text(max_size=40),
     _lengths.map(lambda n: "k" * n),
-    st.sampled_from(["/abs", "a/../b", "..", "a/..", "a\x00b", "a\nb", "a;b", "a'b", "é", "a b", "a:b/c",
-                     "loss\n", "loss\r", "a\ud800", "\udfff", "k\u2028"]),
+    st.sampled_from(
+        [
+            "/abs",
+            "a/../b",
+            "..",
+            "a/..",
+            "a\x00b",
+            "a\nb",
+            "a;b",
+            "a'b",
+            "é",
+            "a b",
+            "a:b/c",
+            "loss\n",
+            "loss\r",
+            "a\ud800",
+            "\udfff",
+            "k\u2028",
+        ]
+    ),
 )
 values = st.one_of(
     st.text(max_size=60),
-    st.sampled_from([MAX_PARAM_VALUE_LENGTH, MAX_PARAM_VALUE_LENGTH + 1, MAX_TAG_VALUE_LENGTH,
-                     MAX_TAG_VALUE_LENGTH + 1]).map(lambda n: "v" * n),
+    st.sampled_from(
+        [MAX_PARAM_VALUE_LENGTH, MAX_PARAM_VALUE_LENGTH + 1, MAX_TAG_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH + 1]
+    ).map(lambda n: "v" * n),
     st.just("a\x00b"),
     st.sampled_from(["\ud800", "v\udc00w", "\x1b]0;title\x07", "\x1b[2J\x1b[H"]),
 )
@@ -89,16 +152,26 @@ def snapshot(store: Any, experiment_id: str) -> Any:
     """Everything a client can read about the experiment's runs (NaN-safe)."""
     out = []
     for run in store.search_runs([experiment_id], view_type=ViewType.ALL, max_results=1000):
-        history = {k: [(repr(m.value), m.timestamp, m.step) for m in store.get_metric_history(run.info.run_id, k)]
-                   for k in sorted(run.data.metrics)}
-        out.append((run.info, sorted((k, repr(v)) for k, v in run.data.metrics.items()),
-                    sorted(run.data.params.items()), sorted(run.data.tags.items()), history))
+        history = {
+            k: [(repr(m.value), m.timestamp, m.step) for m in store.get_metric_history(run.info.run_id, k)]
+            for k in sorted(run.data.metrics)
+        }
+        out.append(
+            (
+                run.info,
+                sorted((k, repr(v)) for k, v in run.data.metrics.items()),
+                sorted(run.data.params.items()),
+                sorted(run.data.tags.items()),
+                history,
+            )
+        )
     exp = store.get_experiment(experiment_id)
     return out, sorted(exp.tags.items()), exp.name
 
 
-def refused_or_ok(call: Callable[[], Any], store: Any, experiment_id: str,
-                  allowed: tuple[type, ...] = (InvalidParameterError,)) -> bool:
+def refused_or_ok(
+    call: Callable[[], Any], store: Any, experiment_id: str, allowed: tuple[type, ...] = (InvalidParameterError,)
+) -> bool:
     """Run ``call``; True if it succeeded.  A refusal must be an allowed error and change nothing."""
     before = snapshot(store, experiment_id)
     try:
@@ -169,7 +242,8 @@ def test_tampered_page_tokens(seeded, backend: str, totals: Counter) -> None:
     mutations = st.one_of(
         st.text(max_size=80),
         st.tuples(st.integers(0, len(token) - 1), st.characters(codec="ascii")).map(
-            lambda t: token[: t[0]] + t[1] + token[t[0] + 1:]),
+            lambda t: token[: t[0]] + t[1] + token[t[0] + 1 :]
+        ),
         st.integers(0, len(token) - 1).map(lambda n: token[:n]),
         st.text(max_size=10).map(lambda s: token + s),
         st.binary(max_size=60).map(lambda b: __import__("base64").urlsafe_b64encode(b).decode()),
@@ -180,8 +254,9 @@ def test_tampered_page_tokens(seeded, backend: str, totals: Counter) -> None:
     def check(bad: str) -> None:
         if bad == token:
             return
-        ok = refused_or_ok(lambda: store.search_runs([experiment_id], max_results=1, page_token=bad),
-                           store, experiment_id)
+        ok = refused_or_ok(
+            lambda: store.search_runs([experiment_id], max_results=1, page_token=bad), store, experiment_id
+        )
         tried["ok" if ok else "refused"] += 1
 
     check()
@@ -204,8 +279,25 @@ def test_artifact_paths_never_escape(backend: str, tmp_path: Path, totals: Count
     repo = LocalArtifactRepository(root.as_uri())
     paths = st.one_of(
         st.text(max_size=40),
-        st.sampled_from(["..", "../x", "a/../../x", "/etc", "\\x", "C:\\x", "C:x", "a\x00b", "link", "link/x",
-                         "./../x", "a/./../..", "a\\..\\..\\x", "%2e%2e/x", "~/x"]),
+        st.sampled_from(
+            [
+                "..",
+                "../x",
+                "a/../../x",
+                "/etc",
+                "\\x",
+                "C:\\x",
+                "C:x",
+                "a\x00b",
+                "link",
+                "link/x",
+                "./../x",
+                "a/./../..",
+                "a\\..\\..\\x",
+                "%2e%2e/x",
+                "~/x",
+            ]
+        ),
         st.lists(st.sampled_from(["..", ".", "a", "link", "\\", "/", "\x00"]), max_size=6).map("/".join),
     )
     tried = Counter()
@@ -234,12 +326,26 @@ def test_artifact_paths_never_escape(backend: str, tmp_path: Path, totals: Count
 def test_malformed_uris(backend: str, tmp_path: Path, totals: Counter, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     uris = st.one_of(
-        st.tuples(st.sampled_from(["bogus", "sqlite", "file", "mysql+nodriver", "postgresql+nodriver", "s3x",
-                                   "sqlite+pysqlite", "x-y.z"]),
-                  st.sampled_from([":", "://", ":///", ":////"]),
-                  st.text(max_size=30)).map("".join),
-        st.sampled_from(["sqlite:///\x00x.db", "file:///\x00x", "postgresql://u:p@h:notaport/db", "://", ":",
-                         "mysql://u@[::1:3306/db", "sqlite://host/db", "", " "]),
+        st.tuples(
+            st.sampled_from(
+                ["bogus", "sqlite", "file", "mysql+nodriver", "postgresql+nodriver", "s3x", "sqlite+pysqlite", "x-y.z"]
+            ),
+            st.sampled_from([":", "://", ":///", ":////"]),
+            st.text(max_size=30),
+        ).map("".join),
+        st.sampled_from(
+            [
+                "sqlite:///\x00x.db",
+                "file:///\x00x",
+                "postgresql://u:p@h:notaport/db",
+                "://",
+                ":",
+                "mysql://u@[::1:3306/db",
+                "sqlite://host/db",
+                "",
+                " ",
+            ]
+        ),
     )
     tried = Counter()
 

@@ -33,11 +33,36 @@ _SETTINGS = settings(
     max_examples=Sizes.hypothesis_examples,
     deadline=None,
     derandomize=not Sizes.soak,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
-_NASTY = ["\x00", "\n", "\r", "\t", "\x1b[2J", "\ud800", "\udfff", "/", "\\", "..", "'", '"', "`", "%", "é",
-          "\U0001f600", " ", "\u2028", "\ufeff", "~", ":"]
+_NASTY = [
+    "\x00",
+    "\n",
+    "\r",
+    "\t",
+    "\x1b[2J",
+    "\ud800",
+    "\udfff",
+    "/",
+    "\\",
+    "..",
+    "'",
+    '"',
+    "`",
+    "%",
+    "é",
+    "\U0001f600",
+    " ",
+    "\u2028",
+    "\ufeff",
+    "~",
+    ":",
+]
 names = st.one_of(
     st.text(max_size=60),
     st.lists(st.sampled_from(_NASTY + ["a", "b", "1"]), max_size=20).map("".join),
@@ -47,10 +72,23 @@ names = st.one_of(
 RUN = "0123456789abcdef0123456789abcdef"
 sources = st.one_of(
     st.text(max_size=60),
-    st.tuples(st.sampled_from(["runs:/", f"runs:/{RUN}/", "models:/", "s3://b/", "file:///", "/", "", "C:\\",
-                               "https://u:p@h/", "webhdfs://h/"]),
-              st.lists(st.sampled_from(_NASTY + ["a", "model", "%2e%2e", "%2F"]), max_size=8).map("/".join)
-              ).map("".join),
+    st.tuples(
+        st.sampled_from(
+            [
+                "runs:/",
+                f"runs:/{RUN}/",
+                "models:/",
+                "s3://b/",
+                "file:///",
+                "/",
+                "",
+                "C:\\",
+                "https://u:p@h/",
+                "webhdfs://h/",
+            ]
+        ),
+        st.lists(st.sampled_from(_NASTY + ["a", "model", "%2e%2e", "%2F"]), max_size=8).map("/".join),
+    ).map("".join),
 )
 
 
@@ -84,8 +122,9 @@ def test_names(backend: str, store_uri: str, tmp_path: Path, totals: Counter) ->
         elif kind == "run":
             result = _outcome(lambda: tracking.create_run(experiment_id, run_name=name))
         else:
-            result = _outcome(lambda: registry.create_registered_model(name),
-                              (InvalidParameterError, AlreadyExistsError))
+            result = _outcome(
+                lambda: registry.create_registered_model(name), (InvalidParameterError, AlreadyExistsError)
+            )
             if result == "ok":
                 assert registry.get_registered_model(name).name == name  # stored exactly, found again
         tried[result] += 1
@@ -135,8 +174,9 @@ json_values = st.recursive(
 )
 
 
-def test_forged_page_tokens_signed_with_the_store_key(backend: str, store_uri: str, tmp_path: Path,
-                                                       totals: Counter, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forged_page_tokens_signed_with_the_store_key(
+    backend: str, store_uri: str, tmp_path: Path, totals: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Whoever holds the key (a reader of the store's files) still cannot make a query fail raw."""
     monkeypatch.setenv(paging.SECRET_ENV, "hostile-suite-key")
     seen: list[str] = []
@@ -159,15 +199,19 @@ def test_forged_page_tokens_signed_with_the_store_key(backend: str, store_uri: s
     tried: Counter = Counter()
 
     @_SETTINGS
-    @given(st.one_of(
-        json_values,
-        st.dictionaries(st.sampled_from(sorted(real_payload)), json_values, min_size=1).map(
-            lambda d: {**real_payload, **d}),
-    ))
+    @given(
+        st.one_of(
+            json_values,
+            st.dictionaries(st.sampled_from(sorted(real_payload)), json_values, min_size=1).map(
+                lambda d: {**real_payload, **d}
+            ),
+        )
+    )
     def check(payload: Any) -> None:
         body = json.dumps(payload)
-        forged = base64.urlsafe_b64encode(json.dumps(
-            {"p": body, "d": real(body.encode(), query, None)}).encode()).decode()
+        forged = base64.urlsafe_b64encode(
+            json.dumps({"p": body, "d": real(body.encode(), query, None)}).encode()
+        ).decode()
         try:
             page = store.search_runs([experiment_id], max_results=1, page_token=forged)
         except InvalidParameterError:

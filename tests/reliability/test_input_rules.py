@@ -48,8 +48,12 @@ def stores(backend: str, new_store_uri: Callable[[str], str], tmp_path: Path) ->
 
 
 def test_trailing_newline_is_refused_by_every_rule() -> None:
-    for call, text in [(validate_key, "loss\n"), (validate_alias, "champion\n"),
-                       (validate_run_id, "0" * 32 + "\n"), (validate_model_id, "m-abc\n")]:
+    for call, text in [
+        (validate_key, "loss\n"),
+        (validate_alias, "champion\n"),
+        (validate_run_id, "0" * 32 + "\n"),
+        (validate_model_id, "m-abc\n"),
+    ]:
         with pytest.raises(InvalidParameterError):
             call(text)
     assert validate_key("loss") == "loss"
@@ -58,11 +62,13 @@ def test_trailing_newline_is_refused_by_every_rule() -> None:
 def test_trailing_newline_key_refused_on_backend(stores: Any) -> None:
     tracking, _ = stores
     run_id = tracking.create_run(tracking.create_experiment("e")).info.run_id
-    for call in (lambda: tracking.log_metric(run_id, Metric("loss\n", 1.0, 0, 0)),
-                 lambda: tracking.log_param(run_id, Param("lr\n", "1")),
-                 lambda: tracking.set_tag(run_id, RunTag("t\n", "v")),
-                 lambda: tracking.log_batch(run_id, metrics=[Metric("loss\n", 1.0, 0, 0)]),
-                 lambda: tracking.log_batch(run_id, params=[Param("lr\n", "1")])):
+    for call in (
+        lambda: tracking.log_metric(run_id, Metric("loss\n", 1.0, 0, 0)),
+        lambda: tracking.log_param(run_id, Param("lr\n", "1")),
+        lambda: tracking.set_tag(run_id, RunTag("t\n", "v")),
+        lambda: tracking.log_batch(run_id, metrics=[Metric("loss\n", 1.0, 0, 0)]),
+        lambda: tracking.log_batch(run_id, params=[Param("lr\n", "1")]),
+    ):
         with pytest.raises(InvalidParameterError):
             call()
     assert tracking.get_run(run_id).data.metrics == {}
@@ -142,8 +148,10 @@ def test_refused_keys_are_not_cached(totals: Any) -> None:
     out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"\nrefused 2 MiB keys x150: RSS before {figures['before_mib']} MiB, after {figures['after_mib']} MiB, "
-          f"peak {figures['peak_mib']} MiB")
+    print(
+        f"\nrefused 2 MiB keys x150: RSS before {figures['before_mib']} MiB, after {figures['after_mib']} MiB, "
+        f"peak {figures['peak_mib']} MiB"
+    )
     # a kept key would leave 2 MiB each (300 MiB for 150); a few transient copies are allowed
     assert figures["after_mib"] - figures["before_mib"] < 40, figures
     assert figures["peak_mib"] - figures["before_mib"] < 120, figures  # transient copies only (was +300)

@@ -82,8 +82,9 @@ def test_token_of_another_store_is_refused(backend: str, new_store_uri: Callable
         a.close(), b.close()
 
 
-def test_token_signed_with_the_old_source_key_is_refused(backend: str, new_store_uri: Callable[[str], str],
-                                                         tmp_path: Path, spy_queries: list[str]) -> None:
+def test_token_signed_with_the_old_source_key_is_refused(
+    backend: str, new_store_uri: Callable[[str], str], tmp_path: Path, spy_queries: list[str]
+) -> None:
     store = _store(new_store_uri(backend), tmp_path)
     try:
         _fill(store)
@@ -91,8 +92,9 @@ def test_token_signed_with_the_old_source_key_is_refused(backend: str, new_store
         query = spy_queries[-1]
         body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["p"]
         # what anyone could compute before: an HMAC keyed by a constant of the source
-        digest = hmac.new(b"storekit-page-token-v1", body.encode() + b"|" + query.encode(),
-                          hashlib.sha256).hexdigest()[:24]
+        digest = hmac.new(b"storekit-page-token-v1", body.encode() + b"|" + query.encode(), hashlib.sha256).hexdigest()[
+            :24
+        ]
         forged = base64.urlsafe_b64encode(json.dumps({"p": body, "d": digest}).encode()).decode()
         with pytest.raises(InvalidParameterError, match="page_token"):
             store.search_experiments(max_results=1, page_token=forged)
@@ -110,7 +112,19 @@ def _store_key(store: Any, backend: str) -> bytes:
 
 
 HOSTILE_VALUES: list[Any] = [
-    10**30, -(10**30), 2**63, 1e308, float("inf"), "x" * 70000, "x", True, {"a": 1}, [1, [2]], None, -1, 1.5,
+    10**30,
+    -(10**30),
+    2**63,
+    1e308,
+    float("inf"),
+    "x" * 70000,
+    "x",
+    True,
+    {"a": 1},
+    [1, [2]],
+    None,
+    -1,
+    1.5,
 ]
 
 
@@ -128,8 +142,9 @@ def _forgeries(payload: dict[str, Any]) -> Iterator[str]:
     yield '"just a string"'
 
 
-def test_forged_fields_signed_with_the_store_key(backend: str, new_store_uri: Callable[[str], str],
-                                                tmp_path: Path, spy_queries: list[str]) -> None:
+def test_forged_fields_signed_with_the_store_key(
+    backend: str, new_store_uri: Callable[[str], str], tmp_path: Path, spy_queries: list[str]
+) -> None:
     store = _store(new_store_uri(backend), tmp_path)
     try:
         ids = _fill(store)
@@ -143,10 +158,18 @@ def test_forged_fields_signed_with_the_store_key(backend: str, new_store_uri: Ca
         query_h = spy_queries[-1]
         tried = refused = 0
         checks: list[tuple[str, str, Callable[[str], Any], Callable[[Any], bool]]] = [
-            (token, query_e, lambda t: store.search_experiments(max_results=1, page_token=t),
-             lambda page: {e.experiment_id for e in page} <= everything),
-            (htoken, query_h, lambda t: store.get_metric_history(run_id, "m", max_results=1, page_token=t),
-             lambda page: all(m.key == "m" for m in page)),
+            (
+                token,
+                query_e,
+                lambda t: store.search_experiments(max_results=1, page_token=t),
+                lambda page: {e.experiment_id for e in page} <= everything,
+            ),
+            (
+                htoken,
+                query_h,
+                lambda t: store.get_metric_history(run_id, "m", max_results=1, page_token=t),
+                lambda page: all(m.key == "m" for m in page),
+            ),
         ]
         for good, query, call, check in checks:
             assert good
@@ -191,8 +214,9 @@ def test_file_store_secret_is_private_and_persistent(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
-def test_sql_store_secret_is_shared_by_every_opener(backend: str, new_store_uri: Callable[[str], str],
-                                                    tmp_path: Path) -> None:
+def test_sql_store_secret_is_shared_by_every_opener(
+    backend: str, new_store_uri: Callable[[str], str], tmp_path: Path
+) -> None:
     uri = new_store_uri(backend)
     a = _store(uri, tmp_path)
     _fill(a)
@@ -205,8 +229,9 @@ def test_sql_store_secret_is_shared_by_every_opener(backend: str, new_store_uri:
         a.close(), b.close()
 
 
-def test_configured_secret_signs_every_store(new_store_uri: Callable[[str], str], tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configured_secret_signs_every_store(
+    new_store_uri: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STOREKIT_PAGE_TOKEN_SECRET", "one secret for the whole deployment")
     a, b = _store(new_store_uri("file"), tmp_path), _store(new_store_uri("file"), tmp_path)
     _fill(a), _fill(b)

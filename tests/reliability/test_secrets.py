@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -48,8 +48,10 @@ def secret_uri(backend: str) -> Iterator[tuple[str, str]]:
         setup = [f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"]
         teardown = [f"DROP DATABASE IF EXISTS `{name}`"]
         for host in ("%", "localhost", "127.0.0.1"):
-            setup += [f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'",
-                      f"GRANT ALL ON `{name}`.* TO '{user}'@'{host}'"]
+            setup += [
+                f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'",
+                f"GRANT ALL ON `{name}`.* TO '{user}'@'{host}'",
+            ]
             teardown.append(f"DROP USER IF EXISTS '{user}'@'{host}'")
     try:
         with admin.connect() as conn:
@@ -96,8 +98,11 @@ def test_database_password_never_shown(secret_uri: tuple[str, str], backend: str
         lambda: resolve_tracking_store(bad_url.set(database="no_such_db_x").render_as_string(hide_password=False)),
     ]
     if backend == "mariadb":  # PostgreSQL here trusts every local password
-        calls.append(lambda: resolve_tracking_store(
-            bad_url.set(password=password + "-wrong").render_as_string(hide_password=False)))
+        calls.append(
+            lambda: resolve_tracking_store(
+                bad_url.set(password=password + "-wrong").render_as_string(hide_password=False)
+            )
+        )
     errors = 0
     for call in calls:
         with pytest.raises(StorekitError) as info:
@@ -108,8 +113,9 @@ def test_database_password_never_shown(secret_uri: tuple[str, str], backend: str
     shown += [str(report.to_dict())]
     result = CliRunner().invoke(cli, ["check", uri])
     shown.append(result.output)
-    result = CliRunner().invoke(cli, ["--tracking-uri", bad_url.set(port=1).render_as_string(hide_password=False),
-                                      "experiments", "list"])
+    result = CliRunner().invoke(
+        cli, ["--tracking-uri", bad_url.set(port=1).render_as_string(hide_password=False), "experiments", "list"]
+    )
     shown.append(result.output)
     store.close()
     registry.close()
@@ -117,6 +123,8 @@ def test_database_password_never_shown(secret_uri: tuple[str, str], backend: str
     text = "\n".join(shown)
     assert password not in text
     assert report.ok
-    print(f"\n[{backend}] secrets: {errors} errors, {len(caplog.records)} log records, "
-          f"{len(shown)} texts scanned; password never shown")
+    print(
+        f"\n[{backend}] secrets: {errors} errors, {len(caplog.records)} log records, "
+        f"{len(shown)} texts scanned; password never shown"
+    )
     totals.update({"secret scans (texts)": len(shown)})

@@ -83,10 +83,11 @@ class Writer(threading.Thread):
         b = 0
         while not self.stop.is_set():
             try:
-                self.store.log_batch(self.run_id, [Metric(f"m{k}", float(b), b, b) for k in range(METRICS)],
-                                     [Param(f"p{b}", str(b))])
+                self.store.log_batch(
+                    self.run_id, [Metric(f"m{k}", float(b), b, b) for k in range(METRICS)], [Param(f"p{b}", str(b))]
+                )
                 self.acked.append(b)
-            except Exception as exc:  # noqa: BLE001 - the types are the assertion
+            except Exception as exc:
                 self.errors.append(exc)
             b += 1
             time.sleep(0.01)
@@ -126,6 +127,8 @@ def test_database_restart_mid_workload(store_uri: str, backend: str, totals: Cou
         assert all(h[b] == 1 for h in history.values()), f"batch {b} is not whole or stored twice"
         assert run.data.params[f"p{b}"] == str(b)
     store.close()
-    print(f"\n[{backend}] server stopped for {DOWNTIME}s mid-workload: {len(writer.errors)} calls raised "
-          f"BackendUnavailableError, {len(writer.acked)} batches acknowledged and verified")
+    print(
+        f"\n[{backend}] server stopped for {DOWNTIME}s mid-workload: {len(writer.errors)} calls raised "
+        f"BackendUnavailableError, {len(writer.acked)} batches acknowledged and verified"
+    )
     totals.update({"database faults injected": 1, "batches verified across faults": len(writer.acked)})

@@ -55,9 +55,18 @@ def artifact_bytes(run_id: str, batch: int) -> bytes:
 class Workload:
     """What one worker thread writes; ``batches=None`` runs until killed."""
 
-    def __init__(self, uri: str, experiment_id: str, model: str, ack_dir: Path,
-                 metrics_per_batch: int = 10, batches: Optional[int] = 6,
-                 artifact_every: int = 3, version_every: int = 4, runs_every: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        experiment_id: str,
+        model: str,
+        ack_dir: Path,
+        metrics_per_batch: int = 10,
+        batches: Optional[int] = 6,
+        artifact_every: int = 3,
+        version_every: int = 4,
+        runs_every: Optional[int] = None,
+    ) -> None:
         self.uri = uri
         self.experiment_id = experiment_id
         self.model = model
@@ -79,8 +88,9 @@ class Workload:
             if run_id is None or (self.runs_every and b % self.runs_every == 0):
                 run_id = store.create_run(self.experiment_id, run_name=name).info.run_id
                 acks.ack(op="run", run=run_id)
-            metrics = [Metric(f"m{k}", float(b * 1000 + k), 1_700_000_000_000 + b, b)
-                       for k in range(self.metrics_per_batch)]
+            metrics = [
+                Metric(f"m{k}", float(b * 1000 + k), 1_700_000_000_000 + b, b) for k in range(self.metrics_per_batch)
+            ]
             store.log_batch(run_id, metrics, [Param(f"p{b}", f"v{b}")], [RunTag(f"t{b}", f"tv{b}")])
             acks.ack(op="batch", run=run_id, b=b, n=self.metrics_per_batch)
             if self.artifact_every and b % self.artifact_every == 0:
@@ -103,7 +113,7 @@ class Workload:
         def body(t: int) -> None:
             try:
                 self.thread(store, registry, f"w{worker}-t{t}", seed=worker * 100 + t)
-            except BaseException as exc:  # noqa: BLE001 - reported through the exit code
+            except BaseException as exc:
                 errors.append(exc)
 
         pool = [threading.Thread(target=body, args=(t,)) for t in range(threads)]
@@ -165,7 +175,8 @@ def verify(uri: str, experiment_id: str, model: str, ack_dir: Path, metrics_per_
                 for key, steps in steps_by_key.items():
                     assert steps[b] == 1, (
                         f"run {run_id} batch {b}: metric {key} stored {steps[b]} times "
-                        f"({'acknowledged' if b in batches.get(run_id, ()) else 'unacknowledged, not whole'})")
+                        f"({'acknowledged' if b in batches.get(run_id, ()) else 'unacknowledged, not whole'})"
+                    )
                     checked["metric points"] += 1
                 assert run.data.params.get(f"p{b}") == f"v{b}", f"run {run_id}: param p{b} lost or wrong"
                 assert run.data.tags.get(f"t{b}") == f"tv{b}", f"run {run_id}: tag t{b} lost or wrong"
@@ -201,7 +212,8 @@ def _verify_artifacts(run: Any, acked: set[int]) -> int:
             local = repo.download_artifacts(f"a/f{b}.bin", dst)
             data = Path(local).read_bytes()
             assert data == artifact_bytes(run.info.run_id, b), (
-                f"run {run.info.run_id}: artifact a/f{b}.bin is partial or wrong ({len(data)} bytes)")
+                f"run {run.info.run_id}: artifact a/f{b}.bin is partial or wrong ({len(data)} bytes)"
+            )
     return len(visible)
 
 

@@ -6,8 +6,8 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from storekit_conformance.cleanup import record_created, remove_created
 from storekit_conformance import TrackingStoreSuite
+from storekit_conformance.cleanup import record_created, remove_created
 
 
 class TestTrackingStore(TrackingStoreSuite):

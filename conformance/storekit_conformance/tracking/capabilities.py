@@ -24,17 +24,22 @@ class CapabilityChecks:
     @contract("8", "DURABLE: data written and acknowledged is read back unchanged by a new process after close")
     def test_durable_across_processes(self, tracking_store: TrackingStore, tracking_uri: Optional[str]) -> None:
         if not tracking_uri:
-            pytest.fail("the store declares DURABLE, but the suite subclass gives no tracking_uri fixture, "
-                        "so no other process can open it to check")
+            pytest.fail(
+                "the store declares DURABLE, but the suite subclass gives no tracking_uri fixture, "
+                "so no other process can open it to check"
+            )
         writer = type(tracking_store)(tracking_uri)  # type: ignore[call-arg]  # a second instance, closed first
         name = unique("durable")
         try:
             experiment_id = writer.create_experiment(name, tags={"e": "1"})
             run = writer.create_run(experiment_id, start_time=1_700_000_000_000, run_name="kept", tags={"t": "1"})
             run_id = run.info.run_id
-            writer.log_batch(run_id, metrics=[Metric("m", v, 1_700_000_000_000 + i, i)
-                                              for i, v in enumerate((0.5, math.inf, math.nan))],
-                             params=[Param("p", "v")], tags=[RunTag("t2", "2")])
+            writer.log_batch(
+                run_id,
+                metrics=[Metric("m", v, 1_700_000_000_000 + i, i) for i, v in enumerate((0.5, math.inf, math.nan))],
+                params=[Param("p", "v")],
+                tags=[RunTag("t2", "2")],
+            )
             writer.update_run_info(run_id, status=RunStatus.FINISHED, end_time=1_700_000_000_999)
         finally:
             writer.close()
@@ -46,7 +51,11 @@ class CapabilityChecks:
                 "metrics": {"m": "nan"},
                 "params": {"p": "v"},
                 "tags": {"t": "1", "t2": "2"},
-                "history": [[0, 1_700_000_000_000, "0.5"], [1, 1_700_000_000_001, "inf"], [2, 1_700_000_000_002, "nan"]],
+                "history": [
+                    [0, 1_700_000_000_000, "0.5"],
+                    [1, 1_700_000_000_001, "inf"],
+                    [2, 1_700_000_000_002, "nan"],
+                ],
             }, f"a new process read back something else: {got}"
         finally:
             tracking_store.delete_experiment(experiment_id)

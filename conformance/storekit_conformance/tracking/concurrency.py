@@ -53,7 +53,10 @@ class ConcurrencyChecks:
             for step in range(POINTS):
                 tracking_store.log_batch(
                     run_id,
-                    metrics=[Metric("shared", float(index), 1000 + step, step), Metric(f"own{index}", float(step), 1, step)],
+                    metrics=[
+                        Metric("shared", float(index), 1000 + step, step),
+                        Metric(f"own{index}", float(step), 1, step),
+                    ],
                     params=[Param(f"p{index}-{step}", str(step))],
                     tags=[RunTag(f"t{index}", str(step))],
                 )

@@ -41,17 +41,22 @@ class DatasetChecks:
         assert {d.dataset.source for d in got} == {"example://data/iris"}
 
     @requires(Capability.DATASETS)
-    @pytest.mark.parametrize("flt,expected", [
-        ("datasets.name = 'iris'", {"a", "b"}),
-        ("datasets.name != 'iris'", {"b"}),
-        ("datasets.digest = 'd2'", {"b"}),
-        ("datasets.context = 'eval'", {"b"}),
-        ("datasets.context IN ('training')", {"a", "b"}),
-        ("datasets.name LIKE 'mni%'", {"b"}),
-        ("datasets.name ILIKE 'IRIS'", {"a", "b"}),
-    ])
+    @pytest.mark.parametrize(
+        "flt,expected",
+        [
+            ("datasets.name = 'iris'", {"a", "b"}),
+            ("datasets.name != 'iris'", {"b"}),
+            ("datasets.digest = 'd2'", {"b"}),
+            ("datasets.context = 'eval'", {"b"}),
+            ("datasets.context IN ('training')", {"a", "b"}),
+            ("datasets.name LIKE 'mni%'", {"b"}),
+            ("datasets.name ILIKE 'IRIS'", {"a", "b"}),
+        ],
+    )
     @contract("3b", "search_runs filters on datasets.name, digest and context; any input may match")
-    def test_dataset_search(self, tracking_store: TrackingStore, experiment_id: str, flt: str, expected: set[str]) -> None:
+    def test_dataset_search(
+        self, tracking_store: TrackingStore, experiment_id: str, flt: str, expected: set[str]
+    ) -> None:
         runs = {name: tracking_store.create_run(experiment_id, run_name=name).info.run_id for name in "abc"}
         tracking_store.log_inputs(runs["a"], [_inputs("iris", "d1", "training")])
         tracking_store.log_inputs(runs["b"], [_inputs("iris", "d2", "training"), _inputs("mnist", "d3", "eval")])
@@ -73,14 +78,24 @@ class LoggedModelChecks:
     @contract("3b", "create_logged_model: PENDING, artifact location <experiment location>/models/<id>/artifacts")
     def test_create_and_get_logged_model(self, tracking_store: TrackingStore, run: Run, experiment_id: str) -> None:
         model = tracking_store.create_logged_model(
-            experiment_id, name="clf", source_run_id=run.info.run_id, tags={"t": "1"}, params={"p": "2"}, model_type="sklearn"
+            experiment_id,
+            name="clf",
+            source_run_id=run.info.run_id,
+            tags={"t": "1"},
+            params={"p": "2"},
+            model_type="sklearn",
         )
         assert model.status == LoggedModelStatus.PENDING
         location = tracking_store.get_experiment(experiment_id).artifact_location.rstrip("/")
         assert model.artifact_location.rstrip("/") == f"{location}/models/{model.model_id}/artifacts"
         got = tracking_store.get_logged_model(model.model_id)
         assert (got.name, got.experiment_id, got.source_run_id, got.tags, got.params, got.model_type) == (
-            "clf", experiment_id, run.info.run_id, {"t": "1"}, {"p": "2"}, "sklearn"
+            "clf",
+            experiment_id,
+            run.info.run_id,
+            {"t": "1"},
+            {"p": "2"},
+            "sklearn",
         )
         with pytest.raises(LoggedModelNotFound):
             tracking_store.get_logged_model("m-" + "0" * 32)
@@ -89,7 +104,10 @@ class LoggedModelChecks:
     @contract("3b", "finalize_logged_model, tags, soft delete")
     def test_logged_model_lifecycle(self, tracking_store: TrackingStore, experiment_id: str) -> None:
         model = tracking_store.create_logged_model(experiment_id, name="m")
-        assert tracking_store.finalize_logged_model(model.model_id, LoggedModelStatus.READY).status == LoggedModelStatus.READY
+        assert (
+            tracking_store.finalize_logged_model(model.model_id, LoggedModelStatus.READY).status
+            == LoggedModelStatus.READY
+        )
         tracking_store.set_logged_model_tags(model.model_id, {"a": "1", "b": "2"})
         tracking_store.delete_logged_model_tag(model.model_id, "a")
         assert tracking_store.get_logged_model(model.model_id).tags == {"b": "2"}
@@ -104,9 +122,14 @@ class LoggedModelChecks:
         assert got.lifecycle_stage == LifecycleStage.DELETED
 
     @requires(Capability.LOGGED_MODELS)
-    @contract("3b", "search_logged_models filters and pages; log_outputs records a run's models; metrics may name a model")
+    @contract(
+        "3b", "search_logged_models filters and pages; log_outputs records a run's models; metrics may name a model"
+    )
     def test_search_and_outputs(self, tracking_store: TrackingStore, run: Run, experiment_id: str) -> None:
-        models = [tracking_store.create_logged_model(experiment_id, name=f"m{i}", model_type="t" if i else "u") for i in range(3)]
+        models = [
+            tracking_store.create_logged_model(experiment_id, name=f"m{i}", model_type="t" if i else "u")
+            for i in range(3)
+        ]
         found = tracking_store.search_logged_models([experiment_id], filter_string="model_type = 't'")
         assert {m.model_id for m in found} == {models[1].model_id, models[2].model_id}
         page = tracking_store.search_logged_models([experiment_id], max_results=2)

@@ -154,9 +154,7 @@ class ExperimentChecks:
         assert sorted(e.experiment_id for e in found) == sorted(ids[:2])
         found = tracking_store.search_experiments(ViewType.ALL, filter_string=f"name LIKE '{prefix}-%'")
         assert sorted(e.experiment_id for e in found) == sorted(ids)
-        paged = tracking_store.search_experiments(
-            ViewType.ALL, max_results=2, filter_string=f"name LIKE '{prefix}-%'"
-        )
+        paged = tracking_store.search_experiments(ViewType.ALL, max_results=2, filter_string=f"name LIKE '{prefix}-%'")
         assert len(paged) == 2 and paged.token
         rest = tracking_store.search_experiments(
             ViewType.ALL, max_results=2, filter_string=f"name LIKE '{prefix}-%'", page_token=paged.token

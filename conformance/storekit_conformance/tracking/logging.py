@@ -32,13 +32,16 @@ class LoggingChecks:
     @contract("3", "latest metric value: greatest (step, timestamp)")
     def test_latest_metric_by_step_then_timestamp(self, tracking_store: TrackingStore, run: Run) -> None:
         run_id = run.info.run_id
-        tracking_store.log_batch(run_id, metrics=[
-            Metric("loss", 5.0, 100, 2),
-            Metric("loss", 9.0, 999, 1),   # later timestamp, smaller step
-            Metric("loss", 7.0, 50, 2),    # same step, earlier timestamp
-            Metric("acc", 1.0, 10, 0),
-            Metric("acc", 2.0, 20, 0),     # same step, later timestamp wins
-        ])
+        tracking_store.log_batch(
+            run_id,
+            metrics=[
+                Metric("loss", 5.0, 100, 2),
+                Metric("loss", 9.0, 999, 1),  # later timestamp, smaller step
+                Metric("loss", 7.0, 50, 2),  # same step, earlier timestamp
+                Metric("acc", 1.0, 10, 0),
+                Metric("acc", 2.0, 20, 0),  # same step, later timestamp wins
+            ],
+        )
         assert tracking_store.get_run(run_id).data.metrics == {"loss": 5.0, "acc": 2.0}
 
     @contract("3", "latest metric value: a (step, timestamp) tie goes to the greatest value, NaN greatest")
@@ -54,13 +57,22 @@ class LoggingChecks:
     @contract("3", "get_metric_history: every point, ordered by (step, timestamp), then logging order")
     def test_metric_history_order(self, tracking_store: TrackingStore, run: Run) -> None:
         run_id = run.info.run_id
-        points = [Metric("h", 1.0, 30, 2), Metric("h", 2.0, 10, 1), Metric("h", 3.0, 20, 1),
-                  Metric("h", 4.0, 10, 1), Metric("h", 5.0, 5, 0)]
+        points = [
+            Metric("h", 1.0, 30, 2),
+            Metric("h", 2.0, 10, 1),
+            Metric("h", 3.0, 20, 1),
+            Metric("h", 4.0, 10, 1),
+            Metric("h", 5.0, 5, 0),
+        ]
         tracking_store.log_batch(run_id, metrics=points[:3])
         tracking_store.log_batch(run_id, metrics=points[3:])
         history = tracking_store.get_metric_history(run_id, "h")
         assert [(m.step, m.timestamp, m.value) for m in history] == [
-            (0, 5, 5.0), (1, 10, 2.0), (1, 10, 4.0), (1, 20, 3.0), (2, 30, 1.0)
+            (0, 5, 5.0),
+            (1, 10, 2.0),
+            (1, 10, 4.0),
+            (1, 20, 3.0),
+            (2, 30, 1.0),
         ]
         assert all(m.key == "h" for m in history)
         assert tracking_store.get_metric_history(run_id, "never-logged") == []
@@ -175,7 +187,9 @@ class LoggingChecks:
     @contract("3", "names match ^[\\w.\\- /:]+$ and are stored as given")
     def test_valid_key_names(self, tracking_store: TrackingStore, run: Run, key: str) -> None:
         run_id = run.info.run_id
-        tracking_store.log_batch(run_id, metrics=[Metric(key, 1.0, 1, 0)], params=[Param(key, "v")], tags=[RunTag(key, "t")])
+        tracking_store.log_batch(
+            run_id, metrics=[Metric(key, 1.0, 1, 0)], params=[Param(key, "v")], tags=[RunTag(key, "t")]
+        )
         data = tracking_store.get_run(run_id).data
         assert (data.metrics.get(key), data.params.get(key), data.tags.get(key)) == (1.0, "v", "t")
 
@@ -213,9 +227,7 @@ class LoggingChecks:
         before = _snapshot(tracking_store, run_id)
         params = [Param(f"p{i}", str(i)) for i in range(10)] + [Param("fixed", "2")]
         with pytest.raises(InvalidParameterError):
-            tracking_store.log_batch(
-                run_id, metrics=[Metric("m", 1.0, 1, 0)], params=params, tags=[RunTag("t", "v")]
-            )
+            tracking_store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)], params=params, tags=[RunTag("t", "v")])
         assert _snapshot(tracking_store, run_id) == before
         assert tracking_store.get_metric_history(run_id, "m") == []
 

@@ -90,7 +90,9 @@ class PagingChecks:
         assert created, "the writer never ran: the search returned a single page"
         old = [r for r in seen if r in set(ids)]
         assert old == expected, "every run that matched before the first page, exactly once, in order"
-        assert not set(seen) & set(created), "runs created after the first page must not be returned (docs/semantics.md)"
+        assert not set(seen) & set(created), (
+            "runs created after the first page must not be returned (docs/semantics.md)"
+        )
 
     @contract("3-paging", "paging with a filter on immutable values is exact while matching runs are added")
     def test_paging_filtered_under_writes(self, tracking_store: TrackingStore, experiment_id: str) -> None:

@@ -58,10 +58,15 @@ class RuleChecks:
         assert_invalid(excinfo, "user_id", "256")
 
     # -- enums by name -------------------------------------------------------------
-    @pytest.mark.parametrize("given,expected", [
-        ("finished", RunStatus.FINISHED), ("FAILED", RunStatus.FAILED), ("Killed", RunStatus.KILLED),
-        (RunStatus.SCHEDULED, RunStatus.SCHEDULED),
-    ])
+    @pytest.mark.parametrize(
+        "given,expected",
+        [
+            ("finished", RunStatus.FINISHED),
+            ("FAILED", RunStatus.FAILED),
+            ("Killed", RunStatus.KILLED),
+            (RunStatus.SCHEDULED, RunStatus.SCHEDULED),
+        ],
+    )
     @contract("3", "update_run_info(status=...) takes a RunStatus or its name in any case")
     def test_status_by_name(self, tracking_store: TrackingStore, run: Run, given: object, expected: RunStatus) -> None:
         info = tracking_store.update_run_info(run.info.run_id, status=given)  # type: ignore[arg-type]
@@ -75,10 +80,14 @@ class RuleChecks:
         assert_invalid(excinfo, "status")
         assert tracking_store.get_run(run.info.run_id).info.status == RunStatus.RUNNING
 
-    @pytest.mark.parametrize("name,view", [("ALL", ViewType.ALL), ("deleted_only", ViewType.DELETED_ONLY),
-                                           ("Active_Only", ViewType.ACTIVE_ONLY)])
+    @pytest.mark.parametrize(
+        "name,view",
+        [("ALL", ViewType.ALL), ("deleted_only", ViewType.DELETED_ONLY), ("Active_Only", ViewType.ACTIVE_ONLY)],
+    )
     @contract("3", "view_type takes a ViewType, its integer value or its name in any case")
-    def test_view_type_by_name(self, tracking_store: TrackingStore, experiment_id: str, name: str, view: ViewType) -> None:
+    def test_view_type_by_name(
+        self, tracking_store: TrackingStore, experiment_id: str, name: str, view: ViewType
+    ) -> None:
         active = tracking_store.create_run(experiment_id).info.run_id
         deleted = tracking_store.create_run(experiment_id).info.run_id
         tracking_store.delete_run(deleted)
@@ -87,8 +96,10 @@ class RuleChecks:
             return {r.info.run_id for r in tracking_store.search_runs([experiment_id], view_type=v)}  # type: ignore[arg-type]
 
         assert ids(name) == ids(view) == ids(int(view))
-        assert ids(view) == {ViewType.ALL: {active, deleted}, ViewType.DELETED_ONLY: {deleted},
-                             ViewType.ACTIVE_ONLY: {active}}[view]
+        assert (
+            ids(view)
+            == {ViewType.ALL: {active, deleted}, ViewType.DELETED_ONLY: {deleted}, ViewType.ACTIVE_ONLY: {active}}[view]
+        )
         found = {e.experiment_id for e in tracking_store.search_experiments(view_type=name)}  # type: ignore[arg-type]
         assert (experiment_id in found) is (view is not ViewType.DELETED_ONLY)
         with pytest.raises(InvalidParameterError):
@@ -173,7 +184,9 @@ class RuleChecks:
     # -- datasets --------------------------------------------------------------------
     @requires(Capability.DATASETS)
     @pytest.mark.parametrize("field,limit", [("name", 500), ("digest", 64), ("source_type", 64)])
-    @contract("3b", "dataset name at most 500 characters, digest 64, source type 64; longer raises naming field and limit")
+    @contract(
+        "3b", "dataset name at most 500 characters, digest 64, source type 64; longer raises naming field and limit"
+    )
     def test_dataset_field_limits(self, tracking_store: TrackingStore, run: Run, field: str, limit: int) -> None:
         run_id = run.info.run_id
         tracking_store.log_inputs(run_id, [_dataset(**{field: "x" * limit})])
@@ -191,8 +204,13 @@ class RuleChecks:
         tracking_store.log_inputs(run_id, [DatasetInput(Dataset("big", "d1", "local", big, big, big), {})])
         (got,) = tracking_store.get_run(run_id).inputs.dataset_inputs
         assert (got.dataset.source, got.dataset.schema, got.dataset.profile) == (big, big, big)
-        for bad in (_dataset(source="s" * 65_536), _dataset(source="é" * 40_000), _dataset(source=""),
-                    _dataset(digest=""), _dataset(name="")):
+        for bad in (
+            _dataset(source="s" * 65_536),
+            _dataset(source="é" * 40_000),
+            _dataset(source=""),
+            _dataset(digest=""),
+            _dataset(name=""),
+        ):
             with pytest.raises(InvalidParameterError):
                 tracking_store.log_inputs(run_id, [bad])
         assert len(tracking_store.get_run(run_id).inputs.dataset_inputs) == 1
@@ -258,7 +276,9 @@ class RuleChecks:
     # -- paging ------------------------------------------------------------------------
     @contract("3-paging", "a last page that is exactly full carries no next-page token (runs, metric history)")
     def test_last_full_page_has_no_token(self, tracking_store: TrackingStore, experiment_id: str) -> None:
-        runs = [tracking_store.create_run(experiment_id, start_time=1_700_000_000_000 + i).info.run_id for i in range(4)]
+        runs = [
+            tracking_store.create_run(experiment_id, start_time=1_700_000_000_000 + i).info.run_id for i in range(4)
+        ]
         whole = tracking_store.search_runs([experiment_id], max_results=4)
         assert len(whole) == 4 and not whole.token
         first = tracking_store.search_runs([experiment_id], max_results=2)

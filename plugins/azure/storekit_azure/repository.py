@@ -166,7 +166,10 @@ class AzureArtifactRepository(FsspecArtifactRepository):
         return {
             "retry_policy": ExponentialRetry(
                 # the SDK annotates these as int but computes with floats
-                initial_backoff=0.5, increment_base=1, retry_total=1, random_jitter_range=0.2,  # type: ignore[arg-type]
+                initial_backoff=0.5,  # type: ignore[arg-type]
+                increment_base=1,
+                retry_total=1,
+                random_jitter_range=0.2,  # type: ignore[arg-type]
             ),
             "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
             "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),
@@ -190,9 +193,7 @@ class AzureArtifactRepository(FsspecArtifactRepository):
         # adlfs offers no way to pass pipeline options: give it a client that has them
         options = self._client_options()
         if "connection_string" in auth:
-            fs.service_client = BlobServiceClient.from_connection_string(
-                auth["connection_string"], **options
-            )
+            fs.service_client = BlobServiceClient.from_connection_string(auth["connection_string"], **options)
         else:
             credential: Any = auth.get("credential")
             if "account_key" in auth:

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from .repository import HdfsArtifactRepository, InsecureWebHdfsWarning, WebHdfsArtifactRepository
 
-__all__ = ["storekit_api", "capabilities", "HdfsArtifactRepository", "WebHdfsArtifactRepository", "InsecureWebHdfsWarning"]
+__all__ = [
+    "storekit_api",
+    "capabilities",
+    "HdfsArtifactRepository",
+    "WebHdfsArtifactRepository",
+    "InsecureWebHdfsWarning",
+]
 __version__ = "0.1.0"
 
 #: The storekit contract major version this plugin was built for.

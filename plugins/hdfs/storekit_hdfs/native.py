@@ -79,8 +79,14 @@ def missing_native_requirements() -> list[str]:
 
 
 def make_native_filesystem(
-    scheme: str, host: str, port: int, user: Optional[str], kerb_ticket: Optional[str],
-    replication: int, extra_conf: Optional[dict[str, str]], where: str,
+    scheme: str,
+    host: str,
+    port: int,
+    user: Optional[str],
+    kerb_ticket: Optional[str],
+    replication: int,
+    extra_conf: Optional[dict[str, str]],
+    where: str,
 ) -> Any:
     """An fsspec wrapper of pyarrow's ``HadoopFileSystem``; BackendUnavailableError if it cannot load."""
     missing = missing_native_requirements()
@@ -93,8 +99,13 @@ def make_native_filesystem(
 
     try:
         return HadoopFileSystem(
-            host=host, port=port, user=user, kerb_ticket=kerb_ticket,
-            replication=replication, extra_conf=extra_conf, skip_instance_cache=True,
+            host=host,
+            port=port,
+            user=user,
+            kerb_ticket=kerb_ticket,
+            replication=replication,
+            extra_conf=extra_conf,
+            skip_instance_cache=True,
         )
     except (OSError, ImportError) as exc:
         text = str(exc).splitlines()[0][:_MAX_NATIVE_MESSAGE] if str(exc) else type(exc).__name__

@@ -24,6 +24,7 @@ __all__ = ["WebHdfsArtifactRepository", "HdfsArtifactRepository", "InsecureWebHd
 class InsecureWebHdfsWarning(UserWarning):
     """A WebHDFS password or delegation token is about to travel over plain ``http``."""
 
+
 #: Default namenode HTTP(S) ports of Hadoop 3.
 _WEBHDFS_PORTS = {"webhdfs": 9870, "swebhdfs": 9871}
 
@@ -89,11 +90,15 @@ class WebHdfsArtifactRepository(_HdfsBase):
         self._https = parts.scheme.lower() == "swebhdfs"
         self._host = parts.hostname
         self._port = parts.port or _WEBHDFS_PORTS[parts.scheme.lower()]
-        self._password = password or (unquote(parts.password) if parts.password else None) or _env("STOREKIT_WEBHDFS_PASSWORD")
+        self._password = (
+            password or (unquote(parts.password) if parts.password else None) or _env("STOREKIT_WEBHDFS_PASSWORD")
+        )
         self._token = token or _env("STOREKIT_WEBHDFS_TOKEN")
         self._user = (
-            user or (unquote(parts.username) if parts.username else None)
-            or _env("STOREKIT_HDFS_USER") or _env("HADOOP_USER_NAME")
+            user
+            or (unquote(parts.username) if parts.username else None)
+            or _env("STOREKIT_HDFS_USER")
+            or _env("HADOOP_USER_NAME")
         )
         if self._token and (self._user or self._password):
             # a delegation token carries the user; WebHDFS refuses both
@@ -105,7 +110,8 @@ class WebHdfsArtifactRepository(_HdfsBase):
                 f"webhdfs {self._host}:{self._port}: the "
                 f"{'password' if self._password else 'delegation token'} is sent over plain HTTP, "
                 "readable by anyone on the network path; use swebhdfs:// (TLS)",
-                InsecureWebHdfsWarning, stacklevel=2,
+                InsecureWebHdfsWarning,
+                stacklevel=2,
             )
         self._kerberos = kerberos
         self._verify = verify if verify is not None else (_env("STOREKIT_WEBHDFS_CA_BUNDLE") or True)
@@ -117,9 +123,15 @@ class WebHdfsArtifactRepository(_HdfsBase):
         if self._token:
             redact_delegation_in_logs()
         return StorekitWebHDFS(
-            self._host, port=self._port, kerberos=self._kerberos, token=self._token,
-            user=None if self._kerberos else self._user, password=self._password,
-            data_proxy=self._data_proxy, use_https=self._https, session_verify=self._verify,
+            self._host,
+            port=self._port,
+            kerberos=self._kerberos,
+            token=self._token,
+            user=None if self._kerberos else self._user,
+            password=self._password,
+            data_proxy=self._data_proxy,
+            use_https=self._https,
+            session_verify=self._verify,
             skip_instance_cache=True,
         )
 
@@ -170,8 +182,10 @@ class HdfsArtifactRepository(_HdfsBase):
         else:
             self._host, self._port = (parts.hostname or "default"), (parts.port or 0)
         self._user = (
-            user or (unquote(parts.username) if parts.username else None)
-            or _env("STOREKIT_HDFS_USER") or _env("HADOOP_USER_NAME")
+            user
+            or (unquote(parts.username) if parts.username else None)
+            or _env("STOREKIT_HDFS_USER")
+            or _env("HADOOP_USER_NAME")
         )
         self._kerb_ticket = kerb_ticket or _env("KRB5CCNAME")
         self._replication = replication
@@ -181,8 +195,14 @@ class HdfsArtifactRepository(_HdfsBase):
 
     def _make_filesystem(self) -> Any:
         return make_native_filesystem(
-            self._scheme, self._host, self._port, self._user, self._kerb_ticket,
-            self._replication, self._extra_conf, where=redact_uri(self.artifact_uri),
+            self._scheme,
+            self._host,
+            self._port,
+            self._user,
+            self._kerb_ticket,
+            self._replication,
+            self._extra_conf,
+            where=redact_uri(self.artifact_uri),
         )
 
     def _root_path(self) -> str:

@@ -20,8 +20,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 import requests
-
-from fsspec.implementations.webhdfs import WebHDFS, WebHDFile
+from fsspec.implementations.webhdfs import WebHDFile, WebHDFS
 
 from storekit.artifacts.translate import scrub
 
@@ -74,7 +73,10 @@ def raise_for_hadoop(response: requests.Response) -> None:
         raise WebHdfsUnavailable(text)
     if exception == "FileNotFoundException" or (not exception and response.status_code == 404):
         raise FileNotFoundError(text)
-    if exception in ("AccessControlException", "SecurityException", "AuthorizationException") or response.status_code == 401:
+    if (
+        exception in ("AccessControlException", "SecurityException", "AuthorizationException")
+        or response.status_code == 401
+    ):
         raise PermissionError(text)
     if exception == "FileAlreadyExistsException":
         raise FileExistsError(text)
@@ -93,15 +95,23 @@ class StorekitWebHDFS(WebHDFS):
     def __repr__(self) -> str:
         return f"StorekitWebHDFS({self.url!r})"
 
-    def _call(self, op: str, method: str = "get", path: Optional[str] = None, data: Any = None,
-              redirect: bool = True, **kwargs: Any) -> requests.Response:
+    def _call(
+        self,
+        op: str,
+        method: str = "get",
+        path: Optional[str] = None,
+        data: Any = None,
+        redirect: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
         """One WebHDFS request; follows a datanode redirect unless ``redirect`` is False."""
         path = self._strip_protocol(path) if path is not None else ""
         url = self._apply_proxy(self.url + quote(path, safe="/="))
         params = {**kwargs, **self.pars, "op": op.upper()}
         try:
-            out = self.session.request(method.upper(), url, params=params,
-                                       data=None if redirect else data, allow_redirects=False)
+            out = self.session.request(
+                method.upper(), url, params=params, data=None if redirect else data, allow_redirects=False
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise self._unavailable(op, exc) from None
         raise_for_hadoop(out)
@@ -115,18 +125,36 @@ class StorekitWebHDFS(WebHDFS):
         text = _DELEGATION.sub(r"\1***", text)
         return WebHdfsUnavailable(f"{what}: {type(exc).__name__}: {text[:300]}")
 
-    def _open(self, path: str, mode: str = "rb", block_size: Optional[int] = None, autocommit: bool = True,
-              replication: Optional[int] = None, permissions: Optional[int] = None, **kwargs: Any) -> "StorekitWebHDFile":
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: Optional[int] = None,
+        autocommit: bool = True,
+        replication: Optional[int] = None,
+        permissions: Optional[int] = None,
+        **kwargs: Any,
+    ) -> "StorekitWebHDFile":
         return StorekitWebHDFile(
-            self, path, mode=mode, block_size=block_size or self.blocksize, tempdir=self.tempdir,
-            autocommit=autocommit, replication=replication, permissions=permissions,
+            self,
+            path,
+            mode=mode,
+            block_size=block_size or self.blocksize,
+            tempdir=self.tempdir,
+            autocommit=autocommit,
+            replication=replication,
+            permissions=permissions,
         )
 
     def _datanode(self, method: str, location: str, data: Any = None) -> requests.Response:
         """Follow a namenode redirect to the datanode, with typed errors."""
         try:
-            out = self.session.request(method.upper(), self._apply_proxy(location), data=data,
-                                       headers={"content-type": "application/octet-stream"})
+            out = self.session.request(
+                method.upper(),
+                self._apply_proxy(location),
+                data=data,
+                headers={"content-type": "application/octet-stream"},
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise self._unavailable("datanode transfer", exc) from None
         raise_for_hadoop(out)

@@ -44,8 +44,14 @@ def _file_chunks(path: str) -> Iterator[bytes]:
 class HttpArtifactRepository(ArtifactRepository):
     """Artifacts under one root of a tracking server's ``mlflow-artifacts`` proxy."""
 
-    capabilities = frozenset({Capability.DELETE_ARTIFACTS, Capability.DURABLE,
-                              Capability.CONCURRENT_WRITERS, Capability.MULTIPROCESS_WRITERS})
+    capabilities = frozenset(
+        {
+            Capability.DELETE_ARTIFACTS,
+            Capability.DURABLE,
+            Capability.CONCURRENT_WRITERS,
+            Capability.MULTIPROCESS_WRITERS,
+        }
+    )
 
     def __init__(self, artifact_uri: str, settings: Optional[HttpSettings] = None, **_options: Any) -> None:
         super().__init__(artifact_uri)
@@ -64,9 +70,10 @@ class HttpArtifactRepository(ArtifactRepository):
         if index < 0 or (len(path) > index + len(ARTIFACTS_PREFIX) and path[index + len(ARTIFACTS_PREFIX)] != "/"):
             raise InvalidParameterError(
                 f"artifact_uri: {redact_uri(uri)!r} is not a tracking server's artifact proxy URI "
-                f"(http(s)://host{ARTIFACTS_PREFIX}/<path>)")
+                f"(http(s)://host{ARTIFACTS_PREFIX}/<path>)"
+            )
         server = urlunsplit((parts.scheme, parts.netloc, path[:index], "", ""))
-        root = unquote(path[index + len(ARTIFACTS_PREFIX):]).strip("/")
+        root = unquote(path[index + len(ARTIFACTS_PREFIX) :]).strip("/")
         return server, root
 
     def close(self) -> None:
@@ -89,9 +96,12 @@ class HttpArtifactRepository(ArtifactRepository):
     def _put(self, local_file: str, rel: str) -> None:
         size = os.path.getsize(local_file)
         self.http.send_factory(
-            "PUT", self._url(rel),
-            lambda: {"content": _file_chunks(local_file),
-                     "headers": {"Content-Length": str(size), "Content-Type": "application/octet-stream"}},
+            "PUT",
+            self._url(rel),
+            lambda: {
+                "content": _file_chunks(local_file),
+                "headers": {"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+            },
             idempotent=True,  # the same bytes to the same path: a retry cannot duplicate anything
         ).close()
 

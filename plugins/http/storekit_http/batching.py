@@ -39,7 +39,9 @@ MLFLOW_LIMITS = RequestLimits()
 
 
 def split_batch(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag],
+    metrics: Sequence[Metric],
+    params: Sequence[Param],
+    tags: Sequence[RunTag],
     limits: RequestLimits = MLFLOW_LIMITS,
 ) -> Iterator[dict[str, list[dict[str, Any]]]]:
     """Yield request bodies (``{"metrics": [...], "params": [...], "tags": [...]}``) within ``limits``."""
@@ -52,8 +54,7 @@ def split_batch(
     count = size = 0
     for kind, body in items:
         item_size = len(json.dumps(body, ensure_ascii=False).encode()) + 1
-        if count and (count >= limits.total or len(chunk[kind]) >= caps[kind]
-                      or size + item_size > limits.body_bytes):
+        if count and (count >= limits.total or len(chunk[kind]) >= caps[kind] or size + item_size > limits.body_bytes):
             yield chunk
             chunk = {"metrics": [], "params": [], "tags": []}
             count = size = 0

@@ -23,7 +23,18 @@ from typing import Callable, Optional, Sequence, TypeVar
 from storekit.entities import PagedList
 from storekit.errors import InvalidParameterError
 from storekit.paging import decode_page_token, encode_page_token, query_fingerprint
-from storekit.search import And, Comparison, Expr, Not, Or, SearchSchema, evaluate, parse_filter, parse_order_by, sort_entities
+from storekit.search import (
+    And,
+    Comparison,
+    Expr,
+    Not,
+    Or,
+    SearchSchema,
+    evaluate,
+    parse_filter,
+    parse_order_by,
+    sort_entities,
+)
 from storekit.search.ast import Identifier
 
 __all__ = ["needs_client_side", "PagedSearch"]
@@ -81,8 +92,9 @@ class PagedSearch:
         with self._lock:
             client_side = client_side or key in self._client_side
         if "offset" in cursor or (not cursor and client_side):
-            return self._client_page(schema, filter_string, order_by, max_results, cursor, fingerprint,
-                                     server_page, get)
+            return self._client_page(
+                schema, filter_string, order_by, max_results, cursor, fingerprint, server_page, get
+            )
         if cursor and "server" not in cursor:
             raise InvalidParameterError("page_token: invalid page token")
         try:
@@ -107,9 +119,17 @@ class PagedSearch:
             if not token:
                 return items
 
-    def _client_page(self, schema: SearchSchema, filter_string: Optional[str], order_by: Optional[Sequence[str]],
-                     max_results: int, cursor: dict[str, object], fingerprint: str, server_page: "ServerPage[T]",
-                     get: Callable[[T, Identifier], object]) -> PagedList[T]:
+    def _client_page(
+        self,
+        schema: SearchSchema,
+        filter_string: Optional[str],
+        order_by: Optional[Sequence[str]],
+        max_results: int,
+        cursor: dict[str, object],
+        fingerprint: str,
+        server_page: "ServerPage[T]",
+        get: Callable[[T, Identifier], object],
+    ) -> PagedList[T]:
         start = cursor.get("offset", 0)
         if not isinstance(start, int) or start < 0:
             raise InvalidParameterError("page_token: invalid page token")

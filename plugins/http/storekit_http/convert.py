@@ -20,7 +20,6 @@ from storekit.entities import (
     LoggedModelStatus,
     Metric,
     ModelVersion,
-    Param,
     RegisteredModel,
     Run,
     RunData,
@@ -28,7 +27,6 @@ from storekit.entities import (
     RunInputs,
     RunOutputs,
     RunStatus,
-    RunTag,
 )
 
 from .session import ARTIFACTS_PREFIX
@@ -115,10 +113,10 @@ class ArtifactUriMapper:
         if not uri:
             return ""
         if uri.lower().startswith(_BRIDGE_PREFIX) and len(uri) > len(_BRIDGE_PREFIX):
-            inner = uri[len(_BRIDGE_PREFIX):]
+            inner = uri[len(_BRIDGE_PREFIX) :]
             return inner[2:] if inner.startswith("///") else inner  # storekit:///abs names /abs
         if uri.lower().startswith("mlflow-artifacts:"):
-            rest = uri[len("mlflow-artifacts:"):]
+            rest = uri[len("mlflow-artifacts:") :]
             if rest.startswith("//"):
                 # mlflow-artifacts://host:port/path names a server explicitly: keep its path only
                 # when it is this server; otherwise address that server with our scheme.
@@ -128,19 +126,22 @@ class ArtifactUriMapper:
             return f"{self.base_url}{ARTIFACTS_PREFIX}/{rest.lstrip('/')}"
         return uri
 
-
     def to_server(self, uri: Optional[str]) -> Optional[str]:
         """The inverse of :meth:`to_client`: this server's proxy URLs back as ``mlflow-artifacts:`` URIs."""
         prefix = f"{self.base_url}{ARTIFACTS_PREFIX}/"
         if uri and uri.startswith(prefix):
-            return "mlflow-artifacts:/" + uri[len(prefix):]
+            return "mlflow-artifacts:/" + uri[len(prefix) :]
         return uri
 
 
 def metric_to_json(metric: Metric) -> dict[str, Any]:
     """A metric as MLflow's ``Metric`` JSON."""
-    out: dict[str, Any] = {"key": metric.key, "value": float_to_json(metric.value),
-                           "timestamp": int(metric.timestamp), "step": int(metric.step)}
+    out: dict[str, Any] = {
+        "key": metric.key,
+        "value": float_to_json(metric.value),
+        "timestamp": int(metric.timestamp),
+        "step": int(metric.step),
+    }
     if metric.model_id:
         out["model_id"] = metric.model_id
     return out
@@ -148,9 +149,13 @@ def metric_to_json(metric: Metric) -> dict[str, Any]:
 
 def metric_from_json(raw: Mapping[str, Any]) -> Metric:
     """MLflow's ``Metric`` JSON as a storekit metric."""
-    return Metric(key=str(raw["key"]), value=float_from_json(raw.get("value")),
-                  timestamp=_int(raw.get("timestamp"), 0) or 0, step=_int(raw.get("step"), 0) or 0,
-                  model_id=_str(raw.get("model_id")))
+    return Metric(
+        key=str(raw["key"]),
+        value=float_from_json(raw.get("value")),
+        timestamp=_int(raw.get("timestamp"), 0) or 0,
+        step=_int(raw.get("step"), 0) or 0,
+        model_id=_str(raw.get("model_id")),
+    )
 
 
 def experiment_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> Experiment:
@@ -188,9 +193,14 @@ _CONTEXT_TAG, _MLFLOW_CONTEXT_TAG = "context", "mlflow.data.context"
 def _dataset_input_from_json(raw: Mapping[str, Any]) -> DatasetInput:
     d = raw.get("dataset") or {}
     return DatasetInput(
-        dataset=Dataset(name=str(d.get("name", "")), digest=str(d.get("digest", "")),
-                        source_type=str(d.get("source_type", "")), source=str(d.get("source", "")),
-                        schema=_str(d.get("schema")), profile=_str(d.get("profile"))),
+        dataset=Dataset(
+            name=str(d.get("name", "")),
+            digest=str(d.get("digest", "")),
+            source_type=str(d.get("source_type", "")),
+            source=str(d.get("source", "")),
+            schema=_str(d.get("schema")),
+            profile=_str(d.get("profile")),
+        ),
         tags={(_CONTEXT_TAG if k == _MLFLOW_CONTEXT_TAG else k): v for k, v in pairs_to_dict(raw.get("tags")).items()},
     )
 
@@ -275,8 +285,9 @@ def model_version_from_json(raw: Mapping[str, Any], artifacts: Optional[Artifact
     )
 
 
-def registered_model_from_json(raw: Mapping[str, Any],
-                               artifacts: Optional[ArtifactUriMapper] = None) -> RegisteredModel:
+def registered_model_from_json(
+    raw: Mapping[str, Any], artifacts: Optional[ArtifactUriMapper] = None
+) -> RegisteredModel:
     """MLflow's ``RegisteredModel`` JSON."""
     return RegisteredModel(
         name=str(raw.get("name", "")),
@@ -285,6 +296,10 @@ def registered_model_from_json(raw: Mapping[str, Any],
         description=_str(raw.get("description")),
         tags=pairs_to_dict(raw.get("tags")),
         aliases={str(a["alias"]): str(a["version"]) for a in raw.get("aliases") or ()},
-        latest_versions=tuple(sorted((model_version_from_json(v, artifacts) for v in raw.get("latest_versions") or ()),
-                                     key=lambda v: v.current_stage)),
+        latest_versions=tuple(
+            sorted(
+                (model_version_from_json(v, artifacts) for v in raw.get("latest_versions") or ()),
+                key=lambda v: v.current_stage,
+            )
+        ),
     )

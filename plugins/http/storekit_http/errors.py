@@ -37,8 +37,15 @@ from storekit.uri import redact_text, redact_uri
 __all__ = ["error_from_response", "transport_error", "scrub"]
 
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
-_INVALID = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "MALFORMED_REQUEST",
-            "INVALID_REQUEST", "RESOURCE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
+_INVALID = {
+    "INVALID_PARAMETER_VALUE",
+    "BAD_REQUEST",
+    "INVALID_STATE",
+    "MALFORMED_REQUEST",
+    "INVALID_REQUEST",
+    "RESOURCE_LIMIT_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+}
 _AUTH = {"UNAUTHENTICATED", "PERMISSION_DENIED", "UNAUTHORIZED"}
 _UNSUPPORTED = {"ENDPOINT_NOT_FOUND", "NOT_IMPLEMENTED", "FEATURE_DISABLED"}
 
@@ -91,8 +98,9 @@ def error_from_response(
     return StorekitError(text)
 
 
-def transport_error(exc: BaseException, method: str, url: str, attempts: int,
-                    secrets: Sequence[str] = ()) -> BackendUnavailableError:
+def transport_error(
+    exc: BaseException, method: str, url: str, attempts: int, secrets: Sequence[str] = ()
+) -> BackendUnavailableError:
     """The typed error for a connection or timeout failure after ``attempts`` attempts."""
     detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
     return BackendUnavailableError(

@@ -43,8 +43,7 @@ AJAX_PREFIX = "/ajax-api/2.0/mlflow"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
-               httpx.RemoteProtocolError)
+_MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 _RETRY_IDEMPOTENT_STATUS = {502, 503, 504}
 
 
@@ -148,8 +147,7 @@ class HttpClient:
         ``content``...).  A ``content`` iterator cannot be re-sent: callers pass
         a fresh request for each attempt through :meth:`send_factory` instead.
         """
-        return self.send_factory(method, url, lambda: kwargs, idempotent=idempotent,
-                                 not_found=not_found, stream=stream)
+        return self.send_factory(method, url, lambda: kwargs, idempotent=idempotent, not_found=not_found, stream=stream)
 
     def send_factory(
         self,
@@ -217,8 +215,12 @@ class HttpClient:
         if json is not None:
             kwargs["json"] = {k: v for k, v in json.items() if v is not None}
         if params is not None:
-            kwargs["params"] = [(k, v) for k, vs in params.items() if vs is not None
-                                for v in (vs if isinstance(vs, (list, tuple)) else [vs])]
+            kwargs["params"] = [
+                (k, v)
+                for k, vs in params.items()
+                if vs is not None
+                for v in (vs if isinstance(vs, (list, tuple)) else [vs])
+            ]
         url = f"{self.base_url}{prefix}/{endpoint}"
         response = self.send(method, url, idempotent=idempotent, not_found=not_found, **kwargs)
         if not response.content:
@@ -227,8 +229,9 @@ class HttpClient:
         return data if isinstance(data, dict) else {}
 
     @contextlib.contextmanager
-    def stream(self, method: str, url: str, *, not_found: type[NotFoundError] = NotFoundError,
-               **kwargs: Any) -> Iterator[httpx.Response]:
+    def stream(
+        self, method: str, url: str, *, not_found: type[NotFoundError] = NotFoundError, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
         """A streamed, idempotent request (a download); the response is closed on exit."""
         response = self.send(method, url, idempotent=True, not_found=not_found, stream=True, **kwargs)
         try:

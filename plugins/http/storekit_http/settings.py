@@ -105,9 +105,7 @@ class HttpSettings:
         insecure = (_env(env, "TRACKING_INSECURE_TLS") or "").strip().lower() in _TRUE
         server_cert = _env(env, "TRACKING_SERVER_CERT_PATH")
         if insecure and server_cert:
-            raise InvalidParameterError(
-                "TRACKING_INSECURE_TLS and TRACKING_SERVER_CERT_PATH are both set: choose one"
-            )
+            raise InvalidParameterError("TRACKING_INSECURE_TLS and TRACKING_SERVER_CERT_PATH are both set: choose one")
         verify: Union[bool, str] = False if insecure else (server_cert or True)
         retries = _number(env, ("STOREKIT_HTTP_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_MAX_RETRIES"), 5, "retries")
         return cls(

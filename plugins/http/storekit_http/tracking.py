@@ -13,6 +13,7 @@ import time
 from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import quote
 
+from storekit import rules
 from storekit.entities import (
     DatasetInput,
     Experiment,
@@ -38,10 +39,6 @@ from storekit.errors import (
 )
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from storekit.paging import decode_page_token, encode_page_token, query_fingerprint
-from storekit.search import EXPERIMENT_SCHEMA, LOGGED_MODEL_SCHEMA, RUN_SCHEMA, Kind, parse_filter, parse_order_by
-from storekit.search.ast import Identifier
-from storekit.uri import redact_uri
-from storekit import rules
 from storekit.rules import (
     validate_experiment_id,
     validate_experiment_name,
@@ -54,6 +51,9 @@ from storekit.rules import (
     validate_tag,
     validate_tags,
 )
+from storekit.search import EXPERIMENT_SCHEMA, LOGGED_MODEL_SCHEMA, RUN_SCHEMA, Kind, parse_filter, parse_order_by
+from storekit.search.ast import Identifier
+from storekit.uri import redact_uri
 
 from .base import ServerConnection
 from .batching import split_batch
@@ -130,18 +130,21 @@ class HttpTrackingStore(TrackingStore):
     on the client over the searched scope.
     """
 
-    capabilities = frozenset({
-        Capability.SEARCH_OR,
-        Capability.CONCURRENT_WRITERS,
-        Capability.MULTIPROCESS_WRITERS,
-        Capability.DURABLE,
-        Capability.REGISTRY,
-        Capability.DATASETS,
-        Capability.LOGGED_MODELS,
-    })
+    capabilities = frozenset(
+        {
+            Capability.SEARCH_OR,
+            Capability.CONCURRENT_WRITERS,
+            Capability.MULTIPROCESS_WRITERS,
+            Capability.DURABLE,
+            Capability.REGISTRY,
+            Capability.DATASETS,
+            Capability.LOGGED_MODELS,
+        }
+    )
 
-    def __init__(self, uri: str, default_artifact_root: Optional[str] = None,
-                 settings: Optional[HttpSettings] = None) -> None:
+    def __init__(
+        self, uri: str, default_artifact_root: Optional[str] = None, settings: Optional[HttpSettings] = None
+    ) -> None:
         self._conn = ServerConnection(uri, settings)
         self.uri = uri
         self.http = self._conn.http
@@ -156,16 +159,30 @@ class HttpTrackingStore(TrackingStore):
         self.http.close()
 
     # -- helpers --------------------------------------------------------------
-    def _post(self, endpoint: str, body: Mapping[str, Any], *, idempotent: bool = False,
-              not_found: type[NotFoundError] = NotFoundError) -> dict[str, Any]:
+    def _post(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        idempotent: bool = False,
+        not_found: type[NotFoundError] = NotFoundError,
+    ) -> dict[str, Any]:
         return self.http.call("POST", endpoint, json=body, idempotent=idempotent, not_found=not_found)
 
-    def _get(self, endpoint: str, params: Mapping[str, Any],
-             not_found: type[NotFoundError] = NotFoundError) -> dict[str, Any]:
+    def _get(
+        self, endpoint: str, params: Mapping[str, Any], not_found: type[NotFoundError] = NotFoundError
+    ) -> dict[str, Any]:
         return self.http.call("GET", endpoint, params=params, not_found=not_found)
 
-    def _run_write(self, endpoint: str, run_id: str, body: Mapping[str, Any],
-                   otherwise: type[NotFoundError], *, idempotent: bool = False) -> dict[str, Any]:
+    def _run_write(
+        self,
+        endpoint: str,
+        run_id: str,
+        body: Mapping[str, Any],
+        otherwise: type[NotFoundError],
+        *,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
         """A write to run ``run_id``: RunNotFound when the run does not exist, else ``otherwise``.
 
         The server answers ``RESOURCE_DOES_NOT_EXIST`` both for an unknown run
@@ -179,14 +196,21 @@ class HttpTrackingStore(TrackingStore):
             raise otherwise(str(exc)) from None
 
     # -- experiments ------------------------------------------------------------
-    def create_experiment(self, name: str, artifact_location: Optional[str] = None,
-                          tags: Optional[Mapping[str, str]] = None) -> str:
+    def create_experiment(
+        self, name: str, artifact_location: Optional[str] = None, tags: Optional[Mapping[str, str]] = None
+    ) -> str:
         """Create an experiment on the server and return its id."""
         name = validate_experiment_name(name)
         tags = validate_tags(tags, "experiment tag")
         artifact_location = rules.validate_artifact_location(artifact_location)
-        data = self._post("experiments/create", {"name": name, "artifact_location": self._artifacts.to_server(artifact_location) or None,
-                                                 "tags": pairs(tags)})
+        data = self._post(
+            "experiments/create",
+            {
+                "name": name,
+                "artifact_location": self._artifacts.to_server(artifact_location) or None,
+                "tags": pairs(tags),
+            },
+        )
         return str(data["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -206,24 +230,40 @@ class HttpTrackingStore(TrackingStore):
             return None
         return experiment_from_json(data["experiment"], self._artifacts)
 
-    def search_experiments(self, view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
-                           filter_string: Optional[str] = None, order_by: Optional[Sequence[str]] = None,
-                           page_token: Optional[str] = None) -> PagedList[Experiment]:
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Experiment]:
         """Search experiments on the server (what it cannot express, on the client)."""
         limit = validate_max_results(max_results)
         view = rules.parse_view_type(view_type)
 
-        def server_page(flt: Optional[str], size: int, token: Optional[str],
-                        order: Optional[Sequence[str]]) -> PagedList[Experiment]:
-            data = self._post("experiments/search", {
-                "view_type": int(view), "max_results": size, "filter": flt or None,
-                "order_by": list(order or ()) or None, "page_token": token or None,
-            }, idempotent=True)
-            return PagedList([experiment_from_json(e, self._artifacts) for e in data.get("experiments") or ()],
-                             data.get("next_page_token") or None)
+        def server_page(
+            flt: Optional[str], size: int, token: Optional[str], order: Optional[Sequence[str]]
+        ) -> PagedList[Experiment]:
+            data = self._post(
+                "experiments/search",
+                {
+                    "view_type": int(view),
+                    "max_results": size,
+                    "filter": flt or None,
+                    "order_by": list(order or ()) or None,
+                    "page_token": token or None,
+                },
+                idempotent=True,
+            )
+            return PagedList(
+                [experiment_from_json(e, self._artifacts) for e in data.get("experiments") or ()],
+                data.get("next_page_token") or None,
+            )
 
-        return self._searches.search(EXPERIMENT_SCHEMA, filter_string, order_by, limit, page_token, (int(view),),
-                                     server_page, _experiment_value)
+        return self._searches.search(
+            EXPERIMENT_SCHEMA, filter_string, order_by, limit, page_token, (int(view),), server_page, _experiment_value
+        )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         """Rename an experiment."""
@@ -233,8 +273,9 @@ class HttpTrackingStore(TrackingStore):
         if taken is not None and taken.experiment_id != experiment_id:
             # MLflow's SQL store reports the clash as BAD_REQUEST (an IntegrityError), not RESOURCE_ALREADY_EXISTS
             raise AlreadyExistsError(f"new_name: an experiment named {new_name!r} exists already")
-        self._post("experiments/update", {"experiment_id": experiment_id, "new_name": new_name},
-                   not_found=ExperimentNotFound)
+        self._post(
+            "experiments/update", {"experiment_id": experiment_id, "new_name": new_name}, not_found=ExperimentNotFound
+        )
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Soft-delete an experiment (deleting a deleted one is a no-op, as storekit's semantics say)."""
@@ -260,29 +301,43 @@ class HttpTrackingStore(TrackingStore):
         """Set a tag on an experiment (an idempotent write: retried like a read)."""
         experiment_id = validate_experiment_id(experiment_id)
         tag = rules.validate_experiment_tag(tag)
-        self._post("experiments/set-experiment-tag", {"experiment_id": experiment_id, "key": tag.key,
-                                                     "value": tag.value},
-                   idempotent=True, not_found=ExperimentNotFound)
+        self._post(
+            "experiments/set-experiment-tag",
+            {"experiment_id": experiment_id, "key": tag.key, "value": tag.value},
+            idempotent=True,
+            not_found=ExperimentNotFound,
+        )
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         """Remove a tag from an experiment."""
         experiment_id = validate_experiment_id(experiment_id)
         key = validate_key(key, "experiment tag key")
-        self._post("experiments/delete-experiment-tag", {"experiment_id": experiment_id, "key": key},
-                   not_found=NotFoundError)
+        self._post(
+            "experiments/delete-experiment-tag", {"experiment_id": experiment_id, "key": key}, not_found=NotFoundError
+        )
 
     # -- runs ---------------------------------------------------------------
-    def create_run(self, experiment_id: str, user_id: Optional[str] = None, start_time: Optional[int] = None,
-                   tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: Optional[str] = None,
+        start_time: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        run_name: Optional[str] = None,
+    ) -> Run:
         """Create a RUNNING run (never retried once the server may have seen it)."""
         experiment_id = validate_experiment_id(experiment_id)
         tags = rules.validate_run_tags(tags)
         run_name = validate_run_name(run_name)
         user_id = rules.validate_user_id(user_id)
         start_time = rules.validate_millis(start_time, "start_time")
-        body = {"experiment_id": experiment_id, "user_id": user_id or None,
-                "start_time": start_time if start_time is not None else _now_ms(),
-                "tags": pairs(tags), "run_name": run_name}
+        body = {
+            "experiment_id": experiment_id,
+            "user_id": user_id or None,
+            "start_time": start_time if start_time is not None else _now_ms(),
+            "tags": pairs(tags),
+            "run_name": run_name,
+        }
         data = self._post("runs/create", body, not_found=ExperimentNotFound)
         return run_from_json(data["run"], self._artifacts)
 
@@ -291,8 +346,13 @@ class HttpTrackingStore(TrackingStore):
         data = self._get("runs/get", {"run_id": validate_run_id(run_id)}, RunNotFound)
         return run_from_json(data["run"], self._artifacts)
 
-    def update_run_info(self, run_id: str, status: Optional[RunStatus] = None, end_time: Optional[int] = None,
-                        run_name: Optional[str] = None) -> RunInfo:
+    def update_run_info(
+        self,
+        run_id: str,
+        status: Optional[RunStatus] = None,
+        end_time: Optional[int] = None,
+        run_name: Optional[str] = None,
+    ) -> RunInfo:
         """Change status, end time and/or name (fields left as None are not sent)."""
         run_id = validate_run_id(run_id)
         body: dict[str, Any] = {"run_id": run_id, **rules.validate_run_update(status, end_time, run_name).changes()}
@@ -308,8 +368,9 @@ class HttpTrackingStore(TrackingStore):
         """Restore a soft-deleted run."""
         self._post("runs/restore", {"run_id": validate_run_id(run_id)}, not_found=RunNotFound)
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         """Log metrics, params and tags in as few requests as the server's limits allow.
 
         The whole batch is validated first; a batch that fits one request
@@ -330,23 +391,32 @@ class HttpTrackingStore(TrackingStore):
         """Log one param through ``runs/log-parameter`` (re-sending the same value is harmless)."""
         run_id = validate_run_id(run_id)
         param = validate_param(param)
-        self._post("runs/log-parameter", {"run_id": run_id, "key": param.key, "value": param.value},
-                   idempotent=True, not_found=RunNotFound)
+        self._post(
+            "runs/log-parameter",
+            {"run_id": run_id, "key": param.key, "value": param.value},
+            idempotent=True,
+            not_found=RunNotFound,
+        )
 
     def set_tag(self, run_id: str, tag: RunTag) -> None:
         """Set one tag through ``runs/set-tag`` (an idempotent write)."""
         run_id = validate_run_id(run_id)
         validate_tag(tag.key, tag.value)
-        self._post("runs/set-tag", {"run_id": run_id, "key": tag.key, "value": tag.value},
-                   idempotent=True, not_found=RunNotFound)
+        self._post(
+            "runs/set-tag",
+            {"run_id": run_id, "key": tag.key, "value": tag.value},
+            idempotent=True,
+            not_found=RunNotFound,
+        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from a run."""
         run_id = validate_run_id(run_id)
         self._run_write("runs/delete-tag", run_id, {"key": validate_key(key, "tag key")}, NotFoundError)
 
-    def get_metric_history(self, run_id: str, key: str, max_results: Optional[int] = None,
-                           page_token: Optional[str] = None) -> PagedList[Metric]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: Optional[int] = None, page_token: Optional[str] = None
+    ) -> PagedList[Metric]:
         """Every point of a metric in the contract's ``(step, timestamp)`` order.
 
         The history is read from the server in pages (the server's page tokens)
@@ -359,9 +429,11 @@ class HttpTrackingStore(TrackingStore):
         points: list[Metric] = []
         token: Optional[str] = None
         while True:
-            data = self._get("metrics/get-history", {"run_id": run_id, "metric_key": key,
-                                                     "max_results": _HISTORY_PAGE, "page_token": token},
-                             RunNotFound)
+            data = self._get(
+                "metrics/get-history",
+                {"run_id": run_id, "metric_key": key, "max_results": _HISTORY_PAGE, "page_token": token},
+                RunNotFound,
+            )
             points.extend(metric_from_json(m) for m in data.get("metrics") or ())
             token = data.get("next_page_token") or None
             if not token:
@@ -375,11 +447,19 @@ class HttpTrackingStore(TrackingStore):
             return PagedList(points[start:])
         limit = validate_max_results(max_results)
         end = start + limit
-        return PagedList(points[start:end], encode_page_token({"offset": end}, fingerprint) if end < len(points) else None)
+        return PagedList(
+            points[start:end], encode_page_token({"offset": end}, fingerprint) if end < len(points) else None
+        )
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
-                    view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
-                    order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Run]:
         """Search runs on the server with its page tokens (what it cannot express, on the client)."""
         ids = rules.validate_experiment_ids(experiment_ids)
         limit = validate_max_results(max_results)
@@ -389,17 +469,29 @@ class HttpTrackingStore(TrackingStore):
             parse_order_by(order_by, RUN_SCHEMA)
             return PagedList([])
 
-        def server_page(flt: Optional[str], size: int, token: Optional[str],
-                        order: Optional[Sequence[str]]) -> PagedList[Run]:
-            data = self._post("runs/search", {
-                "experiment_ids": ids, "filter": flt or None, "run_view_type": int(view),
-                "max_results": size, "order_by": list(order or ()) or None, "page_token": token or None,
-            }, idempotent=True, not_found=ExperimentNotFound)
-            return PagedList([run_from_json(r, self._artifacts) for r in data.get("runs") or ()],
-                             data.get("next_page_token") or None)
+        def server_page(
+            flt: Optional[str], size: int, token: Optional[str], order: Optional[Sequence[str]]
+        ) -> PagedList[Run]:
+            data = self._post(
+                "runs/search",
+                {
+                    "experiment_ids": ids,
+                    "filter": flt or None,
+                    "run_view_type": int(view),
+                    "max_results": size,
+                    "order_by": list(order or ()) or None,
+                    "page_token": token or None,
+                },
+                idempotent=True,
+                not_found=ExperimentNotFound,
+            )
+            return PagedList(
+                [run_from_json(r, self._artifacts) for r in data.get("runs") or ()], data.get("next_page_token") or None
+            )
 
-        return self._searches.search(RUN_SCHEMA, filter_string, order_by, limit, page_token, (sorted(ids), int(view)),
-                                     server_page, _run_value)
+        return self._searches.search(
+            RUN_SCHEMA, filter_string, order_by, limit, page_token, (sorted(ids), int(view)), server_page, _run_value
+        )
 
     # -- datasets -------------------------------------------------------------
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
@@ -407,23 +499,37 @@ class HttpTrackingStore(TrackingStore):
         run_id = validate_run_id(run_id)
         items = rules.validate_dataset_inputs(datasets)
         for start in range(0, len(items), 1000):
-            self._post("runs/log-inputs", {"run_id": run_id,
-                                           "datasets": [dataset_input_to_json(d) for d in items[start:start + 1000]]},
-                       idempotent=True, not_found=RunNotFound)
+            self._post(
+                "runs/log-inputs",
+                {"run_id": run_id, "datasets": [dataset_input_to_json(d) for d in items[start : start + 1000]]},
+                idempotent=True,
+                not_found=RunNotFound,
+            )
 
     # -- logged models --------------------------------------------------------
-    def create_logged_model(self, experiment_id: str, name: Optional[str] = None, source_run_id: Optional[str] = None,
-                            tags: Optional[Mapping[str, str]] = None, params: Optional[Mapping[str, str]] = None,
-                            model_type: Optional[str] = None) -> LoggedModel:
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: Optional[str] = None,
+        source_run_id: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        params: Optional[Mapping[str, str]] = None,
+        model_type: Optional[str] = None,
+    ) -> LoggedModel:
         """Create a PENDING logged model."""
         experiment_id = validate_experiment_id(experiment_id)
         tags = validate_tags(tags, "logged model tag")
         params = validate_tags(params, "logged model param")
         name = rules.validate_logged_model_text(name, "name")
         model_type = rules.validate_logged_model_text(model_type, "model_type")
-        body = {"experiment_id": experiment_id, "name": name or None, "model_type": model_type or None,
-                "source_run_id": validate_run_id(source_run_id) if source_run_id else None,
-                "params": pairs(params), "tags": pairs(tags)}
+        body = {
+            "experiment_id": experiment_id,
+            "name": name or None,
+            "model_type": model_type or None,
+            "source_run_id": validate_run_id(source_run_id) if source_run_id else None,
+            "params": pairs(params),
+            "tags": pairs(tags),
+        }
         data = self._post("logged-models", body, not_found=ExperimentNotFound)
         return logged_model_from_json(data["model"], self._artifacts)
 
@@ -439,30 +545,48 @@ class HttpTrackingStore(TrackingStore):
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status."""
         status = LoggedModelStatus.parse(status)
-        data = self.http.call("PATCH", self._model_path(model_id),
-                              json={"model_id": model_id, "status": LOGGED_MODEL_STATUS_TO_JSON[status]},
-                              idempotent=True, not_found=LoggedModelNotFound)
+        data = self.http.call(
+            "PATCH",
+            self._model_path(model_id),
+            json={"model_id": model_id, "status": LOGGED_MODEL_STATUS_TO_JSON[status]},
+            idempotent=True,
+            not_found=LoggedModelNotFound,
+        )
         return logged_model_from_json(data["model"], self._artifacts)
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
         """Set tags on a logged model."""
         tags = validate_tags(tags, "logged model tag")
-        self.http.call("PATCH", self._model_path(model_id) + "/tags", json={"model_id": model_id, "tags": pairs(tags)},
-                       idempotent=True, not_found=LoggedModelNotFound)
+        self.http.call(
+            "PATCH",
+            self._model_path(model_id) + "/tags",
+            json={"model_id": model_id, "tags": pairs(tags)},
+            idempotent=True,
+            not_found=LoggedModelNotFound,
+        )
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model."""
         key = validate_key(key, "logged model tag key")
-        self.http.call("DELETE", self._model_path(model_id) + "/tags/" + quote(key, safe=""),
-                       idempotent=False, not_found=NotFoundError)
+        self.http.call(
+            "DELETE",
+            self._model_path(model_id) + "/tags/" + quote(key, safe=""),
+            idempotent=False,
+            not_found=NotFoundError,
+        )
 
     def delete_logged_model(self, model_id: str) -> None:
         """Soft-delete a logged model."""
         self.http.call("DELETE", self._model_path(model_id), idempotent=False, not_found=LoggedModelNotFound)
 
-    def search_logged_models(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
-                             order_by: Optional[Sequence[str]] = None, max_results: int = DEFAULT_MAX_RESULTS,
-                             page_token: Optional[str] = None) -> PagedList[LoggedModel]:
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        page_token: Optional[str] = None,
+    ) -> PagedList[LoggedModel]:
         """Search logged models (what the server cannot express, on the client)."""
         ids = rules.validate_experiment_ids(experiment_ids)
         limit = validate_max_results(max_results)
@@ -471,23 +595,48 @@ class HttpTrackingStore(TrackingStore):
             parse_order_by(order_by, LOGGED_MODEL_SCHEMA)
             return PagedList([])
 
-        def server_page(flt: Optional[str], size: int, token: Optional[str],
-                        order: Optional[Sequence[str]]) -> PagedList[LoggedModel]:
+        def server_page(
+            flt: Optional[str], size: int, token: Optional[str], order: Optional[Sequence[str]]
+        ) -> PagedList[LoggedModel]:
             server_order = None
             if order:
-                keys = parse_order_by(order, LOGGED_MODEL_SCHEMA)[:len(list(order))]
-                server_order = [{"field_name": (k.ident.key if k.ident.kind is Kind.ATTRIBUTE
-                                                else f"{k.ident.kind.value}.{k.ident.key}"),
-                                 "ascending": k.ascending} for k in keys]
-            data = self._post("logged-models/search", {
-                "experiment_ids": ids, "filter": flt or None, "order_by": server_order,
-                "max_results": size, "page_token": token or None,
-            }, idempotent=True, not_found=ExperimentNotFound)
-            return PagedList([logged_model_from_json(m, self._artifacts) for m in data.get("models") or ()],
-                             data.get("next_page_token") or None)
+                keys = parse_order_by(order, LOGGED_MODEL_SCHEMA)[: len(list(order))]
+                server_order = [
+                    {
+                        "field_name": (
+                            k.ident.key if k.ident.kind is Kind.ATTRIBUTE else f"{k.ident.kind.value}.{k.ident.key}"
+                        ),
+                        "ascending": k.ascending,
+                    }
+                    for k in keys
+                ]
+            data = self._post(
+                "logged-models/search",
+                {
+                    "experiment_ids": ids,
+                    "filter": flt or None,
+                    "order_by": server_order,
+                    "max_results": size,
+                    "page_token": token or None,
+                },
+                idempotent=True,
+                not_found=ExperimentNotFound,
+            )
+            return PagedList(
+                [logged_model_from_json(m, self._artifacts) for m in data.get("models") or ()],
+                data.get("next_page_token") or None,
+            )
 
-        return self._searches.search(LOGGED_MODEL_SCHEMA, filter_string, order_by, limit, page_token, (sorted(ids),),
-                                     server_page, _logged_model_value)
+        return self._searches.search(
+            LOGGED_MODEL_SCHEMA,
+            filter_string,
+            order_by,
+            limit,
+            page_token,
+            (sorted(ids),),
+            server_page,
+            _logged_model_value,
+        )
 
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced."""

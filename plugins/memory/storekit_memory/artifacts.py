@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from storekit.artifacts.localfs import walk_local_dir
 from storekit.entities import FileInfo
 from storekit.errors import ArtifactNotFound
-from storekit.artifacts.localfs import walk_local_dir
 from storekit.interfaces import ArtifactRepository, Capability
 from storekit.validation import validate_artifact_path
 
@@ -60,7 +60,7 @@ class MemoryArtifactRepository(ArtifactRepository):
         return {p: data for p, data in self._fs.files.items() if p == full or p.startswith(prefix)}
 
     def _relative(self, full: str) -> str:
-        return full[len(self._root) + 1:] if self._root else full
+        return full[len(self._root) + 1 :] if self._root else full
 
     # -- interface -----------------------------------------------------------------------
     def log_artifact(self, local_file: "str | os.PathLike[str]", artifact_path: Optional[str] = None) -> None:
@@ -90,7 +90,7 @@ class MemoryArtifactRepository(ArtifactRepository):
         with self._fs.lock:
             for p, data in self._fs.files.items():
                 if p.startswith(prefix):
-                    head, sep, _ = p[len(prefix):].partition("/")
+                    head, sep, _ = p[len(prefix) :].partition("/")
                     children[head] = None if sep else len(data)
         return [FileInfo(self._relative(prefix + name), size is None, size) for name, size in sorted(children.items())]
 
@@ -105,7 +105,7 @@ class MemoryArtifactRepository(ArtifactRepository):
         dst = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="storekit-memory-"))
         name = relative.rsplit("/", 1)[-1]  # "" for the root
         for p, data in files.items():
-            rel = p[len(full):].lstrip("/") if full else p
+            rel = p[len(full) :].lstrip("/") if full else p
             local = dst / name / rel if rel else dst / name
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(data)

@@ -63,11 +63,18 @@ def search_page(
     return PagedList(page, token)
 
 
-def offset_page(items: Sequence[T], max_results: Optional[int], page_token: Optional[str], *query: object,
-                key: Optional[bytes] = None) -> PagedList[T]:
+def offset_page(
+    items: Sequence[T],
+    max_results: Optional[int],
+    page_token: Optional[str],
+    *query: object,
+    key: Optional[bytes] = None,
+) -> PagedList[T]:
     """Page an already ordered, append-only list by offset (``max_results=None``: everything)."""
     fingerprint = query_fingerprint("offset", *query)
-    start = token_int(decode_page_token(page_token, fingerprint, key=key).get("offset", 0), "offset") if page_token else 0
+    start = (
+        token_int(decode_page_token(page_token, fingerprint, key=key).get("offset", 0), "offset") if page_token else 0
+    )
     if max_results is None:
         return PagedList(items[start:])
     limit = validate_max_results(max_results)

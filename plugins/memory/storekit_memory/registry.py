@@ -7,23 +7,23 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
+from storekit import rules
 from storekit.entities import ModelVersion, ModelVersionStage, PagedList, RegisteredModel
 from storekit.errors import AlreadyExistsError, ModelNotFound, ModelVersionNotFound, NotFoundError
 from storekit.ids import now_ms
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
-from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA
-from storekit.search.ast import Identifier, Kind
-from storekit import rules
 from storekit.rules import (
     validate_alias,
     validate_description,
     validate_key,
-    validate_model_version_source,
     validate_model_name,
+    validate_model_version_source,
     validate_tag,
     validate_tags,
     validate_version,
 )
+from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA
+from storekit.search.ast import Identifier, Kind
 
 from .paging import search_page
 from .state import parse_memory_uri, shared
@@ -108,8 +108,9 @@ class MemoryRegistryStore(RegistryStore):
         record.model = replace(record.model, last_updated_timestamp=now_ms(), **changes)
 
     # -- registered models ------------------------------------------------------------
-    def create_registered_model(self, name: str, tags: Optional[Mapping[str, str]] = None,
-                                description: Optional[str] = None) -> RegisteredModel:
+    def create_registered_model(
+        self, name: str, tags: Optional[Mapping[str, str]] = None, description: Optional[str] = None
+    ) -> RegisteredModel:
         """Create a model; AlreadyExistsError for a taken name."""
         name, tags = validate_model_name(name), validate_tags(tags, "registered model tag")
         description = validate_description(description)
@@ -156,16 +157,29 @@ class MemoryRegistryStore(RegistryStore):
             self._record(name)
             del self._state.models[name]
 
-    def search_registered_models(self, filter_string: Optional[str] = None, max_results: int = DEFAULT_MAX_RESULTS,
-                                 order_by: Optional[Sequence[str]] = None,
-                                 page_token: Optional[str] = None) -> PagedList[RegisteredModel]:
+    def search_registered_models(
+        self,
+        filter_string: Optional[str] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[RegisteredModel]:
         """Search models (``name``, ``tags.<key>``...); default order by name."""
         with self._lock:
             models = [self._model(r) for r in self._state.models.values()]
             created = {r.model.name: r.created for r in self._state.models.values()}
-            return search_page(models, REGISTERED_MODEL_SCHEMA, _get_field, lambda m: created[m.name],
-                               self._state.clock, filter_string, order_by, max_results, page_token,
-                               key=self._state.secret)
+            return search_page(
+                models,
+                REGISTERED_MODEL_SCHEMA,
+                _get_field,
+                lambda m: created[m.name],
+                self._state.clock,
+                filter_string,
+                order_by,
+                max_results,
+                page_token,
+                key=self._state.secret,
+            )
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set a model tag."""
@@ -190,9 +204,15 @@ class MemoryRegistryStore(RegistryStore):
             return self._latest(self._record(name), stages)
 
     # -- versions ----------------------------------------------------------------------
-    def create_model_version(self, name: str, source: str, run_id: Optional[str] = None,
-                             tags: Optional[Mapping[str, str]] = None, description: Optional[str] = None,
-                             model_id: Optional[str] = None) -> ModelVersion:
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        description: Optional[str] = None,
+        model_id: Optional[str] = None,
+    ) -> ModelVersion:
         """The next number, under the lock: never duplicated, never reused."""
         source, run_id, model_id = validate_model_version_source(source, run_id, model_id)
         tags, description = validate_tags(tags, "model version tag"), validate_description(description)
@@ -201,8 +221,19 @@ class MemoryRegistryStore(RegistryStore):
             record.last_version += 1
             self._state.clock += 1
             now = now_ms()
-            mv = ModelVersion(name, str(record.last_version), now, now, description, None,
-                              ModelVersionStage.NONE.value, source, run_id, tags=tags, model_id=model_id)
+            mv = ModelVersion(
+                name,
+                str(record.last_version),
+                now,
+                now,
+                description,
+                None,
+                ModelVersionStage.NONE.value,
+                source,
+                run_id,
+                tags=tags,
+                model_id=model_id,
+            )
             record.versions[record.last_version] = mv
             self._touch(record)
             return mv
@@ -231,17 +262,32 @@ class MemoryRegistryStore(RegistryStore):
             del record.versions[int(mv.version)]
             record.aliases = {a: v for a, v in record.aliases.items() if v != int(mv.version)}
 
-    def search_model_versions(self, filter_string: Optional[str] = None, max_results: int = DEFAULT_MAX_RESULTS,
-                              order_by: Optional[Sequence[str]] = None,
-                              page_token: Optional[str] = None) -> PagedList[ModelVersion]:
+    def search_model_versions(
+        self,
+        filter_string: Optional[str] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[ModelVersion]:
         """Search versions of every model."""
         with self._lock:
             versions = [self._with_aliases(r, mv) for r in self._state.models.values() for mv in r.versions.values()]
-            return search_page(versions, MODEL_VERSION_SCHEMA, _get_field, lambda mv: 0, self._state.clock,
-                               filter_string, order_by, max_results, page_token, key=self._state.secret)
+            return search_page(
+                versions,
+                MODEL_VERSION_SCHEMA,
+                _get_field,
+                lambda mv: 0,
+                self._state.clock,
+                filter_string,
+                order_by,
+                max_results,
+                page_token,
+                key=self._state.secret,
+            )
 
-    def transition_model_version_stage(self, name: str, version: str, stage: str,
-                                       archive_existing_versions: bool = False) -> ModelVersion:
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
         """Move a version; with ``archive_existing_versions`` the others in that stage are archived (same lock)."""
         target = rules.parse_stage(stage).value
         archive = rules.archives_other_versions(target, archive_existing_versions)  # Staging/Production only

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
+from storekit import rules
 from storekit.entities import (
     Experiment,
     ExperimentTag,
@@ -29,14 +30,19 @@ from storekit.entities import (
     ViewType,
     latest_metric,
 )
-from storekit import rules
 from storekit.errors import AlreadyExistsError, ExperimentNotFound, NotFoundError, RunNotFound
 from storekit.ids import default_artifact_root, new_run_id, now_ms
 from storekit.interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
+from storekit.rules import (
+    validate_experiment_id,
+    validate_experiment_name,
+    validate_key,
+    validate_run_id,
+    validate_tags,
+)
 from storekit.search import EXPERIMENT_SCHEMA, RUN_SCHEMA
 from storekit.search.ast import Identifier, Kind
 from storekit.uri import append_path
-from storekit.rules import validate_experiment_id, validate_experiment_name, validate_key, validate_run_id, validate_tags
 
 from .paging import offset_page, search_page
 from .state import parse_memory_uri, shared
@@ -77,12 +83,14 @@ class _TrackingState:
 class MemoryTrackingStore(TrackingStore):
     """A tracking store in process memory (scheme ``memory``)."""
 
-    capabilities = frozenset({
-        Capability.ATOMIC_BATCH,
-        Capability.SEARCH_OR,
-        Capability.CONCURRENT_WRITERS,  # one lock per named store
-        Capability.REGISTRY,            # memory://<name> also serves a MemoryRegistryStore
-    })
+    capabilities = frozenset(
+        {
+            Capability.ATOMIC_BATCH,
+            Capability.SEARCH_OR,
+            Capability.CONCURRENT_WRITERS,  # one lock per named store
+            Capability.REGISTRY,  # memory://<name> also serves a MemoryRegistryStore
+        }
+    )
 
     def __init__(self, uri: str, default_artifact_root: Optional[str] = None) -> None:
         self.uri = uri
@@ -116,15 +124,18 @@ class MemoryTrackingStore(TrackingStore):
     def _writable_run(self, run_id: str) -> _RunRecord:
         record = self._run(run_id)
         experiment = self._state.experiments[record.info.experiment_id]
-        rules.check_run_writable(run_id, record.info.lifecycle_stage, experiment.lifecycle_stage, experiment.experiment_id)
+        rules.check_run_writable(
+            run_id, record.info.lifecycle_stage, experiment.lifecycle_stage, experiment.experiment_id
+        )
         return record
 
     def _name_taken(self, name: str) -> bool:
         return any(e.name == name for e in self._state.experiments.values())
 
     # -- experiments ------------------------------------------------------------
-    def create_experiment(self, name: str, artifact_location: Optional[str] = None,
-                          tags: Optional[Mapping[str, str]] = None) -> str:
+    def create_experiment(
+        self, name: str, artifact_location: Optional[str] = None, tags: Optional[Mapping[str, str]] = None
+    ) -> str:
         """Create an experiment with the next integer id."""
         name = validate_experiment_name(name)
         tags = validate_tags(tags, "experiment tag")
@@ -152,19 +163,35 @@ class MemoryTrackingStore(TrackingStore):
             name = rules.validate_lookup_name(name)
             return next((e for e in self._state.experiments.values() if e.name == name), None)
 
-    def search_experiments(self, view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
-                           filter_string: Optional[str] = None, order_by: Optional[Sequence[str]] = None,
-                           page_token: Optional[str] = None) -> PagedList[Experiment]:
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Experiment]:
         """Search experiments with the shared filter language."""
+
         def get(exp: Experiment, ident: Identifier) -> object:
             return exp.tags.get(ident.key) if ident.kind is Kind.TAG else getattr(exp, ident.key, None)
 
         view = rules.parse_view_type(view_type)
         with self._lock:
             visible = [e for e in self._state.experiments.values() if view.admits(e.lifecycle_stage)]
-            return search_page(visible, EXPERIMENT_SCHEMA, get, lambda e: self._state.experiment_created[e.experiment_id],
-                               self._state.clock, filter_string, order_by, max_results, page_token, int(view),
-                               key=self._state.secret)
+            return search_page(
+                visible,
+                EXPERIMENT_SCHEMA,
+                get,
+                lambda e: self._state.experiment_created[e.experiment_id],
+                self._state.clock,
+                filter_string,
+                order_by,
+                max_results,
+                page_token,
+                int(view),
+                key=self._state.secret,
+            )
 
     def _update_experiment(self, experiment_id: str, **changes: Any) -> None:
         with self._lock:
@@ -204,8 +231,14 @@ class MemoryTrackingStore(TrackingStore):
             self._update_experiment(experiment_id, tags=tags)
 
     # -- runs ---------------------------------------------------------------------
-    def create_run(self, experiment_id: str, user_id: Optional[str] = None, start_time: Optional[int] = None,
-                   tags: Optional[Mapping[str, str]] = None, run_name: Optional[str] = None) -> Run:
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: Optional[str] = None,
+        start_time: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        run_name: Optional[str] = None,
+    ) -> Run:
         """Create a RUNNING run in an active experiment."""
         run_name = rules.validate_run_name(run_name)
         tag_map = rules.validate_run_tags(tags)
@@ -215,9 +248,17 @@ class MemoryTrackingStore(TrackingStore):
             exp = self._experiment(experiment_id)
             rules.check_experiment_active(exp.experiment_id, exp.lifecycle_stage)
             run_id = new_run_id()
-            info = RunInfo(run_id, exp.experiment_id, run_name, user_id, RunStatus.RUNNING,
-                           now_ms() if start_time is None else start_time, None, LifecycleStage.ACTIVE,
-                           append_path(exp.artifact_location, run_id, "artifacts"))
+            info = RunInfo(
+                run_id,
+                exp.experiment_id,
+                run_name,
+                user_id,
+                RunStatus.RUNNING,
+                now_ms() if start_time is None else start_time,
+                None,
+                LifecycleStage.ACTIVE,
+                append_path(exp.artifact_location, run_id, "artifacts"),
+            )
             record = _RunRecord(info, self._tick(), tags=tag_map)
             self._state.runs[run_id] = record
             return record.to_run()
@@ -231,14 +272,22 @@ class MemoryTrackingStore(TrackingStore):
             record = self._run(run_id)
             return record.to_run(self._experiment_deleted(record))
 
-    def update_run_info(self, run_id: str, status: Optional[RunStatus] = None, end_time: Optional[int] = None,
-                        run_name: Optional[str] = None) -> RunInfo:
+    def update_run_info(
+        self,
+        run_id: str,
+        status: Optional[RunStatus] = None,
+        end_time: Optional[int] = None,
+        run_name: Optional[str] = None,
+    ) -> RunInfo:
         """Change status, end time and/or name."""
         update = rules.validate_run_update(status, end_time, run_name)
         with self._lock:
             record = self._writable_run(run_id)
-            changes: dict[str, Any] = {"status": update.status, "end_time": update.end_time,
-                                       "run_name": update.run_name}
+            changes: dict[str, Any] = {
+                "status": update.status,
+                "end_time": update.end_time,
+                "run_name": update.run_name,
+            }
             record.info = replace(record.info, **{k: v for k, v in changes.items() if v is not None})
             return record.info
 
@@ -255,8 +304,9 @@ class MemoryTrackingStore(TrackingStore):
         """Undo a soft delete (idempotent)."""
         self._set_stage(run_id, LifecycleStage.ACTIVE)
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         """All or nothing: validate everything, check param conflicts, then apply under the lock."""
         metrics, params, tags = rules.validate_batch_args(metrics, params, tags)
         with self._lock:
@@ -277,17 +327,24 @@ class MemoryTrackingStore(TrackingStore):
             if record.tags.pop(key, None) is None:
                 raise NotFoundError(f"run {run_id!r} has no tag {key!r}")
 
-    def get_metric_history(self, run_id: str, key: str, max_results: Optional[int] = None,
-                           page_token: Optional[str] = None) -> PagedList[Metric]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: Optional[int] = None, page_token: Optional[str] = None
+    ) -> PagedList[Metric]:
         """Every point, by (step, timestamp), then logging order (``sorted`` is stable)."""
         validate_key(key, "metric key")
         with self._lock:
             points = sorted(self._run(run_id).metrics.get(key, ()), key=lambda m: (m.step, m.timestamp))
         return offset_page(points, max_results, page_token, run_id, key, key=self._state.secret)
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
-                    view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = DEFAULT_MAX_RESULTS,
-                    order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Run]:
         """Search runs of the given experiments with the shared filter language."""
         wanted = set(rules.validate_experiment_ids(experiment_ids))
         view = rules.parse_view_type(view_type)
@@ -311,6 +368,18 @@ class MemoryTrackingStore(TrackingStore):
 
         with self._lock:
             records = [r for r in self._state.runs.values() if r.info.experiment_id in wanted and view.admits(stage(r))]
-            page = search_page(records, RUN_SCHEMA, get, lambda r: r.created, self._state.clock, filter_string,
-                               order_by, max_results, page_token, sorted(wanted), int(view), key=self._state.secret)
+            page = search_page(
+                records,
+                RUN_SCHEMA,
+                get,
+                lambda r: r.created,
+                self._state.clock,
+                filter_string,
+                order_by,
+                max_results,
+                page_token,
+                sorted(wanted),
+                int(view),
+                key=self._state.secret,
+            )
             return PagedList([r.to_run(self._experiment_deleted(r)) for r in page], page.token)

@@ -23,9 +23,17 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, cast
 from mlflow import entities as ml
 from mlflow.entities.model_registry import (
     ModelVersion as MlModelVersion,
+)
+from mlflow.entities.model_registry import (
     ModelVersionTag as MlModelVersionTag,
+)
+from mlflow.entities.model_registry import (
     RegisteredModel as MlRegisteredModel,
+)
+from mlflow.entities.model_registry import (
     RegisteredModelAlias as MlRegisteredModelAlias,
+)
+from mlflow.entities.model_registry import (
     RegisteredModelTag as MlRegisteredModelTag,
 )
 
@@ -135,6 +143,7 @@ def status_name(status: Any) -> Optional[str]:
 
 # --------------------------------------------------------------------- experiments
 
+
 def experiment_to_mlflow(exp: sk.Experiment, ids: ExperimentIds) -> ml.Experiment:
     """A storekit experiment as an MLflow one."""
     return ml.Experiment(
@@ -149,6 +158,7 @@ def experiment_to_mlflow(exp: sk.Experiment, ids: ExperimentIds) -> ml.Experimen
 
 
 # --------------------------------------------------------------------- runs
+
 
 def metric_to_mlflow(metric: sk.Metric, run_id: Optional[str] = None) -> ml.Metric:
     """A storekit metric point as an MLflow one."""
@@ -201,10 +211,7 @@ def run_info_to_mlflow(info: sk.RunInfo, ids: ExperimentIds) -> ml.RunInfo:
 def dataset_input_to_storekit(item: ml.DatasetInput) -> sk.DatasetInput:
     """An MLflow dataset input as storekit's (``mlflow.data.context`` becomes ``context``)."""
     ds = item.dataset
-    tags = {
-        (STOREKIT_CONTEXT_TAG if t.key == MLFLOW_CONTEXT_TAG else t.key): t.value
-        for t in (item.tags or [])
-    }
+    tags = {(STOREKIT_CONTEXT_TAG if t.key == MLFLOW_CONTEXT_TAG else t.key): t.value for t in (item.tags or [])}
     return sk.DatasetInput(
         dataset=sk.Dataset(
             name=ds.name,
@@ -244,9 +251,7 @@ def _json_tag(tags: Mapping[str, str], key: str, default: Any) -> Any:
         return default
 
 
-def run_to_mlflow(
-    run: sk.Run, ids: ExperimentIds, latest: Optional[Mapping[str, sk.Metric]] = None
-) -> ml.Run:
+def run_to_mlflow(run: sk.Run, ids: ExperimentIds, latest: Optional[Mapping[str, sk.Metric]] = None) -> ml.Run:
     """A storekit run as an MLflow one.
 
     ``latest`` gives the latest metric *points* (with step and timestamp) by
@@ -285,6 +290,7 @@ def run_to_mlflow(
 
 # --------------------------------------------------------------------- logged models
 
+
 def logged_model_to_mlflow(model: sk.LoggedModel, ids: ExperimentIds) -> ml.LoggedModel:
     """A storekit logged model as MLflow's."""
     return ml.LoggedModel(
@@ -305,6 +311,7 @@ def logged_model_to_mlflow(model: sk.LoggedModel, ids: ExperimentIds) -> ml.Logg
 
 
 # --------------------------------------------------------------------- registry
+
 
 def _source_to_mlflow(source: Optional[str]) -> Optional[str]:
     return wrap_artifact_uri(source)

@@ -71,9 +71,11 @@ PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 _ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute", "attr", "run"})
 _PREFIX_SPELLINGS = {"parameter": "params", "parameters": "params"}
-_KNOWN_PREFIXES = frozenset(
-    {"metrics", "metric", "params", "param", "tags", "tag", "datasets", "dataset"}
-) | _ATTRIBUTE_PREFIXES | frozenset(_PREFIX_SPELLINGS)
+_KNOWN_PREFIXES = (
+    frozenset({"metrics", "metric", "params", "param", "tags", "tag", "datasets", "dataset"})
+    | _ATTRIBUTE_PREFIXES
+    | frozenset(_PREFIX_SPELLINGS)
+)
 
 _IDENT = re.compile(
     r"""(?P<prefix>[^\W\d]\w*)

@@ -38,7 +38,14 @@ from storekit.validation import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, va
 
 from . import conversion as cv
 from .errors import not_implemented, translate_errors, translating_methods
-from .filters import EXPERIMENT_ALIASES, LOGGED_MODEL_ALIASES, RUN_ALIASES, logged_model_order_by, rewrite, rewrite_order_by
+from .filters import (
+    EXPERIMENT_ALIASES,
+    LOGGED_MODEL_ALIASES,
+    RUN_ALIASES,
+    logged_model_order_by,
+    rewrite,
+    rewrite_order_by,
+)
 from .genai import install_not_implemented
 from .paging import collect
 from .uris import unwrap, unwrap_location
@@ -86,7 +93,10 @@ def _truncated(value: Any, limit: int, what: str) -> Any:
     if isinstance(value, str) and len(value) > limit and MLFLOW_TRUNCATE_LONG_VALUES.get():
         _log.warning(
             "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
-            what, value[:100], len(value), limit,
+            what,
+            value[:100],
+            len(value),
+            limit,
         )
         return value[:limit]
     return value
@@ -184,9 +194,7 @@ class StorekitTrackingStore(AbstractStore):
         )
         return PagedList([cv.experiment_to_mlflow(e, self._ids) for e in items], token)
 
-    def create_experiment(
-        self, name: str, artifact_location: Optional[str] = None, tags: Any = None
-    ) -> str:
+    def create_experiment(self, name: str, artifact_location: Optional[str] = None, tags: Any = None) -> str:
         """Create an experiment; returns its MLflow id."""
         experiment_id = self._store.create_experiment(
             name, artifact_location=unwrap_location(artifact_location), tags=cv.tag_dict(tags)
@@ -244,9 +252,7 @@ class StorekitTrackingStore(AbstractStore):
         run_name: Optional[str],
     ) -> Any:
         """Create a run; invents a run name when none is given and sets ``mlflow.runName``."""
-        tag_map = {
-            k: _truncated(v, MAX_TAG_VALUE_LENGTH, "Tag value") for k, v in cv.tag_dict(tags).items()
-        }
+        tag_map = {k: _truncated(v, MAX_TAG_VALUE_LENGTH, "Tag value") for k, v in cv.tag_dict(tags).items()}
         tag_name = tag_map.get(MLFLOW_RUN_NAME)
         if run_name and tag_name and run_name != tag_name:
             raise MlflowException.invalid_parameter_value(
@@ -269,9 +275,7 @@ class StorekitTrackingStore(AbstractStore):
         """The run, with its latest metric points (value, step and timestamp)."""
         return self._run(run_id)
 
-    def update_run_info(
-        self, run_id: str, run_status: Any, end_time: Optional[int], run_name: Optional[str]
-    ) -> Any:
+    def update_run_info(self, run_id: str, run_status: Any, end_time: Optional[int], run_name: Optional[str]) -> Any:
         """Change status, end time and/or name (a new name also updates ``mlflow.runName``)."""
         status = cv.status_name(run_status)
         info = self._store.update_run_info(
@@ -304,9 +308,7 @@ class StorekitTrackingStore(AbstractStore):
             )
             for m in metrics or ()
         ]
-        sk_params = [
-            sk.Param(p.key, _truncated(p.value, MAX_PARAM_VALUE_LENGTH, "Param value")) for p in params or ()
-        ]
+        sk_params = [sk.Param(p.key, _truncated(p.value, MAX_PARAM_VALUE_LENGTH, "Param value")) for p in params or ()]
         sk_tags = [sk.RunTag(t.key, _truncated(t.value, MAX_TAG_VALUE_LENGTH, "Tag value")) for t in tags or ()]
         self._store.log_batch(run_id, metrics=sk_metrics, params=sk_params, tags=sk_tags)
         names = [t.value for t in sk_tags if t.key == MLFLOW_RUN_NAME]
@@ -405,9 +407,7 @@ class StorekitTrackingStore(AbstractStore):
         page_token: Optional[str] = None,
     ) -> PagedList:
         """Runs matching an MLflow filter and order (MLflow's syntax, see the README)."""
-        runs, token = self._search_runs(
-            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
-        )
+        runs, token = self._search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
         return PagedList(runs, token)
 
     def _search_runs(
@@ -434,7 +434,9 @@ class StorekitTrackingStore(AbstractStore):
         return [cv.run_to_mlflow(r, self._ids, self._latest_points(r) if exact else None) for r in runs], token
 
     # ------------------------------------------------------------------ datasets
-    def log_inputs(self, run_id: str, datasets: Optional[Sequence[Any]] = None, models: Optional[Sequence[Any]] = None) -> None:
+    def log_inputs(
+        self, run_id: str, datasets: Optional[Sequence[Any]] = None, models: Optional[Sequence[Any]] = None
+    ) -> None:
         """Record datasets (storekit ``log_inputs``) and logged-model inputs (a reserved run tag)."""
         if datasets:
             self._store.log_inputs(run_id, [cv.dataset_input_to_storekit(d) for d in datasets])
@@ -561,13 +563,9 @@ class StorekitTrackingStore(AbstractStore):
         from mlflow.models import Model
 
         if not isinstance(mlflow_model, Model):
-            raise TypeError(
-                f"Argument 'mlflow_model' should be mlflow.models.Model, got '{type(mlflow_model)}'"
-            )
+            raise TypeError(f"Argument 'mlflow_model' should be mlflow.models.Model, got '{type(mlflow_model)}'")
         model_dict = mlflow_model.get_tags_dict()
-        self._set_json_run_tag(
-            run_id, MLFLOW_LOGGED_MODELS, lambda current: [*(current or []), model_dict]
-        )
+        self._set_json_run_tag(run_id, MLFLOW_LOGGED_MODELS, lambda current: [*(current or []), model_dict])
 
     def set_model_versions_tags(self, name: str, version: str, model_id: str) -> None:
         """Record a registered version on its logged model (MLflow's ``mlflow.modelVersions`` tag)."""

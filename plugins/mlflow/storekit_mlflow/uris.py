@@ -64,7 +64,7 @@ def unwrap(uri: str) -> Optional[str]:
         raise InvalidParameterError(
             f"uri: {redact_uri(uri)!r} is not a storekit bridge URI (it must start with {PREFIX!r})"
         )
-    rest = uri[len(PREFIX):]
+    rest = uri[len(PREFIX) :]
     if not rest:
         return None
     if rest.startswith("///"):

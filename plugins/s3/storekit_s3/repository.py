@@ -19,7 +19,7 @@ checks, error translation) comes from
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar, Iterable, Mapping, Optional
+from typing import Any, ClassVar, Iterable, Optional
 from urllib.parse import urlsplit
 
 from storekit.artifacts.fsspec_repository import FsspecArtifactRepository
@@ -54,13 +54,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/prefix`` -> ``(bucket, prefix)``; InvalidParameterError if malformed."""
     parts = urlsplit(uri)
     if parts.scheme.lower() != "s3" or not parts.netloc:
-        raise InvalidParameterError(
-            f"artifact_uri {redact_uri(uri)!r}: expected s3://<bucket>/<prefix>"
-        )
+        raise InvalidParameterError(f"artifact_uri {redact_uri(uri)!r}: expected s3://<bucket>/<prefix>")
     if parts.query or parts.fragment:
-        raise InvalidParameterError(
-            f"artifact_uri {redact_uri(uri)!r}: query strings and fragments are not supported"
-        )
+        raise InvalidParameterError(f"artifact_uri {redact_uri(uri)!r}: query strings and fragments are not supported")
     return parts.netloc, parts.path.strip("/")
 
 
@@ -100,10 +96,7 @@ class S3ArtifactRepository(FsspecArtifactRepository):
     ) -> None:
         self.bucket, self.prefix = parse_s3_uri(artifact_uri)
         self.endpoint_url = (
-            endpoint_url
-            or os.environ.get("STOREKIT_S3_ENDPOINT_URL")
-            or os.environ.get("AWS_ENDPOINT_URL")
-            or None
+            endpoint_url or os.environ.get("STOREKIT_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
         )
         self._key = key
         self._secret = secret
@@ -197,8 +190,7 @@ class S3ArtifactRepository(FsspecArtifactRepository):
                 from storekit.errors import ArtifactNotFound
 
                 return ArtifactNotFound(
-                    f"artifact {path!r} under {redact_uri(self.artifact_uri)}: bucket "
-                    f"{self.bucket!r} does not exist"
+                    f"artifact {path!r} under {redact_uri(self.artifact_uri)}: bucket {self.bucket!r} does not exist"
                 )
         return super()._translate(exc, path, operation)
 

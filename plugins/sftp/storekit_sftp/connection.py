@@ -45,7 +45,8 @@ class _InsecureAcceptPolicy(paramiko.MissingHostKeyPolicy):
         logger.warning(
             "accepting the unverified %s host key of %s because insecure_accept_host_key is on "
             "(STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY): this is unsafe outside test setups",
-            key.get_name(), hostname,
+            key.get_name(),
+            hostname,
         )
 
 

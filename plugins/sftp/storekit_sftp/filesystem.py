@@ -130,7 +130,7 @@ class PooledSftpFile:
         try:
             if conn is not None and conn.alive:
                 self._fh.close()
-        except Exception as exc:  # noqa: BLE001 - already failing
+        except Exception as exc:
             self._release(exc)
             return
         self._release(ConnectionError("discarded") if conn is not None and not conn.alive else None)
@@ -173,6 +173,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         """Children of a directory (or the file itself), sorted by name."""
+
         def listing(sftp: paramiko.SFTPClient) -> list[dict[str, Any]]:
             attr = sftp.stat(path)
             if not stat.S_ISDIR(attr.st_mode or 0):
@@ -183,9 +184,11 @@ class PooledSftpFileSystem(AbstractFileSystem):
         entries = sorted(self._call(listing), key=lambda e: e["name"])
         return entries if detail else [e["name"] for e in entries]
 
-    def find(self, path: str, maxdepth: Optional[int] = None, withdirs: bool = False,
-             detail: bool = False, **kwargs: Any) -> Any:
+    def find(
+        self, path: str, maxdepth: Optional[int] = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
+    ) -> Any:
         """Every file under ``path`` (recursively), walked on one connection."""
+
         def walk(sftp: paramiko.SFTPClient) -> dict[str, dict[str, Any]]:
             found: dict[str, dict[str, Any]] = {}
             attr = sftp.stat(path)
@@ -211,6 +214,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
     # --- directories -----------------------------------------------------------
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
         """Create ``path`` and its missing parents."""
+
         def mk(sftp: paramiko.SFTPClient) -> None:
             missing: list[str] = []
             probe = path.rstrip("/")
@@ -241,8 +245,15 @@ class PooledSftpFileSystem(AbstractFileSystem):
         self.makedirs(path, exist_ok=True)
 
     # --- files --------------------------------------------------------------------
-    def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
-              cache_options: Any = None, **kwargs: Any) -> PooledSftpFile:
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: Any = None,
+        autocommit: bool = True,
+        cache_options: Any = None,
+        **kwargs: Any,
+    ) -> PooledSftpFile:
         return PooledSftpFile(self.pool, path, mode.replace("t", ""))
 
     def open(self, path: str, mode: str = "rb", block_size: Any = None, **kwargs: Any) -> PooledSftpFile:
@@ -253,6 +264,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         """Write ``value`` as the whole content of ``path`` (one pipelined write)."""
+
         def put(sftp: paramiko.SFTPClient) -> None:
             with sftp.open(path, "wb") as fh:
                 fh.set_pipelined(True)
@@ -262,6 +274,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
     def cat_file(self, path: str, start: Optional[int] = None, end: Optional[int] = None, **kwargs: Any) -> bytes:
         """The content of ``path`` (prefetched in parallel requests)."""
+
         def get(sftp: paramiko.SFTPClient) -> bytes:
             with sftp.open(path, "rb") as fh:
                 size = int(fh.stat().st_size or 0)
@@ -275,6 +288,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
     def mv(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Atomically rename ``path1`` onto ``path2`` (replacing it), with OpenSSH's posix-rename."""
+
         def rename(sftp: paramiko.SFTPClient) -> None:
             try:
                 sftp.posix_rename(path1, path2)
@@ -297,6 +311,7 @@ class PooledSftpFileSystem(AbstractFileSystem):
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: Optional[int] = None) -> None:
         """Remove a file, or a directory tree when ``recursive``."""
+
         def remove(sftp: paramiko.SFTPClient) -> None:
             attr = sftp.stat(path)
             if not stat.S_ISDIR(attr.st_mode or 0):

@@ -134,7 +134,9 @@ def parse_sftp_uri(
         try:
             timeout = float(env_timeout) if env_timeout else 15.0
         except ValueError:
-            raise InvalidParameterError(f"STOREKIT_SFTP_TIMEOUT: must be a number of seconds, got {env_timeout!r}") from None
+            raise InvalidParameterError(
+                f"STOREKIT_SFTP_TIMEOUT: must be a number of seconds, got {env_timeout!r}"
+            ) from None
     if timeout <= 0:
         raise InvalidParameterError(f"timeout: must be more than 0 seconds, got {timeout}")
 
@@ -162,8 +164,6 @@ def parse_sftp_uri(
         insecure_accept_host_key=insecure,
         timeout=float(timeout),
         proxy_command=str(cfg["proxycommand"]) if cfg.get("proxycommand") else None,
-        password=password
-        or (unquote(parts.password) if parts.password else None)
-        or _env("STOREKIT_SFTP_PASSWORD"),
+        password=password or (unquote(parts.password) if parts.password else None) or _env("STOREKIT_SFTP_PASSWORD"),
         passphrase=passphrase or _env("STOREKIT_SFTP_KEY_PASSPHRASE"),
     )

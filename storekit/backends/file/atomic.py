@@ -45,7 +45,7 @@ def write_json_atomic(path: Path, obj: Any, fsync: Optional[bool] = None) -> Non
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 if fsync if fsync is not None else fsync_enabled():
                     os.fsync(fd)
             finally:
@@ -73,7 +73,7 @@ def read_json_or_none(path: Path) -> Any:
     """Like :func:`read_json`, but None when the file does not exist."""
     try:
         return read_json(path)
-    except Exception as exc:  # noqa: BLE001 - unwrap the translated FileNotFoundError
+    except Exception as exc:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         if isinstance(cause, FileNotFoundError):
             return None

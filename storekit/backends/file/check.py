@@ -34,11 +34,12 @@ from typing import Any
 
 from ...entities import Metric, metric_order_key
 from ...errors import StorekitError
-from ...integrity import ERROR, WARNING, IntegrityReport, describe_error as describe
+from ...integrity import ERROR, WARNING, IntegrityReport
+from ...integrity import describe_error as describe
 from ...uri import local_path_from_uri
+from ..opening import mlflow_layout, mlflow_store
 from .atomic import read_json
 from .experiments import META_FILE
-from ..opening import mlflow_layout, mlflow_store
 from .layout import FORMAT_VERSION, MARKER_FILE, safe_file_name
 from .metric_log import read_points
 from .run_index import INDEX_FILE, ExperimentIndex
@@ -52,9 +53,7 @@ _RUN_DIR = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _is_leftover(name: str) -> bool:
-    return bool(_TEMP_FILE.match(name) or _TEMP_DIR.match(name)) or (
-        name.startswith(".") and _ARTIFACT_TEMP in name
-    )
+    return bool(_TEMP_FILE.match(name) or _TEMP_DIR.match(name)) or (name.startswith(".") and _ARTIFACT_TEMP in name)
 
 
 def _remove(path: Path) -> None:
@@ -159,16 +158,24 @@ class _FileChecker:
                 with open(path, "r+b") as fh:
                     fh.truncate(index.log.offset)
                 repaired = True
-            self.report.add(WARNING, path, f"torn last line ({size - index.log.offset} bytes) "
-                            "left by an interrupted write", repaired)
+            self.report.add(
+                WARNING,
+                path,
+                f"torn last line ({size - index.log.offset} bytes) left by an interrupted write",
+                repaired,
+            )
 
     def _orphan_dir(self, path: Path) -> None:
         repaired = False
         if self.repair:
             shutil.rmtree(path)
             repaired = True
-        self.report.add(WARNING, path, "run directory without an entry in the run index "
-                        "(a create_run interrupted before its commit)", repaired)
+        self.report.add(
+            WARNING,
+            path,
+            "run directory without an entry in the run index (a create_run interrupted before its commit)",
+            repaired,
+        )
 
     def run(self, exp_dir: Path, state: Any) -> None:
         run_dir = exp_dir / state.run_id
@@ -186,8 +193,9 @@ class _FileChecker:
                 with open(history, "r+b") as fh:
                     fh.truncate(state.mo)
                 repaired = True
-            self.report.add(WARNING, history, f"{size - state.mo} uncommitted bytes of an interrupted "
-                            "log_batch", repaired)
+            self.report.add(
+                WARNING, history, f"{size - state.mo} uncommitted bytes of an interrupted log_batch", repaired
+            )
         try:
             points = read_points(history, 0, state.mo)
         except StorekitError as exc:
@@ -205,8 +213,11 @@ class _FileChecker:
         history_keys = {k: metric_order_key(m) for k, m in latest.items()}
         for key in sorted(set(indexed) | set(history_keys)):
             if indexed.get(key) != history_keys.get(key):
-                self.error(history, f"latest value of metric {key!r} in the run index "
-                           f"{indexed.get(key)} disagrees with its history {history_keys.get(key)}")
+                self.error(
+                    history,
+                    f"latest value of metric {key!r} in the run index "
+                    f"{indexed.get(key)} disagrees with its history {history_keys.get(key)}",
+                )
 
     def registry(self) -> None:
         models = self.root / "models"
@@ -226,8 +237,9 @@ class _FileChecker:
             self.report.count("model versions", len(doc["versions"]))
             numbers = [int(n) for n in doc["versions"] if str(n).isdigit()]
             if numbers and max(numbers) >= int(doc.get("next_version", 0)):
-                self.error(path, f"version counter {doc.get('next_version')} is not above "
-                           f"the highest version {max(numbers)}")
+                self.error(
+                    path, f"version counter {doc.get('next_version')} is not above the highest version {max(numbers)}"
+                )
             if safe_file_name(str(doc.get("name"))) != entry:
                 self._unfinished_rename(directory, doc)
 
@@ -237,9 +249,12 @@ class _FileChecker:
         if self.repair and not target.exists():
             os.rename(directory, target)
             repaired = True
-        self.report.add(WARNING if not target.exists() else ERROR, directory,
-                        f"model directory does not match its name {doc['name']!r} "
-                        "(an interrupted rename)", repaired)
+        self.report.add(
+            WARNING if not target.exists() else ERROR,
+            directory,
+            f"model directory does not match its name {doc['name']!r} (an interrupted rename)",
+            repaired,
+        )
 
 
 def check_file_store(uri: str, repair: bool = False) -> IntegrityReport:

@@ -20,8 +20,18 @@ import shutil
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from ...entities import DatasetInput, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, RunInfo
-from ...entities import Param, RunImport, RunTag
+from ...entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    Metric,
+    ModelVersion,
+    Param,
+    RegisteredModel,
+    RunImport,
+    RunInfo,
+    RunTag,
+)
 from ...errors import AlreadyExistsError, InvalidParameterError
 from ...uri import append_path
 from ...validation import (
@@ -91,7 +101,8 @@ class FileTrackingImportOps:
             if other is not None and str(other["experiment_id"]) != eid:
                 raise AlreadyExistsError(
                     f"experiment name {name!r} is already taken by experiment {other['experiment_id']!r} "
-                    f"(importing experiment {eid!r})")
+                    f"(importing experiment {eid!r})"
+                )
             if catalog.load(eid) is not None:
                 catalog.save(doc)
             else:
@@ -129,7 +140,7 @@ class FileTrackingImportOps:
         plist = [Param(k, v) for k, v in params.items()]
         tlist = [RunTag(k, v) for k, v in tags.items()]
         for start in range(0, max(len(plist), len(tlist)), _ITEM_CHUNK):
-            validate_batch(params=plist[start:start + _ITEM_CHUNK], tags=tlist[start:start + _ITEM_CHUNK])
+            validate_batch(params=plist[start : start + _ITEM_CHUNK], tags=tlist[start : start + _ITEM_CHUNK])
         records = dataset_records(inputs, ())
         index = self._index(eid)
         run_dir = index.dir / run_id
@@ -142,7 +153,7 @@ class FileTrackingImportOps:
             for chunk in metric_chunks():
                 chunk = list(chunk)
                 for start in range(0, len(chunk), _METRIC_CHUNK):
-                    part = chunk[start:start + _METRIC_CHUNK]
+                    part = chunk[start : start + _METRIC_CHUNK]
                     validate_batch(metrics=part)
                     size = append_committed(tmp, size, encode_metrics(part))
                     for key, point in latest_points(part).items():
@@ -163,12 +174,22 @@ class FileTrackingImportOps:
                     "op": "create",
                     "seq": previous.seq if previous is not None else index.next_seq,
                     "run": {
-                        "run_id": run_id, "experiment_id": eid, "run_name": run_name, "user_id": info.user_id,
-                        "status": str(info.status), "start_time": info.start_time, "end_time": info.end_time,
-                        "lifecycle_stage": str(info.lifecycle_stage), "artifact_uri": info.artifact_uri,
+                        "run_id": run_id,
+                        "experiment_id": eid,
+                        "run_name": run_name,
+                        "user_id": info.user_id,
+                        "status": str(info.status),
+                        "start_time": info.start_time,
+                        "end_time": info.end_time,
+                        "lifecycle_stage": str(info.lifecycle_stage),
+                        "artifact_uri": info.artifact_uri,
                     },
-                    "params": dict(params), "tags": dict(tags), "metrics": latest, "mo": size,
-                    "inputs": records, "outputs": list(dict.fromkeys(outputs)),
+                    "params": dict(params),
+                    "tags": dict(tags),
+                    "metrics": latest,
+                    "mo": size,
+                    "inputs": records,
+                    "outputs": list(dict.fromkeys(outputs)),
                 }
                 index.commit(event)
                 self._run_experiment[run_id] = eid
@@ -186,19 +207,27 @@ class FileTrackingImportOps:
         points = read_points(index.dir / state.run_id / "metrics.jsonl", 0, state.mo)
         points.sort(key=lambda m: (m.key, m.step, m.timestamp))  # stable: logging order within ties
         for start in range(0, len(points), chunk_size):
-            yield points[start:start + chunk_size]
+            yield points[start : start + chunk_size]
 
     def import_logged_model(self, model: LoggedModel) -> None:
         """Write a logged model with its id, tags, params and latest metrics (replacing one with that id)."""
         eid = _experiment_dir_id(model.experiment_id)
-        if not isinstance(model.model_id, str) or not model.model_id.startswith("m-") \
-                or not model.model_id[2:].isalnum():
+        if (
+            not isinstance(model.model_id, str)
+            or not model.model_id.startswith("m-")
+            or not model.model_id[2:].isalnum()
+        ):
             raise InvalidParameterError(f"model_id {str(model.model_id)[:80]!r}: is not a logged model id")
         doc = {
-            "model_id": model.model_id, "experiment_id": eid, "name": model.name,
-            "artifact_location": model.artifact_location, "creation_timestamp": model.creation_timestamp,
-            "last_updated_timestamp": model.last_updated_timestamp, "model_type": model.model_type,
-            "source_run_id": model.source_run_id, "status": str(model.status),
+            "model_id": model.model_id,
+            "experiment_id": eid,
+            "name": model.name,
+            "artifact_location": model.artifact_location,
+            "creation_timestamp": model.creation_timestamp,
+            "last_updated_timestamp": model.last_updated_timestamp,
+            "model_type": model.model_type,
+            "source_run_id": model.source_run_id,
+            "status": str(model.status),
             "status_message": model.status_message,
             "tags": validate_tags(model.tags, "logged model tag"),
             "params": validate_tags(model.params, "logged model param"),
@@ -239,10 +268,16 @@ class FileRegistryImportOps:
             "next_version": max((int(n) for n in numbers), default=0) + 1,
             "versions": {
                 number: {
-                    "creation_timestamp": v.creation_timestamp, "last_updated_timestamp": v.last_updated_timestamp,
-                    "description": v.description, "user_id": v.user_id, "current_stage": v.current_stage,
-                    "source": v.source, "run_id": v.run_id, "status": v.status,
-                    "tags": validate_tags(v.tags, "model version tag"), "model_id": v.model_id,
+                    "creation_timestamp": v.creation_timestamp,
+                    "last_updated_timestamp": v.last_updated_timestamp,
+                    "description": v.description,
+                    "user_id": v.user_id,
+                    "current_stage": v.current_stage,
+                    "source": v.source,
+                    "run_id": v.run_id,
+                    "status": v.status,
+                    "tags": validate_tags(v.tags, "model version tag"),
+                    "model_id": v.model_id,
                 }
                 for number, v in zip(numbers, versions)
             },

@@ -117,9 +117,7 @@ class JsonLog:
         with translated("reading", self.path):
             size = self._size if self._size is not None else os.fstat(self._fd).st_size
             if size < self.offset:
-                raise StoreCorruptionError(
-                    f"file store: {self.path} shrank from {self.offset} to {size} bytes"
-                )
+                raise StoreCorruptionError(f"file store: {self.path} shrank from {self.offset} to {size} bytes")
             if size == self.offset:
                 return restarted, []
             data = os.pread(self._fd, size - self.offset, self.offset)
@@ -147,13 +145,11 @@ class JsonLog:
                         raise StoreCorruptionError(f"file store: {self.path} appeared unexpectedly")
                 elif size != self.offset:
                     if size < self.offset:
-                        raise StoreCorruptionError(
-                            f"file store: {self.path} shrank from {self.offset} to {size} bytes"
-                        )
+                        raise StoreCorruptionError(f"file store: {self.path} shrank from {self.offset} to {size} bytes")
                     os.ftruncate(fd, self.offset)  # a torn line of a crashed writer
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 if fsync_enabled():
                     os.fsync(fd)
             finally:
@@ -172,7 +168,7 @@ class JsonLog:
                 try:
                     view = memoryview(data)
                     while view:
-                        view = view[os.write(fd, view):]
+                        view = view[os.write(fd, view) :]
                     if fsync_enabled():
                         os.fsync(fd)
                 finally:

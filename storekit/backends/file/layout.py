@@ -109,9 +109,7 @@ def _refuse_foreign(root: Path, entries: "list[str]") -> None:
     if mlflow is not None:
         raise mlflow_store(str(root), f"an mlruns/ directory: found {mlflow}")
     shown = ", ".join(repr(e) for e in others[:3]) + (", ..." if len(others) > 3 else "")
-    raise foreign_store(
-        str(root), f"the directory holds {len(others)} entries ({shown}) and no {MARKER_FILE} marker"
-    )
+    raise foreign_store(str(root), f"the directory holds {len(others)} entries ({shown}) and no {MARKER_FILE} marker")
 
 
 #: The shape of a hashed (long) name's file name; no short name's file name has it.

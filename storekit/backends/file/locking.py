@@ -87,9 +87,7 @@ class StoreLock:
                     delay = min(delay * 2, 0.02)
 
     def _timed_out(self, timeout: float) -> BackendUnavailableError:
-        return BackendUnavailableError(
-            f"file store: timed out after {timeout:.0f} s waiting for lock {self.path}"
-        )
+        return BackendUnavailableError(f"file store: timed out after {timeout:.0f} s waiting for lock {self.path}")
 
     def _release_file(self) -> None:
         if fcntl is None:  # pragma: no cover - Windows

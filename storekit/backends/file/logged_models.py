@@ -142,6 +142,7 @@ class LoggedModelCatalog:
                 if m.key not in best or metric_order_key(m) > metric_order_key(best[m.key]):
                     best[m.key] = m
         for model_id, latest in by_model.items():
+
             def apply(doc: dict[str, Any], latest: dict[str, Metric] = latest) -> None:
                 stored = doc.setdefault("metrics", {})
                 for key, m in latest.items():

@@ -71,8 +71,9 @@ def encode_metrics(metrics: Sequence[Metric]) -> bytes:
         if model_id is None:
             append('%s%s,"timestamp":%d,"step":%d}\n' % (prefix, value, timestamp, step))
         else:
-            append('%s%s,"timestamp":%d,"step":%d,"model_id":%s}\n'
-                   % (prefix, value, timestamp, step, _dumps(model_id)))
+            append(
+                '%s%s,"timestamp":%d,"step":%d,"model_id":%s}\n' % (prefix, value, timestamp, step, _dumps(model_id))
+            )
     return "".join(parts).encode("utf-8")
 
 
@@ -115,9 +116,7 @@ def append_committed(path: Path, committed: int, data: bytes) -> int:
         try:
             size = os.fstat(fd).st_size
             if size < committed:
-                raise StoreCorruptionError(
-                    f"file store: {path} has {size} bytes but {committed} were committed"
-                )
+                raise StoreCorruptionError(f"file store: {path} has {size} bytes but {committed} were committed")
             if size > committed:
                 os.ftruncate(fd, committed)
             view = memoryview(data)
@@ -159,8 +158,11 @@ def _lines_of_key(data: bytes, key: str) -> Optional[bytes]:
     differently (escapes, other layouts): the caller parses everything.
     """
     lines = data.count(b"\n")
-    if (b"\\" in data or data.count(b'"key":') != lines
-            or data.count(b"\n" + _LINE_START) + data.startswith(_LINE_START) != lines):
+    if (
+        b"\\" in data
+        or data.count(b'"key":') != lines
+        or data.count(b"\n" + _LINE_START) + data.startswith(_LINE_START) != lines
+    ):
         return None  # escapes, a "key" field twice or elsewhere, or another layout
     prefix = b'\n{"key":' + json.dumps(key, ensure_ascii=False).encode("utf-8") + b","
     data = b"\n" + data
@@ -168,7 +170,7 @@ def _lines_of_key(data: bytes, key: str) -> Optional[bytes]:
     pos = data.find(prefix)
     while pos >= 0:
         end = data.index(b"\n", pos + 1)
-        parts.append(data[pos + 1:end + 1])
+        parts.append(data[pos + 1 : end + 1])
         pos = data.find(prefix, end)
     return b"".join(parts)
 
@@ -193,8 +195,7 @@ def read_points(path: Path, start: int, end: int, key: Optional[str] = None) -> 
         try:
             if key is not None and d["key"] != key:
                 continue
-            out.append(Metric(d["key"], float(d["value"]), int(d["timestamp"]), int(d["step"]),
-                              d.get("model_id")))
+            out.append(Metric(d["key"], float(d["value"]), int(d["timestamp"]), int(d["step"]), d.get("model_id")))
         except (KeyError, TypeError, ValueError):
             raise StoreCorruptionError(f"file store: {path} has a malformed metric line") from None
     return out

@@ -51,6 +51,5 @@ def translated(action: str, path: Union[str, "os.PathLike[str]"]) -> Iterator[No
         raise
     except OSError as exc:
         raise BackendUnavailableError(
-            f"file store: {action} {os.fspath(path)} failed: {describe_os_error(exc)}"
-            f" (errno {exc.errno})"
+            f"file store: {action} {os.fspath(path)} failed: {describe_os_error(exc)} (errno {exc.errno})"
         ) from exc

@@ -137,18 +137,16 @@ def search_page(
             else:
                 lo = mid + 1
         start = lo
-    page = ordered[start:start + max_results]
+    page = ordered[start : start + max_results]
     token = None
     if start + max_results < len(ordered):
-        token = encode_page_token(
-            {"after": order_values(page[-1], keys, get), "bound": bound}, fingerprint, key=key
-        )
+        token = encode_page_token({"after": order_values(page[-1], keys, get), "bound": bound}, fingerprint, key=key)
     return PagedList(page, token)
 
 
 def accessor_from_getter(get: Callable[[T, Any], object]) -> Callable[[Any], Callable[[T], object]]:
     """An ``accessor`` (identifier -> item -> value) calling ``get(item, identifier)``."""
-    return lambda ident: (lambda item: get(item, ident))
+    return lambda ident: lambda item: get(item, ident)
 
 
 def getter_from_accessor(accessor: Callable[[Any], Callable[[T], object]]) -> Callable[[T, Any], object]:

@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from ... import rules
 from ...entities import ModelVersion, ModelVersionStage, ModelVersionStatus, PagedList, RegisteredModel
 from ...errors import (
     AlreadyExistsError,
@@ -33,8 +34,6 @@ from ...errors import (
 )
 from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
-from ...uri import redact_uri
-from ... import rules
 from ...rules import (
     validate_alias,
     validate_description,
@@ -45,6 +44,7 @@ from ...rules import (
     validate_tags,
     validate_version,
 )
+from ...uri import redact_uri
 from .atomic import read_json, write_json_atomic
 from .importing import FileRegistryImportOps
 from .layout import open_root, safe_file_name
@@ -84,8 +84,7 @@ def _latest_versions(doc: dict[str, Any], stages: object = None) -> list[ModelVe
         if (wanted is None or stage in wanted) and int(number) > newest.get(stage, 0):
             newest[stage] = int(number)
     return [
-        _version_entity(doc["name"], str(n), doc["versions"][str(n)], doc["aliases"])
-        for _, n in sorted(newest.items())
+        _version_entity(doc["name"], str(n), doc["versions"][str(n)], doc["aliases"]) for _, n in sorted(newest.items())
     ]
 
 
@@ -194,9 +193,7 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
         out = dict(doc)
         out["tags"] = dict(doc.get("tags") or {})
         out["aliases"] = dict(doc.get("aliases") or {})
-        out["versions"] = {
-            k: dict(v, tags=dict(v.get("tags") or {})) for k, v in doc["versions"].items()
-        }
+        out["versions"] = {k: dict(v, tags=dict(v.get("tags") or {})) for k, v in doc["versions"].items()}
         return out
 
     @staticmethod
@@ -401,7 +398,9 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
         number, v = self._version(doc, version)
         return _version_entity(doc["name"], number, v, doc["aliases"])
 
-    def _change_version(self, name: str, version: str, change: Callable[[dict[str, Any], dict[str, Any]], None]) -> ModelVersion:
+    def _change_version(
+        self, name: str, version: str, change: Callable[[dict[str, Any], dict[str, Any]], None]
+    ) -> ModelVersion:
         def apply(doc: dict[str, Any]) -> ModelVersion:
             number, v = self._version(doc, version)
             change(doc, v)

@@ -61,9 +61,23 @@ class RunState:
     """The materialised state of one run (mutable, owned by its index)."""
 
     __slots__ = (
-        "run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
-        "lifecycle_stage", "artifact_uri", "params", "tags", "metrics", "mo", "inputs",
-        "outputs", "seq", "_info",
+        "run_id",
+        "experiment_id",
+        "run_name",
+        "user_id",
+        "status",
+        "start_time",
+        "end_time",
+        "lifecycle_stage",
+        "artifact_uri",
+        "params",
+        "tags",
+        "metrics",
+        "mo",
+        "inputs",
+        "outputs",
+        "seq",
+        "_info",
     )
 
     def __init__(self, event: dict[str, Any]) -> None:
@@ -169,9 +183,7 @@ class RunState:
 
     def dataset_inputs(self) -> tuple[DatasetInput, ...]:
         """The run's dataset inputs as entities."""
-        return tuple(
-            DatasetInput(Dataset(**d["dataset"]), dict(d.get("tags") or {})) for d in self.inputs
-        )
+        return tuple(DatasetInput(Dataset(**d["dataset"]), dict(d.get("tags") or {})) for d in self.inputs)
 
     def to_run(self, experiment_deleted: bool = False) -> Run:
         """A :class:`Run` snapshot (fresh dicts: callers may not corrupt the index)."""

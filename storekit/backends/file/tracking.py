@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from ... import rules
 from ...entities import (
     DatasetInput,
     Experiment,
@@ -41,11 +42,11 @@ from ...errors import (
     NotFoundError,
     RunNotFound,
 )
-from ...ids import default_artifact_root as configured_artifact_root, new_run_id, now_ms
+from ...histories import MetricHistories, validate_history_request
+from ...ids import default_artifact_root as configured_artifact_root
+from ...ids import new_run_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from ...paging import decode_page_token, encode_page_token, query_fingerprint, token_int
-from ...uri import append_path, path_to_file_uri, redact_uri
-from ... import rules
 from ...rules import (
     validate_experiment_id,
     validate_experiment_name,
@@ -54,19 +55,19 @@ from ...rules import (
     validate_run_id,
     validate_tags,
 )
-from ...histories import MetricHistories, validate_history_request
+from ...uri import append_path, path_to_file_uri, redact_uri
 from ..opening import refuse_mlflow_artifact_root
 from .datasets import dataset_records
-from .importing import FileTrackingImportOps
 from .experiments import ExperimentCatalog
+from .importing import FileTrackingImportOps
+from .layout import open_root
 from .logged_models import LoggedModelCatalog
 from .logged_models import to_entity as logged_model_entity
-from .layout import open_root
 from .metric_log import append_committed, encode_metrics, latest_points, read_points
 from .oserrors import translated
-from .secret import store_secret
 from .query import ResultCache, getter_from_accessor, int_bound, search_page, timestamp_bound
 from .run_index import ExperimentIndex, RunState
+from .secret import store_secret
 
 __all__ = ["FileTrackingStore"]
 
@@ -199,9 +200,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
 
         view = rules.parse_view_type(view_type)
         experiments = [
-            ExperimentCatalog.to_entity(d)
-            for d in self._experiments.all()
-            if view.admits(d["lifecycle_stage"])
+            ExperimentCatalog.to_entity(d) for d in self._experiments.all() if view.admits(d["lifecycle_stage"])
         ]
 
         def get(exp: Experiment, ident: Any) -> object:
@@ -324,8 +323,9 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         return doc is None or doc["lifecycle_stage"] == LifecycleStage.DELETED.value
 
     def _check_writable(self, state: RunState) -> None:
-        experiment_stage = LifecycleStage.DELETED if self._experiment_deleted(state.experiment_id) \
-            else LifecycleStage.ACTIVE
+        experiment_stage = (
+            LifecycleStage.DELETED if self._experiment_deleted(state.experiment_id) else LifecycleStage.ACTIVE
+        )
         rules.check_run_writable(state.run_id, state.lifecycle_stage, experiment_stage, state.experiment_id)
 
     def create_run(
@@ -487,8 +487,9 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         if source_run_id is not None:
             self._locate(source_run_id)
         return logged_model_entity(
-            self._models.create(str(doc["experiment_id"]), doc["artifact_location"], name, source_run_id,
-                                tags, params, model_type)
+            self._models.create(
+                str(doc["experiment_id"]), doc["artifact_location"], name, source_run_id, tags, params, model_type
+            )
         )
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
@@ -526,8 +527,11 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
 
         ids = sorted(rules.validate_experiment_ids(experiment_ids))
         docs = [
-            d for e in ids if e.isdigit() and self._experiments.load(e) is not None
-            for d in self._models.all_in(e) if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
+            d
+            for e in ids
+            if e.isdigit() and self._experiments.load(e) is not None
+            for d in self._models.all_in(e)
+            if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
         ]
 
         def get(doc: dict[str, Any], ident: Any) -> object:
@@ -616,9 +620,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         token = encode_page_token({"i": end}, fingerprint, key=self._token_key) if end < len(points) else None
         return PagedList(points[start:end], token)
 
-    def get_metric_histories(
-        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
-    ) -> MetricHistories:
+    def get_metric_histories(self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None) -> MetricHistories:
         """Histories of many runs and keys, reading each run's history file once."""
         runs, wanted = validate_history_request(run_ids, keys)
         out = MetricHistories()
@@ -687,10 +689,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
                 version=(tuple((i.dir.name, i.log.version()) for i in indexes), tuple(sorted(deleted_experiments))),
                 accessor=accessor,
             )
-            return PagedList(
-                [s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token
-            )
-
+            return PagedList([s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token)
 
 
 def _visible_states(
@@ -740,9 +739,7 @@ def _run_accessor(deleted_experiments: set[str]) -> Callable[[Any], Callable[[Ru
             return operator.attrgetter(key) if key in RunState.__slots__ else (lambda state: None)
         # datasets: any-match over the run's inputs
         if key == "context":
-            return lambda state: tuple(
-                d["tags"]["context"] for d in state.inputs if "context" in (d.get("tags") or {})
-            )
+            return lambda state: tuple(d["tags"]["context"] for d in state.inputs if "context" in (d.get("tags") or {}))
         return lambda state: tuple(d["dataset"].get(key) for d in state.inputs)
 
     return accessor

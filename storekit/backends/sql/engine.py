@@ -23,11 +23,12 @@ import importlib.util
 import os
 import random
 import time
-from urllib.parse import unquote
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from urllib.parse import unquote
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc as sa_exc
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -70,6 +71,7 @@ def statement_timeout(explicit: Any = None) -> Optional[float]:
             value = DEFAULT_STATEMENT_TIMEOUT
     return value if value > 0 else None
 
+
 T = TypeVar("T")
 
 #: dialect -> (default driver, module it needs, pip extra)
@@ -79,8 +81,13 @@ _DRIVERS: dict[str, tuple[str, str, str]] = {
     "mariadb": ("pymysql", "pymysql", "mysql"),
 }
 #: driver name -> module that must be importable
-_DRIVER_MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pymysql": "pymysql",
-                   "mysqldb": "MySQLdb", "pysqlite": "sqlite3"}
+_DRIVER_MODULES = {
+    "psycopg": "psycopg",
+    "psycopg2": "psycopg2",
+    "pymysql": "pymysql",
+    "mysqldb": "MySQLdb",
+    "pysqlite": "sqlite3",
+}
 #: pip command that installs a dialect's driver
 DRIVER_HINTS = {d: f"pip install 'storekit[{extra}]'" for d, (_, _, extra) in _DRIVERS.items()}
 
@@ -97,11 +104,18 @@ _MYSQL_READ_ONLY = {1142, 1227, 1290, 1036}
 #: PostgreSQL SQLSTATEs that no retry can fix: bad credentials, unknown role or database
 _PG_PERMANENT = {"28000", "28P01", "3D000", "42501"}
 #: libpq texts of those failures (connection errors carry no SQLSTATE)
-_PG_PERMANENT_TEXT = ("password authentication failed", "does not exist", "no pg_hba.conf entry",
-                      "permission denied for database")
+_PG_PERMANENT_TEXT = (
+    "password authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "permission denied for database",
+)
 #: driver texts of a query that can never run (too many bound parameters)
-_TOO_MANY_PARAMETERS = ("number of parameters must be between", "too many sql variables",
-                        "prepared statement contains too many placeholders")
+_TOO_MANY_PARAMETERS = (
+    "number of parameters must be between",
+    "too many sql variables",
+    "prepared statement contains too many placeholders",
+)
 
 
 def to_sqlalchemy_url(uri: str) -> sa.engine.URL:
@@ -290,9 +304,7 @@ class Database:
             return False
         if self.dialect == "sqlite":
             msg = str(orig).lower()
-            return isinstance(exc, sa_exc.OperationalError) and (
-                "locked" in msg or "busy" in msg
-            )
+            return isinstance(exc, sa_exc.OperationalError) and ("locked" in msg or "busy" in msg)
         if self.dialect == "postgresql":
             return getattr(orig, "sqlstate", None) in _PG_TRANSIENT
         args: tuple[Any, ...] = getattr(orig, "args", ())
@@ -314,9 +326,7 @@ class Database:
                 return isinstance(exc, sa_exc.OperationalError)
             return sqlstate.startswith("08") or sqlstate == "57P03"
         msg = str(orig).lower()
-        return isinstance(exc, sa_exc.OperationalError) and (
-            "disk is full" in msg or "disk i/o error" in msg
-        )
+        return isinstance(exc, sa_exc.OperationalError) and ("disk is full" in msg or "disk i/o error" in msg)
 
     def is_permanent(self, exc: BaseException) -> bool:
         """A failure no retry can fix: wrong credentials, unknown role or database, unopenable file,
@@ -366,8 +376,10 @@ class Database:
                 "narrow the request (fewer runs, keys or comparisons) or raise the timeout"
             )
         code = getattr(orig, "args", (None,))[:1]
-        if getattr(orig, "sqlstate", None) == "3D000" or code == (1049,) or (
-            self.dialect == "postgresql" and 'database "' in lowered and "does not exist" in lowered
+        if (
+            getattr(orig, "sqlstate", None) == "3D000"
+            or code == (1049,)
+            or (self.dialect == "postgresql" and 'database "' in lowered and "does not exist" in lowered)
         ):
             return StoreNotFoundError(
                 f"no storekit store at {self.redacted_uri}: the database does not exist on the server "

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from ... import rules
 from ...entities import Experiment, ExperimentTag, LifecycleStage, PagedList, ViewType
 from ...errors import AlreadyExistsError, ExperimentNotFound, NotFoundError
 from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS
+from ...rules import validate_experiment_id, validate_experiment_name, validate_key, validate_tags
 from ...search.ast import EXPERIMENT_SCHEMA, Kind
 from ...uri import append_path
-from ... import rules
-from ...rules import validate_experiment_id, validate_experiment_name, validate_key, validate_tags
 from . import schema as s
 from .engine import Database
 from .paged import fingerprint, paged_select, parse_query
@@ -104,18 +103,24 @@ class ExperimentOps:
             new_id = inserted_id(
                 conn,
                 sa.insert(_e).values(
-                    name=name, artifact_location=artifact_location or "",
-                    lifecycle_stage=LifecycleStage.ACTIVE.value, creation_time=now, last_update_time=now,
-                )
+                    name=name,
+                    artifact_location=artifact_location or "",
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=now,
+                    last_update_time=now,
+                ),
             )
             if not artifact_location:
                 conn.execute(
-                    sa.update(_e).where(_e.c.experiment_id == new_id)
+                    sa.update(_e)
+                    .where(_e.c.experiment_id == new_id)
                     .values(artifact_location=append_path(self._artifact_root, str(new_id)))
                 )
             if tag_map:
-                conn.execute(sa.insert(s.experiment_tags),
-                             [{"experiment_id": new_id, "key": k, "value": v} for k, v in tag_map.items()])
+                conn.execute(
+                    sa.insert(s.experiment_tags),
+                    [{"experiment_id": new_id, "key": k, "value": v} for k, v in tag_map.items()],
+                )
             return str(new_id)
 
         return self._db.run(txn)
@@ -152,9 +157,18 @@ class ExperimentOps:
 
         def txn(conn: Connection) -> PagedList[Experiment]:
             rows, token = paged_select(
-                conn, columns=list(_e.c), base=_e, where=[view_condition(_e.c.lifecycle_stage, view_type)],
-                expr=expr, keys=keys, spec=EXPERIMENT_SPEC, max_results=max_results,
-                page_token=page_token, query=query, key=self._token_key, bound_column=_e.c.experiment_id,
+                conn,
+                columns=list(_e.c),
+                base=_e,
+                where=[view_condition(_e.c.lifecycle_stage, view_type)],
+                expr=expr,
+                keys=keys,
+                spec=EXPERIMENT_SPEC,
+                max_results=max_results,
+                page_token=page_token,
+                query=query,
+                key=self._token_key,
+                bound_column=_e.c.experiment_id,
             )
             return PagedList(experiments_from_rows(conn, rows), token)
 
@@ -170,8 +184,11 @@ class ExperimentOps:
                 return
             if conn.execute(sa.select(_e.c.experiment_id).where(_e.c.name == new_name)).first():
                 raise AlreadyExistsError(f"experiment name {new_name!r} is already taken")
-            conn.execute(sa.update(_e).where(_e.c.experiment_id == row["experiment_id"])
-                         .values(name=new_name, last_update_time=now_ms()))
+            conn.execute(
+                sa.update(_e)
+                .where(_e.c.experiment_id == row["experiment_id"])
+                .values(name=new_name, last_update_time=now_ms())
+            )
 
         self._db.run(txn)
 
@@ -180,8 +197,9 @@ class ExperimentOps:
         def txn(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id, lock=True)
             if row["lifecycle_stage"] != stage.value:
-                conn.execute(sa.update(_e).where(_e.c.experiment_id == row["experiment_id"])
-                             .values(lifecycle_stage=stage.value))
+                conn.execute(
+                    sa.update(_e).where(_e.c.experiment_id == row["experiment_id"]).values(lifecycle_stage=stage.value)
+                )
 
         self._db.run(txn)
 
@@ -199,8 +217,12 @@ class ExperimentOps:
 
         def txn(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id, lock=True)
-            upsert(conn, s.experiment_tags,
-                   [{"experiment_id": row["experiment_id"], "key": tag.key, "value": tag.value}], ["value"])
+            upsert(
+                conn,
+                s.experiment_tags,
+                [{"experiment_id": row["experiment_id"], "key": tag.key, "value": tag.value}],
+                ["value"],
+            )
 
         self._db.run(txn)
 

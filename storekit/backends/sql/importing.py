@@ -19,13 +19,24 @@ from __future__ import annotations
 
 import json
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ...entities import MetricChunks, RunImport
-from ...entities import DatasetInput, Experiment, LoggedModel, Metric, ModelVersion, Param, RegisteredModel, RunInfo, RunTag
+from ...entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    Metric,
+    MetricChunks,
+    ModelVersion,
+    Param,
+    RegisteredModel,
+    RunImport,
+    RunInfo,
+    RunTag,
+)
 from ...errors import AlreadyExistsError, InvalidParameterError, RunNotFound
 from ...uri import append_path
 from ...validation import (
@@ -72,7 +83,7 @@ def _validated_items(params: Mapping[str, str], tags: Mapping[str, str]) -> None
     plist = [Param(k, v) for k, v in params.items()]
     tlist = [RunTag(k, v) for k, v in tags.items()]
     for start in range(0, max(len(plist), len(tlist)), _PARAM_CHUNK):
-        validate_batch(params=plist[start:start + _PARAM_CHUNK], tags=tlist[start:start + _PARAM_CHUNK])
+        validate_batch(params=plist[start : start + _PARAM_CHUNK], tags=tlist[start : start + _PARAM_CHUNK])
 
 
 class SqlTrackingImportOps:
@@ -93,7 +104,8 @@ class SqlTrackingImportOps:
         text = validate_experiment_id(experiment.experiment_id)
         if not is_experiment_key(text):
             raise InvalidParameterError(
-                f"experiment_id {text!r}: this store keeps integer ids of at most {MAX_EXPERIMENT_KEY}")
+                f"experiment_id {text!r}: this store keeps integer ids of at most {MAX_EXPERIMENT_KEY}"
+            )
         key = int(text)
         name = validate_experiment_name(experiment.name)
         tags = validate_tags(experiment.tags, "experiment tag")
@@ -101,15 +113,21 @@ class SqlTrackingImportOps:
         e = s.experiments
         created = int(experiment.creation_time or 0)
         updated = int(experiment.last_update_time or created)
-        values: dict[str, Any] = dict(name=name, artifact_location=location, creation_time=created,
-                                      lifecycle_stage=str(experiment.lifecycle_stage), last_update_time=updated)
+        values: dict[str, Any] = dict(
+            name=name,
+            artifact_location=location,
+            creation_time=created,
+            lifecycle_stage=str(experiment.lifecycle_stage),
+            last_update_time=updated,
+        )
 
         def txn(conn: Connection) -> None:
             other = conn.execute(sa.select(e.c.experiment_id).where(e.c.name == name)).scalar()
             if other is not None and other != key:
                 raise AlreadyExistsError(
                     f"experiment name {name!r} is already taken by experiment {str(other)!r} "
-                    f"(importing experiment {str(key)!r})")
+                    f"(importing experiment {str(key)!r})"
+                )
             if conn.execute(sa.select(e.c.experiment_id).where(e.c.experiment_id == key)).first():
                 conn.execute(sa.update(e).where(e.c.experiment_id == key).values(**values))
                 conn.execute(sa.delete(s.experiment_tags).where(s.experiment_tags.c.experiment_id == key))
@@ -118,8 +136,10 @@ class SqlTrackingImportOps:
                 conn.execute(sa.insert(e).values(experiment_id=key, **values))
                 _fix_sequence(conn, "experiments", "experiment_id")
             if tags:
-                conn.execute(sa.insert(s.experiment_tags),
-                             [{"experiment_id": key, "key": k, "value": v} for k, v in tags.items()])
+                conn.execute(
+                    sa.insert(s.experiment_tags),
+                    [{"experiment_id": key, "key": k, "value": v} for k, v in tags.items()],
+                )
 
         self._db.run(txn)
         return Experiment(str(key), name, location, experiment.lifecycle_stage, dict(tags), created, updated)
@@ -162,9 +182,9 @@ class SqlTrackingImportOps:
                 params = [(rows[v["run_uuid"]], k, val) for item, v in prepared for k, val in item.params.items()]
                 tags = [(rows[v["run_uuid"]], k, val) for item, v in prepared for k, val in item.tags.items()]
                 for start in range(0, len(params), _BULK_ITEMS):
-                    st.insert(cur, st.insert_params, params[start:start + _BULK_ITEMS])
+                    st.insert(cur, st.insert_params, params[start : start + _BULK_ITEMS])
                 for start in range(0, len(tags), _BULK_ITEMS):
-                    st.insert(cur, st.upsert_tags, tags[start:start + _BULK_ITEMS])
+                    st.insert(cur, st.upsert_tags, tags[start : start + _BULK_ITEMS])
                 self._write_histories(cur, [(rows[v["run_uuid"]], item) for item, v in prepared])
             finally:
                 cur.close()
@@ -181,8 +201,9 @@ class SqlTrackingImportOps:
         """Insert (or, for ids already there, empty and update) the run rows; ``{run id: row id}``."""
         r = s.runs
         ids = [values["run_uuid"] for _, values in prepared]
-        existing = dict(conn.execute(sa.select(r.c.run_uuid, r.c.row_id).where(r.c.run_uuid.in_(ids))
-                                     .with_for_update()).all())
+        existing = dict(
+            conn.execute(sa.select(r.c.run_uuid, r.c.row_id).where(r.c.run_uuid.in_(ids)).with_for_update()).all()
+        )
         if existing:
             rows_ = list(existing.values())
             for child in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.run_outputs):
@@ -193,8 +214,11 @@ class SqlTrackingImportOps:
         new = [values for _, values in prepared if values["run_uuid"] not in existing]
         if new:
             conn.execute(sa.insert(r), new)
-            existing.update(conn.execute(sa.select(r.c.run_uuid, r.c.row_id)
-                                         .where(r.c.run_uuid.in_([v["run_uuid"] for v in new]))).all())
+            existing.update(
+                conn.execute(
+                    sa.select(r.c.run_uuid, r.c.row_id).where(r.c.run_uuid.in_([v["run_uuid"] for v in new]))
+                ).all()
+            )
         return existing
 
     def _write_histories(self, cur: Any, runs: Sequence[tuple[int, RunImport]]) -> None:
@@ -210,14 +234,14 @@ class SqlTrackingImportOps:
                     copy.write(text)
             else:
                 for start in range(0, len(buffer), _METRIC_CHUNK):
-                    st.insert(cur, st.insert_metrics, buffer[start:start + _METRIC_CHUNK])
+                    st.insert(cur, st.insert_metrics, buffer[start : start + _METRIC_CHUNK])
             buffer.clear()
 
         for row_id, item in runs:
             for chunk in item.metric_chunks():
                 chunk = list(chunk)
                 for start in range(0, len(chunk), _METRIC_CHUNK):
-                    part = chunk[start:start + _METRIC_CHUNK]
+                    part = chunk[start : start + _METRIC_CHUNK]
                     validate_batch(metrics=part)
                     rows = writes.metric_rows(row_id, part)
                     for key, row in latest_tuples(rows).items():
@@ -231,16 +255,18 @@ class SqlTrackingImportOps:
             flush()
         winners = list(latest.values())
         for start in range(0, len(winners), _BULK_ITEMS):
-            st.insert(cur, st.upsert_latest, winners[start:start + _BULK_ITEMS])
+            st.insert(cur, st.upsert_latest, winners[start : start + _BULK_ITEMS])
 
     @staticmethod
     def _import_outputs(conn: Connection, row_id: int, run_id: str, outputs: Sequence[str]) -> None:
         for position, model_id in enumerate(dict.fromkeys(outputs)):
-            model_row = conn.execute(sa.select(s.logged_models.c.model_row)
-                                     .where(s.logged_models.c.model_id == model_id)).scalar()
+            model_row = conn.execute(
+                sa.select(s.logged_models.c.model_row).where(s.logged_models.c.model_id == model_id)
+            ).scalar()
             if model_row is None:
                 raise InvalidParameterError(
-                    f"run {run_id!r} output {model_id!r}: import the logged model before the run")
+                    f"run {run_id!r} output {model_id!r}: import the logged model before the run"
+                )
             conn.execute(sa.insert(s.run_outputs).values(run_row=row_id, model_row=model_row, position=position))
 
     @staticmethod
@@ -250,9 +276,17 @@ class SqlTrackingImportOps:
         run_name = validate_run_name(info.run_name)
         key = experiment_key(info.experiment_id)
         _validated_items(item.params, item.tags)
-        return item, dict(run_uuid=run_id, experiment_id=key, name=run_name, user_id=info.user_id,
-                          status=str(info.status), start_time=int(info.start_time or 0), end_time=info.end_time,
-                          lifecycle_stage=str(info.lifecycle_stage), artifact_uri=info.artifact_uri)
+        return item, dict(
+            run_uuid=run_id,
+            experiment_id=key,
+            name=run_name,
+            user_id=info.user_id,
+            status=str(info.status),
+            start_time=int(info.start_time or 0),
+            end_time=info.end_time,
+            lifecycle_stage=str(info.lifecycle_stage),
+            artifact_uri=info.artifact_uri,
+        )
 
     def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[list[Metric]]:
         """A run's whole metric history, key by key (code-point order), each key by ``(step, timestamp)``
@@ -261,10 +295,13 @@ class SqlTrackingImportOps:
         dialect = self._db.engine.dialect
         q, mark = dialect.identifier_preparer.quote, self._writes.mark
         order = f"{q('key')}, step, {q('timestamp')}, id"
-        head = (f"SELECT {q('key')}, {q('value')}, kind, {q('timestamp')}, step, model_id, id FROM metrics "
-                f"WHERE run_row = {mark}")
+        head = (
+            f"SELECT {q('key')}, {q('value')}, kind, {q('timestamp')}, step, model_id, id FROM metrics "
+            f"WHERE run_row = {mark}"
+        )
         after: Optional[tuple[Any, ...]] = None
         while True:
+
             def txn(conn: Connection, after: Optional[tuple[Any, ...]] = after) -> list[Any]:
                 row_id = conn.execute(sa.select(s.runs.c.row_id).where(s.runs.c.run_uuid == run_id)).scalar()
                 if row_id is None:
@@ -274,8 +311,11 @@ class SqlTrackingImportOps:
                     if after is None:
                         cur.execute(f"{head} ORDER BY {order} LIMIT {int(chunk_size)}", (row_id,))
                     else:
-                        cur.execute(f"{head} AND ({order}) > ({', '.join([mark] * 4)}) "
-                                    f"ORDER BY {order} LIMIT {int(chunk_size)}", (row_id, *after))
+                        cur.execute(
+                            f"{head} AND ({order}) > ({', '.join([mark] * 4)}) "
+                            f"ORDER BY {order} LIMIT {int(chunk_size)}",
+                            (row_id, *after),
+                        )
                     return list(cur.fetchall())
                 finally:
                     cur.close()
@@ -283,8 +323,10 @@ class SqlTrackingImportOps:
             rows = self._db.run(txn, write=False)
             if not rows:
                 return
-            yield [Metric(key, value if kind == KIND_FINITE else decode_value(value, kind), ts, step, model_id)
-                   for key, value, kind, ts, step, model_id, _ in rows]
+            yield [
+                Metric(key, value if kind == KIND_FINITE else decode_value(value, kind), ts, step, model_id)
+                for key, value, kind, ts, step, model_id, _ in rows
+            ]
             if len(rows) < chunk_size:
                 return
             last = rows[-1]
@@ -299,15 +341,27 @@ class SqlTrackingImportOps:
             where = (d.c.experiment_id == experiment_key_, d.c.name == ds.name, d.c.digest == ds.digest)
             dataset_id = conn.execute(sa.select(d.c.dataset_id).where(*where)).scalar()
             if dataset_id is None:
-                dataset_id = inserted_id(conn, sa.insert(d).values(
-                    experiment_id=experiment_key_, name=ds.name, digest=ds.digest, source_type=ds.source_type,
-                    source=ds.source or "", schema=ds.schema, profile=ds.profile))
+                dataset_id = inserted_id(
+                    conn,
+                    sa.insert(d).values(
+                        experiment_id=experiment_key_,
+                        name=ds.name,
+                        digest=ds.digest,
+                        source_type=ds.source_type,
+                        source=ds.source or "",
+                        schema=ds.schema,
+                        profile=ds.profile,
+                    ),
+                )
             context = item.tags.get("context", "")
             if (dataset_id, context) in seen:
                 continue
             seen.add((dataset_id, context))
-            conn.execute(sa.insert(i).values(run_row=row_id, dataset_id=dataset_id, context=context,
-                                             tags_json=json.dumps(dict(item.tags))))
+            conn.execute(
+                sa.insert(i).values(
+                    run_row=row_id, dataset_id=dataset_id, context=context, tags_json=json.dumps(dict(item.tags))
+                )
+            )
 
     def import_logged_model(self, model: LoggedModel) -> None:
         """Write a logged model with its id, tags, params and latest metrics (replacing one with that id)."""
@@ -315,11 +369,19 @@ class SqlTrackingImportOps:
         tags = validate_tags(model.tags, "logged model tag")
         params = validate_tags(model.params, "logged model param")
         lm = s.logged_models
-        values = dict(model_id=model.model_id, experiment_id=key, name=model.name,
-                      artifact_location=model.artifact_location, creation_timestamp=model.creation_timestamp,
-                      last_updated_timestamp=model.last_updated_timestamp, model_type=model.model_type,
-                      source_run_id=model.source_run_id, status=str(model.status),
-                      status_message=model.status_message, lifecycle_stage=str(model.lifecycle_stage))
+        values = dict(
+            model_id=model.model_id,
+            experiment_id=key,
+            name=model.name,
+            artifact_location=model.artifact_location,
+            creation_timestamp=model.creation_timestamp,
+            last_updated_timestamp=model.last_updated_timestamp,
+            model_type=model.model_type,
+            source_run_id=model.source_run_id,
+            status=str(model.status),
+            status_message=model.status_message,
+            lifecycle_stage=str(model.lifecycle_stage),
+        )
 
         def txn(conn: Connection) -> None:
             row = conn.execute(sa.select(lm.c.model_row).where(lm.c.model_id == model.model_id)).scalar()
@@ -330,18 +392,32 @@ class SqlTrackingImportOps:
                     conn.execute(sa.delete(child).where(child.c.model_row == row))
                 conn.execute(sa.update(lm).where(lm.c.model_row == row).values(**values))
             if tags:
-                conn.execute(sa.insert(s.logged_model_tags), [{"model_row": row, "key": k, "value": v}
-                                                              for k, v in tags.items()])
+                conn.execute(
+                    sa.insert(s.logged_model_tags), [{"model_row": row, "key": k, "value": v} for k, v in tags.items()]
+                )
             if params:
-                conn.execute(sa.insert(s.logged_model_params), [{"model_row": row, "key": k, "value": v}
-                                                                for k, v in params.items()])
+                conn.execute(
+                    sa.insert(s.logged_model_params),
+                    [{"model_row": row, "key": k, "value": v} for k, v in params.items()],
+                )
             latest: dict[str, Metric] = {}
             for m in model.metrics:
                 latest[m.key] = m
             if latest:
-                conn.execute(sa.insert(s.logged_model_metrics), [
-                    dict(model_row=row, key=m.key, value=encode_value(m.value)[0], kind=encode_value(m.value)[1],
-                         timestamp=int(m.timestamp), step=int(m.step)) for m in latest.values()])
+                conn.execute(
+                    sa.insert(s.logged_model_metrics),
+                    [
+                        dict(
+                            model_row=row,
+                            key=m.key,
+                            value=encode_value(m.value)[0],
+                            kind=encode_value(m.value)[1],
+                            timestamp=int(m.timestamp),
+                            step=int(m.step),
+                        )
+                        for m in latest.values()
+                    ],
+                )
 
         self._db.run(txn)
 
@@ -364,35 +440,59 @@ class SqlRegistryImportOps:
 
         def txn(conn: Connection) -> None:
             row = conn.execute(sa.select(rm.c.model_row).where(rm.c.name == name).with_for_update()).scalar()
-            values = dict(name=name, creation_timestamp=model.creation_timestamp,
-                          last_updated_timestamp=model.last_updated_timestamp, description=model.description,
-                          next_version=max(numbers, default=0) + 1)
+            values = dict(
+                name=name,
+                creation_timestamp=model.creation_timestamp,
+                last_updated_timestamp=model.last_updated_timestamp,
+                description=model.description,
+                next_version=max(numbers, default=0) + 1,
+            )
             if row is None:
                 row = inserted_id(conn, sa.insert(rm).values(**values))
             else:
-                for child in (s.registered_model_aliases, s.model_version_tags, s.model_versions,
-                              s.registered_model_tags):
+                for child in (
+                    s.registered_model_aliases,
+                    s.model_version_tags,
+                    s.model_versions,
+                    s.registered_model_tags,
+                ):
                     conn.execute(sa.delete(child).where(child.c.model_row == row))
                 conn.execute(sa.update(rm).where(rm.c.model_row == row).values(**values))
             if tags:
-                conn.execute(sa.insert(s.registered_model_tags),
-                             [{"model_row": row, "key": k, "value": v} for k, v in tags.items()])
+                conn.execute(
+                    sa.insert(s.registered_model_tags),
+                    [{"model_row": row, "key": k, "value": v} for k, v in tags.items()],
+                )
             for number, v in zip(numbers, versions):
-                conn.execute(sa.insert(mv).values(
-                    model_row=row, version=number, creation_timestamp=v.creation_timestamp,
-                    last_updated_timestamp=v.last_updated_timestamp, description=v.description,
-                    user_id=v.user_id, current_stage=v.current_stage, source=v.source, run_id=v.run_id,
-                    status=v.status, model_id=v.model_id))
+                conn.execute(
+                    sa.insert(mv).values(
+                        model_row=row,
+                        version=number,
+                        creation_timestamp=v.creation_timestamp,
+                        last_updated_timestamp=v.last_updated_timestamp,
+                        description=v.description,
+                        user_id=v.user_id,
+                        current_stage=v.current_stage,
+                        source=v.source,
+                        run_id=v.run_id,
+                        status=v.status,
+                        model_id=v.model_id,
+                    )
+                )
                 vtags = validate_tags(v.tags, "model version tag")
                 if vtags:
-                    conn.execute(sa.insert(s.model_version_tags), [
-                        {"model_row": row, "version": number, "key": k, "value": val} for k, val in vtags.items()])
+                    conn.execute(
+                        sa.insert(s.model_version_tags),
+                        [{"model_row": row, "version": number, "key": k, "value": val} for k, val in vtags.items()],
+                    )
             aliases = dict(model.aliases)
             for number, v in zip(numbers, versions):
                 for alias in v.aliases:
                     aliases.setdefault(alias, str(number))
             if aliases:
-                conn.execute(sa.insert(s.registered_model_aliases), [
-                    {"model_row": row, "alias": a, "version": int(n)} for a, n in aliases.items()])
+                conn.execute(
+                    sa.insert(s.registered_model_aliases),
+                    [{"model_row": row, "alias": a, "version": int(n)} for a, n in aliases.items()],
+                )
 
         self._db.run(txn)

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from ... import rules
 from ...entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, PagedList
-from ...errors import InvalidParameterError, LoggedModelNotFound, NotFoundError
+from ...errors import LoggedModelNotFound, NotFoundError
 from ...ids import new_model_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS
+from ...rules import validate_key, validate_tags
 from ...search.ast import LOGGED_MODEL_SCHEMA, Kind
 from ...uri import append_path
-from ... import rules
-from ...rules import validate_key, validate_tags
 from . import schema as s
 from .engine import Database
 from .experiments import is_experiment_key
@@ -66,9 +66,7 @@ LOGGED_MODEL_SPEC = EntitySpec(
     },
     unique=(_m.c.model_id,),
     unique_attribute="model_id",
-    not_null=frozenset(
-        {"model_id", "name", "experiment_id", "status", "creation_timestamp", "last_updated_timestamp"}
-    ),
+    not_null=frozenset({"model_id", "name", "experiment_id", "status", "creation_timestamp", "last_updated_timestamp"}),
 )
 
 
@@ -120,6 +118,7 @@ class LoggedModelOps:
     _db: Database
     _token_key: bytes
     if TYPE_CHECKING:  # provided by SqlTrackingStore / ExperimentOps
+
         def _experiment_row(self, conn: Connection, experiment_id: object, lock: bool = False) -> RowMapping: ...
         def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping: ...
         def _writable_run(self, conn: Connection, run_id: str) -> RowMapping: ...
@@ -139,8 +138,9 @@ class LoggedModelOps:
     def _touch(conn: Connection, row: Mapping[Any, Any], **values: Any) -> None:
         """Update a (locked) model row, advancing ``last_updated_timestamp``."""
         stamp = max(now_ms(), int(row["last_updated_timestamp"]))
-        conn.execute(sa.update(_m).where(_m.c.model_row == row["model_row"])
-                     .values(last_updated_timestamp=stamp, **values))
+        conn.execute(
+            sa.update(_m).where(_m.c.model_row == row["model_row"]).values(last_updated_timestamp=stamp, **values)
+        )
 
     def _change(self, model_id: str, apply: Any = None, **values: Any) -> None:
         """Lock a model, run ``apply(conn, row)`` (if given) and update its row, in one transaction."""
@@ -177,25 +177,31 @@ class LoggedModelOps:
             model_id = new_model_id()
             now = now_ms()
             values = dict(
-                model_id=model_id, experiment_id=exp["experiment_id"], name=name or f"model-{model_id[2:10]}",
+                model_id=model_id,
+                experiment_id=exp["experiment_id"],
+                name=name or f"model-{model_id[2:10]}",
                 artifact_location=append_path(exp["artifact_location"], "models", model_id, "artifacts"),
-                creation_timestamp=now, last_updated_timestamp=now, model_type=model_type,
-                source_run_id=source_run_id, status=LoggedModelStatus.PENDING.value, status_message=None,
+                creation_timestamp=now,
+                last_updated_timestamp=now,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                status=LoggedModelStatus.PENDING.value,
+                status_message=None,
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
             )
             row_id = inserted_id(conn, sa.insert(_m).values(**values))
             for table, items in ((s.logged_model_tags, tag_map), (s.logged_model_params, param_map)):
                 if items:
-                    conn.execute(sa.insert(table),
-                                 [{"model_row": row_id, "key": k, "value": v} for k, v in items.items()])
+                    conn.execute(
+                        sa.insert(table), [{"model_row": row_id, "key": k, "value": v} for k, v in items.items()]
+                    )
             return models_from_rows(conn, [{**values, "model_row": row_id}])[0]
 
         return self._db.run(txn)
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         """A logged model (active or deleted); LoggedModelNotFound if there is none."""
-        return self._db.run(lambda conn: models_from_rows(conn, [self._model_row(conn, model_id)])[0],
-                            write=False)
+        return self._db.run(lambda conn: models_from_rows(conn, [self._model_row(conn, model_id)])[0], write=False)
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status (``READY`` or ``FAILED``; any status is accepted)."""
@@ -208,8 +214,12 @@ class LoggedModelOps:
         tag_map = validate_tags(tags, "logged model tag")
 
         def apply(conn: Connection, row: RowMapping) -> None:
-            upsert(conn, s.logged_model_tags,
-                   [{"model_row": row["model_row"], "key": k, "value": v} for k, v in tag_map.items()], ["value"])
+            upsert(
+                conn,
+                s.logged_model_tags,
+                [{"model_row": row["model_row"], "key": k, "value": v} for k, v in tag_map.items()],
+                ["value"],
+            )
 
         self._change(model_id, apply)
 
@@ -248,10 +258,18 @@ class LoggedModelOps:
 
         def txn(conn: Connection) -> PagedList[LoggedModel]:
             rows, token = paged_select(
-                conn, columns=list(_m.c), base=_m,
+                conn,
+                columns=list(_m.c),
+                base=_m,
                 where=[_m.c.experiment_id.in_(keys), _m.c.lifecycle_stage == LifecycleStage.ACTIVE.value],
-                expr=expr, keys=order, spec=LOGGED_MODEL_SPEC, max_results=max_results,
-                page_token=page_token, query=query, key=self._token_key, bound_column=_m.c.model_row,
+                expr=expr,
+                keys=order,
+                spec=LOGGED_MODEL_SPEC,
+                max_results=max_results,
+                page_token=page_token,
+                query=query,
+                key=self._token_key,
+                bound_column=_m.c.model_row,
             )
             return PagedList(models_from_rows(conn, rows), token)
 
@@ -269,8 +287,10 @@ class LoggedModelOps:
             new = [r["model_row"] for r in rows if r["model_row"] not in have]
             if new:
                 start = len(have)
-                conn.execute(sa.insert(o), [{"run_row": run_row, "model_row": m, "position": start + i}
-                                            for i, m in enumerate(new)])
+                conn.execute(
+                    sa.insert(o),
+                    [{"run_row": run_row, "model_row": m, "position": start + i} for i, m in enumerate(new)],
+                )
 
         self._db.run(txn)
 
@@ -292,12 +312,16 @@ class LoggedModelOps:
             current = {
                 key: (step, ts, kind, value)
                 for key, step, ts, kind, value in conn.execute(
-                    sa.select(t.c.key, t.c.step, t.c.timestamp, t.c.kind, t.c.value)
-                    .where(t.c.model_row == row["model_row"], t.c.key.in_(list(best)))
+                    sa.select(t.c.key, t.c.step, t.c.timestamp, t.c.kind, t.c.value).where(
+                        t.c.model_row == row["model_row"], t.c.key.in_(list(best))
+                    )
                 )
             }
-            winners = [dict(zip(_METRIC_COLUMNS, r)) for k, r in best.items()
-                       if k not in current or (r[5], r[4], r[3], r[2]) > current[k]]
+            winners = [
+                dict(zip(_METRIC_COLUMNS, r))
+                for k, r in best.items()
+                if k not in current or (r[5], r[4], r[3], r[2]) > current[k]
+            ]
             # the model row is locked, so only later points are written
             upsert(conn, t, winners, ["value", "kind", "timestamp", "step"])
             self._touch(conn, row)

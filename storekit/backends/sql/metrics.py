@@ -52,8 +52,6 @@ def decode_value(value: float, kind: int) -> float:
     return math.inf if kind == KIND_POS_INF else -math.inf
 
 
-
-
 def row_to_metric(row: Mapping[Any, Any]) -> Metric:
     """A :class:`Metric` from a metrics/latest_metrics row."""
     return Metric(
@@ -63,8 +61,6 @@ def row_to_metric(row: Mapping[Any, Any]) -> Metric:
         step=int(row["step"]),
         model_id=row["model_id"],
     )
-
-
 
 
 #: a :func:`metric_tuple` row's key, and its key then (step, timestamp, kind, value)

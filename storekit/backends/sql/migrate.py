@@ -64,9 +64,7 @@ def schema_lock(db: Database) -> Iterator[Connection]:
             got = conn.execute(sa.text("SELECT GET_LOCK(:n, 120)"), {"n": name}).scalar()
             conn.commit()
             if got != 1:
-                raise BackendUnavailableError(
-                    f"timed out waiting for the schema lock of {db.redacted_uri}"
-                )
+                raise BackendUnavailableError(f"timed out waiting for the schema lock of {db.redacted_uri}")
             try:
                 with conn.begin():
                     yield conn
@@ -156,8 +154,7 @@ def upgrade(
 
         def _applied(*, step: Any, **_kw: Any) -> None:
             if on_step is not None:
-                on_step(",".join(step.source_revision_ids) or "none",
-                        ",".join(step.destination_revision_ids))
+                on_step(",".join(step.source_revision_ids) or "none", ",".join(step.destination_revision_ids))
 
         cfg.attributes["on_version_apply"] = _applied
         command.upgrade(cfg, target)

@@ -29,7 +29,8 @@ def parse_query(
     if isinstance(filter_string, str) and "\x00" in filter_string:
         # no stored value contains NUL, and PostgreSQL refuses NUL in any query parameter
         raise InvalidParameterError(
-            f"filter_string: NUL character at position {filter_string.index(chr(0))} is not allowed")
+            f"filter_string: NUL character at position {filter_string.index(chr(0))} is not allowed"
+        )
     if order_by and any(isinstance(o, str) and "\x00" in o for o in order_by):
         raise InvalidParameterError("order_by: NUL characters are not allowed")
     expr = parse_filter(filter_string, schema=schema) if filter_string else None
@@ -84,8 +85,9 @@ def paged_select(
     bound = None
     if page_token:
         payload = decode_page_token(page_token, query, key=key)
-        values = token_scalars(payload.get("v"), len(sort), "v", [_kind(c.expr) for c in sort],
-                               nullable=False)  # sort values are coalesced: never NULL
+        values = token_scalars(
+            payload.get("v"), len(sort), "v", [_kind(c.expr) for c in sort], nullable=False
+        )  # sort values are coalesced: never NULL
         conds.append(keyset_after(sort, values))
         bound = payload.get("b")
         if bound is not None:

@@ -15,13 +15,11 @@ from typing import Any, Mapping, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from ... import rules
 from ...entities import ModelVersion, ModelVersionStage, ModelVersionStatus, PagedList, RegisteredModel
 from ...errors import AlreadyExistsError, ModelNotFound, ModelVersionNotFound, NotFoundError
 from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, RegistryStore
-from ...search.ast import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
-from ...uri import redact_uri
-from ... import rules
 from ...rules import (
     validate_alias,
     validate_description,
@@ -32,6 +30,8 @@ from ...rules import (
     validate_tags,
     validate_version,
 )
+from ...search.ast import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA, Kind
+from ...uri import redact_uri
 from . import schema as s
 from .importing import SqlRegistryImportOps
 from .migrate import open_database
@@ -71,14 +71,9 @@ VERSION_SPEC = EntitySpec(
         "creation_timestamp": _v.c.creation_timestamp,
         "last_updated_timestamp": _v.c.last_updated_timestamp,
     },
-    keyed={
-        Kind.TAG: KeyedTable(
-            _vt, lambda t: sa.and_(t.c.model_row == _v.c.model_row, t.c.version == _v.c.version)
-        )
-    },
+    keyed={Kind.TAG: KeyedTable(_vt, lambda t: sa.and_(t.c.model_row == _v.c.model_row, t.c.version == _v.c.version))},
     unique=(_m.c.name, _v.c.version),
-    not_null=frozenset({"name", "version", "current_stage", "status", "creation_timestamp",
-                        "last_updated_timestamp"}),
+    not_null=frozenset({"name", "version", "current_stage", "status", "creation_timestamp", "last_updated_timestamp"}),
 )
 
 _VERSION_COLUMNS = (_m.c.name, *[c for c in _v.c])
@@ -117,10 +112,15 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
     def _version_row(self, conn: Connection, name: str, version: object) -> RowMapping:
         number = int(validate_version(version))
         model = self._model_row(conn, name)
-        row = conn.execute(
-            sa.select(*_VERSION_COLUMNS).join_from(_v, _m, _v.c.model_row == _m.c.model_row)
-            .where(_v.c.model_row == model["model_row"], _v.c.version == number)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(*_VERSION_COLUMNS)
+                .join_from(_v, _m, _v.c.model_row == _m.c.model_row)
+                .where(_v.c.model_row == model["model_row"], _v.c.version == number)
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise ModelVersionNotFound(f"registered model {name!r} has no version {number}")
         return row
@@ -135,23 +135,33 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
             ):
                 tags[(mr, ver)][key] = value
             for mr, alias, ver in conn.execute(
-                sa.select(_al.c.model_row, _al.c.alias, _al.c.version).where(_al.c.model_row.in_(part))
+                sa.select(_al.c.model_row, _al.c.alias, _al.c.version)
+                .where(_al.c.model_row.in_(part))
                 .order_by(_al.c.alias)
             ):
                 aliases[(mr, ver)].append(alias)
         return [
             ModelVersion(
-                name=r["name"], version=str(r["version"]), creation_timestamp=r["creation_timestamp"],
-                last_updated_timestamp=r["last_updated_timestamp"], description=r["description"],
-                user_id=r["user_id"], current_stage=r["current_stage"], source=r["source"],
-                run_id=r["run_id"], status=r["status"], tags=tags.get((r["model_row"], r["version"]), {}),
-                aliases=tuple(aliases.get((r["model_row"], r["version"]), ())), model_id=r["model_id"],
+                name=r["name"],
+                version=str(r["version"]),
+                creation_timestamp=r["creation_timestamp"],
+                last_updated_timestamp=r["last_updated_timestamp"],
+                description=r["description"],
+                user_id=r["user_id"],
+                current_stage=r["current_stage"],
+                source=r["source"],
+                run_id=r["run_id"],
+                status=r["status"],
+                tags=tags.get((r["model_row"], r["version"]), {}),
+                aliases=tuple(aliases.get((r["model_row"], r["version"]), ())),
+                model_id=r["model_id"],
             )
             for r in rows
         ]
 
-    def _latest(self, conn: Connection, model_rows: Sequence[int],
-                stages: Optional[frozenset[str]] = None) -> dict[int, list[ModelVersion]]:
+    def _latest(
+        self, conn: Connection, model_rows: Sequence[int], stages: Optional[frozenset[str]] = None
+    ) -> dict[int, list[ModelVersion]]:
         newest = (
             sa.select(_v.c.model_row, _v.c.current_stage, sa.func.max(_v.c.version).label("version"))
             .where(_v.c.model_row.in_(list(model_rows)))
@@ -188,9 +198,12 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
         latest = self._latest(conn, ids)
         return [
             RegisteredModel(
-                name=r["name"], creation_timestamp=r["creation_timestamp"],
-                last_updated_timestamp=r["last_updated_timestamp"], description=r["description"],
-                tags=tags.get(r["model_row"], {}), aliases=aliases.get(r["model_row"], {}),
+                name=r["name"],
+                creation_timestamp=r["creation_timestamp"],
+                last_updated_timestamp=r["last_updated_timestamp"],
+                description=r["description"],
+                tags=tags.get(r["model_row"], {}),
+                aliases=aliases.get(r["model_row"], {}),
                 latest_versions=tuple(latest.get(r["model_row"], ())),
             )
             for r in rows
@@ -212,12 +225,18 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
             if conn.execute(sa.select(_m.c.model_row).where(_m.c.name == name)).first():
                 raise AlreadyExistsError(f"registered model {name!r} already exists")
             now = now_ms()
-            row_id = inserted_id(conn, sa.insert(_m).values(
-                name=name, creation_timestamp=now, last_updated_timestamp=now, description=description,
-                next_version=1))
+            row_id = inserted_id(
+                conn,
+                sa.insert(_m).values(
+                    name=name,
+                    creation_timestamp=now,
+                    last_updated_timestamp=now,
+                    description=description,
+                    next_version=1,
+                ),
+            )
             if tag_map:
-                conn.execute(sa.insert(_mt), [{"model_row": row_id, "key": k, "value": v}
-                                               for k, v in tag_map.items()])
+                conn.execute(sa.insert(_mt), [{"model_row": row_id, "key": k, "value": v} for k, v in tag_map.items()])
             return self._models(conn, [self._model_row(conn, name)])[0]
 
         return self._db.run(txn)
@@ -232,8 +251,11 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
 
         def txn(conn: Connection) -> RegisteredModel:
             row = self._model_row(conn, name, lock=True)
-            conn.execute(sa.update(_m).where(_m.c.model_row == row["model_row"])
-                         .values(description=description, last_updated_timestamp=now_ms()))
+            conn.execute(
+                sa.update(_m)
+                .where(_m.c.model_row == row["model_row"])
+                .values(description=description, last_updated_timestamp=now_ms())
+            )
             return self._models(conn, [self._model_row(conn, name)])[0]
 
         return self._db.run(txn)
@@ -247,8 +269,11 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
             if new_name != row["name"]:
                 if conn.execute(sa.select(_m.c.model_row).where(_m.c.name == new_name)).first():
                     raise AlreadyExistsError(f"registered model {new_name!r} already exists")
-                conn.execute(sa.update(_m).where(_m.c.model_row == row["model_row"])
-                             .values(name=new_name, last_updated_timestamp=now_ms()))
+                conn.execute(
+                    sa.update(_m)
+                    .where(_m.c.model_row == row["model_row"])
+                    .values(name=new_name, last_updated_timestamp=now_ms())
+                )
             return self._models(conn, [self._model_row(conn, new_name)])[0]
 
         return self._db.run(txn)
@@ -276,9 +301,20 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
         query = fingerprint("registered_models", filter_string, list(order_by or []))
 
         def txn(conn: Connection) -> PagedList[RegisteredModel]:
-            rows, token = paged_select(conn, columns=list(_m.c), base=_m, where=[], expr=expr, keys=keys,
-                                       spec=MODEL_SPEC, max_results=max_results, page_token=page_token,
-                                       query=query, key=self._token_key, bound_column=_m.c.model_row)
+            rows, token = paged_select(
+                conn,
+                columns=list(_m.c),
+                base=_m,
+                where=[],
+                expr=expr,
+                keys=keys,
+                spec=MODEL_SPEC,
+                max_results=max_results,
+                page_token=page_token,
+                query=query,
+                key=self._token_key,
+                bound_column=_m.c.model_row,
+            )
             return PagedList(self._models(conn, rows), token)
 
         return self._db.run(txn, write=False)
@@ -333,31 +369,49 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
             row_id = self._model_row(conn, name)["model_row"]
             now = now_ms()
             # the UPDATE locks the model row until commit: concurrent creators queue here
-            conn.execute(sa.update(_m).where(_m.c.model_row == row_id)
-                         .values(next_version=_m.c.next_version + 1, last_updated_timestamp=now))
+            conn.execute(
+                sa.update(_m)
+                .where(_m.c.model_row == row_id)
+                .values(next_version=_m.c.next_version + 1, last_updated_timestamp=now)
+            )
             number = conn.execute(sa.select(_m.c.next_version).where(_m.c.model_row == row_id)).scalar_one() - 1
-            conn.execute(sa.insert(_v).values(
-                model_row=row_id, version=number, creation_timestamp=now, last_updated_timestamp=now,
-                description=description, user_id=None, current_stage=ModelVersionStage.NONE.value,
-                source=source, run_id=run_id, status=ModelVersionStatus.READY.value, model_id=model_id))
+            conn.execute(
+                sa.insert(_v).values(
+                    model_row=row_id,
+                    version=number,
+                    creation_timestamp=now,
+                    last_updated_timestamp=now,
+                    description=description,
+                    user_id=None,
+                    current_stage=ModelVersionStage.NONE.value,
+                    source=source,
+                    run_id=run_id,
+                    status=ModelVersionStatus.READY.value,
+                    model_id=model_id,
+                )
+            )
             if tag_map:
-                conn.execute(sa.insert(_vt), [{"model_row": row_id, "version": number, "key": k, "value": v}
-                                               for k, v in tag_map.items()])
+                conn.execute(
+                    sa.insert(_vt),
+                    [{"model_row": row_id, "version": number, "key": k, "value": v} for k, v in tag_map.items()],
+                )
             return self._versions(conn, [self._version_row(conn, name, number)])[0]
 
         return self._db.run(txn)
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
         """A model version; ModelVersionNotFound otherwise."""
-        return self._db.run(lambda conn: self._versions(conn, [self._version_row(conn, name, version)])[0],
-                            write=False)
+        return self._db.run(lambda conn: self._versions(conn, [self._version_row(conn, name, version)])[0], write=False)
 
     def _update_version(self, name: str, version: str, **values: Any) -> ModelVersion:
         def txn(conn: Connection) -> ModelVersion:
             row = self._version_row(conn, name, version)
             now = now_ms()
-            conn.execute(sa.update(_v).where(_v.c.model_row == row["model_row"], _v.c.version == row["version"])
-                         .values(last_updated_timestamp=now, **values))
+            conn.execute(
+                sa.update(_v)
+                .where(_v.c.model_row == row["model_row"], _v.c.version == row["version"])
+                .values(last_updated_timestamp=now, **values)
+            )
             self._touch(conn, row["model_row"])
             return self._versions(conn, [self._version_row(conn, name, version)])[0]
 
@@ -392,9 +446,19 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
         base = sa.join(_v, _m, _v.c.model_row == _m.c.model_row)
 
         def txn(conn: Connection) -> PagedList[ModelVersion]:
-            rows, token = paged_select(conn, columns=_VERSION_COLUMNS, base=base, where=[], expr=expr,
-                                       keys=keys, spec=VERSION_SPEC, max_results=max_results,
-                                       page_token=page_token, query=query, key=self._token_key)
+            rows, token = paged_select(
+                conn,
+                columns=_VERSION_COLUMNS,
+                base=base,
+                where=[],
+                expr=expr,
+                keys=keys,
+                spec=VERSION_SPEC,
+                max_results=max_results,
+                page_token=page_token,
+                query=query,
+                key=self._token_key,
+            )
             return PagedList(self._versions(conn, rows), token)
 
         return self._db.run(txn, write=False)
@@ -414,12 +478,20 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
             row = self._version_row(conn, name, version)
             now = now_ms()
             if archive:
-                conn.execute(sa.update(_v).where(
-                    _v.c.model_row == row["model_row"], _v.c.current_stage == target,
-                    _v.c.version != row["version"],
-                ).values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_timestamp=now))
-            conn.execute(sa.update(_v).where(_v.c.model_row == row["model_row"], _v.c.version == row["version"])
-                         .values(current_stage=target, last_updated_timestamp=now))
+                conn.execute(
+                    sa.update(_v)
+                    .where(
+                        _v.c.model_row == row["model_row"],
+                        _v.c.current_stage == target,
+                        _v.c.version != row["version"],
+                    )
+                    .values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_timestamp=now)
+                )
+            conn.execute(
+                sa.update(_v)
+                .where(_v.c.model_row == row["model_row"], _v.c.version == row["version"])
+                .values(current_stage=target, last_updated_timestamp=now)
+            )
             self._touch(conn, row["model_row"])
             return self._versions(conn, [self._version_row(conn, name, version)])[0]
 
@@ -435,8 +507,12 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
 
         def txn(conn: Connection) -> None:
             row = self._version_row(conn, name, version)
-            upsert(conn, _vt, [{"model_row": row["model_row"], "version": row["version"], "key": key,
-                                "value": value}], ["value"])
+            upsert(
+                conn,
+                _vt,
+                [{"model_row": row["model_row"], "version": row["version"], "key": key, "value": value}],
+                ["value"],
+            )
 
         self._db.run(txn)
 
@@ -446,8 +522,11 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
 
         def txn(conn: Connection) -> None:
             row = self._version_row(conn, name, version)
-            if not conn.execute(sa.delete(_vt).where(
-                    _vt.c.model_row == row["model_row"], _vt.c.version == row["version"], _vt.c.key == key)).rowcount:
+            if not conn.execute(
+                sa.delete(_vt).where(
+                    _vt.c.model_row == row["model_row"], _vt.c.version == row["version"], _vt.c.key == key
+                )
+            ).rowcount:
                 raise NotFoundError(f"model {name!r} version {row['version']} has no tag {key!r}")
 
         self._db.run(txn)
@@ -459,8 +538,7 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
 
         def txn(conn: Connection) -> None:
             row = self._version_row(conn, name, version)
-            upsert(conn, _al, [{"model_row": row["model_row"], "alias": alias, "version": row["version"]}],
-                   ["version"])
+            upsert(conn, _al, [{"model_row": row["model_row"], "alias": alias, "version": row["version"]}], ["version"])
 
         self._db.run(txn)
 
@@ -483,8 +561,9 @@ class SqlRegistryStore(SqlRegistryImportOps, RegistryStore):
 
         def txn(conn: Connection) -> ModelVersion:
             row_id = self._model_row(conn, name)["model_row"]
-            version = conn.execute(sa.select(_al.c.version).where(
-                _al.c.model_row == row_id, _al.c.alias == alias)).scalar()
+            version = conn.execute(
+                sa.select(_al.c.version).where(_al.c.model_row == row_id, _al.c.alias == alias)
+            ).scalar()
             if version is None:
                 raise ModelVersionNotFound(f"registered model {name!r} has no alias {alias!r}")
             return self._versions(conn, [self._version_row(conn, name, version)])[0]

@@ -42,9 +42,7 @@ RUN_COLUMNS = (
 )
 
 
-def key_values(
-    conn: Connection, table: sa.Table, parent: sa.Column, ids: Sequence[Any]
-) -> dict[Any, dict[str, str]]:
+def key_values(conn: Connection, table: sa.Table, parent: sa.Column, ids: Sequence[Any]) -> dict[Any, dict[str, str]]:
     """``{parent id: {key: value}}`` of a key/value table, batched by IN lists."""
     out: dict[Any, dict[str, str]] = defaultdict(dict)
     for pid, key, value in rows_in(conn, (parent, table.c.key, table.c.value), parent, ids):
@@ -111,7 +109,7 @@ def _inputs(conn: Connection, ids: Sequence[int]) -> dict[int, list[DatasetInput
     columns = (d.c.dataset_id, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile)
     found = {r[0]: Dataset(*r[1:]) for r in rows_in(conn, columns, d.c.dataset_id, sorted({r[1] for r in links}))}
     out: dict[int, list[DatasetInput]] = defaultdict(list)
-    for run_row, dataset_id, context, tags_json in sorted(
+    for run_row, dataset_id, _context, tags_json in sorted(
         links, key=lambda r: (r[0], found[r[1]].name, found[r[1]].digest, r[2])
     ):
         out[run_row].append(DatasetInput(found[dataset_id], json.loads(tags_json)))

@@ -172,8 +172,13 @@ latest_metrics = _run_child(
     sa.Column("model_id", Str(64), nullable=True),
 )
 # revisions 0004/0005: the runs matching a metric condition, from the index alone
-sa.Index("ix_latest_metrics_search", latest_metrics.c.key, latest_metrics.c.kind, latest_metrics.c.value,
-         latest_metrics.c.run_row)
+sa.Index(
+    "ix_latest_metrics_search",
+    latest_metrics.c.key,
+    latest_metrics.c.kind,
+    latest_metrics.c.value,
+    latest_metrics.c.run_row,
+)
 
 # --- revision 0002: datasets and run inputs ---------------------------------
 datasets = sa.Table(

@@ -30,8 +30,7 @@ from ...search.ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, 
 from .metrics import KIND_FINITE, KIND_NAN, KIND_NEG_INF, KIND_POS_INF
 from .sqlutil import ilike, like
 
-__all__ = ["KeyedTable", "EntitySpec", "compile_filter", "SortColumn", "build_order", "keyset_after",
-           "plain_value"]
+__all__ = ["KeyedTable", "EntitySpec", "compile_filter", "SortColumn", "build_order", "keyset_after", "plain_value"]
 
 _NUMERIC = {
     Op.EQ: operator.eq,
@@ -76,8 +75,9 @@ class EntitySpec:
     #: attribute name of the unique tie-breaker the parser may append
     unique_attribute: Optional[str] = None
     #: ``datasets.<key>`` condition builder: (key, condition on the value column) -> EXISTS
-    dataset_exists: Optional[Callable[[str, Callable[[ColumnElement[Any]], ColumnElement[bool]]],
-                                      ColumnElement[bool]]] = None
+    dataset_exists: Optional[
+        Callable[[str, Callable[[ColumnElement[Any]], ColumnElement[bool]]], ColumnElement[bool]]
+    ] = None
     numeric_attributes: frozenset[str] = field(default=frozenset())
 
 
@@ -127,8 +127,7 @@ def _string_cond(column: ColumnElement[Any], op: Op, value: Any, dialect: str) -
     raise InvalidParameterError(f"comparator {op.value} is not valid for strings")
 
 
-def _value_cond(column: ColumnElement[Any], ident: Identifier, op: Op, value: Any,
-                dialect: str) -> ColumnElement[bool]:
+def _value_cond(column: ColumnElement[Any], ident: Identifier, op: Op, value: Any, dialect: str) -> ColumnElement[bool]:
     if ident.type is ValueType.NUMBER:
         if op not in _NUMERIC:
             raise InvalidParameterError(f"comparator {op.value} is not valid for {ident}")
@@ -153,8 +152,11 @@ def _keyed(spec: EntitySpec, comp: Comparison, dialect: str, fence: bool) -> Col
             raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
         conds.append(_metric_cond(t, comp.op, comp.value, comp.ident.key))  # type: ignore[arg-type]
     else:
-        conds.append(_value_cond(t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING),
-                                 comp.op, comp.value, dialect))
+        conds.append(
+            _value_cond(
+                t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING), comp.op, comp.value, dialect
+            )
+        )
     return _has_row(kt, t, conds, fence)
 
 
@@ -216,8 +218,7 @@ def _dataset(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[
     if comp.op is Op.IS_NOT_NULL:
         return spec.dataset_exists(comp.ident.key, lambda col: sa.true())
     ident = Identifier(Kind.DATASET, comp.ident.key, ValueType.STRING)
-    return spec.dataset_exists(comp.ident.key,
-                               lambda col: _value_cond(col, ident, comp.op, comp.value, dialect))
+    return spec.dataset_exists(comp.ident.key, lambda col: _value_cond(col, ident, comp.op, comp.value, dialect))
 
 
 def compile_filter(expr: Optional[Expr], spec: EntitySpec, dialect: str) -> ColumnElement[bool]:
@@ -257,9 +258,7 @@ def _flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return sa.case((cond, 1), else_=0)
 
 
-def build_order(
-    keys: Sequence[OrderKey], spec: EntitySpec, base: FromClause
-) -> tuple[FromClause, list[SortColumn]]:
+def build_order(keys: Sequence[OrderKey], spec: EntitySpec, base: FromClause) -> tuple[FromClause, list[SortColumn]]:
     """The FROM clause (with outer joins for keyed sort keys) and the sort columns.
 
     Missing values sort last in either direction; NaN after every number

@@ -35,7 +35,9 @@ def cursor_of(conn: Connection) -> Any:
 _SELECT_IN: dict[tuple[str, tuple[sa.Column, ...]], str] = {}
 
 
-def rows_in(conn: Connection, columns: Sequence[sa.Column], parent: sa.Column, ids: Sequence[Any]) -> list[tuple[Any, ...]]:
+def rows_in(
+    conn: Connection, columns: Sequence[sa.Column], parent: sa.Column, ids: Sequence[Any]
+) -> list[tuple[Any, ...]]:
     """Plain tuples of ``columns`` for rows whose ``parent`` is in ``ids``, in IN-list batches.
 
     Runs prebuilt SQL on the driver's cursor: loading thousands of child rows
@@ -46,8 +48,10 @@ def rows_in(conn: Connection, columns: Sequence[sa.Column], parent: sa.Column, i
     head = _SELECT_IN.get((dialect.name, (*columns, parent)))
     if head is None:
         q = dialect.identifier_preparer
-        head = (f"SELECT {', '.join(q.quote(c.name) for c in columns)} FROM {q.format_table(parent.table)} "
-                f"WHERE {q.quote(parent.name)} IN")
+        head = (
+            f"SELECT {', '.join(q.quote(c.name) for c in columns)} FROM {q.format_table(parent.table)} "
+            f"WHERE {q.quote(parent.name)} IN"
+        )
         _SELECT_IN[(dialect.name, (*columns, parent))] = head
     mark = placeholder(dialect)
     out: list[tuple[Any, ...]] = []

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from ... import rules
 from ...entities import (
     DatasetInput,
     LifecycleStage,
@@ -23,16 +24,17 @@ from ...entities import (
     ViewType,
 )
 from ...errors import InvalidParameterError, NotFoundError, RunNotFound
-from ...ids import default_artifact_root as _artifact_root_of, new_run_id, now_ms
+from ...histories import MetricHistories, validate_history_request
+from ...ids import default_artifact_root as _artifact_root_of
+from ...ids import new_run_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from ...paging import decode_page_token, encode_page_token, token_scalars
+from ...rules import validate_key, validate_max_results, validate_run_id
 from ...search.ast import RUN_SCHEMA, Kind
 from ...uri import append_path, redact_uri
-from ... import rules
-from ...rules import validate_key, validate_max_results, validate_run_id
-from ...histories import MetricHistories, validate_history_request
 from ..opening import refuse_mlflow_artifact_root
 from . import schema as s
+from . import writes
 from .experiments import ExperimentOps, is_experiment_key
 from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
@@ -41,7 +43,6 @@ from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
-from . import writes
 from .secret import store_key
 from .sqlutil import cursor_of, inserted_id, placeholder
 
@@ -184,21 +185,26 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             rules.check_experiment_active(exp["experiment_id"], exp["lifecycle_stage"])
             run_id = new_run_id()
             values = dict(
-                run_uuid=run_id, experiment_id=exp["experiment_id"], name=run_name, user_id=user_id,
-                status=RunStatus.RUNNING.value, start_time=start, end_time=None,
+                run_uuid=run_id,
+                experiment_id=exp["experiment_id"],
+                name=run_name,
+                user_id=user_id,
+                status=RunStatus.RUNNING.value,
+                start_time=start,
+                end_time=None,
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
                 artifact_uri=append_path(exp["artifact_location"], run_id, "artifacts"),
             )
             row_id = inserted_id(conn, sa.insert(_r).values(**values))
             if tag_map:
-                conn.execute(sa.insert(s.tags),
-                             [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()])
+                conn.execute(sa.insert(s.tags), [{"run_row": row_id, "key": k, "value": v} for k, v in tag_map.items()])
             return Run(info=run_info(values), data=RunData(tags=dict(tag_map)))
 
         return self._db.run(txn)
 
     def get_run(self, run_id: str) -> Run:
         """The run (active or deleted) with latest metrics, params and tags."""
+
         def txn(conn: Connection) -> Run:
             row = self._run_row(conn, run_id)
             deleted = (row["experiment_id"],) if row["experiment_stage"] == _DELETED else ()
@@ -230,8 +236,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         def txn(conn: Connection) -> None:
             row = self._run_row(conn, run_id, lock=True)
             if row["lifecycle_stage"] != stage.value:
-                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"])
-                             .values(lifecycle_stage=stage.value))
+                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"]).values(lifecycle_stage=stage.value))
 
         self._db.run(txn)
 
@@ -322,15 +327,14 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             if limit is not None and len(rows) > limit:
                 rows = rows[:limit]
                 last = rows[-1]
-                token = encode_page_token({"a": [last["step"], last["timestamp"], last["id"]]}, query,
-                                          key=self._token_key)
+                token = encode_page_token(
+                    {"a": [last["step"], last["timestamp"], last["id"]]}, query, key=self._token_key
+                )
             return PagedList([row_to_metric(r) for r in rows], token)
 
         return self._db.run(txn, write=False)
 
-    def get_metric_histories(
-        self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None
-    ) -> MetricHistories:
+    def get_metric_histories(self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None) -> MetricHistories:
         """Histories of many runs and keys in one query per 1,000 runs (``keys=None``: every key).
 
         Rows come grouped by run and key (the groups in database order), each
@@ -350,8 +354,10 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             mark = placeholder(conn.dialect)
             cols = ", ".join(q.quote(c) for c in ("run_row", "key", "step", "timestamp", "value", "kind"))
             row_ids = sorted(found.values())
-            sql = (f"SELECT {cols} FROM {q.format_table(s.metrics)} "
-                   f"WHERE {q.quote('run_row')} IN ({', '.join([mark] * len(row_ids))})")
+            sql = (
+                f"SELECT {cols} FROM {q.format_table(s.metrics)} "
+                f"WHERE {q.quote('run_row')} IN ({', '.join([mark] * len(row_ids))})"
+            )
             params: list[Any] = list(row_ids)
             if wanted is not None:
                 sql += f" AND {q.quote('key')} IN ({', '.join([mark] * len(wanted))})"
@@ -365,7 +371,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
                 cur.close()
 
         for start in range(0, len(runs), _HISTORY_CHUNK):
-            chunk = runs[start:start + _HISTORY_CHUNK]
+            chunk = runs[start : start + _HISTORY_CHUNK]
             found, rows = self._db.run(lambda conn: txn(conn, chunk), write=False)
             if not rows:
                 continue
@@ -402,25 +408,38 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         query = fingerprint("runs", sorted(keys_wanted), filter_string, int(view_type), list(order_by or []))
 
         def txn(conn: Connection) -> PagedList[Run]:
-            stages: dict[Any, Any] = dict(
-                conn.execute(
-                    sa.select(s.experiments.c.experiment_id, s.experiments.c.lifecycle_stage)
-                    .where(s.experiments.c.experiment_id.in_(keys_wanted))
-                ).all()
-            ) if keys_wanted else {}
+            stages: dict[Any, Any] = (
+                dict(
+                    conn.execute(
+                        sa.select(s.experiments.c.experiment_id, s.experiments.c.lifecycle_stage).where(
+                            s.experiments.c.experiment_id.in_(keys_wanted)
+                        )
+                    ).all()
+                )
+                if keys_wanted
+                else {}
+            )
             active = [k for k, st in stages.items() if st == LifecycleStage.ACTIVE.value]
             deleted = [k for k, st in stages.items() if st != LifecycleStage.ACTIVE.value]
             run_active = _r.c.lifecycle_stage == LifecycleStage.ACTIVE.value
             if view_type is ViewType.ACTIVE_ONLY:
                 where = sa.and_(_r.c.experiment_id.in_(active), run_active)
             elif view_type is ViewType.DELETED_ONLY:
-                where = sa.or_(_r.c.experiment_id.in_(deleted),
-                               sa.and_(_r.c.experiment_id.in_(active), ~run_active))
+                where = sa.or_(_r.c.experiment_id.in_(deleted), sa.and_(_r.c.experiment_id.in_(active), ~run_active))
             else:
                 where = _r.c.experiment_id.in_(active + deleted)
             rows, token = paged_select(
-                conn, columns=RUN_COLUMNS, base=_r, where=[where], expr=expr, keys=order,
-                spec=RUN_SPEC, max_results=max_results, page_token=page_token, query=query, key=self._token_key,
+                conn,
+                columns=RUN_COLUMNS,
+                base=_r,
+                where=[where],
+                expr=expr,
+                keys=order,
+                spec=RUN_SPEC,
+                max_results=max_results,
+                page_token=page_token,
+                query=query,
+                key=self._token_key,
                 bound_column=_r.c.row_id,
             )
             return PagedList(runs_from_rows(conn, rows, frozenset(deleted)), token)
@@ -440,16 +459,32 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
                 where = (d.c.experiment_id == run["experiment_id"], d.c.name == ds.name, d.c.digest == ds.digest)
                 dataset_id = conn.execute(sa.select(d.c.dataset_id).where(*where)).scalar()
                 if dataset_id is None:
-                    dataset_id = inserted_id(conn, sa.insert(d).values(
-                        experiment_id=run["experiment_id"], name=ds.name, digest=ds.digest,
-                        source_type=ds.source_type, source=ds.source, schema=ds.schema,
-                        profile=ds.profile))
+                    dataset_id = inserted_id(
+                        conn,
+                        sa.insert(d).values(
+                            experiment_id=run["experiment_id"],
+                            name=ds.name,
+                            digest=ds.digest,
+                            source_type=ds.source_type,
+                            source=ds.source,
+                            schema=ds.schema,
+                            profile=ds.profile,
+                        ),
+                    )
                 context = item.tags.get("context", "")
-                exists = conn.execute(sa.select(i.c.run_row).where(
-                    i.c.run_row == run["row_id"], i.c.dataset_id == dataset_id, i.c.context == context)).first()
+                exists = conn.execute(
+                    sa.select(i.c.run_row).where(
+                        i.c.run_row == run["row_id"], i.c.dataset_id == dataset_id, i.c.context == context
+                    )
+                ).first()
                 if not exists:
-                    conn.execute(sa.insert(i).values(run_row=run["row_id"], dataset_id=dataset_id,
-                                                     context=context, tags_json=json.dumps(dict(item.tags))))
+                    conn.execute(
+                        sa.insert(i).values(
+                            run_row=run["row_id"],
+                            dataset_id=dataset_id,
+                            context=context,
+                            tags_json=json.dumps(dict(item.tags)),
+                        )
+                    )
 
         self._db.run(txn)
-

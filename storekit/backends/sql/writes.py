@@ -28,8 +28,16 @@ from ...rules import new_params
 from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
 from .sqlutil import placeholder
 
-__all__ = ["Insert", "WriteStatements", "statements_for", "metric_rows",
-           "lock_run", "write_params", "write_tags", "write_metrics"]
+__all__ = [
+    "Insert",
+    "WriteStatements",
+    "statements_for",
+    "metric_rows",
+    "lock_run",
+    "write_params",
+    "write_tags",
+    "write_metrics",
+]
 
 #: fields of a :data:`TUPLE_COLUMNS` row, and its metric order (step, timestamp, kind, value)
 _VALUE, _TIMESTAMP, _STEP, _MODEL_ID = itemgetter(2), itemgetter(4), itemgetter(5), itemgetter(6)
@@ -88,16 +96,18 @@ class WriteStatements:
             cur.executemany(statement.one, rows)
 
 
-def _upsert_suffix(dialect: str, q: Any, table: str, pk: Sequence[str], columns: Sequence[str],
-                   guard: bool = False) -> str:
+def _upsert_suffix(
+    dialect: str, q: Any, table: str, pk: Sequence[str], columns: Sequence[str], guard: bool = False
+) -> str:
     if dialect == "mysql":
         return " ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in columns)
     sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns)
     sql = f" ON CONFLICT ({', '.join(q(c) for c in pk)}) DO UPDATE SET {sets}"
     if guard:  # keep the stored point when it is later: (step, timestamp, kind, value)
         order = ("step", "timestamp", "kind", "value")
-        sql += (f" WHERE ({', '.join('excluded.' + q(c) for c in order)})"
-                f" > ({', '.join(f'{table}.{q(c)}' for c in order)})")
+        sql += (
+            f" WHERE ({', '.join('excluded.' + q(c) for c in order)}) > ({', '.join(f'{table}.{q(c)}' for c in order)})"
+        )
     return sql
 
 
@@ -106,8 +116,11 @@ def _build(dialect: str, mark: str, quote: Any) -> WriteStatements:
     lock = " FOR UPDATE" if dialect != "sqlite" else ""  # SQLite: BEGIN IMMEDIATE locks the database
 
     def insert(table: str, columns: Sequence[str], suffix: str = "") -> Insert:
-        return Insert(f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ",
-                      f"({', '.join([mark] * len(columns))})", suffix)
+        return Insert(
+            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ",
+            f"({', '.join([mark] * len(columns))})",
+            suffix,
+        )
 
     kv = ("run_row", "key", "value")
     return WriteStatements(
@@ -122,12 +135,18 @@ def _build(dialect: str, mark: str, quote: Any) -> WriteStatements:
         insert_params=insert("params", kv),
         upsert_tags=insert("tags", kv, _upsert_suffix(dialect, q, "tags", ("run_row", "key"), ("value",))),
         insert_metrics=insert("metrics", TUPLE_COLUMNS),
-        copy_metrics=(f"COPY metrics ({', '.join(q(c) for c in TUPLE_COLUMNS)}) FROM STDIN"
-                      if dialect == "postgresql" else None),
-        select_latest=(f"SELECT {q('key')}, step, {q('timestamp')}, kind, {q('value')} FROM latest_metrics "
-                       f"WHERE run_row = {mark} AND {q('key')} IN"),
-        upsert_latest=insert("latest_metrics", TUPLE_COLUMNS, _upsert_suffix(
-            dialect, q, "latest_metrics", ("run_row", "key"), _LATEST_UPDATE, guard=True)),
+        copy_metrics=(
+            f"COPY metrics ({', '.join(q(c) for c in TUPLE_COLUMNS)}) FROM STDIN" if dialect == "postgresql" else None
+        ),
+        select_latest=(
+            f"SELECT {q('key')}, step, {q('timestamp')}, kind, {q('value')} FROM latest_metrics "
+            f"WHERE run_row = {mark} AND {q('key')} IN"
+        ),
+        upsert_latest=insert(
+            "latest_metrics",
+            TUPLE_COLUMNS,
+            _upsert_suffix(dialect, q, "latest_metrics", ("run_row", "key"), _LATEST_UPDATE, guard=True),
+        ),
     )
 
 

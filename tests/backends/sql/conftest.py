@@ -14,7 +14,8 @@ from typing import Callable, Iterator
 import pytest
 
 from storekit.backends.sql import SqlRegistryStore, SqlTrackingStore
-from tests.databases import DatabaseFactory, server_uri as _server_uri
+from tests.databases import DatabaseFactory
+from tests.databases import server_uri as _server_uri
 
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 

@@ -34,10 +34,13 @@ def test_missing_driver_names_the_extra(monkeypatch):
         to_sqlalchemy_url("postgresql://u@h/db")
 
 
-@pytest.mark.parametrize("uri", [
-    "postgresql://postgres:s3cretpw@127.0.0.1:1/test",
-    "mysql://root:s3cretpw@127.0.0.1:1/test",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://postgres:s3cretpw@127.0.0.1:1/test",
+        "mysql://root:s3cretpw@127.0.0.1:1/test",
+    ],
+)
 def test_unreachable_server_raises_backend_unavailable_without_password(uri, monkeypatch):
     monkeypatch.setattr(Database, "attempts", 3)
     monkeypatch.setattr(Database, "backoff", 0.01)

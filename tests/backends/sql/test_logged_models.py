@@ -39,8 +39,9 @@ def test_declares_capability(store):
 
 
 def test_create_and_get(store, exp, run):
-    model = store.create_logged_model(exp, name="clf", source_run_id=run.info.run_id,
-                                      tags={"t": "1"}, params={"lr": "0.1"}, model_type="sklearn")
+    model = store.create_logged_model(
+        exp, name="clf", source_run_id=run.info.run_id, tags={"t": "1"}, params={"lr": "0.1"}, model_type="sklearn"
+    )
     assert re.fullmatch(r"m-[0-9a-f]{32}", model.model_id)
     assert model.status is LoggedModelStatus.PENDING and model.lifecycle_stage is LifecycleStage.ACTIVE
     location = store.get_experiment(exp).artifact_location
@@ -49,7 +50,12 @@ def test_create_and_get(store, exp, run):
     got = store.get_logged_model(model.model_id)
     assert got == model
     assert (got.experiment_id, got.source_run_id, got.tags, got.params, got.metrics) == (
-        exp, run.info.run_id, {"t": "1"}, {"lr": "0.1"}, ())
+        exp,
+        run.info.run_id,
+        {"t": "1"},
+        {"lr": "0.1"},
+        (),
+    )
     unnamed = store.create_logged_model(exp)
     assert unnamed.name == f"model-{unnamed.model_id[2:10]}" and unnamed.model_type is None
 
@@ -104,32 +110,44 @@ def test_metrics_naming_a_model(store, exp, run):
     model = store.create_logged_model(exp, name="m")
     other = store.create_logged_model(exp, name="o")
     rid = run.info.run_id
-    store.log_batch(rid, metrics=[
-        Metric("acc", 0.5, 10, 1, model_id=model.model_id),
-        Metric("acc", 0.9, 5, 2, model_id=model.model_id),  # latest: greatest step
-        Metric("acc", 0.1, 99, 0, model_id=model.model_id),
-        Metric("loss", math.nan, 1, 0, model_id=model.model_id),
-        Metric("acc", 0.3, 1, 0, model_id=other.model_id),
-        Metric("plain", 1.0, 1, 0),
-    ])
+    store.log_batch(
+        rid,
+        metrics=[
+            Metric("acc", 0.5, 10, 1, model_id=model.model_id),
+            Metric("acc", 0.9, 5, 2, model_id=model.model_id),  # latest: greatest step
+            Metric("acc", 0.1, 99, 0, model_id=model.model_id),
+            Metric("loss", math.nan, 1, 0, model_id=model.model_id),
+            Metric("acc", 0.3, 1, 0, model_id=other.model_id),
+            Metric("plain", 1.0, 1, 0),
+        ],
+    )
     store.log_metric(rid, Metric("acc", 0.2, 1, 1, model_id=model.model_id))  # older: ignored
     got = store.get_logged_model(model.model_id)
     assert [(m.key, m.step, m.model_id) for m in got.metrics] == [
-        ("acc", 2, model.model_id), ("loss", 0, model.model_id)]
+        ("acc", 2, model.model_id),
+        ("loss", 0, model.model_id),
+    ]
     assert got.metrics[0].value == 0.9 and math.isnan(got.metrics[1].value)
     assert [m.value for m in store.get_logged_model(other.model_id).metrics] == [0.3]
     history = store.get_metric_history(rid, "acc")
     assert [(m.step, m.timestamp, m.model_id) for m in history] == [
-        (0, 1, other.model_id), (0, 99, model.model_id), (1, 1, model.model_id), (1, 10, model.model_id),
-        (2, 5, model.model_id)]
+        (0, 1, other.model_id),
+        (0, 99, model.model_id),
+        (1, 1, model.model_id),
+        (1, 10, model.model_id),
+        (2, 5, model.model_id),
+    ]
     assert store.get_metric_history(rid, "plain")[0].model_id is None
 
 
 def test_metric_naming_missing_model_rolls_back_batch(store, run):
     rid = run.info.run_id
     with pytest.raises(LoggedModelNotFound):
-        store.log_batch(rid, metrics=[Metric("acc", 1.0, 1, 0), Metric("b", 1.0, 1, 0, model_id="m-" + "2" * 32)],
-                        params=[Param("p", "1")])
+        store.log_batch(
+            rid,
+            metrics=[Metric("acc", 1.0, 1, 0), Metric("b", 1.0, 1, 0, model_id="m-" + "2" * 32)],
+            params=[Param("p", "1")],
+        )
     data = store.get_run(rid).data
     assert data.metrics == {} and data.params == {}
     assert store.get_metric_history(rid, "acc") == []
@@ -156,11 +174,13 @@ def test_log_outputs(store, exp, run):
 def _populate(st, exp):
     """The same models in any store; returns name -> model_id."""
     ids = {}
-    specs = [("alpha", "sk", {"team": "A"}, {"lr": "0.1"}, 0.9),
-             ("Beta", "sk", {"team": "a"}, {"lr": "0.2"}, math.nan),
-             ("gamma", "torch", {}, {"lr": "0.1"}, 0.5),
-             ("delta", None, {"team": "B"}, {}, None),
-             ("eps_1", "torch", {"team": "A"}, {"lr": "0.3"}, -math.inf)]
+    specs = [
+        ("alpha", "sk", {"team": "A"}, {"lr": "0.1"}, 0.9),
+        ("Beta", "sk", {"team": "a"}, {"lr": "0.2"}, math.nan),
+        ("gamma", "torch", {}, {"lr": "0.1"}, 0.5),
+        ("delta", None, {"team": "B"}, {}, None),
+        ("eps_1", "torch", {"team": "A"}, {"lr": "0.3"}, -math.inf),
+    ]
     run = st.create_run(exp)
     for name, mtype, tags, params, acc in specs:
         m = st.create_logged_model(exp, name=name, model_type=mtype, tags=tags, params=params)
@@ -209,14 +229,16 @@ def test_search_pages_and_scope(store, exp, uniq):
     store.create_logged_model(exp, name="m00")  # created after the first page: not returned
     seen = list(page)
     while page.token:
-        page = store.search_logged_models([exp, "999999999", "not-a-number"], order_by=["name"],
-                                          max_results=2, page_token=page.token)
+        page = store.search_logged_models(
+            [exp, "999999999", "not-a-number"], order_by=["name"], max_results=2, page_token=page.token
+        )
         seen += page
     assert [m.model_id for m in seen] == [m.model_id for m in models]
     assert elsewhere.model_id not in {m.model_id for m in seen}
     default = store.search_logged_models([exp])  # creation_timestamp DESC, then model_id
     assert [(m.creation_timestamp, m.model_id) for m in default] == sorted(
-        ((m.creation_timestamp, m.model_id) for m in default), key=lambda t: (-t[0], t[1]))
+        ((m.creation_timestamp, m.model_id) for m in default), key=lambda t: (-t[0], t[1])
+    )
     with pytest.raises(InvalidParameterError, match="page_token"):
         store.search_logged_models([exp], max_results=2, page_token=page.token or "garbage")
     first = store.search_logged_models([exp], max_results=2)
@@ -254,12 +276,25 @@ def test_upgrade_from_datasets_revision_keeps_runs_and_adds_logged_models(backen
     try:
         upgrade(db, target="0002")
         with db.engine.begin() as conn:  # a run written by the previous revision
-            exp_id = conn.execute(schema.experiments.insert().values(
-                name="old", artifact_location="file:///old", lifecycle_stage="active", creation_time=1,
-                last_update_time=1)).inserted_primary_key[0]
-            conn.execute(schema.runs.insert().values(
-                run_uuid="a" * 32, experiment_id=exp_id, status="FINISHED", start_time=1,
-                lifecycle_stage="active", artifact_uri="file:///old/run"))
+            exp_id = conn.execute(
+                schema.experiments.insert().values(
+                    name="old",
+                    artifact_location="file:///old",
+                    lifecycle_stage="active",
+                    creation_time=1,
+                    last_update_time=1,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                schema.runs.insert().values(
+                    run_uuid="a" * 32,
+                    experiment_id=exp_id,
+                    status="FINISHED",
+                    start_time=1,
+                    lifecycle_stage="active",
+                    artifact_uri="file:///old/run",
+                )
+            )
         upgrade(db)
         assert current_revision(db) == schema.HEAD_REVISION
         store = SqlTrackingStore(uri, default_artifact_root=tmp_path.as_uri())

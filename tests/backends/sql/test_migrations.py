@@ -7,13 +7,12 @@ import multiprocessing
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from click.testing import CliRunner
 
-from storekit.backends.sql import SqlTrackingStore
-from storekit.backends.sql import schema
+from storekit.backends.sql import SqlTrackingStore, schema
 from storekit.backends.sql.engine import Database
 from storekit.backends.sql.migrate import MIGRATIONS_DIR, current_revision, upgrade
 from storekit.cli import cli
@@ -33,8 +32,9 @@ def _diff(db: Database) -> list:
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diffs = compare_metadata(ctx, schema.metadata)
-    return [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table"
-                                    and d[1].name == schema.VERSION_TABLE)]
+    return [
+        d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == schema.VERSION_TABLE)
+    ]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
@@ -90,8 +90,7 @@ def test_parallel_processes_create_fresh_database_without_racing(backend, new_da
     db = Database(uri)
     assert current_revision(db) == schema.HEAD_REVISION
     with db.engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(
-            sa.table(schema.VERSION_TABLE))).scalar()
+        count = conn.execute(sa.select(sa.func.count()).select_from(sa.table(schema.VERSION_TABLE))).scalar()
     assert count == 1
     db.dispose()
 
@@ -102,15 +101,28 @@ def test_upgrade_to_0004_keeps_metric_history(backend, new_database_uri, tmp_pat
     db = Database(uri)
     upgrade(db, target="0003")
     with db.engine.begin() as conn:
-        exp_id = conn.execute(sa.insert(schema.experiments).values(
-            name="e", artifact_location="file:///a", lifecycle_stage="active", creation_time=1,
-            last_update_time=1)).inserted_primary_key[0]
-        row_id = conn.execute(sa.insert(schema.runs).values(
-            run_uuid="a" * 32, experiment_id=exp_id, status="RUNNING", start_time=1,
-            lifecycle_stage="active", artifact_uri="file:///a/r")).inserted_primary_key[0]
-        conn.execute(sa.insert(schema.metrics), [
-            dict(run_row=row_id, key="m", value=float(i), kind=1, timestamp=10, step=i % 2, model_id=None)
-            for i in range(4)])
+        exp_id = conn.execute(
+            sa.insert(schema.experiments).values(
+                name="e", artifact_location="file:///a", lifecycle_stage="active", creation_time=1, last_update_time=1
+            )
+        ).inserted_primary_key[0]
+        row_id = conn.execute(
+            sa.insert(schema.runs).values(
+                run_uuid="a" * 32,
+                experiment_id=exp_id,
+                status="RUNNING",
+                start_time=1,
+                lifecycle_stage="active",
+                artifact_uri="file:///a/r",
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            sa.insert(schema.metrics),
+            [
+                dict(run_row=row_id, key="m", value=float(i), kind=1, timestamp=10, step=i % 2, model_id=None)
+                for i in range(4)
+            ],
+        )
     assert upgrade(db) == ("0003", schema.HEAD_REVISION)
     assert _diff(db) == []
     store = SqlTrackingStore(uri, default_artifact_root=tmp_path.as_uri())

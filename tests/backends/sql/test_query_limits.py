@@ -26,9 +26,11 @@ def three_runs(store, uniq) -> tuple[str, list[str]]:
     ids = []
     for k in range(3):
         run = store.create_run(exp, run_name=f"r{k}", start_time=1000 + k)
-        store.log_batch(run.info.run_id,
-                        metrics=[Metric(f"m{i}", float(k), 0, 0) for i in range(N)],
-                        params=[Param(f"p{i}", str(k)) for i in range(N)])
+        store.log_batch(
+            run.info.run_id,
+            metrics=[Metric(f"m{i}", float(k), 0, 0) for i in range(N)],
+            params=[Param(f"p{i}", str(k)) for i in range(N)],
+        )
         ids.append(run.info.run_id)
     return exp, ids
 

@@ -135,7 +135,6 @@ def test_search_experiments(store, uniq):
     page = store.search_experiments(filter_string=f"name LIKE '{prefix}%'", max_results=2)
     seen = [e.experiment_id for e in page]
     while page.token:
-        page = store.search_experiments(filter_string=f"name LIKE '{prefix}%'", max_results=2,
-                                        page_token=page.token)
+        page = store.search_experiments(filter_string=f"name LIKE '{prefix}%'", max_results=2, page_token=page.token)
         seen += [e.experiment_id for e in page]
     assert sorted(seen) == sorted(ids[1:])

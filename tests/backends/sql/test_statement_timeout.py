@@ -11,10 +11,7 @@ from storekit.errors import BackendUnavailableError
 
 #: A statement that runs for minutes: a recursive count to 10^9 (MariaDB caps recursion at
 #: max_recursive_iterations, so there it is a 10^10-row join of its sequence tables).
-ENDLESS = (
-    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) "
-    "SELECT count(*) FROM c"
-)
+ENDLESS = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) SELECT count(*) FROM c"
 ENDLESS_MARIADB = "SELECT count(*) FROM seq_1_to_100000 a, seq_1_to_100000 b WHERE a.seq + b.seq > 7"
 
 

@@ -67,8 +67,7 @@ def test_log_batch_is_atomic(store, run):
     rid = run.info.run_id
     store.log_batch(rid, params=[Param("p", "1")])
     with pytest.raises(InvalidParameterError) as err:
-        store.log_batch(rid, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "2")],
-                        tags=[RunTag("t", "v")])
+        store.log_batch(rid, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "2")], tags=[RunTag("t", "v")])
     assert "'p'" in str(err.value) and "'1'" in str(err.value) and "'2'" in str(err.value)
     data = store.get_run(rid).data
     assert data.metrics == {} and data.tags == {} and data.params == {"p": "1"}
@@ -86,9 +85,14 @@ def test_limits_name_field_and_limit(store, run):
 def test_latest_metric_rule_and_non_finite_round_trip(store, run):
     rid = run.info.run_id
     points = [
-        Metric("a", 5.0, 100, 1), Metric("a", 1.0, 50, 2), Metric("a", 0.5, 50, 2),  # step wins
-        Metric("b", 1.0, 10, 0), Metric("b", 2.0, 10, 0), Metric("b", math.nan, 10, 0),  # NaN greatest
-        Metric("c", math.inf, 1, 0), Metric("c", -math.inf, 2, 0),  # timestamp wins
+        Metric("a", 5.0, 100, 1),
+        Metric("a", 1.0, 50, 2),
+        Metric("a", 0.5, 50, 2),  # step wins
+        Metric("b", 1.0, 10, 0),
+        Metric("b", 2.0, 10, 0),
+        Metric("b", math.nan, 10, 0),  # NaN greatest
+        Metric("c", math.inf, 1, 0),
+        Metric("c", -math.inf, 2, 0),  # timestamp wins
         Metric("d", 3.0, 1, 0),
     ]
     store.log_batch(rid, metrics=points[:4])
@@ -172,7 +176,8 @@ def test_encoded_order_matches_metric_order_key():
             ma, mb = Metric("k", a, 1, 1), Metric("k", b, 1, 1)
             ta, tb = metric_tuple(0, ma), metric_tuple(0, mb)
             assert ((ta[5], ta[4], ta[3], ta[2]) < (tb[5], tb[4], tb[3], tb[2])) == (
-                metric_order_key(ma) < metric_order_key(mb))
+                metric_order_key(ma) < metric_order_key(mb)
+            )
             decoded = decode_value(ta[2], ta[3])
             assert decoded == a or (math.isnan(a) and math.isnan(decoded))
 

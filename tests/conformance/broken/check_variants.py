@@ -19,6 +19,7 @@ from .variants import VARIANTS
 def _suite_for(variant: type, interface: str) -> type:
     name = f"memory://broken-{variant.__name__.lower()}"
     if interface == "tracking":
+
         class Suite(TrackingStoreSuite):
             @pytest.fixture(scope="class")
             @classmethod
@@ -29,6 +30,7 @@ def _suite_for(variant: type, interface: str) -> type:
             def tracking_uri(self) -> Optional[str]:
                 return name  # other processes (DURABLE check) open the same URI
     elif interface == "registry":
+
         class Suite(RegistryStoreSuite):  # type: ignore[no-redef]
             @pytest.fixture(scope="class")
             @classmethod
@@ -39,10 +41,12 @@ def _suite_for(variant: type, interface: str) -> type:
             def registry_uri(self) -> Optional[str]:
                 return name  # other processes (DURABLE check) open the same URI
     else:
+
         class Suite(ArtifactRepositorySuite):  # type: ignore[no-redef]
             @pytest.fixture
             def artifact_repository(self) -> Callable[[], Any]:
                 return lambda: variant(f"{name}/{uuid.uuid4().hex}")
+
     Suite.__name__ = Suite.__qualname__ = f"TestBroken{variant.__name__}"
     Suite.broken_section = VARIANTS[variant][1]  # conftest.py keeps only the checks of this section
     return Suite

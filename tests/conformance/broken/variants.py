@@ -33,8 +33,9 @@ from storekit_memory.artifacts import _join
 class NonAtomicBatch(MemoryTrackingStore):
     """Logs a batch item by item: a failure half-way leaves the first half stored."""
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         for m in metrics:
             super().log_batch(run_id, metrics=[m])
         for p in params:
@@ -46,8 +47,9 @@ class NonAtomicBatch(MemoryTrackingStore):
 class LastLoggedWinsTies(MemoryTrackingStore):
     """Wrong tie rule: on equal (step, timestamp) the last logged value wins instead of the greatest."""
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         super().log_batch(run_id, metrics, params, tags)
         with self._lock:
             record = self._run(run_id)
@@ -60,8 +62,9 @@ class LastLoggedWinsTies(MemoryTrackingStore):
 class NanLost(MemoryTrackingStore):
     """Stores NaN as 0.0."""
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         metrics = [replace(m, value=0.0) if isinstance(m.value, float) and math.isnan(m.value) else m for m in metrics]
         super().log_batch(run_id, metrics, params, tags)
 
@@ -69,8 +72,9 @@ class NanLost(MemoryTrackingStore):
 class SilentTruncation(MemoryTrackingStore):
     """Truncates over-long param and tag values instead of refusing them."""
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         params = [Param(p.key, p.value[:6000]) for p in params]
         tags = [RunTag(t.key, t.value[:8000]) for t in tags]
         super().log_batch(run_id, metrics, params, tags)
@@ -79,8 +83,9 @@ class SilentTruncation(MemoryTrackingStore):
 class ParamOverwrite(MemoryTrackingStore):
     """Overwrites a param with a new value instead of raising a conflict."""
 
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
-                  tags: Sequence[RunTag] = ()) -> None:
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
         with self._lock:
             record = self._run(run_id)
             for p in params:
@@ -112,12 +117,18 @@ class HardDelete(MemoryTrackingStore):
 class OffsetPagination(MemoryTrackingStore):
     """Pages by offset over the live result: runs created meanwhile shift the pages."""
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None,
-                    view_type: ViewType = ViewType.ACTIVE_ONLY, max_results: int = 1000,
-                    order_by: Optional[Sequence[str]] = None, page_token: Optional[str] = None) -> PagedList[Run]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[Run]:
         offset = decode_page_token(page_token)["offset"] if page_token else 0
         everything = super().search_runs(experiment_ids, filter_string, view_type, 50_000, order_by)
-        page = everything[offset:offset + max_results]
+        page = everything[offset : offset + max_results]
         more = offset + max_results < len(everything)
         return PagedList(page, encode_page_token({"offset": offset + max_results}) if more else None)
 
@@ -125,8 +136,9 @@ class OffsetPagination(MemoryTrackingStore):
 class OrIgnored(MemoryTrackingStore):
     """Treats OR as AND (the old MLflow grammar)."""
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None, *args: Any,
-                    **kwargs: Any) -> PagedList[Run]:
+    def search_runs(
+        self, experiment_ids: Sequence[str], filter_string: Optional[str] = None, *args: Any, **kwargs: Any
+    ) -> PagedList[Run]:
         if filter_string:
             filter_string = filter_string.replace(" OR ", " AND ").replace(" or ", " and ")
         return super().search_runs(experiment_ids, filter_string, *args, **kwargs)
@@ -135,8 +147,9 @@ class OrIgnored(MemoryTrackingStore):
 class CaseInsensitiveLike(MemoryTrackingStore):
     """LIKE behaves as ILIKE (SQLite's and MySQL's default)."""
 
-    def search_runs(self, experiment_ids: Sequence[str], filter_string: Optional[str] = None, *args: Any,
-                    **kwargs: Any) -> PagedList[Run]:
+    def search_runs(
+        self, experiment_ids: Sequence[str], filter_string: Optional[str] = None, *args: Any, **kwargs: Any
+    ) -> PagedList[Run]:
         if filter_string:
             filter_string = filter_string.replace(" LIKE ", " ILIKE ").replace(" IILIKE ", " ILIKE ")
         return super().search_runs(experiment_ids, filter_string, *args, **kwargs)
@@ -184,8 +197,9 @@ class RacyVersionNumbers(MemoryRegistryStore):
 class ArchiveNotApplied(MemoryRegistryStore):
     """Ignores archive_existing_versions."""
 
-    def transition_model_version_stage(self, name: str, version: str, stage: str,
-                                       archive_existing_versions: bool = False) -> ModelVersion:
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
         return super().transition_model_version_stage(name, version, stage, False)
 
 
@@ -201,8 +215,9 @@ class AliasKeptOnDelete(MemoryRegistryStore):
 class ArchivesOnAnyStage(MemoryRegistryStore):
     """Archives the other versions on every transition but to Archived, ``None`` included (the old template)."""
 
-    def transition_model_version_stage(self, name: str, version: str, stage: str,
-                                       archive_existing_versions: bool = False) -> ModelVersion:
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
         target = ModelVersionStage.parse(stage).value
         with self._lock:
             record, mv = self._version(name, version)
