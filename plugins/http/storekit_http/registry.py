@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from storekit import rules
 from storekit.entities import ModelVersion, PagedList, RegisteredModel
@@ -117,22 +117,26 @@ class HttpRegistryStore(RegistryStore):
         """Delete a registered model and its versions."""
         self._call("DELETE", "registered-models/delete", body={"name": validate_model_name(name)}, idempotent=False)
 
-    def search_registered_models(
+    def _search(
         self,
-        filter_string: Optional[str] = None,
-        max_results: int = DEFAULT_MAX_RESULTS,
-        order_by: Optional[Sequence[str]] = None,
-        page_token: Optional[str] = None,
-    ) -> PagedList[RegisteredModel]:
-        """Search registered models (what the server cannot express, on the client)."""
+        endpoint: str,
+        field: str,
+        convert: Callable[[Any, Any], Any],
+        schema: Any,
+        filter_string: Optional[str],
+        max_results: int,
+        order_by: Optional[Sequence[str]],
+        page_token: Optional[str],
+    ) -> PagedList[Any]:
+        """One registry search: the server's pages, with what it cannot express done on the client."""
         limit = validate_max_results(max_results)
 
         def server_page(
             flt: Optional[str], size: int, token: Optional[str], order: Optional[Sequence[str]]
-        ) -> PagedList[RegisteredModel]:
+        ) -> PagedList[Any]:
             data = self._call(
                 "GET",
-                "registered-models/search",
+                endpoint,
                 params={
                     "filter": flt or None,
                     "max_results": size,
@@ -141,12 +145,29 @@ class HttpRegistryStore(RegistryStore):
                 },
             )
             return PagedList(
-                [registered_model_from_json(m, self._artifacts) for m in data.get("registered_models") or ()],
+                [convert(item, self._artifacts) for item in data.get(field) or ()],
                 data.get("next_page_token") or None,
             )
 
-        return self._searches.search(
-            REGISTERED_MODEL_SCHEMA, filter_string, order_by, limit, page_token, (), server_page, _tagged_value
+        return self._searches.search(schema, filter_string, order_by, limit, page_token, (), server_page, _tagged_value)
+
+    def search_registered_models(
+        self,
+        filter_string: Optional[str] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList[RegisteredModel]:
+        """Search registered models (what the server cannot express, on the client)."""
+        return self._search(
+            "registered-models/search",
+            "registered_models",
+            registered_model_from_json,
+            REGISTERED_MODEL_SCHEMA,
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
         )
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
@@ -255,28 +276,15 @@ class HttpRegistryStore(RegistryStore):
         page_token: Optional[str] = None,
     ) -> PagedList[ModelVersion]:
         """Search model versions (what the server cannot express, on the client)."""
-        limit = validate_max_results(max_results)
-
-        def server_page(
-            flt: Optional[str], size: int, token: Optional[str], order: Optional[Sequence[str]]
-        ) -> PagedList[ModelVersion]:
-            data = self._call(
-                "GET",
-                "model-versions/search",
-                params={
-                    "filter": flt or None,
-                    "max_results": size,
-                    "order_by": list(order or ()) or None,
-                    "page_token": token or None,
-                },
-            )
-            return PagedList(
-                [model_version_from_json(v, self._artifacts) for v in data.get("model_versions") or ()],
-                data.get("next_page_token") or None,
-            )
-
-        return self._searches.search(
-            MODEL_VERSION_SCHEMA, filter_string, order_by, limit, page_token, (), server_page, _tagged_value
+        return self._search(
+            "model-versions/search",
+            "model_versions",
+            model_version_from_json,
+            MODEL_VERSION_SCHEMA,
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
         )
 
     def transition_model_version_stage(
