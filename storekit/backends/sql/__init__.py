@@ -17,7 +17,7 @@ __all__ = ["SqlTrackingStore", "SqlRegistryStore"]
 def __getattr__(name: str) -> Any:
     # Imported lazily so that resolving a scheme does not pay for both stores.
     if name == "SqlTrackingStore":
-        from .tracking import SqlTrackingStore
+        from .store import SqlTrackingStore
 
         return SqlTrackingStore
     if name == "SqlRegistryStore":

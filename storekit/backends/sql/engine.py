@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
@@ -44,33 +43,16 @@ from ...errors import (
     UnknownSchemeError,
 )
 from ...uri import redact_uri, split_password, uri_secrets
+from .basics import DEFAULT_STATEMENT_TIMEOUT, STATEMENT_TIMEOUT_ENV, configure_sqlite, statement_timeout
 
-__all__ = ["Database", "to_sqlalchemy_url", "DRIVER_HINTS", "STATEMENT_TIMEOUT_ENV", "statement_timeout"]
-
-#: Environment variable: the longest one SQL statement may run, in seconds (0 turns the bound off).
-STATEMENT_TIMEOUT_ENV = "STOREKIT_SQL_STATEMENT_TIMEOUT"
-#: The statement timeout when neither the engine option nor the environment sets one.
-DEFAULT_STATEMENT_TIMEOUT = 120.0
-
-
-def statement_timeout(explicit: Any = None) -> Optional[float]:
-    """The statement timeout in seconds (None: unbounded): ``explicit``, else the environment, else 120.
-
-    A malformed or negative value in the environment keeps the default: a typo
-    must not turn the bound off.
-    """
-    if explicit is not None:
-        value = float(explicit)
-    else:
-        raw = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
-        try:
-            value = float(raw) if raw else DEFAULT_STATEMENT_TIMEOUT
-        except ValueError:
-            value = DEFAULT_STATEMENT_TIMEOUT
-        if value < 0:
-            value = DEFAULT_STATEMENT_TIMEOUT
-    return value if value > 0 else None
-
+__all__ = [
+    "Database",
+    "to_sqlalchemy_url",
+    "DRIVER_HINTS",
+    "STATEMENT_TIMEOUT_ENV",
+    "DEFAULT_STATEMENT_TIMEOUT",
+    "statement_timeout",
+]
 
 T = TypeVar("T")
 
@@ -160,10 +142,6 @@ def _is_sqlite_memory(url: sa.engine.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
 #: SQLSTATE / MySQL codes / SQLite text of a statement stopped by the statement timeout
 _PG_TIMEOUT = "57014"
 _MYSQL_TIMEOUT = {1969, 3024}
@@ -205,27 +183,12 @@ def _install_statement_timeout(engine: Engine, dialect: str, seconds: float) -> 
             conn.info["storekit_deadline"] = None
 
 
-#: page cache, temporary tables and memory-mapped reads sized for million-point runs
-_SQLITE_TUNING = ("cache_size = -32768", "temp_store = MEMORY", "mmap_size = 268435456")
-
-
 def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
     """WAL, busy timeout, foreign keys, cache sizes; BEGIN IMMEDIATE for write transactions."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute(f"PRAGMA synchronous = {synchronous}")
-        cur.execute("PRAGMA foreign_keys = ON")
-        for pragma in _SQLITE_TUNING:
-            cur.execute(f"PRAGMA {pragma}")
-        cur.close()
-        # Unicode-aware lower() so ILIKE folds case exactly like PostgreSQL and MySQL
-        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+        configure_sqlite(dbapi_conn, synchronous, engine.url.database not in (None, "", ":memory:"))
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -16,6 +16,8 @@ from ...rules import validate_experiment_id, validate_experiment_name, validate_
 from ...search.ast import EXPERIMENT_SCHEMA, Kind
 from ...uri import append_path
 from . import schema as s
+from .basics import MAX_EXPERIMENT_KEY as MAX_EXPERIMENT_KEY
+from .basics import is_experiment_key as is_experiment_key
 from .engine import Database
 from .paged import fingerprint, paged_select, parse_query
 from .rows import experiments_from_rows
@@ -60,15 +62,6 @@ def experiment_key(experiment_id: object) -> int:
     if not is_experiment_key(text):
         raise ExperimentNotFound(f"experiment {text!r} does not exist")
     return int(text)
-
-
-#: Experiment ids are 32-bit integer keys on every database.
-MAX_EXPERIMENT_KEY = 2**31 - 1
-
-
-def is_experiment_key(text: str) -> bool:
-    """Whether ``text`` can be an experiment's integer key (ASCII digits within the column's range)."""
-    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_EXPERIMENT_KEY
 
 
 class ExperimentOps:

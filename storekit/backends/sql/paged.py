@@ -9,38 +9,13 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ...errors import InvalidParameterError
-from ...paging import decode_page_token, encode_page_token, query_fingerprint, token_int, token_scalars
-from ...search.ast import Expr, OrderKey, SearchSchema
+from ...paging import decode_page_token, encode_page_token, token_int, token_scalars
+from ...search.ast import Expr, OrderKey
 from ...validation import validate_max_results
+from .query import fingerprint, parse_query
 from .search_sql import EntitySpec, build_order, compile_filter, keyset_after, plain_value
 
 __all__ = ["parse_query", "paged_select", "fingerprint"]
-
-
-def parse_query(
-    filter_string: Optional[str], order_by: Optional[Sequence[str]], schema: SearchSchema
-) -> tuple[Optional[Expr], list[OrderKey]]:
-    """Parse a filter and an order_by list with the shared storekit.search parser."""
-    from ...search.parser import parse_filter, parse_order_by
-
-    if isinstance(order_by, str):
-        order_by = [order_by]  # one string is one clause, as storekit.search.parse_order_by reads it
-    if isinstance(filter_string, str) and "\x00" in filter_string:
-        # no stored value contains NUL, and PostgreSQL refuses NUL in any query parameter
-        raise InvalidParameterError(
-            f"filter_string: NUL character at position {filter_string.index(chr(0))} is not allowed"
-        )
-    if order_by and any(isinstance(o, str) and "\x00" in o for o in order_by):
-        raise InvalidParameterError("order_by: NUL characters are not allowed")
-    expr = parse_filter(filter_string, schema=schema) if filter_string else None
-    keys = list(parse_order_by(order_by, schema)) if order_by else list(schema.default_order)
-    return expr, keys
-
-
-def fingerprint(*parts: Any) -> str:
-    """The query a page token is bound to."""
-    return query_fingerprint(*parts)
 
 
 def _kind(expr: ColumnElement[Any]) -> Optional[type]:

@@ -16,16 +16,15 @@ from ...entities import (
     LifecycleStage,
     Run,
     RunData,
-    RunInfo,
     RunInputs,
     RunOutputs,
-    RunStatus,
 )
 from . import schema as s
 from .metrics import KIND_FINITE, decode_value
+from .raw_ops import run_info
 from .sqlutil import chunks, rows_in
 
-__all__ = ["key_values", "experiments_from_rows", "runs_from_rows", "RUN_COLUMNS"]
+__all__ = ["key_values", "experiments_from_rows", "runs_from_rows", "run_info", "RUN_COLUMNS"]
 
 #: columns of ``runs`` every run query selects
 RUN_COLUMNS = (
@@ -66,30 +65,6 @@ def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -
         )
         for r in rows
     ]
-
-
-#: enum members by stored value (a dict lookup instead of an enum call per row)
-_STATUSES = {m.value: m for m in RunStatus}
-_STAGES = {m.value: m for m in LifecycleStage}
-
-
-def run_info(r: Mapping[Any, Any], experiment_deleted: bool = False) -> RunInfo:
-    """The RunInfo of a ``runs`` row.
-
-    Its ``lifecycle_stage`` is the effective one: ``deleted`` when the run or
-    (``experiment_deleted``) its experiment is deleted.
-    """
-    return RunInfo(
-        run_id=r["run_uuid"],
-        experiment_id=str(r["experiment_id"]),
-        run_name=r["name"],
-        user_id=r["user_id"],
-        status=_STATUSES[r["status"]],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else _STAGES[r["lifecycle_stage"]],
-        artifact_uri=r["artifact_uri"],
-    )
 
 
 def _latest(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, float]]:

@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .basics import BASE_REVISION, HEAD_REVISION, VERSION_TABLE
+
 __all__ = [
     "HEAD_REVISION",
     "BASE_REVISION",
@@ -49,13 +51,6 @@ __all__ = [
     "run_outputs",
     "settings",
 ]
-
-#: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0006"
-#: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
-BASE_REVISION = "0001"
-#: Alembic's version table (named so it never collides with an application's own).
-VERSION_TABLE = "storekit_alembic_version"
 
 
 def Str(length: int) -> sa.types.TypeEngine:

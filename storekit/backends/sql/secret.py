@@ -15,12 +15,10 @@ from sqlalchemy.engine import Connection
 
 from ...paging import new_store_secret
 from . import schema
+from .basics import SECRET_NAME
 from .engine import Database
 
 __all__ = ["SECRET_NAME", "read_or_create_secret", "store_key"]
-
-#: ``storekit_settings.name`` of the page-token secret.
-SECRET_NAME = "page_token_secret"
 
 
 def _read(conn: Connection) -> "str | None":

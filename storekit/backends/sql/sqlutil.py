@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from .basics import like_to_glob
+
 __all__ = ["cursor_of", "placeholder", "rows_in", "upsert", "inserted_id", "like", "ilike", "chunks", "IN_CHUNK"]
 
 T = TypeVar("T")
@@ -108,14 +110,6 @@ def upsert(
         conn.execute(mysql_stmt.on_duplicate_key_update({c: mysql_stmt.inserted[c] for c in update_columns}), rows)
 
 
-def _glob_literal(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-def _like_to_glob(pattern: str) -> str:
-    return "".join("*" if c == "%" else "?" if c == "_" else _glob_literal(c) for c in pattern)
-
-
 def _escaped(pattern: str, dialect: str) -> tuple[str, str]:
     """Pattern and ESCAPE character making every character but ``%``/``_`` literal.
 
@@ -130,7 +124,7 @@ def _escaped(pattern: str, dialect: str) -> tuple[str, str]:
 def like(column: ColumnElement[Any], pattern: str, dialect: str) -> ColumnElement[bool]:
     """Case-sensitive ``LIKE`` with ``%`` and ``_`` as the only wildcards (backslash literal)."""
     if dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
-        return column.op("GLOB")(sa.literal(_like_to_glob(pattern)))
+        return column.op("GLOB")(sa.literal(like_to_glob(pattern)))
     pattern, escape = _escaped(pattern, dialect)
     return column.like(pattern, escape=escape)
 
@@ -139,6 +133,6 @@ def ilike(column: ColumnElement[Any], pattern: str, dialect: str) -> ColumnEleme
     """Case-insensitive ``LIKE``: ``lower(x) LIKE lower(p)`` on every database."""
     lowered = sa.func.lower(column)
     if dialect == "sqlite":
-        return lowered.op("GLOB")(sa.literal(_like_to_glob(pattern.lower())))
+        return lowered.op("GLOB")(sa.literal(like_to_glob(pattern.lower())))
     pattern, escape = _escaped(pattern, dialect)
     return lowered.like(sa.func.lower(sa.literal(pattern)), escape=escape)

@@ -27,7 +27,7 @@ from ...errors import InvalidParameterError, NotFoundError, RunNotFound
 from ...histories import MetricHistories, validate_history_request
 from ...ids import default_artifact_root as _artifact_root_of
 from ...ids import new_run_id, now_ms
-from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
+from ...interfaces import DEFAULT_MAX_RESULTS, TrackingStore
 from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...rules import validate_key, validate_max_results, validate_run_id
 from ...search.ast import RUN_SCHEMA, Kind
@@ -45,8 +45,9 @@ from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from .secret import store_key
 from .sqlutil import cursor_of, inserted_id, placeholder
+from .store import SQL_TRACKING_CAPABILITIES
 
-__all__ = ["SqlTrackingStore", "RUN_SPEC"]
+__all__ = ["SqlAlchemyTrackingStore", "RUN_SPEC"]
 
 _r = s.runs
 _DELETED = LifecycleStage.DELETED.value
@@ -99,30 +100,20 @@ RUN_SPEC = EntitySpec(
 )
 
 
-class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
-    """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
+class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
+    """The tracking store on SQLAlchemy: every operation, on every SQL database.
 
-    ``SqlTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
+    ``SqlAlchemyTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
     ``engine_options`` go to :func:`sqlalchemy.create_engine` (plus
     ``sqlite_synchronous``, default ``NORMAL``).  An empty database gets the
     schema unless ``create=False`` (then :class:`~storekit.errors.StoreNotFoundError`);
     a database with other tables (an MLflow database) raises
     :class:`~storekit.errors.ForeignStoreError` and is left untouched.
+    Used through :class:`~.store.SqlTrackingStore`, which serves an up-to-date
+    SQLite file without it where it can.
     """
 
-    capabilities = frozenset(
-        {
-            Capability.ATOMIC_BATCH,
-            Capability.SEARCH_OR,
-            Capability.CONCURRENT_WRITERS,
-            Capability.MULTIPROCESS_WRITERS,
-            Capability.DURABLE,
-            Capability.REGISTRY,
-            Capability.DATASETS,
-            Capability.LOGGED_MODELS,
-            Capability.IMPORT,
-        }
-    )
+    capabilities = SQL_TRACKING_CAPABILITIES
 
     def __init__(
         self, uri: str, default_artifact_root: Optional[str] = None, create: bool = True, **engine_options: Any
@@ -135,7 +126,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         self._writes = writes.statements_for(self._db.engine.dialect)
 
     def __repr__(self) -> str:
-        return f"SqlTrackingStore({redact_uri(self._uri)!r})"
+        return f"SqlAlchemyTrackingStore({redact_uri(self._uri)!r})"
 
     def close(self) -> None:
         """Close pooled connections."""

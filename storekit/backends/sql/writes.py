@@ -19,19 +19,20 @@ import math
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Mapping, Optional, Sequence
-
-from sqlalchemy.engine import Dialect
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from ...entities import Metric
 from ...rules import new_params
 from .metrics import KIND_FINITE, TUPLE_COLUMNS, latest_tuples, metric_tuple
-from .sqlutil import placeholder
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
 
 __all__ = [
     "Insert",
     "WriteStatements",
     "statements_for",
+    "sqlite_statements",
     "metric_rows",
     "lock_run",
     "write_params",
@@ -155,11 +156,21 @@ _BUILT: dict[tuple[str, str], WriteStatements] = {}
 
 def statements_for(dialect: Dialect) -> WriteStatements:
     """The hot-path statements of a SQLAlchemy dialect (built once per dialect and placeholder)."""
+    from .sqlutil import placeholder
+
     mark = placeholder(dialect)
     key = (dialect.name, mark)
     built = _BUILT.get(key)
     if built is None:
         built = _BUILT[key] = _build(dialect.name, mark, dialect.identifier_preparer.quote)
+    return built
+
+
+def sqlite_statements() -> WriteStatements:
+    """The hot-path statements for a raw :mod:`sqlite3` connection (no SQLAlchemy dialect needed)."""
+    built = _BUILT.get(("sqlite3", "?"))
+    if built is None:
+        built = _BUILT["sqlite3", "?"] = _build("sqlite", "?", lambda name: f'"{name}"')
     return built
 
 

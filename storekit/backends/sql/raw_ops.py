@@ -1,0 +1,417 @@
+"""The hot operations of the SQL tracking store on a raw :mod:`sqlite3` cursor (see :mod:`.raw`).
+
+``get_run``, ``get_metric_history``, ``log_batch``, ``search_runs`` and
+``search_experiments`` of an up-to-date SQLite store, with prebuilt SQL and
+plain tuples: no SQLAlchemy, no row mappings.  Each function runs inside the
+transaction :meth:`.raw.RawSqlite.run` opened and shares its rules
+(:mod:`storekit.rules`) and write statements (:mod:`.writes`) with the
+SQLAlchemy path.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from typing import Any, Container, Mapping, Optional, Sequence
+
+from ... import rules
+from ...entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from ...errors import InvalidParameterError, RunNotFound
+from ...paging import decode_page_token, encode_page_token, token_scalars
+from ...search.ast import EXPERIMENT_SCHEMA, RUN_SCHEMA, Kind
+from . import writes
+from .basics import is_experiment_key
+from .metrics import KIND_FINITE, decode_value
+from .query import fingerprint, parse_query
+from .raw_search import RawKeyed, RawSpec, in_list, paged_rows
+
+__all__ = [
+    "run_info",
+    "load_runs",
+    "get_run",
+    "metric_history",
+    "log_batch",
+    "search_runs",
+    "search_experiments",
+    "RUN_RAW_SPEC",
+    "EXPERIMENT_RAW_SPEC",
+]
+
+_DELETED = LifecycleStage.DELETED.value
+_ACTIVE = LifecycleStage.ACTIVE.value
+#: enum members by stored value (a dict lookup instead of an enum call per row)
+_STATUSES = {m.value: m for m in RunStatus}
+_STAGES = {m.value: m for m in LifecycleStage}
+#: run ids per IN list (three lists per child query stay under SQLite's 999-variable floor)
+_CHUNK = 300
+
+#: the columns of ``runs`` every run query reads, in :func:`run_info` order
+_RUN_COLUMNS = (
+    "r.row_id",
+    "r.run_uuid",
+    "r.experiment_id",
+    "r.name",
+    "r.user_id",
+    "r.status",
+    "r.start_time",
+    "r.end_time",
+    "r.lifecycle_stage",
+    "r.artifact_uri",
+)
+_EXPERIMENT_STAGE = "(SELECT e.lifecycle_stage FROM experiments e WHERE e.experiment_id = r.experiment_id)"
+
+
+def run_info(r: Mapping[Any, Any], experiment_deleted: bool = False) -> RunInfo:
+    """The RunInfo of a ``runs`` row (a mapping by column name).
+
+    Its ``lifecycle_stage`` is the effective one: ``deleted`` when the run or
+    (``experiment_deleted``) its experiment is deleted.
+    """
+    return RunInfo(
+        run_id=r["run_uuid"],
+        experiment_id=str(r["experiment_id"]),
+        run_name=r["name"],
+        user_id=r["user_id"],
+        status=_STATUSES[r["status"]],
+        start_time=r["start_time"],
+        end_time=r["end_time"],
+        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else _STAGES[r["lifecycle_stage"]],
+        artifact_uri=r["artifact_uri"],
+    )
+
+
+def _info(r: Sequence[Any], experiment_deleted: bool) -> RunInfo:
+    """The RunInfo of a tuple of :data:`_RUN_COLUMNS`."""
+    return RunInfo(
+        run_id=r[1],
+        experiment_id=str(r[2]),
+        run_name=r[3],
+        user_id=r[4],
+        status=_STATUSES[r[5]],
+        start_time=r[6],
+        end_time=r[7],
+        lifecycle_stage=LifecycleStage.DELETED if experiment_deleted else _STAGES[r[8]],
+        artifact_uri=r[9],
+    )
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+def load_runs(
+    cur: sqlite3.Cursor, rows: Sequence[Sequence[Any]], deleted_experiments: Container[int] = ()
+) -> list[Run]:
+    """Full runs from tuples of :data:`_RUN_COLUMNS`: params, tags and latest metrics in one query per 300 runs."""
+    params: dict[int, dict[str, str]] = defaultdict(dict)
+    tags: dict[int, dict[str, str]] = defaultdict(dict)
+    latest: dict[int, dict[str, float]] = defaultdict(dict)
+    inputs: dict[int, list[DatasetInput]] = {}
+    outputs: dict[int, list[str]] = defaultdict(list)
+    ids = [r[0] for r in rows]
+    for part in _chunks(ids):
+        marks = ", ".join("?" * len(part))
+        cur.execute(
+            f"SELECT 0, run_row, key, value, 1 FROM params WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 1, run_row, key, value, 1 FROM tags WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 2, run_row, key, value, kind FROM latest_metrics WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 3, run_row, NULL, NULL, NULL FROM inputs WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 4, o.run_row, m.model_id, o.position, NULL FROM run_outputs o "
+            f"JOIN logged_models m ON m.model_row = o.model_row WHERE o.run_row IN ({marks})",
+            (*part, *part, *part, *part, *part),
+        )
+        with_inputs, with_outputs = set(), []
+        for table, run_row, key, value, kind in cur.fetchall():
+            if table == 0:
+                params[run_row][key] = value
+            elif table == 1:
+                tags[run_row][key] = value
+            elif table == 2:
+                latest[run_row][key] = value if kind == KIND_FINITE else decode_value(value, kind)
+            elif table == 3:
+                with_inputs.add(run_row)
+            else:
+                with_outputs.append((run_row, value, key))
+        for run_row, _position, model_id in sorted(with_outputs):
+            outputs[run_row].append(model_id)
+        if with_inputs:
+            inputs.update(_inputs(cur, sorted(with_inputs)))
+    return [
+        Run(
+            info=_info(r, r[2] in deleted_experiments),
+            data=RunData(metrics=latest.get(r[0], {}), params=params.get(r[0], {}), tags=tags.get(r[0], {})),
+            inputs=RunInputs(tuple(inputs.get(r[0], ()))),
+            outputs=RunOutputs(tuple(outputs.get(r[0], ()))),
+        )
+        for r in rows
+    ]
+
+
+def _inputs(cur: sqlite3.Cursor, ids: Sequence[int]) -> dict[int, list[DatasetInput]]:
+    """Dataset inputs per run, ordered by dataset name, digest and context (code-point order)."""
+    sql, args = in_list("i.run_row", ids)
+    cur.execute(
+        "SELECT i.run_row, d.name, d.digest, i.context, d.source_type, d.source, d.schema, d.profile, i.tags_json "
+        f"FROM inputs i JOIN datasets d ON d.dataset_id = i.dataset_id WHERE {sql} "
+        "ORDER BY i.run_row, d.name, d.digest, i.context",
+        args,
+    )
+    out: dict[int, list[DatasetInput]] = defaultdict(list)
+    for run_row, name, digest, _context, source_type, source, schema, profile, tags_json in cur.fetchall():
+        out[run_row].append(
+            DatasetInput(Dataset(name, digest, source_type, source, schema, profile), json.loads(tags_json))
+        )
+    return out
+
+
+def get_run(cur: sqlite3.Cursor, run_id: str) -> Run:
+    """The run (active or deleted) with latest metrics, params, tags, inputs and outputs."""
+    rules.validate_run_id(run_id)
+    cur.execute(f"SELECT {', '.join(_RUN_COLUMNS)}, {_EXPERIMENT_STAGE} FROM runs r WHERE r.run_uuid = ?", (run_id,))
+    row = cur.fetchone()
+    if row is None:
+        raise RunNotFound(f"run {run_id!r} does not exist")
+    return load_runs(cur, [row], (row[2],) if row[10] == _DELETED else ())[0]
+
+
+def _metric(row: Sequence[Any]) -> Metric:
+    value = row[2] if row[3] == KIND_FINITE else decode_value(row[2], row[3])
+    return Metric(key=row[1], value=value, timestamp=row[4], step=row[5], model_id=row[6])
+
+
+def metric_history(
+    cur: sqlite3.Cursor, run_id: str, key: str, limit: Optional[int], page_token: Optional[str], token_key: bytes
+) -> tuple[list[Metric], Optional[str]]:
+    """One page of a metric's points by ``(step, timestamp)``, then logging order, and the next token."""
+    query = fingerprint("history", run_id, key)
+    sql = (
+        "SELECT m.id, m.key, m.value, m.kind, m.timestamp, m.step, m.model_id FROM metrics m "
+        "WHERE m.run_row = (SELECT row_id FROM runs WHERE run_uuid = ?) AND m.key = ?"
+    )
+    args: list[Any] = [run_id, key]
+    if page_token:
+        payload = decode_page_token(page_token, query, key=token_key)
+        after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
+        if any(isinstance(v, float) for v in after):
+            raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
+        sql += " AND (m.step, m.timestamp, m.id) > (?, ?, ?)"
+        args += after
+    sql += " ORDER BY m.step, m.timestamp, m.id"
+    if limit is not None:
+        sql += f" LIMIT {limit + 1}"
+    rows = cur.execute(sql, args).fetchall()
+    if not rows and cur.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
+        raise RunNotFound(f"run {run_id!r} does not exist")
+    token = None
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        token = encode_page_token({"a": [last[5], last[4], last[0]]}, query, key=token_key)
+    return [_metric(r) for r in rows], token
+
+
+def log_batch(
+    cur: sqlite3.Cursor, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
+    """Store validated metrics (naming no logged model), params and tags of a writable run."""
+    st = writes.sqlite_statements()
+    found = writes.lock_run(cur, st, run_id)  # BEGIN IMMEDIATE holds the database lock
+    if found is None:
+        raise RunNotFound(f"run {run_id!r} does not exist")
+    row_id = found[0]
+    rules.check_run_writable(run_id, found[1], found[3], found[2])
+    if params:
+        writes.write_params(cur, st, row_id, {p.key: p.value for p in params})
+    if tags:
+        writes.write_tags(cur, st, row_id, {t.key: t.value for t in tags})
+    if metrics:
+        writes.write_metrics(cur, st, row_id, metrics)
+
+
+def _dataset_exists(key: str, alias: str) -> tuple[str, str]:
+    column = {"name": f"{alias}.name", "digest": f"{alias}.digest", "context": f"i{alias}.context"}.get(key)
+    if column is None:
+        raise InvalidParameterError(f"datasets.{key}: unknown dataset field (name, digest, context)")
+    body = (
+        f"FROM inputs i{alias}, datasets {alias} "
+        f"WHERE i{alias}.run_row = r.row_id AND i{alias}.dataset_id = {alias}.dataset_id"
+    )
+    return body, column
+
+
+#: run search identifiers as SQLite SQL (the twin of ``tracking.RUN_SPEC``)
+RUN_RAW_SPEC = RawSpec(
+    attributes={
+        "run_id": ("r.run_uuid", str),
+        "run_name": ("r.name", str),
+        "status": ("r.status", str),
+        "user_id": ("r.user_id", str),
+        "start_time": ("r.start_time", int),
+        "end_time": ("r.end_time", int),
+        "artifact_uri": ("r.artifact_uri", str),
+        "experiment_id": ("CAST(r.experiment_id AS VARCHAR(20))", str),
+        "lifecycle_stage": (
+            f"CASE WHEN {_EXPERIMENT_STAGE} = '{_DELETED}' THEN '{_DELETED}' ELSE r.lifecycle_stage END",
+            str,
+        ),
+    },
+    keyed={
+        Kind.METRIC: RawKeyed("latest_metrics", "r.row_id", "run_row", numeric=True),
+        Kind.PARAM: RawKeyed("params", "r.row_id", "run_row"),
+        Kind.TAG: RawKeyed("tags", "r.row_id", "run_row"),
+    },
+    unique=(("r.run_uuid", str),),
+    unique_attribute="run_id",
+    not_null=frozenset({"run_id", "status", "start_time", "artifact_uri", "experiment_id", "lifecycle_stage"}),
+    dataset_exists=_dataset_exists,
+)
+
+#: experiment search identifiers as SQLite SQL (the twin of ``experiments.EXPERIMENT_SPEC``)
+EXPERIMENT_RAW_SPEC = RawSpec(
+    attributes={
+        "experiment_id": ("CAST(e.experiment_id AS VARCHAR(20))", str),
+        "name": ("e.name", str),
+        "artifact_location": ("e.artifact_location", str),
+        "lifecycle_stage": ("e.lifecycle_stage", str),
+        "creation_time": ("e.creation_time", int),
+        "last_update_time": ("e.last_update_time", int),
+    },
+    keyed={Kind.TAG: RawKeyed("experiment_tags", "e.experiment_id", "experiment_id", semi_join=False)},
+    unique=(("e.experiment_id", int),),
+    not_null=frozenset(
+        {"experiment_id", "name", "artifact_location", "lifecycle_stage", "creation_time", "last_update_time"}
+    ),
+)
+
+
+def search_runs(
+    cur: sqlite3.Cursor,
+    experiment_ids: Sequence[str],
+    filter_string: Optional[str],
+    view_type: ViewType,
+    max_results: int,
+    order_by: Optional[Sequence[str]],
+    page_token: Optional[str],
+    token_key: bytes,
+) -> tuple[list[Run], Optional[str]]:
+    """Runs of the experiments matching the filter, keyset-paginated (as ``SqlAlchemyTrackingStore.search_runs``)."""
+    keys_wanted = [int(e) for e in rules.validate_experiment_ids(experiment_ids) if is_experiment_key(e)]
+    view_type = rules.parse_view_type(view_type)
+    expr, order = parse_query(filter_string, order_by, RUN_SCHEMA)
+    query = fingerprint("runs", sorted(keys_wanted), filter_string, int(view_type), list(order_by or []))
+    stages: dict[int, str] = {}
+    if keys_wanted:
+        sql, args = in_list("experiment_id", keys_wanted)
+        stages = dict(cur.execute(f"SELECT experiment_id, lifecycle_stage FROM experiments WHERE {sql}", args))
+    active = [k for k, st in stages.items() if st == _ACTIVE]
+    deleted = [k for k, st in stages.items() if st != _ACTIVE]
+    in_active, active_args = in_list("r.experiment_id", active)
+    if view_type is ViewType.ACTIVE_ONLY:
+        where = (f"({in_active} AND r.lifecycle_stage = '{_ACTIVE}')", active_args)
+    elif view_type is ViewType.DELETED_ONLY:
+        in_deleted, deleted_args = in_list("r.experiment_id", deleted)
+        where = (
+            f"({in_deleted} OR ({in_active} AND r.lifecycle_stage != '{_ACTIVE}'))",
+            [*deleted_args, *active_args],
+        )
+    else:
+        where = in_list("r.experiment_id", active + deleted)
+    rows, token = paged_rows(
+        cur,
+        columns=_RUN_COLUMNS,
+        base="runs r",
+        where=where,
+        expr=expr,
+        keys=order,
+        spec=RUN_RAW_SPEC,
+        max_results=max_results,
+        page_token=page_token,
+        query=query,
+        bound_column="r.row_id",
+        bound_table="runs",
+        key=token_key,
+    )
+    return load_runs(cur, rows, frozenset(deleted)), token
+
+
+_EXPERIMENT_COLUMNS = (
+    "e.experiment_id",
+    "e.name",
+    "e.artifact_location",
+    "e.lifecycle_stage",
+    "e.creation_time",
+    "e.last_update_time",
+)
+
+
+def search_experiments(
+    cur: sqlite3.Cursor,
+    view_type: ViewType,
+    max_results: int,
+    filter_string: Optional[str],
+    order_by: Optional[Sequence[str]],
+    page_token: Optional[str],
+    token_key: bytes,
+) -> tuple[list[Experiment], Optional[str]]:
+    """Experiments matching the filter; default order ``creation_time DESC, experiment_id``."""
+    expr, keys = parse_query(filter_string, order_by, EXPERIMENT_SCHEMA)
+    view_type = rules.parse_view_type(view_type)
+    query = fingerprint("experiments", int(view_type), filter_string, list(order_by or []))
+    if view_type is ViewType.ACTIVE_ONLY:
+        where: tuple[str, list[Any]] = ("e.lifecycle_stage = ?", [_ACTIVE])
+    elif view_type is ViewType.DELETED_ONLY:
+        where = ("e.lifecycle_stage = ?", [_DELETED])
+    else:
+        where = ("1", [])
+    rows, token = paged_rows(
+        cur,
+        columns=_EXPERIMENT_COLUMNS,
+        base="experiments e",
+        where=where,
+        expr=expr,
+        keys=keys,
+        spec=EXPERIMENT_RAW_SPEC,
+        max_results=max_results,
+        page_token=page_token,
+        query=query,
+        bound_column="e.experiment_id",
+        bound_table="experiments",
+        key=token_key,
+    )
+    tags: dict[int, dict[str, str]] = defaultdict(dict)
+    ids = [r[0] for r in rows]
+    for part in _chunks(ids):
+        sql, args = in_list("experiment_id", part)
+        for exp_id, key, value in cur.execute(
+            f"SELECT experiment_id, key, value FROM experiment_tags WHERE {sql}", args
+        ):
+            tags[exp_id][key] = value
+    experiments = [
+        Experiment(
+            experiment_id=str(r[0]),
+            name=r[1],
+            artifact_location=r[2],
+            lifecycle_stage=_STAGES[r[3]],
+            tags=tags.get(r[0], {}),
+            creation_time=r[4],
+            last_update_time=r[5],
+        )
+        for r in rows
+    ]
+    return experiments, token

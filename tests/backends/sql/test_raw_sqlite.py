@@ -1,0 +1,114 @@
+"""An up-to-date SQLite store opens and serves the hot path without SQLAlchemy or Alembic.
+
+Each check runs in a fresh interpreter: one process creates the store (that
+path may import SQLAlchemy), another opens it with ``resolve_tracking_store``
+and reads, logs and searches, then reports what it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import storekit
+from storekit.entities import Metric, Param, RunTag
+
+_USE = """
+import json, sys
+import storekit
+from storekit.entities import Metric, Param, RunTag
+uri, run_id = sys.argv[1], sys.argv[2]
+store = storekit.resolve_tracking_store(uri, default_artifact_root=sys.argv[3])
+before = store.get_run(run_id)
+store.log_batch(run_id, metrics=[Metric("loss", 0.25, 1000 + s, s) for s in range(3)],
+                params=[Param("lr", "0.1")], tags=[RunTag("team", "b")])
+store.log_metric(run_id, Metric("acc", float("nan"), 5, 0))
+after = store.get_run(run_id)
+history = store.get_metric_history(run_id, "loss", max_results=2)
+rest = store.get_metric_history(run_id, "loss", page_token=history.token)
+exp_id = after.info.experiment_id
+found = store.search_runs([exp_id], "metrics.loss < 0.5 and params.lr = '0.1'", order_by=["metrics.loss DESC"])
+none = store.search_runs([exp_id], "tags.team = 'a'")
+experiments = store.search_experiments(max_results=1)
+print(json.dumps({
+    "heavy": sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "alembic")),
+    "before": sorted(before.data.metrics),
+    "metrics": {k: repr(v) for k, v in after.data.metrics.items()},
+    "params": after.data.params,
+    "tags": after.data.tags,
+    "history": [[m.step, m.value] for m in history] + [[m.step, m.value] for m in rest],
+    "token": history.token is not None,
+    "found": [r.info.run_id for r in found],
+    "none": [r.info.run_id for r in none],
+    "experiments": [e.experiment_id for e in experiments],
+}))
+store.close()
+"""
+
+
+def _create(tmp_path: Path) -> tuple[str, str, str]:
+    uri = f"sqlite:///{tmp_path}/raw.db"
+    root = (tmp_path / "artifacts").as_uri()
+    with storekit.resolve_tracking_store(uri, default_artifact_root=root) as store:
+        exp = store.create_experiment("raw")
+        run = store.create_run(exp, tags={"team": "b"})
+        store.log_batch(run.info.run_id, metrics=[Metric("loss", 0.9, 1, 0)], params=[Param("p", "x")])
+    return uri, run.info.run_id, root
+
+
+def _use(uri: str, run_id: str, root: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _USE, uri, run_id, root], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_hot_path_of_a_current_sqlite_store_imports_no_sqlalchemy(tmp_path: Path) -> None:
+    uri, run_id, root = _create(tmp_path)
+    out = _use(uri, run_id, root)
+    assert out["heavy"] == []
+    assert out["before"] == ["loss"]
+    assert out["metrics"] == {"loss": "0.25", "acc": "nan"}  # the latest point (step 2) wins over step 0
+    assert out["params"] == {"p": "x", "lr": "0.1"}
+    assert out["tags"] == {"team": "b"}
+    assert out["history"] == [[0, 0.9], [0, 0.25], [1, 0.25], [2, 0.25]]
+    assert out["token"] is True
+    assert out["found"] == [run_id]
+    assert out["none"] == []
+    assert len(out["experiments"]) == 1
+
+
+def test_other_operations_load_sqlalchemy_on_first_use(tmp_path: Path) -> None:
+    uri, run_id, root = _create(tmp_path)
+    code = (
+        "import sys, storekit\n"
+        f"s = storekit.resolve_tracking_store({uri!r}, default_artifact_root={root!r})\n"
+        f"s.get_run({run_id!r})\n"
+        "assert 'sqlalchemy' not in sys.modules\n"
+        f"s.delete_tag({run_id!r}, 'team')\n"
+        "assert 'sqlalchemy' in sys.modules\n"
+        f"assert s.get_run({run_id!r}).data.tags == {{}}\n"
+        "s.close()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_refused_batch_writes_nothing_on_the_raw_path(tmp_path: Path) -> None:
+    uri, run_id, root = _create(tmp_path)
+    with storekit.resolve_tracking_store(uri, default_artifact_root=root) as store:
+        assert store._raw is not None  # this store serves log_batch without SQLAlchemy
+        with pytest.raises(storekit.errors.InvalidParameterError):
+            store.log_batch(
+                run_id,
+                metrics=[Metric("m", 1.0, 1, 0)],
+                params=[Param("q", "new"), Param("p", "changed")],  # p was logged as "x"
+                tags=[RunTag("t", "v")],
+            )
+        run = store.get_run(run_id)
+    assert "m" not in run.data.metrics
+    assert run.data.params == {"p": "x"}
+    assert "t" not in run.data.tags
