@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .ast import (  # noqa: F401
     EXPERIMENT_SCHEMA,
     LOGGED_MODEL_SCHEMA,
@@ -29,13 +31,47 @@ from .ast import (  # noqa: F401
     SearchSchema,
     ValueType,
 )
-from .evaluator import (  # noqa: F401
-    compare_order_values,
-    compile_filter,
-    evaluate,
-    is_after,
-    like_match,
-    order_values,
-    sort_entities,
-)
-from .parser import format_expr, parse_filter, parse_order_by  # noqa: F401
+
+if TYPE_CHECKING:
+    from .evaluator import (  # noqa: F401
+        compare_order_values,
+        compile_filter,
+        evaluate,
+        is_after,
+        like_match,
+        order_values,
+        sort_entities,
+    )
+    from .parser import format_expr, parse_filter, parse_order_by  # noqa: F401
+
+#: names served lazily, by module: the SQL backend needs the tree and the parser, not the evaluator
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "compare_order_values",
+            "compile_filter",
+            "evaluate",
+            "is_after",
+            "like_match",
+            "order_values",
+            "sort_entities",
+        ),
+        "evaluator",
+    ),
+    **dict.fromkeys(("format_expr", "parse_filter", "parse_order_by"), "parser"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

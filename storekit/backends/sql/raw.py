@@ -20,7 +20,6 @@ import sqlite3
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
-from urllib.parse import quote
 
 from ...errors import StorekitError
 from ...uri import redact_uri
@@ -74,7 +73,10 @@ class RawSqlite:
         found = getattr(self._local, "conn", None)
         if found is not None:
             return found
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        return self.adopt(_connect(self.path))
+
+    def adopt(self, conn: sqlite3.Connection) -> tuple[sqlite3.Connection, list[Optional[float]]]:
+        """Configure ``conn`` (opened by :func:`_connect`) as the calling thread's connection."""
         configure_sqlite(conn, self.synchronous, file_backed=True)
         deadline: list[Optional[float]] = [None]
         if self.timeout is not None:
@@ -149,13 +151,16 @@ def _wrapped(exc: sqlite3.Error) -> BaseException:
     return sa_exc.DBAPIError.instance(None, None, exc, sqlite3.Error)
 
 
-def _read_current(path: str) -> Optional[bytes]:
-    """The page-token secret of a storekit store at the head revision, read-only; None for anything else."""
-    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=30)
-    except sqlite3.Error:
-        return None
+def _connect(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+
+
+def _read_current(conn: sqlite3.Connection) -> Optional[bytes]:
+    """The page-token secret of a storekit store at the head revision; None for anything else.
+
+    Only reads: a database that turns out not to be a current store is left
+    exactly as it was (the connection is not configured before this returns).
+    """
     try:
         row = conn.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
         if row is None or row[0] != HEAD_REVISION:
@@ -164,8 +169,6 @@ def _read_current(path: str) -> Optional[bytes]:
         return None if secret is None else str(secret[0]).encode()
     except sqlite3.Error:
         return None  # not a database, no version table, ...: the engine path says what is wrong
-    finally:
-        conn.close()
 
 
 def open_current(uri: str, options: dict[str, Any]) -> Optional[tuple[RawSqlite, bytes]]:
@@ -179,8 +182,19 @@ def open_current(uri: str, options: dict[str, Any]) -> Optional[tuple[RawSqlite,
     path = raw_sqlite_path(uri)
     if path is None or not set(options) <= RAW_OPTIONS or not os.path.isfile(path):
         return None
-    key = _read_current(path)
+    try:
+        conn = _connect(path)
+    except sqlite3.Error:
+        return None
+    key = _read_current(conn)
     if key is None:
+        conn.close()
         return None
     synchronous = str(options.get("sqlite_synchronous", "NORMAL")).upper()
-    return RawSqlite(uri, path, synchronous, statement_timeout(options.get("statement_timeout"))), key
+    raw = RawSqlite(uri, path, synchronous, statement_timeout(options.get("statement_timeout")))
+    try:
+        raw.adopt(conn)
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return raw, key
