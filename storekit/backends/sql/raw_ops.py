@@ -32,9 +32,11 @@ from ...entities import (
     RunTag,
     ViewType,
 )
-from ...errors import InvalidParameterError, RunNotFound
+from ...errors import ExperimentNotFound, InvalidParameterError, RunNotFound
+from ...ids import new_run_id
 from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...search.ast import EXPERIMENT_SCHEMA, RUN_SCHEMA, Kind
+from ...uri import append_path
 from . import writes
 from .basics import is_experiment_key
 from .metrics import KIND_FINITE, decode_value
@@ -43,6 +45,8 @@ from .raw_search import RawKeyed, RawSpec, in_list, paged_rows
 
 __all__ = [
     "run_info",
+    "create_run",
+    "update_run_info",
     "load_runs",
     "get_run",
     "metric_history",
@@ -188,6 +192,61 @@ def get_run(cur: sqlite3.Cursor, run_id: str) -> Run:
     if row is None:
         raise RunNotFound(f"run {run_id!r} does not exist")
     return load_runs(cur, [row], (row[2],) if row[10] == _DELETED else ())[0]
+
+
+def create_run(
+    cur: sqlite3.Cursor,
+    experiment_id: str,
+    user_id: Optional[str],
+    start: int,
+    tags: Mapping[str, str],
+    run_name: Optional[str],
+) -> Run:
+    """Insert a RUNNING run (arguments validated) into an active experiment."""
+    text = rules.validate_experiment_id(experiment_id)
+    exp = None
+    if is_experiment_key(text):
+        exp = cur.execute(
+            "SELECT experiment_id, lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?",
+            (int(text),),
+        ).fetchone()
+    if exp is None:
+        raise ExperimentNotFound(f"experiment {text!r} does not exist")
+    rules.check_experiment_active(exp[0], exp[1])
+    run_id = new_run_id()
+    values = dict(
+        run_uuid=run_id,
+        experiment_id=exp[0],
+        name=run_name,
+        user_id=user_id,
+        status=RunStatus.RUNNING.value,
+        start_time=start,
+        end_time=None,
+        lifecycle_stage=_ACTIVE,
+        artifact_uri=append_path(exp[2], run_id, "artifacts"),
+    )
+    cur.execute(
+        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
+    )
+    if tags:
+        st = writes.sqlite_statements()
+        st.insert(cur, st.upsert_tags, [(cur.lastrowid, k, v) for k, v in tags.items()])
+    return Run(info=run_info(values), data=RunData(tags=dict(tags)))
+
+
+def update_run_info(cur: sqlite3.Cursor, run_id: str, values: Mapping[str, Any]) -> RunInfo:
+    """Apply validated changes (``status``, ``end_time``, ``name``) to a writable run."""
+    rules.validate_run_id(run_id)
+    cur.execute(f"SELECT {', '.join(_RUN_COLUMNS)}, {_EXPERIMENT_STAGE} FROM runs r WHERE r.run_uuid = ?", (run_id,))
+    row = cur.fetchone()
+    if row is None:
+        raise RunNotFound(f"run {run_id!r} does not exist")
+    rules.check_run_writable(run_id, row[8], row[10], row[2])
+    if values:
+        sets = ", ".join(f"{column} = ?" for column in values)
+        cur.execute(f"UPDATE runs SET {sets} WHERE row_id = ?", (*values.values(), row[0]))
+    current = dict(zip((c[2:] for c in _RUN_COLUMNS), row))
+    return run_info({**current, **values})
 
 
 def _metric(row: Sequence[Any]) -> Metric:

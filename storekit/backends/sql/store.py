@@ -1,9 +1,9 @@
 """``SqlTrackingStore``: the SQL tracking store, opened without SQLAlchemy where that is possible.
 
 An up-to-date SQLite file (``sqlite:///path``) opens on plain :mod:`sqlite3`
-connections (:mod:`.raw`): ``get_run``, ``get_metric_history``, ``log_batch``
-(and ``log_metric``/``log_param``/``set_tag``), ``search_runs`` and
-``search_experiments`` run there (:mod:`.raw_ops`), so a script that opens a
+connections (:mod:`.raw`): ``create_run``, ``get_run``, ``update_run_info``,
+``get_metric_history``, ``log_batch`` (and ``log_metric``/``log_param``/``set_tag``),
+``search_runs`` and ``search_experiments`` run there (:mod:`.raw_ops`), so a script that opens a
 local store and logs or reads runs never imports SQLAlchemy or Alembic.  Every
 other operation, and every other database (PostgreSQL, MySQL/MariaDB, a new,
 old or in-memory SQLite database), goes to
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import abc
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, cast
 
 from ... import rules
-from ...entities import Experiment, Metric, PagedList, Param, Run, RunTag, ViewType
+from ...entities import Experiment, Metric, PagedList, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from ...ids import default_artifact_root as _artifact_root_of
+from ...ids import now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
 from ...rules import validate_key, validate_max_results
 from ...uri import redact_uri
@@ -115,6 +116,40 @@ class SqlTrackingStore(TrackingStore):
         return check_sql_store(uri, repair)
 
     # --- the raw SQLite path ---------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: Optional[str] = None,
+        start_time: Optional[int] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        run_name: Optional[str] = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment."""
+        if self._raw is None:
+            return self._full().create_run(experiment_id, user_id, start_time, tags, run_name)
+        rules.validate_experiment_id(experiment_id)
+        name = rules.validate_run_name(run_name)
+        tag_map = rules.validate_run_tags(tags)
+        user = rules.validate_user_id(user_id)
+        start_time = rules.validate_millis(start_time, "start_time")
+        start = now_ms() if start_time is None else start_time
+        return self._raw.run(lambda cur: raw_ops.create_run(cur, experiment_id, user, start, tag_map, name))
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: Optional[RunStatus] = None,
+        end_time: Optional[int] = None,
+        run_name: Optional[str] = None,
+    ) -> RunInfo:
+        """Change status, end time and/or name."""
+        if self._raw is None:
+            return self._full().update_run_info(run_id, status, end_time, run_name)
+        values = rules.validate_run_update(status, end_time, run_name).changes()
+        if "run_name" in values:
+            values["name"] = values.pop("run_name")
+        return self._raw.run(lambda cur: raw_ops.update_run_info(cur, run_id, values))
+
     def get_run(self, run_id: str) -> Run:
         """The run (active or deleted) with latest metrics, params and tags."""
         if self._raw is None:

@@ -34,7 +34,13 @@ exp_id = after.info.experiment_id
 found = store.search_runs([exp_id], "metrics.loss < 0.5 and params.lr = '0.1'", order_by=["metrics.loss DESC"])
 none = store.search_runs([exp_id], "tags.team = 'a'")
 experiments = store.search_experiments(max_results=1)
+from storekit.entities import RunStatus
+new = store.create_run(exp_id, run_name="second", tags={"k": "v"}, start_time=5)
+info = store.update_run_info(new.info.run_id, status=RunStatus.FINISHED, end_time=9)
+again = store.get_run(new.info.run_id)
 print(json.dumps({
+    "new": [info.run_name, info.status.value, info.end_time, again.data.tags, again.info.status.value,
+            again.info.artifact_uri.endswith(new.info.run_id + "/artifacts")],
     "heavy": sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "alembic")),
     "before": sorted(before.data.metrics),
     "metrics": {k: repr(v) for k, v in after.data.metrics.items()},
@@ -79,6 +85,7 @@ def test_hot_path_of_a_current_sqlite_store_imports_no_sqlalchemy(tmp_path: Path
     assert out["found"] == [run_id]
     assert out["none"] == []
     assert len(out["experiments"]) == 1
+    assert out["new"] == ["second", "FINISHED", 9, {"k": "v"}, "FINISHED", True]
 
 
 def test_other_operations_load_sqlalchemy_on_first_use(tmp_path: Path) -> None:
