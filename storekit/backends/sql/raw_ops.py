@@ -249,9 +249,26 @@ def update_run_info(cur: sqlite3.Cursor, run_id: str, values: Mapping[str, Any])
     return run_info({**current, **values})
 
 
+_new = object.__new__
+
+
 def _metric(row: Sequence[Any]) -> Metric:
-    value = row[2] if row[3] == KIND_FINITE else decode_value(row[2], row[3])
-    return Metric(key=row[1], value=value, timestamp=row[4], step=row[5], model_id=row[6])
+    """A Metric from a ``metrics`` row, filled without the dataclass ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; filling ``__dict__`` directly gives the identical
+    object at less than half the cost, which matters at 100 points per
+    ``get_metric_history``.  The values come from the database, already typed.
+    """
+    metric = _new(Metric)
+    metric.__dict__.update(
+        key=row[1],
+        value=row[2] if row[3] == KIND_FINITE else decode_value(row[2], row[3]),
+        timestamp=row[4],
+        step=row[5],
+        model_id=row[6],
+    )
+    return metric
 
 
 def metric_history(
