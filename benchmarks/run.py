@@ -100,6 +100,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--w4-tags", type=int, default=10)
     g.add_argument("--w4-keys", type=int, default=10)
     g.add_argument("--w4-steps", type=int, default=10)
+    g.add_argument(
+        "--w4-million",
+        action="store_true",
+        help="also run W4 at 1,000,000 runs of 10 params and 1 metric x 10 steps each (opt-in: slow)",
+    )
     g = p.add_argument_group("W5")
     g.add_argument("--w5-files", type=int, default=1000, help="number of small files")
     g.add_argument("--w5-file-kib", type=int, default=4, help="size of each small file (KiB)")

@@ -1,4 +1,8 @@
-"""W4 scale: W1-style ingest and W2's searches at growing numbers of runs (10 keys x 10 steps each)."""
+"""W4 scale: W1-style ingest and W2's searches at growing numbers of runs (10 keys x 10 steps each).
+
+``--w4-million`` adds the 1,000,000-run size, in the leaner shape the target
+names (10 params, no tags, 1 metric x 10 steps per run).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from ..context import BenchContext
 from .w1_ingest import ingest
 from .w2_search import search_figures
 
-__all__ = ["run"]
+__all__ = ["run", "MILLION_SHAPE"]
+
+#: (runs, params, tags, metric keys, steps) of the opt-in 1,000,000-run size
+MILLION_SHAPE = (1_000_000, 10, 0, 1, 10)
 
 
 def run(ctx: BenchContext) -> list[Figure]:
@@ -17,10 +24,13 @@ def run(ctx: BenchContext) -> list[Figure]:
     a = ctx.args
     store = ctx.open_store()
     figs = []
-    for size in a.w4_sizes:
+    shapes = [(size, a.w4_params, a.w4_tags, a.w4_keys, a.w4_steps) for size in a.w4_sizes]
+    if getattr(a, "w4_million", False):
+        shapes.append(MILLION_SHAPE)
+    for size, params, tags, keys, steps in shapes:
         exp_id = store.create_experiment(f"w4-{size}-{time.time_ns()}")
-        took, _ = ingest(store, exp_id, size, a.w4_params, a.w4_tags, a.w4_keys, a.w4_steps, a.batch_size, seed=size)
-        points = size * a.w4_keys * a.w4_steps
+        took, _ = ingest(store, exp_id, size, params, tags, keys, steps, a.batch_size, seed=size)
+        points = size * keys * steps
         label = f" @{size:,} runs"
         figs.append(
             Figure(
