@@ -41,6 +41,7 @@ __all__ = [
     "validate_tag",
     "validate_tags",
     "validate_batch",
+    "plain_metric_columns_valid",
     "validate_experiment_name",
     "validate_run_name",
     "validate_model_name",
@@ -306,13 +307,32 @@ def _plain_metrics_valid(metrics: list[Metric]) -> bool:
     """
     if {*map(type, metrics)} != {Metric}:
         return False
-    if not all(type(k) is str and _is_valid_key(k) for k in {*map(_get_key, metrics)}):
+    return plain_metric_columns_valid(
+        map(_get_key, metrics),
+        map(_get_value, metrics),
+        list(map(_get_timestamp, metrics)),
+        list(map(_get_step, metrics)),
+        map(_get_model_id, metrics),
+    )
+
+
+def plain_metric_columns_valid(
+    keys: Iterable[object],
+    values: Iterable[object],
+    timestamps: list[object],
+    steps: list[object],
+    model_ids: Iterable[object],
+) -> bool:
+    """The metric checks of :func:`validate_metric` over whole columns (bulk copies skip building
+    :class:`Metric` objects): True only when every point would pass; False means "check item by
+    item" (the per-item path decides and words the error)."""
+    if not all(type(k) is str and _is_valid_key(k) for k in {*keys}):
         return False
     return (
-        {*map(type, map(_get_value, metrics))} <= _PLAIN_NUMBER_TYPES
-        and _int64s(list(map(_get_timestamp, metrics)))
-        and _int64s(list(map(_get_step, metrics)))
-        and {*map(type, map(_get_model_id, metrics))} <= _OPTIONAL_STR_TYPES
+        {*map(type, values)} <= _PLAIN_NUMBER_TYPES
+        and _int64s(timestamps)
+        and _int64s(steps)
+        and {*map(type, model_ids)} <= _OPTIONAL_STR_TYPES
     )
 
 

@@ -11,14 +11,15 @@ given instead:
 * every method is **idempotent**: importing a record whose id exists
   replaces it (a run's children are deleted and written again), so an
   interrupted migration can simply be run again;
-* metric points go in through the write hot path of :mod:`.writes`
-  (``COPY`` on PostgreSQL, ``executemany`` elsewhere), chunk by chunk.
+* metric points go in through the bulk path of :mod:`.bulk` (binary
+  ``COPY`` on PostgreSQL, multi-row ``INSERT`` on MySQL/MariaDB,
+  ``executemany`` on SQLite), chunk by chunk; a SQL source's chunks keep
+  their stored encoding all the way.
 """
 
 from __future__ import annotations
 
 import json
-from operator import itemgetter
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import sqlalchemy as sa
@@ -49,19 +50,18 @@ from ...validation import (
     validate_tags,
     validate_version,
 )
+from . import bulk, writes
 from . import schema as s
-from . import writes
 from .engine import Database
 from .experiments import MAX_EXPERIMENT_KEY, experiment_key, is_experiment_key
-from .metrics import KIND_FINITE, decode_value, encode_value, latest_tuples
+from .metrics import encode_value
 from .sqlutil import cursor_of, inserted_id
 
 __all__ = ["SqlTrackingImportOps", "SqlRegistryImportOps", "MetricChunks", "RunImport"]
 
-_PARAM_CHUNK, _METRIC_CHUNK = 100, 1000
+_PARAM_CHUNK = 100
 #: rows per multi-row params/tags/latest statement, and metric points per COPY/executemany
 _BULK_ITEMS, _BULK_POINTS = 1000, 10_000
-_ORDER = itemgetter(5, 4, 3, 2)  # (step, timestamp, kind, value) of a metrics tuple
 
 
 def _fix_sequence(conn: Connection, table: str, column: str) -> None:
@@ -222,40 +222,8 @@ class SqlTrackingImportOps:
         return existing
 
     def _write_histories(self, cur: Any, runs: Sequence[tuple[int, RunImport]]) -> None:
-        """Every run's metric points, buffered across runs; then the latest value per run and key."""
-        st = self._writes
-        buffer: list[tuple[Any, ...]] = []
-        latest: dict[tuple[int, str], tuple[Any, ...]] = {}
-
-        def flush() -> None:
-            text = writes._copy_text(buffer) if st.copy_metrics is not None else None
-            if text is not None:
-                with cur.copy(st.copy_metrics) as copy:
-                    copy.write(text)
-            else:
-                for start in range(0, len(buffer), _METRIC_CHUNK):
-                    st.insert(cur, st.insert_metrics, buffer[start : start + _METRIC_CHUNK])
-            buffer.clear()
-
-        for row_id, item in runs:
-            for chunk in item.metric_chunks():
-                chunk = list(chunk)
-                for start in range(0, len(chunk), _METRIC_CHUNK):
-                    part = chunk[start : start + _METRIC_CHUNK]
-                    validate_batch(metrics=part)
-                    rows = writes.metric_rows(row_id, part)
-                    for key, row in latest_tuples(rows).items():
-                        old = latest.get((row_id, key))
-                        if old is None or _ORDER(row) > _ORDER(old):
-                            latest[(row_id, key)] = row
-                    buffer.extend(rows)
-                    if len(buffer) >= _BULK_POINTS:
-                        flush()
-        if buffer:
-            flush()
-        winners = list(latest.values())
-        for start in range(0, len(winners), _BULK_ITEMS):
-            st.insert(cur, st.upsert_latest, winners[start : start + _BULK_ITEMS])
+        """Every run's metric points, then the latest value per run and key (see :mod:`.bulk`)."""
+        bulk.write_histories(cur, self._writes, runs, _BULK_POINTS)
 
     @staticmethod
     def _import_outputs(conn: Connection, row_id: int, run_id: str, outputs: Sequence[str]) -> None:
@@ -288,9 +256,12 @@ class SqlTrackingImportOps:
             artifact_uri=info.artifact_uri,
         )
 
-    def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[list[Metric]]:
+    def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[Sequence[Metric]]:
         """A run's whole metric history, key by key (code-point order), each key by ``(step, timestamp)``
-        then logging order, in chunks of ``chunk_size`` points (the bulk read of a transfer)."""
+        then logging order, in chunks of ``chunk_size`` points (the bulk read of a transfer).
+
+        The chunks are :class:`.bulk.EncodedMetrics`: they read as metrics and
+        carry the stored rows for a SQL destination's bulk path."""
         validate_run_id(run_id)
         dialect = self._db.engine.dialect
         q, mark = dialect.identifier_preparer.quote, self._writes.mark
@@ -323,10 +294,7 @@ class SqlTrackingImportOps:
             rows = self._db.run(txn, write=False)
             if not rows:
                 return
-            yield [
-                Metric(key, value if kind == KIND_FINITE else decode_value(value, kind), ts, step, model_id)
-                for key, value, kind, ts, step, model_id, _ in rows
-            ]
+            yield bulk.EncodedMetrics(rows)
             if len(rows) < chunk_size:
                 return
             last = rows[-1]
