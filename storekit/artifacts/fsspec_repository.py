@@ -49,6 +49,7 @@ import functools
 import logging
 import os
 import posixpath
+import sys
 import threading
 from typing import IO, Any, Callable, ClassVar, Iterable, Mapping, Optional, TypeVar
 
@@ -149,13 +150,18 @@ class FsspecArtifactRepository(ArtifactRepository):
         return str(cls._strip_protocol(self.artifact_uri))
 
     def _is_transient(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is worth a retry (connection trouble, timeouts, short transfers)."""
+        """Whether ``exc`` is worth a retry (connection trouble, timeouts, short transfers and reads)."""
         if isinstance(exc, (FileNotFoundError, PermissionError, StorekitError)) and not isinstance(
             exc, IncompleteTransferError
         ):
             return False
         if isinstance(exc, (ConnectionError, TimeoutError, IncompleteTransferError)):
             return True
+        aiohttp = sys.modules.get("aiohttp")  # the HTTP client of s3fs and adlfs, when loaded
+        if aiohttp is not None and isinstance(
+            exc, (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError)
+        ):
+            return True  # a body that broke off (short read), a dropped connection, a timeout
         return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
 
     def _secrets(self) -> Iterable[Optional[str]]:

@@ -103,6 +103,32 @@ class RemoteBehaviour(ArtifactBehaviour):
         finally:
             proxy.stop()
 
+    def test_download_shorter_than_listed_is_an_error(self, endpoint: str, tmp_path: Path) -> None:
+        """The object shrinks on the real server between the listing and the transfer: the
+        download receives fewer bytes than listed and must fail, never leave a short file."""
+        repo = self.make_repo(endpoint, chunk_size=5 * MIB, retries=2)
+        other = self.make_repo(endpoint)
+        real_download = repo._download
+        for size in (1000, self.big_size):  # one request, and the streamed path of large files
+            name = f"f{size}.bin"
+            original = write(tmp_path / "src" / name, os.urandom(size))
+            shorter = write(tmp_path / "short" / name, os.urandom(size - 100))
+
+            def shrink_first(remote: str, local: str, listed: Any, progress: Any, _s: Path = shorter) -> None:
+                other.log_artifact(_s, "d")  # a concurrent writer replaces it with a shorter file
+                real_download(remote, local, listed, progress)
+
+            for what, out in ((f"d/{name}", tmp_path / "o1" / "d" / name), ("d", tmp_path / "o2" / "d" / name)):
+                repo.log_artifact(original, "d")
+                repo._download = shrink_first  # type: ignore[method-assign]
+                try:
+                    with pytest.raises(BackendUnavailableError, match="bytes received"):
+                        repo.download_artifacts(what, out.parents[1])
+                finally:
+                    del repo._download
+                assert not out.exists()
+            repo.delete_artifacts("d")
+
     def test_secrets_never_shown(self, endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.DEBUG)
         proxy = TcpProxy(*(lambda p: (p.hostname or "127.0.0.1", p.port or 80))(urlsplit(endpoint)))

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
-from storekit.errors import ArtifactNotFound, InvalidParameterError, StorekitError
+from storekit.errors import ArtifactNotFound, BackendUnavailableError, InvalidParameterError, StorekitError
 from tests.services import ensure_service
 
 from .behaviour import write
+from .faults import HttpFaultProxy
 from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.azure
@@ -123,6 +126,32 @@ class TestAzureRepository(RemoteBehaviour):
         assert az.account == ACCOUNT
         assert [(i.path, i.file_size) for i in az.list_artifacts()] == [("f.txt", 12)]
 
+    def test_percent_encoded_paths_round_trip(self, endpoint: str, tmp_path: Path) -> None:
+        """Names holding ``%``, percent-escapes, spaces, ``+`` and non-ASCII are stored under
+        exactly that name and come back unchanged; a root written percent-encoded in the
+        URI is the decoded name."""
+        conn = _connection_string(endpoint, self.key)
+        repo = storekit_azure.AzureArtifactRepository(self.uri("pct%20root/r%25un"), connection_string=conn)
+        names = ["a%20b.txt", "100%.txt", "x%2Fy.txt", "sp ace.txt", "plus+sign.txt", "%E2%82%AC.txt", "\u20ac.txt"]
+        for name in names:
+            repo.log_artifact(write(tmp_path / "src" / name, name.encode()), "d%41ir")
+        assert [(i.path, i.file_size) for i in repo.list_artifacts("d%41ir")] == sorted(
+            (f"d%41ir/{n}", len(n.encode())) for n in names
+        )
+        for name in names:
+            got = Path(repo.download_artifacts(f"d%41ir/{name}", tmp_path / "one")).read_bytes()
+            assert got == name.encode(), name
+        tree = Path(repo.download_artifacts("d%41ir", tmp_path / "tree"))
+        assert sorted((p.name, p.read_bytes()) for p in tree.iterdir()) == sorted((n, n.encode()) for n in names)
+        # on the server: the decoded root and the literal names, nothing escaped twice or unescaped
+        container = blob.BlobServiceClient.from_connection_string(conn).get_container_client(self.container)
+        stored = sorted(b.name for b in container.list_blobs(name_starts_with="pct"))
+        assert stored == sorted(f"pct root/r%un/d%41ir/{n}" for n in names)
+        repo.delete_artifacts("d%41ir/a%20b.txt")
+        assert "d%41ir/a%20b.txt" not in [i.path for i in repo.list_artifacts("d%41ir")]
+        assert "d%41ir/a b.txt" not in [i.path for i in repo.list_artifacts("d%41ir")]
+        assert len(repo.list_artifacts("d%41ir")) == len(names) - 1
+
     def test_account_key_and_sas_token(self, endpoint: str, tmp_path: Path, caplog) -> None:
         caplog.set_level(logging.DEBUG)
         src = write(tmp_path / "f.txt", b"keyed")
@@ -162,3 +191,112 @@ class TestAzureRepository(RemoteBehaviour):
 
         for secret in (signature, unquote(signature), self.key, "QUJD" + self.key[4:]):
             assert secret not in text
+
+
+def _azure_error(status: int, code: str) -> tuple[Any, ...]:
+    body = f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>injected {code}</Message></Error>'
+    return ("status", status, body, {"x-ms-error-code": code})
+
+
+def _blob_request(method: str, name: str) -> Callable[[str, str], bool]:
+    """A proxy predicate: ``method`` on the blob whose name ends in ``name``."""
+    return lambda m, p: m == method and urlsplit(p).path.endswith("/" + name)
+
+
+class TestAzureServiceFaults:
+    """Real Azure error answers and short reads on the wire, between storekit and Azurite.
+
+    ``_injected_fault``: Azurite cannot be told to answer 503 or cut a body short on
+    demand, so :class:`~tests.artifacts.faults.HttpFaultProxy` answers chosen
+    requests itself; every other request reaches the real server, and what
+    azure-core and adlfs make of the answers is their real code.
+    """
+
+    @pytest.fixture
+    def proxy(self, endpoint: str) -> Iterator[HttpFaultProxy]:
+        parts = urlsplit(endpoint)
+        proxy = HttpFaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)
+        yield proxy
+        proxy.close()
+
+    def repo(self, url: str, **options: Any) -> Any:
+        return storekit_azure.AzureArtifactRepository(
+            f"wasbs://{TestAzureRepository.container}@{ACCOUNT}.blob.core.windows.net/faults",
+            connection_string=_connection_string(url, TestAzureRepository.key),
+            **options,
+        )
+
+    @pytest.mark.parametrize("code,status", [("ServerBusy", 503), ("InternalError", 500)])
+    def test_transient_5xx_is_retried_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path, code: str, status: int
+    ) -> None:
+        repo = self.repo(proxy.url, retries=3)
+        src = write(tmp_path / "f.txt", b"payload")
+        # more answers than the SDK's own retry absorbs, fewer than storekit's attempts allow
+        proxy.faults = [(_blob_request("PUT", "f.txt"), _azure_error(status, code))] * 3
+        repo.log_artifact(src)
+        puts = [s for m, p, s in proxy.requests if m == "PUT" and urlsplit(p).path.endswith("/f.txt")]
+        assert puts == [status, status, status, 201] and proxy.faults == []
+        proxy.faults = [(_blob_request("GET", "f.txt"), _azure_error(status, code))] * 3
+        assert Path(repo.download_artifacts("f.txt", tmp_path / "o")).read_bytes() == b"payload"
+        assert proxy.faults == []
+
+    @pytest.mark.parametrize(
+        "code,status,error",
+        [("AuthenticationFailed", 403, BackendUnavailableError), ("InvalidHeaderValue", 400, StorekitError)],
+    )
+    def test_permanent_error_is_not_retried_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path, code: str, status: int, error: type
+    ) -> None:
+        repo = self.repo(proxy.url, retries=3)
+        src = write(tmp_path / "f.txt", b"payload")
+        proxy.faults = [(_blob_request("PUT", "f.txt"), _azure_error(status, code))] * 5
+        with pytest.raises(error) as info:
+            repo.log_artifact(src)
+        assert "after retries" not in str(info.value)
+        assert [s for m, _, s in proxy.requests if m == "PUT"] == [status]
+        if status == 403:
+            assert "refused the credentials" in str(info.value)
+
+    def test_endless_5xx_ends_unavailable_after_bounded_attempts_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path
+    ) -> None:
+        repo = self.repo(proxy.url, retries=2)
+        src = write(tmp_path / "f.txt", b"payload")
+        proxy.faults = [(_blob_request("PUT", "f.txt"), _azure_error(503, "ServerBusy"))] * 50
+        with pytest.raises(BackendUnavailableError, match="after retries"):
+            repo.log_artifact(src)
+        tried = len([1 for m, _, _ in proxy.requests if m == "PUT"])
+        assert 2 <= tried <= 2 * 2, tried  # storekit x SDK attempts, never unbounded
+
+    def test_short_read_is_retried_never_a_short_file_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path
+    ) -> None:
+        repo = self.repo(proxy.url, retries=2)
+        data = os.urandom(100_000)
+        repo.log_artifact(write(tmp_path / "f.bin", data))
+        proxy.faults = [(_blob_request("GET", "f.bin"), ("short", 1000))]
+        assert Path(repo.download_artifacts("f.bin", tmp_path / "o1")).read_bytes() == data
+        assert proxy.faults == []
+        proxy.faults = [(_blob_request("GET", "f.bin"), ("short", 1000))] * 50
+        with pytest.raises(BackendUnavailableError):
+            repo.download_artifacts("f.bin", tmp_path / "o2")
+        assert not (tmp_path / "o2" / "f.bin").exists()
+
+    def test_secret_only_in_the_services_error_text_is_redacted_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path
+    ) -> None:
+        """A key and a SAS signature that storekit was never given, echoed back in the
+        service's own error message, do not reach the caller."""
+        repo = self.repo(proxy.url, retries=1)
+        leaked_key = "TGVha2VkS2V5T25seUluVGhlRXJyb3I=" * 2
+        leaked_sig = "c2lnT25seUluVGhlRXJyb3I%3D"
+        message = f"bad request: AccountKey={leaked_key};SharedAccessSignature=sv=2022&sig={leaked_sig}&se=x"
+        body = f'<?xml version="1.0" encoding="utf-8"?><Error><Code>InvalidInput</Code><Message>{message}</Message></Error>'
+        proxy.faults = [(_blob_request("PUT", "f.txt"), ("status", 400, body, {"x-ms-error-code": "InvalidInput"}))]
+        with pytest.raises(StorekitError) as info:
+            repo.log_artifact(write(tmp_path / "f.txt", b"x"))
+        err = info.value
+        text = "\n".join([str(err), repr(err), str(err.__cause__ or ""), repr(err.__cause__ or "")])
+        assert "InvalidInput" in text  # the service's answer is shown ...
+        assert leaked_key not in text and leaked_sig not in text  # ... without what it leaked

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
-from storekit.errors import ArtifactNotFound, InvalidParameterError
+from storekit.errors import ArtifactNotFound, BackendUnavailableError, InvalidParameterError, StorekitError
 from tests.services import ensure_service
 
+from .behaviour import write
+from .faults import HttpFaultProxy
 from .remote_behaviour import RemoteBehaviour
 
 pytestmark = pytest.mark.s3
@@ -101,3 +106,92 @@ class TestS3Repository(RemoteBehaviour):
             repo.log_artifact(tmp_path / "f")
         assert "wrong-secret-value-123" not in str(info.value)
         assert "no-such-bucket-h7" in str(info.value)
+
+
+def _s3_error(code: str) -> str:
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>"
+        f"<Error><Code>{code}</Code><Message>injected {code}</Message><RequestId>0</RequestId></Error>"
+    )
+
+
+def _object_request(method: str, name: str) -> Callable[[str, str], bool]:
+    """A proxy predicate: ``method`` on the object key ending in ``name`` (not listings)."""
+    return lambda m, p: m == method and urlsplit(p).path.endswith("/" + name)
+
+
+class TestS3ServiceFaults:
+    """Real S3 error answers and short reads on the wire, between storekit and moto.
+
+    ``_injected_fault``: moto cannot be told to answer 503 or cut a body short on
+    demand, so :class:`~tests.artifacts.faults.HttpFaultProxy` answers chosen
+    requests itself; every other request reaches the real server, and what
+    botocore and s3fs make of the answers is their real code.
+    """
+
+    @pytest.fixture
+    def proxy(self, endpoint: str) -> Iterator[HttpFaultProxy]:
+        parts = urlsplit(endpoint)
+        proxy = HttpFaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)
+        yield proxy
+        proxy.close()
+
+    def repo(self, url: str, **options: Any) -> Any:
+        return storekit_s3.S3ArtifactRepository(f"s3://{TestS3Repository.bucket}/faults", endpoint_url=url, **options)
+
+    @pytest.mark.parametrize("code,status", [("SlowDown", 503), ("InternalError", 500), ("ServiceUnavailable", 503)])
+    def test_transient_5xx_is_retried_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path, code: str, status: int
+    ) -> None:
+        repo = self.repo(proxy.url, retries=3)
+        src = write(tmp_path / "f.txt", b"payload")
+        # more answers than botocore and s3fs absorb (2 x 2 tries), fewer than storekit's attempts allow
+        proxy.faults = [(_object_request("PUT", "f.txt"), ("status", status, _s3_error(code)))] * 5
+        repo.log_artifact(src)
+        puts = [s for m, p, s in proxy.requests if m == "PUT" and p.endswith("/f.txt")]
+        assert puts == [status] * 5 + [200] and proxy.faults == []
+        proxy.faults = [(_object_request("GET", "f.txt"), ("status", status, _s3_error(code)))] * 5
+        assert Path(repo.download_artifacts("f.txt", tmp_path / "o")).read_bytes() == b"payload"
+        assert proxy.faults == []
+
+    @pytest.mark.parametrize(
+        "code,status,error",
+        [("AccessDenied", 403, BackendUnavailableError), ("InvalidArgument", 400, StorekitError)],
+    )
+    def test_permanent_error_is_not_retried_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path, code: str, status: int, error: type
+    ) -> None:
+        repo = self.repo(proxy.url, retries=3)
+        src = write(tmp_path / "f.txt", b"payload")
+        proxy.faults = [(_object_request("PUT", "f.txt"), ("status", status, _s3_error(code)))] * 5
+        with pytest.raises(error) as info:
+            repo.log_artifact(src)
+        assert "after retries" not in str(info.value)
+        assert [s for m, p, s in proxy.requests if m == "PUT"] == [status]  # asked once, by nobody again
+        if status == 403:
+            assert "credentials refused" in str(info.value)
+
+    def test_endless_5xx_ends_unavailable_after_bounded_attempts_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path
+    ) -> None:
+        repo = self.repo(proxy.url, retries=2)
+        src = write(tmp_path / "f.txt", b"payload")
+        proxy.faults = [(_object_request("PUT", "f.txt"), ("status", 503, _s3_error("SlowDown")))] * 50
+        with pytest.raises(BackendUnavailableError, match="after retries"):
+            repo.log_artifact(src)
+        tried = len([1 for m, _, _ in proxy.requests if m == "PUT"])
+        assert 2 <= tried <= 2 * 2 * 3, tried  # storekit x botocore x s3fs attempts, never unbounded
+
+    def test_short_read_is_retried_never_a_short_file_injected_fault(
+        self, proxy: HttpFaultProxy, tmp_path: Path
+    ) -> None:
+        repo = self.repo(proxy.url, retries=2)
+        data = os.urandom(100_000)
+        repo.log_artifact(write(tmp_path / "f.bin", data))
+        proxy.faults = [(_object_request("GET", "f.bin"), ("short", 1000))]
+        assert Path(repo.download_artifacts("f.bin", tmp_path / "o1")).read_bytes() == data
+        assert proxy.faults == []
+        proxy.faults = [(_object_request("GET", "f.bin"), ("short", 1000))] * 50
+        with pytest.raises(BackendUnavailableError):
+            repo.download_artifacts("f.bin", tmp_path / "o2")
+        assert not (tmp_path / "o2" / "f.bin").exists()

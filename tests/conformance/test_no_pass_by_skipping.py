@@ -75,3 +75,15 @@ def test_a_partial_run_that_passes_checks_still_passes(tmp_path: Path) -> None:
     proc = _run([STOREKIT, "conformance", str(tmp_path / "store"), "--interface", "registry"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "storekit conformance PASSED" in proc.stdout
+
+
+def test_cli_fails_when_nothing_was_collected(tmp_path: Path) -> None:
+    """`storekit conformance` whose pytest arguments deselect every check exits 1, never 0."""
+    proc = _run(
+        [STOREKIT, "conformance", str(tmp_path / "store"), "--report", "r.json", "--", "-k", "no_check_has_this_name"],
+        tmp_path,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "storekit conformance FAILED" in proc.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["passed"] is False and report["counts"].get("passed", 0) == 0

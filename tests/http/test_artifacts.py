@@ -7,13 +7,15 @@ import os
 import tracemalloc
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from storekit.client import TrackingClient
-from storekit.errors import ArtifactNotFound, InvalidParameterError
+from storekit.errors import ArtifactNotFound, BackendUnavailableError, InvalidParameterError
 from storekit.registry import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
+from tests.artifacts.faults import HttpFaultProxy
 from tests.mlflow_http_server import MlflowServer
 
 
@@ -118,3 +120,50 @@ def test_log_artifacts_refuses_links_leading_outside_the_tree(repo: HttpArtifact
     os.unlink(tree / "sub" / "key")
     repo.log_artifacts(tree, "up")
     assert sorted(f.path for f in repo.list_artifacts("up/sub")) == ["up/sub/alias.txt", "up/sub/inside.txt"]
+
+
+def test_download_shorter_than_listed_is_an_error(
+    repo: HttpArtifactRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file shrinks on the real server between the listing and the transfer: the
+    tree download receives fewer bytes than listed and fails, leaving no short file."""
+    other = resolve_artifact_repository(repo.artifact_uri)
+    repo.log_artifact(_write(tmp_path / "src" / "f.bin", os.urandom(3 << 20)), "d")
+    shorter = _write(tmp_path / "short" / "f.bin", os.urandom((3 << 20) - 100))
+    real = repo._download_file
+
+    def shrink_first(rel: str, dst: Path, listed_size: object = None) -> None:
+        other.log_artifact(shorter, "d")  # a concurrent writer replaces it
+        real(rel, dst, listed_size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "_download_file", shrink_first)
+    with pytest.raises(BackendUnavailableError, match="bytes received"):
+        repo.download_artifacts("d", tmp_path / "out")
+    assert not (tmp_path / "out" / "d" / "f.bin").exists()
+
+
+def test_short_read_is_an_error_never_a_short_file_injected_fault(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    """The server's answer declares the whole length but the body breaks off (a real short
+    read on the wire, cut by a proxy: the server cannot be made to do this on demand)."""
+    proxy = HttpFaultProxy("127.0.0.1", urlsplit(mlflow_server.url).port or 80)
+    try:
+        root = f"t/{uuid.uuid4().hex}"
+        repo = resolve_artifact_repository(f"{proxy.url}/api/2.0/mlflow-artifacts/artifacts/{root}")
+        data = os.urandom(200_000)
+        repo.log_artifact(_write(tmp_path / "f.bin", data))
+        for what in ("f.bin", ""):  # one file (Content-Length), and a tree (the listed size)
+            proxy.faults = [(lambda m, p: m == "GET" and urlsplit(p).path.endswith("/f.bin"), ("short", 1000))]
+            out = tmp_path / f"out-{what or 'tree'}"
+            with pytest.raises(BackendUnavailableError):
+                repo.download_artifacts(what, out)
+            assert not (out / "f.bin").exists()
+            assert proxy.faults == []
+        assert Path(repo.download_artifacts("f.bin", tmp_path / "ok")).read_bytes() == data
+    finally:
+        proxy.close()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path

@@ -146,6 +146,28 @@ def test_check_command_fails_on_corruption(tmp_path: Path) -> None:
     assert any(f.severity == ERROR for f in check_store(root).findings)
 
 
+def test_check_json_on_a_corrupt_store_exits_1(tmp_path: Path) -> None:
+    """`storekit check --json` reports a corrupt store as JSON *and* exits 1 (with and without --repair)."""
+    import json
+
+    from storekit.backends.file import FileTrackingStore
+    from storekit.entities import Metric
+
+    root = tmp_path / "store"
+    store = FileTrackingStore(root)
+    run = store.create_run(store.create_experiment("e"))
+    store.log_batch(run.info.run_id, [Metric("m", 1.0, 1, 0), Metric("m", 2.0, 2, 1)])
+    store.close()
+    history = root / "1" / run.info.run_id / "metrics.jsonl"
+    history.write_bytes(history.read_bytes()[:5] + b"\n" + history.read_bytes()[5:])  # a committed line broken
+    for extra in ([], ["--repair"]):
+        result = CliRunner().invoke(cli, ["check", str(root), "--json", *extra])
+        assert result.exit_code == 1, result.output
+        report = json.loads(result.output)
+        assert report["ok"] is False
+        assert any(f["severity"] == ERROR for f in report["findings"]), report
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
 def test_check_command_on_sql_finds_inconsistencies(store_uri: str, backend: str) -> None:
     """Latest metrics that disagree with history and a stale version counter are reported (exit 1)."""

@@ -227,18 +227,14 @@ class AzureArtifactRepository(FsspecArtifactRepository):
             from azure.core import exceptions as ax
         except ImportError:  # pragma: no cover - comes with adlfs
             return False
-        if isinstance(exc, (ax.ServiceRequestError, ax.ServiceResponseError)):
-            return True
-        if isinstance(exc, ax.HttpResponseError):
-            status = getattr(exc, "status_code", None) or 0
+        if isinstance(exc, (ax.ServiceRequestError, ax.ServiceResponseError, ax.IncompleteReadError)):
+            return True  # IncompleteReadError: a short read, an HttpResponseError without a status
+        status = getattr(exc, "status_code", None) if isinstance(exc, ax.HttpResponseError) else None
+        if status:
             return status >= 500 or status in (408, 429)
-        try:
-            import aiohttp
-
-            if isinstance(exc, (aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError)):
-                return True
-        except ImportError:  # pragma: no cover
-            pass
+        inner = getattr(exc, "inner_exception", None)  # azure-core wraps the transport's error
+        if inner is not None and inner is not exc and self._is_transient(inner):
+            return True
         cause = exc.__cause__ or exc.__context__
         if cause is not None and cause is not exc and not isinstance(cause, StorekitError):
             return self._is_transient(cause)

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+import httpx
+
 from storekit.artifacts.localfs import walk_local_dir
+from storekit.artifacts.translate import IncompleteTransferError
 from storekit.entities import FileInfo
 from storekit.errors import ArtifactNotFound, InvalidParameterError
 from storekit.interfaces import ArtifactRepository, Capability
@@ -155,13 +158,33 @@ class HttpArtifactRepository(ArtifactRepository):
             infos.append(FileInfo(posixpath.join(rel, name) if rel else name, is_dir, size))
         return sorted(infos, key=lambda i: i.path)
 
-    def _download_file(self, rel: str, dst: Path) -> None:
+    def _download_file(self, rel: str, dst: Path, listed_size: Optional[int] = None) -> None:
+        """Stream one file to ``dst`` through a temporary file.
+
+        Fewer (or more) bytes than the listing said, or than the answer's
+        ``Content-Length`` declared, or a body that breaks off, is an
+        :class:`~storekit.artifacts.translate.IncompleteTransferError`: never a
+        short file reported as success.
+        """
         dst.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out, self.http.stream("GET", self._url(rel), not_found=ArtifactNotFound) as r:
-                for chunk in r.iter_bytes(CHUNK_SIZE):
-                    out.write(chunk)
+                expected = listed_size
+                declared = r.headers.get("Content-Length", "")
+                if expected is None and declared.isdigit() and not r.headers.get("Content-Encoding"):
+                    expected = int(declared)
+                received = 0
+                try:
+                    for chunk in r.iter_bytes(CHUNK_SIZE):
+                        out.write(chunk)
+                        received += len(chunk)
+                except httpx.TransportError as exc:
+                    raise IncompleteTransferError(
+                        f"artifact {rel!r}: the download broke off after {received} bytes ({type(exc).__name__})"
+                    ) from None
+                if expected is not None and received != expected:
+                    raise IncompleteTransferError(f"artifact {rel!r}: {received} bytes received, {expected} expected")
             os.replace(tmp, dst)
         except BaseException:
             try:
@@ -185,7 +208,7 @@ class HttpArtifactRepository(ArtifactRepository):
         return str(target)
 
     def _download_tree(self, rel: str, entries: list[FileInfo], base: Path) -> None:
-        files: list[str] = []
+        files: list[tuple[str, Optional[int]]] = []
         stack = [entries]
         while stack:
             for entry in stack.pop():
@@ -193,11 +216,11 @@ class HttpArtifactRepository(ArtifactRepository):
                     (base / entry.path).mkdir(parents=True, exist_ok=True)
                     stack.append(self.list_artifacts(entry.path))
                 else:
-                    files.append(entry.path)
+                    files.append((entry.path, entry.file_size))
         if len(files) <= 1:
-            for f in files:
-                self._download_file(f, base / f)
+            for f, size in files:
+                self._download_file(f, base / f, size)
             return
         with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS) as pool:
-            for future in [pool.submit(self._download_file, f, base / f) for f in files]:
+            for future in [pool.submit(self._download_file, f, base / f, size) for f, size in files]:
                 future.result()

@@ -157,7 +157,7 @@ class S3ArtifactRepository(FsspecArtifactRepository):
             from botocore import exceptions as bx
         except ImportError:  # pragma: no cover - botocore comes with s3fs
             return False
-        if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, bx.ReadTimeoutError)):
+        if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, bx.ReadTimeoutError, bx.IncompleteReadError)):
             return True
         if isinstance(exc, bx.ClientError):
             return str(exc.response.get("Error", {}).get("Code")) in _TRANSIENT_CODES
