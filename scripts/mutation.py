@@ -140,10 +140,13 @@ def _results(work: Path) -> dict[str, int | None]:
     return codes
 
 
-def run_module(module: Module, jobs: int, verbose: bool) -> Score:
-    """Run mutmut over one module and count its results."""
-    work = _prepare(module)
+def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True) -> Score:
+    """Run mutmut over one module (unless ``rerun`` is false: the last run's results) and count its results."""
+    work = WORK / module.name
     start = time.monotonic()
+    if not rerun:
+        return _score(module.name, work, 0.0)
+    work = _prepare(module)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
@@ -153,11 +156,15 @@ def run_module(module: Module, jobs: int, verbose: bool) -> Score:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    score = Score(module.name, seconds=time.monotonic() - start)
-    codes = _results(work)
-    if proc.returncode != 0 or not codes:
+    if proc.returncode != 0 or not _results(work):
         sys.stdout.write(proc.stdout or "")
         raise SystemExit(f"mutation: mutmut failed on {module.name} (exit {proc.returncode})")
+    return _score(module.name, work, time.monotonic() - start)
+
+
+def _score(name: str, work: Path, seconds: float) -> Score:
+    score = Score(name, seconds=seconds)
+    codes = _results(work)
     for name, code in codes.items():
         if code in KILLED_CODES:
             score.killed += 1
@@ -169,13 +176,26 @@ def run_module(module: Module, jobs: int, verbose: bool) -> Score:
     return score
 
 
-def show_survivors(module: str, names: list[str]) -> None:
-    """Print mutmut's diff of every surviving mutant of ``module``."""
-    for name in names:
-        out = subprocess.run(
-            [sys.executable, "-m", "mutmut", "show", name], cwd=WORK / module, capture_output=True, text=True
-        )
-        print(out.stdout)
+_SHOW = """
+import sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+for line in sys.stdin:
+    name, path = line.split()
+    print(f"# {name}")
+    print(get_diff_for_mutant(name, path=path))
+"""
+
+
+def show_survivors(score: Score) -> None:
+    """Print mutmut's diff of every surviving mutant (one process for all of them)."""
+    work = WORK / score.module
+    meta = {
+        name: str(path.relative_to(work / "mutants"))[: -len(".meta")]
+        for path in (work / "mutants").rglob("*.py.meta")
+        for name in json.loads(path.read_text("utf-8")).get("exit_code_by_key", {})
+    }
+    lines = "".join(f"{name} {meta[name]}\n" for name in score.survivors)
+    subprocess.run([sys.executable, "-c", _SHOW], cwd=work, input=lines, text=True, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("STOREKIT_MUTATION_JOBS", "2")))
     parser.add_argument("--json", type=Path, help="also write the scores to this file")
     parser.add_argument("--tests", nargs="+", help="replace the selected modules' test selection (pytest arguments)")
+    parser.add_argument("--last", action="store_true", help="report the last run's results without running")
     parser.add_argument("-v", "--verbose", action="store_true", help="show mutmut's own output")
     args = parser.parse_args(argv)
 
@@ -213,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         module = modules[name]
         if args.tests:
             module = Module(name, module.paths, list(args.tests))
-        score = run_module(module, args.jobs, args.verbose)
+        score = run_module(module, args.jobs, args.verbose, rerun=not args.last)
         scores.append(score)
         floor = floors.get(name)
         print(
@@ -222,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if args.survivors and score.survivors:
-            show_survivors(name, score.survivors)
+            show_survivors(score)
     if args.json:
         args.json.write_text(
             json.dumps(
