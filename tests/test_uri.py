@@ -204,3 +204,105 @@ def test_uri_secrets_gives_raw_and_decoded_password() -> None:
     assert set(uri_secrets("postgresql://user:a%2Fb@h/db")) == {"a%2Fb", "a/b"}
     assert uri_secrets("s3://b/p?token=secrettok") == ["secrettok"]
     assert uri_secrets("sqlite:///x.db") == []
+
+
+# --- details pinned by mutation testing (scripts/mutation.sh redaction) -------------------------
+
+from storekit.uri import split_password
+
+
+class _OddPath:
+    """A path-like object whose ``str`` is not its path (redaction must read the path)."""
+
+    def __fspath__(self) -> str:
+        return "postgresql://u:pw42@h/db"
+
+    def __str__(self) -> str:
+        return "odd"
+
+
+def test_redaction_reads_path_like_objects_through_fspath() -> None:
+    assert redact_uri(_OddPath()) == "postgresql://u:***@h/db"
+    assert uri_secrets(_OddPath()) == ["pw42"]
+    assert redact_uri(12345) == "12345"
+    assert uri_secrets(12345) == []
+
+
+def test_candidate_schemes_split_at_the_first_plus_only() -> None:
+    assert candidate_schemes("a+b+c://x") == ["a+b+c", "a"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "kept"),
+    [
+        # connection string: a value holding "=" is replaced whole
+        (
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k1==;EndpointSuffix=x",
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;EndpointSuffix=x",
+        ),
+        ("postgresql://u:p:w@h/db", "postgresql://u:***@h/db"),  # the user ends at the first ':'
+        ("s3://u:pw@@h/x", "s3://u:***@h/x"),  # a password ending in '@'
+        ("file://u:pw@host/x", "file://u:***@host/x"),  # file URIs with a password are redacted too
+        ("file:///x#token=abc", "file:///x#token=***"),
+        ("file:///x?token=abc", "file:///x?token=***"),
+        ("https://h/p?token=t#frag", "https://h/p?token=***#frag"),  # the fragment ends the query
+        ("https://h/p#a#token=x", "https://h/p#a%23token=***"),  # the first '#' starts the fragment
+        ("https://h/p?a=1#b#token=x", "https://h/p?a=1#b%23token=***"),
+        ("https://h/p?token=&x=1", "https://h/p?token=***&x=1"),  # a secret-named key, even empty
+    ],
+)
+def test_redaction_details(uri: str, kept: str) -> None:
+    assert redact_uri(uri) == kept
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://acct.blob.core.windows.net/c?sv=2020-08-04&comp=list",  # SAS markers without a signature
+        "https://h/p?a=b%20c&d=e+f",  # untouched query text is not re-encoded
+    ],
+)
+def test_queries_without_secrets_are_kept_byte_for_byte(uri: str) -> None:
+    assert redact_uri(uri) == uri
+
+
+def test_split_password_reads_the_password_as_redaction_does() -> None:
+    assert split_password("postgresql://u:p@ss@h/db") == ("postgresql://u@h/db", "p@ss")
+    assert split_password("mysql+pymysql://root:a/b:c@127.0.0.1:3306/test") == (
+        "mysql+pymysql://root@127.0.0.1:3306/test",
+        "a/b:c",
+    )
+    assert split_password("postgresql://u@h/db") == ("postgresql://u@h/db", None)
+    assert split_password("user:pw@host/x") == ("user:pw@host/x", None)  # no authority: not a URI password
+    assert split_password("sqlite:///x.db") == ("sqlite:///x.db", None)
+
+
+def test_uri_secrets_details() -> None:
+    # longest first, so scrubbing replaces "a%2Fb" before its decoded form "a/b"
+    assert uri_secrets("postgresql://user:a%2Fb@h/db") == ["a%2Fb", "a/b"]
+    assert uri_secrets("user:hunter2@host/x") == ["hunter2"]  # bare user:password@host
+    assert uri_secrets("u:pw9@host") == []  # a bare one-letter "user" is not a user
+    assert uri_secrets("postgresql://u:pw9@h/db") == ["pw9"]  # in a URI it is
+    assert set(uri_secrets("https://u:pw123@h/p?token=tok1&sig=sg1")) == {"pw123", "tok1", "sg1"}
+    assert set(uri_secrets("s3://b/p?token=a/b1")) == {"a/b1", "a%2Fb1"}
+    assert uri_secrets("s3://b/p?region=eu-west-1") == []
+
+
+def test_redact_text_keeps_trailing_punctuation_outside_the_uri() -> None:
+    assert redact_text("(see https://h/p?token=abc)") == "(see https://h/p?token=***)"
+    assert redact_text("AccountKey=abc;x") == "AccountKey=***;x"
+
+
+def test_local_paths_of_file_uris_with_hosts() -> None:
+    assert local_path_from_uri("file://server/share/x") == Path("//server/share/x")
+    assert local_path_from_uri("file://localhost/tmp/x") == Path("/tmp/x")
+    assert str(local_path_from_uri("file:///c:/x/y")) in ("c:/x/y", str(PureWindowsPath("c:/x/y")))
+
+
+def test_append_path_details() -> None:
+    assert append_path("s3://b/root", "/a/", "b/") == "s3://b/root/a/b"
+    assert append_path("s3://b/r", "/", "a") == "s3://b/r/a"
+    assert append_path("s3://b/r", "X", "Xy/") == "s3://b/r/X/Xy"
+    assert append_path("/tmp/r", "a", "b") == "/tmp/r/a/b"
+    assert append_path("s3://b/rootX/", "a") == "s3://b/rootX/a"
+    assert append_path("s3://b/r", "a:b@c") == "s3://b/r/a:b@c"

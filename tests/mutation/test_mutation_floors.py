@@ -1,0 +1,90 @@
+"""Mutation testing as a CI job: mutmut runs on a sample of the mutation-tested modules (or the ones a
+change touches) and every score must stay at or above its recorded floor (scripts/mutation-floors.toml).
+
+Marked ``mutation`` (a few minutes on two cores).  The unmarked checks keep the configuration honest:
+every module has a floor, every path exists, and the floor check fails on a module its tests do not reach.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# scripts/mutation.py, the driver behind scripts/mutation.sh (a script, not a package module)
+_spec = importlib.util.spec_from_file_location("storekit_mutation_driver", ROOT / "scripts" / "mutation.py")
+assert _spec is not None and _spec.loader is not None
+mutation = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = mutation  # dataclasses look their module up while the file executes
+_spec.loader.exec_module(mutation)
+
+#: The fixed sample CI runs when the change touches none of the modules: small and fast (about 70
+#: mutants, a minute or two on two loaded cores), and on the path of every artifact error a user sees.
+SAMPLE = ["error_redaction"]
+
+
+def _run(args: list[str], out: Path) -> tuple[int, dict, str]:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "mutation.py"), "--json", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    scores = json.loads(out.read_text()) if out.exists() else {}
+    return proc.returncode, scores, proc.stdout + proc.stderr
+
+
+def test_every_module_has_a_floor_and_existing_paths() -> None:
+    modules = mutation.load_modules()
+    floors = mutation.load_floors()
+    assert set(floors) == set(modules), "every mutation-tested module needs exactly one floor"
+    for module in modules.values():
+        for path in module.paths:
+            assert (ROOT / path).exists(), f"{module.name}: {path} does not exist"
+        for test in module.tests:
+            if not test.startswith("-") and "/" in test:
+                assert (ROOT / test.split("::")[0]).exists(), f"{module.name}: {test} does not exist"
+        assert 0 < floors[module.name] <= 100
+
+
+def test_source_paths_map_to_their_module() -> None:
+    modules = mutation.load_modules()
+    assert mutation._owner(modules, "storekit/paging.py") == "paging"
+    assert mutation._owner(modules, "./storekit/search/parser.py") == "search"
+    assert mutation._owner(modules, "storekit/uri.py") == "redaction"
+    assert mutation._owner(modules, "storekit/artifacts/translate.py") == "error_redaction"
+    assert mutation._owner(modules, "storekit/client.py") is None
+
+
+@pytest.mark.mutation
+def test_floor_check_fails_when_the_tests_do_not_reach_a_module(tmp_path: Path) -> None:
+    """The guard can fail: paging guarded only by the URI tests kills nothing and is refused."""
+    code, scores, output = _run(["--check", "--tests", "tests/test_uri.py", "paging"], tmp_path / "scores.json")
+    assert code == 1, output
+    assert scores["paging"]["killed"] == 0 and scores["paging"]["total"] > 20, scores
+    assert "below its floor" in output
+
+
+@pytest.mark.mutation
+def test_mutation_scores_hold_their_floors(tmp_path: Path) -> None:
+    """The modules a change touches (against origin/main), else the fixed sample, score at least their floors."""
+    modules = mutation.load_modules()
+    changed: list[str] = []
+    try:
+        changed = mutation.changed_modules(modules, "origin/main")
+    except SystemExit:  # no origin/main here: the fixed sample
+        pass
+    selected = changed or SAMPLE
+    code, scores, output = _run(["--check", *selected], tmp_path / "scores.json")
+    assert set(scores) == set(selected), output
+    floors = mutation.load_floors()
+    for name, score in scores.items():
+        assert score["total"] > 0, f"{name}: no mutants generated\n{output}"
+        assert score["percent"] >= floors[name], f"{name}: {score}\n{output}"
+    assert code == 0, output
