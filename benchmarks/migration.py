@@ -4,7 +4,7 @@
 
 * **M1** — ``storekit migrate`` of a storekit SQLite store with RUNS runs x
   POINTS metric points (one key) into a fresh PostgreSQL database; target:
-  1,000,000 points copied in under 10 s.  Verification (which re-reads both
+  1,000,000 points copied in under 10 s.  **M1-mariadb**: the same into MariaDB.  Verification (which re-reads both
   sides) is timed separately.
 * **M2** — an MLflow ``mlruns/`` tree of RUNS runs x POINTS points into
   SQLite: ``storekit import-mlflow`` and MLflow's own ``mlflow
@@ -118,37 +118,46 @@ def build_mlruns(root: Path, runs: int, points: int) -> None:
         raise RuntimeError(f"building the mlruns tree failed:\n{proc.stderr[-3000:]}")
 
 
-def postgres_database() -> tuple[str, Any]:
-    """A fresh PostgreSQL database URI and a function that drops it."""
+def server_database(backend: str = "postgresql") -> tuple[str, Any]:
+    """A fresh database on the PostgreSQL (or MariaDB: ``mysql``) test server: its URI and a function
+    that drops it."""
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
     from storekit.backends.sql.engine import to_sqlalchemy_url
 
-    base = os.environ.get("STOREKIT_TEST_POSTGRES_URI")
+    var = "STOREKIT_TEST_POSTGRES_URI" if backend == "postgresql" else "STOREKIT_TEST_MYSQL_URI"
+    base = os.environ.get(var)
     if not base:
         proc = subprocess.run([str(ROOT / "scripts/services/databases.sh"), "start"], capture_output=True, text=True)
         settings = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-        base = settings.get("STOREKIT_TEST_POSTGRES_URI", "postgresql://postgres@127.0.0.1:5432/test")
+        default = (
+            "postgresql://postgres@127.0.0.1:5432/test"
+            if backend == "postgresql"
+            else "mysql://root@127.0.0.1:3306/test"
+        )
+        base = settings.get(var, default)
     name = f"storekit_bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(to_sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
+    quote = '"' if backend == "postgresql" else "`"
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
 
     def drop() -> None:
+        force = " WITH (FORCE)" if backend == "postgresql" else ""
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}")
         admin.dispose()
 
     return str(make_url(base).set(database=name).render_as_string(hide_password=False)), drop
 
 
-def m1(work: Path, runs: int, points: int) -> dict[str, Any]:
-    """SQLite -> PostgreSQL with ``storekit migrate``."""
+def m1(work: Path, runs: int, points: int, backend: str = "postgresql") -> dict[str, Any]:
+    """SQLite -> PostgreSQL (or MariaDB, ``backend="mysql"``) with ``storekit migrate``."""
     src = work / "m1-source.db"
     if not src.exists():
         build_storekit_sqlite(src, runs, points)
-    dst, drop = postgres_database()
+    dst, drop = server_database(backend)
     try:
         state = str(work / f"m1-{uuid.uuid4().hex[:6]}.jsonl")
         seconds, rss, out = run_measured(
@@ -162,7 +171,7 @@ def m1(work: Path, runs: int, points: int) -> dict[str, Any]:
         )
         verified = json.loads(vout)["verification"]["ok"]
         return {
-            "workload": "M1 SQLite -> PostgreSQL",
+            "workload": f"M1 SQLite -> {'PostgreSQL' if backend == 'postgresql' else 'MariaDB'}",
             "runs": runs,
             "points": copied["metric_points"],
             "copy_seconds_in_process": round(copy, 2),
@@ -248,7 +257,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--points", type=int, default=1000)
-    parser.add_argument("--workload", default="M1,M2")
+    parser.add_argument("--workload", default="M1,M1-mariadb,M2", help="comma-separated: M1, M1-mariadb, M2")
     parser.add_argument("--workdir", default=None, help="keep (and reuse) the generated sources here")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -259,6 +268,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         wanted = {w.strip().upper() for w in args.workload.split(",")}
         if "M1" in wanted:
             results.append(m1(work, args.runs, args.points))
+        if "M1-MARIADB" in wanted:
+            results.append(m1(work, args.runs, args.points, "mysql"))
         if "M2" in wanted:
             results.append(m2(work, args.runs, args.points))
     finally:

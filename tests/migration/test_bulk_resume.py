@@ -5,6 +5,8 @@ statement in flight (PostgreSQL: ``COPY metrics`` in ``pg_stat_activity``;
 MariaDB: ``INSERT INTO metrics`` in the process list), after at least one
 group of runs has committed.  Run again with the same state file, it must
 finish with every run and every point exactly once and a clean verification.
+The bulk path (metric rows kept encoded between SQL stores) must also still
+validate every point.
 """
 
 from __future__ import annotations
@@ -120,3 +122,27 @@ def test_sigkill_during_bulk_write_then_resume_copies_everything_once(
         assert conn.execute(sa.text("SELECT COUNT(*) FROM latest_metrics")).scalar() == RUNS * 3
         assert conn.execute(sa.text("SELECT COUNT(*) FROM params")).scalar() == RUNS
     engine.dispose()
+
+
+def test_bulk_path_still_validates_every_point(tmp_path: Path) -> None:
+    """Rows that travel encoded are checked like ``log_batch``: a bad key in the source stops the copy
+    with a typed error naming the key, and nothing of the run's group is committed."""
+    import sqlite3
+
+    from storekit.backends.sql import SqlTrackingStore
+    from storekit.entities import Metric
+
+    src_db, dst_db = tmp_path / "src.db", tmp_path / "dst.db"
+    store = SqlTrackingStore(f"sqlite:///{src_db}")
+    exp = store.create_experiment("bad")
+    rid = store.create_run(exp, run_name="r", start_time=1).info.run_id
+    store.log_batch(rid, metrics=[Metric("loss", float(j), 1, j) for j in range(50)])
+    store.close()
+    with sqlite3.connect(src_db) as conn:  # what no storekit write path would let in
+        conn.execute("UPDATE metrics SET key = 'loss!?' WHERE step = 7")
+    code, out = run_cli("migrate", f"sqlite:///{src_db}", f"sqlite:///{dst_db}", "--no-verify", cwd=tmp_path)
+    assert code == 1, out
+    assert "loss!?" in out and "key" in out
+    with sqlite3.connect(dst_db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM metrics").fetchone() == (0,)

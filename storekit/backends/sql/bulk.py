@@ -105,7 +105,8 @@ def _encoded(chunk: Sequence[Metric], row_id: int) -> list[tuple[Any, ...]]:
     if isinstance(chunk, EncodedMetrics):
         rows = chunk.rows
         _check_encoded(rows)
-        return [(row_id, *r[:6]) for r in rows]
+        head = (row_id,)
+        return [head + r[:6] for r in rows]
     points = list(chunk)
     for start in range(0, len(points), _CHECK_CHUNK):
         validate_batch(metrics=points[start : start + _CHECK_CHUNK])

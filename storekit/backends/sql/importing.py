@@ -274,11 +274,13 @@ class SqlTrackingImportOps:
         while True:
 
             def txn(conn: Connection, after: Optional[tuple[Any, ...]] = after) -> list[Any]:
-                row_id = conn.execute(sa.select(s.runs.c.row_id).where(s.runs.c.run_uuid == run_id)).scalar()
-                if row_id is None:
-                    raise RunNotFound(f"run {run_id!r} does not exist")
-                cur = cursor_of(conn)
+                cur = cursor_of(conn)  # raw cursor: a transfer calls this once per run
                 try:
+                    cur.execute(f"SELECT row_id FROM runs WHERE run_uuid = {mark}", (run_id,))
+                    found = cur.fetchone()
+                    if found is None:
+                        raise RunNotFound(f"run {run_id!r} does not exist")
+                    row_id = found[0]
                     if after is None:
                         cur.execute(f"{head} ORDER BY {order} LIMIT {int(chunk_size)}", (row_id,))
                     else:
