@@ -41,6 +41,7 @@ from .logged_models import LoggedModelOps
 from .metrics import KIND_FINITE, decode_value, row_to_metric
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
+from .purge import PurgeOps
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from .secret import store_key
@@ -99,7 +100,7 @@ RUN_SPEC = EntitySpec(
 )
 
 
-class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
+class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, PurgeOps, TrackingStore):
     """Tracking store on a SQL database (``sqlite:``, ``postgresql:``, ``mysql:``, ``mariadb:``).
 
     ``SqlTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
@@ -121,6 +122,7 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
             Capability.IMPORT,
+            Capability.PURGE,
         }
     )
 
@@ -151,7 +153,9 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
     # --- runs ------------------------------------------------------------
     def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping:
         validate_run_id(run_id)
-        stmt = sa.select(*RUN_COLUMNS, _EXPERIMENT_STAGE.label("experiment_stage")).where(_r.c.run_uuid == run_id)
+        stmt = sa.select(*RUN_COLUMNS, _r.c.purge_time, _EXPERIMENT_STAGE.label("experiment_stage")).where(
+            _r.c.run_uuid == run_id
+        )
         if lock:
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).mappings().first()
@@ -236,7 +240,14 @@ class SqlTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, Trac
         def txn(conn: Connection) -> None:
             row = self._run_row(conn, run_id, lock=True)
             if row["lifecycle_stage"] != stage.value:
-                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"]).values(lifecycle_stage=stage.value))
+                if stage is LifecycleStage.ACTIVE:
+                    rules.check_restorable("run", run_id, row["purge_time"])
+                deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
+                conn.execute(
+                    sa.update(_r)
+                    .where(_r.c.row_id == row["row_id"])
+                    .values(lifecycle_stage=stage.value, deleted_time=deleted_time)
+                )
 
         self._db.run(txn)
 
