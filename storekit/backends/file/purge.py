@@ -74,8 +74,6 @@ class FilePurgeOps:
 
         def _index(self, experiment_id: str) -> "ExperimentIndex": ...
 
-        def _locate(self, run_id: Any, fresh: bool = True) -> "tuple[ExperimentIndex, RunState]": ...
-
         def _experiment_doc(self, experiment_id: Any) -> dict[str, Any]: ...
 
     def owned_artifact_root(self) -> Optional[str]:
@@ -121,7 +119,9 @@ class FilePurgeOps:
     def begin_purge(self, entity: DeletedEntity) -> None:
         """Mark a deleted run or experiment as being purged; restore refuses from now on."""
         if entity.kind == "run":
-            index, state = self._locate(entity.entity_id, fresh=False)
+            index, state = self._run_of(entity)
+            if state is None:
+                raise RunNotFound(f"no run with id {entity.entity_id!r}")
             with index.writing():
                 state = index.runs[state.run_id]
                 rules.check_purge_deleted("run", state.run_id, state.lifecycle_stage)
@@ -140,16 +140,31 @@ class FilePurgeOps:
     def purge(self, entity: DeletedEntity) -> None:
         """Remove a marked run or experiment for good (a no-op when it is already gone)."""
         if entity.kind == "run":
-            self._purge_run(entity.entity_id)
+            self._purge_run(entity)
         elif entity.kind == "experiment":
             self._purge_experiment(entity.entity_id)
         else:
             raise InvalidParameterError(f"entity.kind: {entity.kind!r} is not 'run' or 'experiment'")
 
-    def _purge_run(self, run_id: str) -> None:
+    def _run_of(self, entity: DeletedEntity) -> "tuple[ExperimentIndex, Optional[RunState]]":
+        """The index and state of a listed run, found through its experiment.
+
+        Not through :meth:`_locate`: that finds a run by its directory, which an
+        interrupted purge may already have moved to the trash.
+        """
+        run_id = rules.validate_run_id(entity.entity_id)
+        experiment_id = rules.validate_experiment_id(entity.experiment_id)
+        if not experiment_id.isdigit() or self._experiments.load(experiment_id) is None:
+            raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+        index = self._index(experiment_id)
+        return index, index.get(run_id)
+
+    def _purge_run(self, entity: DeletedEntity) -> None:
         try:
-            index, state = self._locate(run_id)
-        except (RunNotFound, ExperimentNotFound):
+            index, state = self._run_of(entity)
+        except ExperimentNotFound:
+            return
+        if state is None:
             return
         with index.writing():
             found = index.runs.get(state.run_id)
