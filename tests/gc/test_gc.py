@@ -196,3 +196,31 @@ def test_a_store_without_the_purge_hook_gets_a_clear_error() -> None:
     with pytest.raises(UnsupportedOperationError, match="Capability.PURGE") as info:
         plan_gc(store)
     assert "list_deleted" in str(info.value) and "HttpTrackingStore" in str(info.value)
+
+
+def test_purge_removes_datasets_logged_models_and_outputs(gc_uri: str, artifact_root: Path) -> None:
+    from storekit.entities import Dataset, DatasetInput
+    from storekit.errors import LoggedModelNotFound
+    from storekit.interfaces import Capability
+
+    with TrackingClient(gc_uri) as client:
+        caps = client.store.capabilities
+        if not {Capability.DATASETS, Capability.LOGGED_MODELS} <= caps:
+            pytest.skip(f"{type(client.store).__name__} has no datasets or logged models to purge")
+        eid = client.create_experiment("full")
+        keep = client.create_experiment("other")
+        run_id = client.create_run(eid).info.run_id
+        other_run = client.create_run(keep).info.run_id
+        client.log_inputs(run_id, [DatasetInput(Dataset("d", "abc", "local", "/data"), {"context": "train"})])
+        model = client.create_logged_model(eid, name="m", source_run_id=run_id)
+        client.log_outputs(run_id, [model.model_id])
+        client.log_outputs(other_run, [model.model_id])  # a run elsewhere names the model too
+        client.log_batch(run_id, metrics=[Metric("acc", 0.9, 1, 0, model_id=model.model_id)])
+        client.delete_experiment(eid)
+        code, _, err = sk(gc_uri, "gc")
+        assert code == 0, err
+        with pytest.raises(ExperimentNotFound):
+            client.get_experiment(eid)
+        with pytest.raises(LoggedModelNotFound):
+            client.get_logged_model(model.model_id)
+        assert client.get_run(other_run).info.run_id == other_run
