@@ -63,6 +63,7 @@ __all__ = [
     "check_purge_deleted",
     "check_purge_begun",
     "purge_due",
+    "imported_deleted_time",
     "artifacts_owned",
     "parse_age",
 ]
@@ -304,6 +305,17 @@ def purge_due(deleted_time: Optional[int], purging: bool, cutoff: Optional[int])
     if purging or cutoff is None or deleted_time is None:
         return True
     return deleted_time <= cutoff
+
+
+def imported_deleted_time(stage: object) -> Optional[int]:
+    """The deletion time an imported entity gets: the time of the import when it arrives deleted, else None.
+
+    The source's deletion time is not carried over, so ``storekit gc --older-than``
+    counts from the import: nothing is purged sooner than that after it arrived.
+    """
+    from .ids import now_ms
+
+    return now_ms() if _stage_value(stage) == LifecycleStage.DELETED.value else None
 
 
 def _uri_parts(uri: str) -> tuple[str, str, str]:

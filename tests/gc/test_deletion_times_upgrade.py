@@ -84,3 +84,27 @@ def test_file_runs_deleted_before_deletion_times_are_purged(tmp_path: Path, arti
         run_gc(client.store, plan)
         with pytest.raises(RunNotFound):
             client.get_run(run_id)
+
+
+@pytest.mark.parametrize(("src_kind", "dst_kind"), [("file", "sqlite"), ("sqlite", "file")])
+def test_migrated_deleted_entities_count_their_age_from_the_import(
+    src_kind: str, dst_kind: str, tmp_path: Path, artifact_root: Path
+) -> None:
+    from storekit.ids import now_ms
+
+    src = str(tmp_path / "src") if src_kind == "file" else f"sqlite:///{tmp_path / 'src.db'}"
+    dst = str(tmp_path / "dst") if dst_kind == "file" else f"sqlite:///{tmp_path / 'dst.db'}"
+    with TrackingClient(src) as client:
+        eid = client.create_experiment("e")
+        run_id = client.create_run(eid).info.run_id
+        client.delete_run(run_id)
+        gone = client.create_experiment("gone")
+        client.delete_experiment(gone)
+    before = now_ms()
+    result = CliRunner().invoke(cli, ["migrate", src, dst])
+    assert result.exit_code == 0, result.output
+    with TrackingClient(dst) as client:
+        listed = {(e.kind, e.entity_id): e.deleted_time for e in client.store.list_deleted()}
+        assert set(listed) == {("run", run_id), ("experiment", gone)}
+        assert all(t is not None and t >= before - 1000 for t in listed.values()), listed
+        assert plan_gc(client.store, datetime.timedelta(days=1)).items == []  # not purged at once
