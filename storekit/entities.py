@@ -41,6 +41,7 @@ __all__ = [
     "latest_metric",
     "MetricChunks",
     "RunImport",
+    "DeletedEntity",
 ]
 
 T = TypeVar("T")
@@ -380,3 +381,24 @@ class RunImport:
     metric_chunks: MetricChunks
     inputs: Sequence[DatasetInput] = ()
     outputs: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class DeletedEntity:
+    """A deleted run or experiment as ``storekit gc`` sees it (capability PURGE).
+
+    ``kind`` is ``"run"`` or ``"experiment"``; ``entity_id`` the run or
+    experiment id.  ``artifact_uri`` is a run's artifact URI or an
+    experiment's artifact location.  ``deleted_time`` is when it was deleted
+    (ms), ``None`` when it was deleted before the store recorded deletion
+    times.  ``purging`` is true once gc has started removing it: from then
+    on it can no longer be restored, only purged.
+    """
+
+    kind: str
+    entity_id: str
+    experiment_id: str
+    name: Optional[str]
+    artifact_uri: str
+    deleted_time: Optional[int]
+    purging: bool = False

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar, Mapping, Optional, Sequence
 
 from .entities import (
     DatasetInput,
+    DeletedEntity,
     Experiment,
     ExperimentTag,
     FileInfo,
@@ -94,6 +95,9 @@ class Capability(str, enum.Enum):
     #: written with their own ids, idempotently (``import_experiment``, ``import_run``,
     #: ``import_logged_model``; ``import_registered_model`` on a registry).  See docs/migration.md.
     IMPORT = "import"
+    #: The purge hook used by ``storekit gc``: ``list_deleted``, ``begin_purge`` and
+    #: ``purge`` remove deleted runs and experiments for good.  See docs/writing-a-plugin.md.
+    PURGE = "purge"
 
     def __str__(self) -> str:
         return self.value
@@ -328,6 +332,47 @@ class TrackingStore(_Declared, abc.ABC):
     def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         """Record logged models a run produced (capability LOGGED_MODELS)."""
         raise _unsupported(self, Capability.LOGGED_MODELS)
+
+    # --- capability PURGE (storekit gc) --------------------------------
+    def list_deleted(self, experiment_ids: Optional[Sequence[str]] = None) -> list[DeletedEntity]:
+        """Every deleted experiment and every deleted run (capability PURGE).
+
+        A run is listed when *it* is deleted (a run that is only hidden because
+        its experiment is deleted goes with the experiment).  ``experiment_ids``
+        limits the listing to those experiments.  Entities gc has begun to
+        purge are listed too, with ``purging=True``.
+        """
+        raise _unsupported(self, Capability.PURGE)
+
+    def begin_purge(self, entity: DeletedEntity) -> None:
+        """Mark a deleted run or experiment as being purged (capability PURGE).
+
+        Idempotent.  From then on ``restore_run``/``restore_experiment`` raise
+        InvalidParameterError; the entity stays readable until :meth:`purge`.
+        An active (not deleted) entity raises InvalidParameterError; an unknown
+        one RunNotFound/ExperimentNotFound.
+        """
+        raise _unsupported(self, Capability.PURGE)
+
+    def purge(self, entity: DeletedEntity) -> None:
+        """Remove a run, or an experiment with all its runs, for good (capability PURGE).
+
+        All or nothing.  The entity must have been marked by :meth:`begin_purge`
+        (InvalidParameterError otherwise); one that is already gone is a no-op,
+        so an interrupted gc can simply be run again.  Artifacts are not touched:
+        ``storekit gc`` removes them between the two calls.
+        """
+        raise _unsupported(self, Capability.PURGE)
+
+    def owned_artifact_root(self) -> Optional[str]:
+        """The artifact root this store assigns by itself (capability PURGE), or None.
+
+        ``storekit gc`` removes artifacts that lie under it; artifacts anywhere
+        else (an experiment created with its own artifact location, runs imported
+        with their artifacts kept in place) may belong to someone else and are
+        kept unless the user asks otherwise.
+        """
+        return None
 
 
 class RegistryStore(_Declared, abc.ABC):

@@ -59,6 +59,13 @@ __all__ = [
     "validate_experiment_ids",
     "validate_model_ids",
     "validate_lookup_name",
+    "check_restorable",
+    "check_purge_deleted",
+    "check_purge_begun",
+    "purge_due",
+    "imported_deleted_time",
+    "artifacts_owned",
+    "parse_age",
 ]
 
 _STATUSES = {s.value: s for s in RunStatus}
@@ -262,3 +269,106 @@ def validate_lookup_name(name: object, field: str = "experiment name") -> str:
     if not isinstance(name, str):
         raise InvalidParameterError(f"{field}: expected a string, got {type(name).__name__}")
     return name
+
+
+# --- purging (storekit gc, capability PURGE) ------------------------------------------------
+def check_restorable(kind: str, entity_id: object, purge_time: Optional[int]) -> None:
+    """Restoring a run or experiment that ``storekit gc`` has begun to purge raises InvalidParameterError."""
+    if purge_time is not None:
+        raise InvalidParameterError(
+            f"{kind} {str(entity_id)!r} is being purged by storekit gc and cannot be restored; "
+            "run storekit gc again to finish removing it"
+        )
+
+
+def check_purge_deleted(kind: str, entity_id: object, stage: object) -> None:
+    """``begin_purge`` of an active (not deleted) run or experiment raises InvalidParameterError."""
+    if _stage_value(stage) != LifecycleStage.DELETED.value:
+        raise InvalidParameterError(f"{kind} {str(entity_id)!r} is not deleted; only deleted entities can be purged")
+
+
+def check_purge_begun(kind: str, entity_id: object, purge_time: Optional[int]) -> None:
+    """``purge`` of a run or experiment that ``begin_purge`` has not marked raises InvalidParameterError."""
+    if purge_time is None:
+        raise InvalidParameterError(f"{kind} {str(entity_id)!r}: begin_purge must be called before purge")
+
+
+def purge_due(deleted_time: Optional[int], purging: bool, cutoff: Optional[int]) -> bool:
+    """Whether gc removes an entity deleted at ``deleted_time`` (ms) given ``cutoff`` (ms; None = everything).
+
+    An entity gc has begun to purge is always due (an interrupted gc is
+    finished whatever ``--older-than`` says).  An unknown deletion time (deleted
+    before the store recorded deletion times) counts as old enough: it was
+    deleted before the upgrade, so at least as long ago as any cutoff that
+    predates the upgrade, and gc is the only way to ever remove it.
+    """
+    if purging or cutoff is None or deleted_time is None:
+        return True
+    return deleted_time <= cutoff
+
+
+def imported_deleted_time(stage: object) -> Optional[int]:
+    """The deletion time an imported entity gets: the time of the import when it arrives deleted, else None.
+
+    The source's deletion time is not carried over, so ``storekit gc --older-than``
+    counts from the import: nothing is purged sooner than that after it arrived.
+    """
+    from .ids import now_ms
+
+    return now_ms() if _stage_value(stage) == LifecycleStage.DELETED.value else None
+
+
+def _uri_parts(uri: str) -> tuple[str, str, str]:
+    """``(scheme, netloc, path)`` of a URI or local path, the path absolute and without a trailing ``/``."""
+    import os
+    from urllib.parse import unquote, urlsplit
+
+    from .uri import FILE_SCHEME, get_scheme, local_path_from_uri
+
+    if get_scheme(uri) == FILE_SCHEME:
+        return FILE_SCHEME, "", os.path.normpath(os.path.abspath(local_path_from_uri(uri)))
+    parts = urlsplit(uri)
+    return parts.scheme.lower(), parts.netloc.lower(), unquote(parts.path).rstrip("/")
+
+
+def artifacts_owned(artifact_uri: str, owned_root: Optional[str]) -> bool:
+    """Whether gc may delete the artifacts at ``artifact_uri``: they lie strictly under the store's own root.
+
+    ``owned_root`` is :meth:`TrackingStore.owned_artifact_root`; None owns nothing.
+    """
+    if not owned_root or not artifact_uri:
+        return False
+    try:
+        scheme, netloc, path = _uri_parts(artifact_uri)
+        root_scheme, root_netloc, root_path = _uri_parts(owned_root)
+    except (ValueError, InvalidParameterError):
+        return False
+    if (scheme, netloc) != (root_scheme, root_netloc) or ".." in path.split("/"):
+        return False
+    import os
+
+    sep = os.sep if scheme == "file" else "/"
+    return path.startswith(root_path.rstrip(sep) + sep)
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: object, field: str = "older_than") -> "Any":
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` (or a bare number of days) as a :class:`datetime.timedelta`.
+
+    Raises InvalidParameterError naming ``field`` for anything else, or for more than 100 years.
+    """
+    import datetime
+    import re
+
+    value = str(text).strip().lower()
+    match = re.fullmatch(r"(\d{1,6})\s*([smhdw]?)", value)
+    if not match:
+        raise InvalidParameterError(
+            f"{field}: {str(text)!r} is not an age; use a number with a unit s, m, h, d or w (e.g. 30d)"
+        )
+    seconds = int(match.group(1)) * _AGE_UNITS[match.group(2) or "d"]
+    if seconds > 100 * 365 * 86400:
+        raise InvalidParameterError(f"{field}: {str(text)!r} is more than the limit of 100 years")
+    return datetime.timedelta(seconds=seconds)

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("storekit.cli.db", "db", "Database schema management (SQL backends)."),
     "conformance": ("storekit.cli.conformance", "conformance", "Run the conformance suite against a URI."),
     "check": ("storekit.cli.check", "check", "Verify (and repair) a store's integrity."),
+    "gc": ("storekit.cli.gc", "gc", "Permanently remove deleted runs and experiments, with their artifacts."),
     "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
     "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
     "ui": ("storekit.cli.ui", "ui", "Start MLflow's web UI and server on a storekit store (needs storekit[mlflow])."),

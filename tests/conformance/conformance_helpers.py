@@ -33,6 +33,7 @@ FULL_TRACKING = frozenset(
         Capability.DATASETS,
         Capability.LOGGED_MODELS,
         Capability.IMPORT,
+        Capability.PURGE,
     }
 )
 #: What the file registry store declares.

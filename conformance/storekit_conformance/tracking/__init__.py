@@ -10,6 +10,7 @@ from .datasets import DatasetChecks, LoggedModelChecks
 from .experiments import ExperimentChecks
 from .logging import LoggingChecks
 from .paging import PagingChecks
+from .purge import PurgeChecks
 from .rules import RuleChecks
 from .runs import RunChecks
 from .search import SearchChecks
@@ -30,6 +31,7 @@ class TrackingStoreSuite(
     LoggedModelChecks,
     RuleChecks,
     CapabilityChecks,
+    PurgeChecks,
 ):
     """Every tracking-store check.  Subclass it and supply a ``tracking_store`` fixture.
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from storekit import rules
 from storekit.entities import (
+    DeletedEntity,
     Experiment,
     ExperimentTag,
     LifecycleStage,
@@ -60,6 +61,8 @@ class _RunRecord:
     latest: dict[str, Metric] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    deleted_time: Optional[int] = None  # when it was deleted (storekit gc --older-than)
+    purge_time: Optional[int] = None  # when storekit gc began to purge it (restore refuses)
 
     def to_run(self, experiment_deleted: bool = False) -> Run:
         """The run as an entity; a run of a deleted experiment reads as deleted."""
@@ -76,6 +79,9 @@ class _TrackingState:
     experiments: dict[str, Experiment] = field(default_factory=dict)
     experiment_created: dict[str, int] = field(default_factory=dict)
     runs: dict[str, _RunRecord] = field(default_factory=dict)
+    experiment_deleted_time: dict[str, int] = field(default_factory=dict)
+    experiment_purge_time: dict[str, int] = field(default_factory=dict)
+    last_experiment_id: int = 0  # ids are never reused, even after gc removed an experiment
     clock: int = 0  # creation sequence: bounds page tokens
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs page tokens
 
@@ -89,6 +95,7 @@ class MemoryTrackingStore(TrackingStore):
             Capability.SEARCH_OR,
             Capability.CONCURRENT_WRITERS,  # one lock per named store
             Capability.REGISTRY,  # memory://<name> also serves a MemoryRegistryStore
+            Capability.PURGE,  # list_deleted / begin_purge / purge: storekit gc
         }
     )
 
@@ -143,7 +150,8 @@ class MemoryTrackingStore(TrackingStore):
         with self._lock:
             if self._name_taken(name):
                 raise AlreadyExistsError(f"experiment name {name!r} is taken")
-            experiment_id = str(len(self._state.experiments) + 1)
+            self._state.last_experiment_id += 1
+            experiment_id = str(self._state.last_experiment_id)
             location = artifact_location or append_path(default_artifact_root(self._artifact_root), experiment_id)
             now = now_ms()
             self._state.experiments[experiment_id] = Experiment(
@@ -207,12 +215,22 @@ class MemoryTrackingStore(TrackingStore):
             self._update_experiment(experiment_id, name=new_name)
 
     def delete_experiment(self, experiment_id: str) -> None:
-        """Soft delete (idempotent)."""
-        self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
+        """Soft delete (idempotent); records when, for storekit gc."""
+        with self._lock:
+            exp = self._experiment(experiment_id)
+            if exp.lifecycle_stage is not LifecycleStage.DELETED:
+                self._state.experiment_deleted_time[exp.experiment_id] = now_ms()
+            self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
 
     def restore_experiment(self, experiment_id: str) -> None:
-        """Undo a soft delete (idempotent)."""
-        self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
+        """Undo a soft delete (idempotent); refused once storekit gc has begun to purge it."""
+        with self._lock:
+            exp = self._experiment(experiment_id)
+            if exp.lifecycle_stage is LifecycleStage.DELETED:
+                purge_time = self._state.experiment_purge_time.get(exp.experiment_id)
+                rules.check_restorable("experiment", exp.experiment_id, purge_time)
+            self._state.experiment_deleted_time.pop(exp.experiment_id, None)
+            self._update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         """Set or overwrite an experiment tag."""
@@ -294,6 +312,11 @@ class MemoryTrackingStore(TrackingStore):
     def _set_stage(self, run_id: str, stage: LifecycleStage) -> None:
         with self._lock:
             record = self._run(run_id)
+            if record.info.lifecycle_stage is stage:
+                return
+            if stage is LifecycleStage.ACTIVE:
+                rules.check_restorable("run", run_id, record.purge_time)
+            record.deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
             record.info = replace(record.info, lifecycle_stage=stage)
 
     def delete_run(self, run_id: str) -> None:
@@ -383,3 +406,75 @@ class MemoryTrackingStore(TrackingStore):
                 key=self._state.secret,
             )
             return PagedList([r.to_run(self._experiment_deleted(r)) for r in page], page.token)
+
+    # -- capability PURGE (storekit gc) --------------------------------------------
+    def owned_artifact_root(self) -> Optional[str]:
+        """The artifact root experiments without their own location use."""
+        return default_artifact_root(self._artifact_root)
+
+    def list_deleted(self, experiment_ids: Optional[Sequence[str]] = None) -> list[DeletedEntity]:
+        """Runs deleted on their own, then deleted experiments (gc's own marks included)."""
+        wanted = None if experiment_ids is None else set(rules.validate_experiment_ids(experiment_ids))
+        with self._lock:
+            state = self._state
+            out = [
+                DeletedEntity(
+                    "run",
+                    r.info.run_id,
+                    r.info.experiment_id,
+                    r.info.run_name,
+                    r.info.artifact_uri,
+                    r.deleted_time,
+                    r.purge_time is not None,
+                )
+                for r in sorted(state.runs.values(), key=lambda r: r.created)
+                if r.info.lifecycle_stage is LifecycleStage.DELETED
+                and (wanted is None or r.info.experiment_id in wanted)
+            ]
+            out += [
+                DeletedEntity(
+                    "experiment",
+                    e.experiment_id,
+                    e.experiment_id,
+                    e.name,
+                    e.artifact_location,
+                    state.experiment_deleted_time.get(e.experiment_id),
+                    e.experiment_id in state.experiment_purge_time,
+                )
+                for e in state.experiments.values()
+                if e.lifecycle_stage is LifecycleStage.DELETED and (wanted is None or e.experiment_id in wanted)
+            ]
+            return out
+
+    def begin_purge(self, entity: DeletedEntity) -> None:
+        """Mark a deleted run or experiment as being purged; restore refuses from now on."""
+        with self._lock:
+            if entity.kind == "run":
+                record = self._run(entity.entity_id)
+                rules.check_purge_deleted("run", entity.entity_id, record.info.lifecycle_stage)
+                if record.purge_time is None:
+                    record.purge_time = now_ms()
+                return
+            exp = self._experiment(entity.entity_id)
+            rules.check_purge_deleted("experiment", exp.experiment_id, exp.lifecycle_stage)
+            self._state.experiment_purge_time.setdefault(exp.experiment_id, now_ms())
+
+    def purge(self, entity: DeletedEntity) -> None:
+        """Remove a marked run, or a marked experiment with its runs, at once; gone already: no-op."""
+        with self._lock:
+            state = self._state
+            if entity.kind == "run":
+                record = state.runs.get(validate_run_id(entity.entity_id))
+                if record is not None:
+                    rules.check_purge_begun("run", entity.entity_id, record.purge_time)
+                    del state.runs[record.info.run_id]
+                return
+            experiment_id = validate_experiment_id(entity.entity_id)
+            if experiment_id not in state.experiments:
+                return
+            rules.check_purge_begun("experiment", experiment_id, state.experiment_purge_time.get(experiment_id))
+            for run_id in [r for r, rec in state.runs.items() if rec.info.experiment_id == experiment_id]:
+                del state.runs[run_id]
+            for table in (state.experiments, state.experiment_created, state.experiment_deleted_time):
+                table.pop(experiment_id, None)
+            state.experiment_purge_time.pop(experiment_id, None)

@@ -181,6 +181,11 @@ class _FileChecker:
         run_dir = exp_dir / state.run_id
         history = run_dir / "metrics.jsonl"
         if not run_dir.is_dir():
+            if state.purge_time is not None:  # gc moved it to its trash and was killed before committing
+                self.report.add(
+                    WARNING, run_dir, "run directory is gone: an interrupted storekit gc; run storekit gc again"
+                )
+                return
             self.error(run_dir, "run directory is missing")
             return
         size = history.stat().st_size if history.exists() else 0

@@ -18,13 +18,15 @@ from typing import Any, Optional
 
 from ...entities import Experiment, LifecycleStage
 from ...errors import StoreCorruptionError
-from .atomic import read_json, write_json_atomic
+from .atomic import read_json, read_json_or_none, write_json_atomic
 from .locking import StoreLock
 from .oserrors import translated
 
-__all__ = ["ExperimentCatalog", "META_FILE"]
+__all__ = ["ExperimentCatalog", "META_FILE", "PURGED_FILE"]
 
 META_FILE = "meta.json"
+#: ``{"max_id": N}``: the largest experiment id ``storekit gc`` removed; new ids stay above it.
+PURGED_FILE = "purged-experiments.json"
 
 
 def _to_entity(doc: dict[str, Any]) -> Experiment:
@@ -105,7 +107,7 @@ class ExperimentCatalog:
     def create(self, doc: dict[str, Any]) -> str:
         """Write a new experiment with the next id (caller holds :attr:`lock`); return the id."""
         ids = self.ids()
-        experiment_id = str(int(ids[-1]) + 1 if ids else 1)
+        experiment_id = str(max(int(ids[-1]) if ids else 0, self.max_purged_id()) + 1)
         doc = dict(doc, experiment_id=experiment_id)
         if callable(doc.get("artifact_location")):
             doc["artifact_location"] = doc["artifact_location"](experiment_id)
@@ -119,6 +121,21 @@ class ExperimentCatalog:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         return experiment_id
+
+    def max_purged_id(self) -> int:
+        """The largest experiment id gc removed (0 when none): it is never handed out again."""
+        doc = read_json_or_none(self.root / PURGED_FILE)
+        return int(doc.get("max_id", 0)) if isinstance(doc, dict) else 0
+
+    def record_purged(self, experiment_id: str) -> None:
+        """Remember that ``experiment_id`` was removed for good (caller holds :attr:`lock`)."""
+        top = max(self.max_purged_id(), int(experiment_id))
+        write_json_atomic(self.root / PURGED_FILE, {"max_id": top})
+
+    def forget(self, experiment_id: str) -> None:
+        """Drop the cached record of an experiment that is gone."""
+        with self._mutex:
+            self._cache.pop(experiment_id, None)
 
     def save(self, doc: dict[str, Any]) -> None:
         """Replace an experiment's record (caller holds :attr:`lock`)."""

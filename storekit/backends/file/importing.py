@@ -20,6 +20,7 @@ import shutil
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
+from ... import rules
 from ...entities import (
     DatasetInput,
     Experiment,
@@ -95,6 +96,9 @@ class FileTrackingImportOps:
             "last_update_time": int(experiment.last_update_time or experiment.creation_time or 0),
             "tags": tags,
         }
+        deleted_time = rules.imported_deleted_time(experiment.lifecycle_stage)
+        if deleted_time is not None:
+            doc["deleted_time"] = deleted_time
         catalog = self._experiments
         with catalog.lock.hold():
             other = catalog.find_by_name(name)
@@ -183,6 +187,7 @@ class FileTrackingImportOps:
                         "end_time": info.end_time,
                         "lifecycle_stage": str(info.lifecycle_stage),
                         "artifact_uri": info.artifact_uri,
+                        "deleted_time": rules.imported_deleted_time(info.lifecycle_stage),
                     },
                     "params": dict(params),
                     "tags": dict(tags),

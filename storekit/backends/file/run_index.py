@@ -13,9 +13,14 @@ Line types (``op``)::
     create   a whole run (also what compaction writes, one line per run)
     data     {"id", "metrics": {key: [value, timestamp, step]}, "params", "tags", "mo"}
     deltag   {"id", "key"}
-    info     {"id", "set": {status|end_time|run_name|lifecycle_stage: value}}
+    info     {"id", "set": {status|end_time|run_name|lifecycle_stage|deleted_time|purge_time: value}}
     inputs   {"id", "add": [dataset input, ...]}
     outputs  {"id", "add": [model id, ...]}
+    purge    {"id"}: the run is gone for good (``storekit gc``)
+
+``deleted_time`` (ms) is set with ``lifecycle_stage: deleted`` and cleared by
+restore; a run deleted before it was recorded has none ("deleted at an unknown
+time").  ``purge_time`` is set when ``storekit gc`` begins to purge the run.
 
 When the log holds many more lines than runs it is compacted: rewritten
 atomically with one ``create`` line per run.
@@ -49,7 +54,7 @@ from .metric_log import point_order_key
 __all__ = ["RunState", "ExperimentIndex", "INDEX_FILE"]
 
 INDEX_FILE = "runs.jsonl"
-_INFO_FIELDS = ("status", "end_time", "run_name", "lifecycle_stage")
+_INFO_FIELDS = ("status", "end_time", "run_name", "lifecycle_stage", "deleted_time", "purge_time")
 _STATUSES = {s.value: s for s in RunStatus}
 _STAGES = {s.value: s for s in LifecycleStage}
 _NO_INPUTS, _NO_OUTPUTS = RunInputs(), RunOutputs()  # frozen and empty: safe to share
@@ -69,6 +74,8 @@ class RunState:
         "start_time",
         "end_time",
         "lifecycle_stage",
+        "deleted_time",
+        "purge_time",
         "artifact_uri",
         "params",
         "tags",
@@ -90,6 +97,8 @@ class RunState:
         self.start_time: Optional[int] = run.get("start_time")
         self.end_time: Optional[int] = run.get("end_time")
         self.lifecycle_stage: str = run.get("lifecycle_stage", "active")
+        self.deleted_time: Optional[int] = run.get("deleted_time")
+        self.purge_time: Optional[int] = run.get("purge_time")
         self.artifact_uri: str = run["artifact_uri"]
         self.params: dict[str, str] = dict(event.get("params") or {})
         self.tags: dict[str, str] = dict(event.get("tags") or {})
@@ -116,6 +125,8 @@ class RunState:
                 "end_time": self.end_time,
                 "lifecycle_stage": self.lifecycle_stage,
                 "artifact_uri": self.artifact_uri,
+                **({"deleted_time": self.deleted_time} if self.deleted_time is not None else {}),
+                **({"purge_time": self.purge_time} if self.purge_time is not None else {}),
             },
             "params": self.params,
             "tags": self.tags,
@@ -222,6 +233,8 @@ class ExperimentIndex:
                 state = RunState(event)
                 self.runs[state.run_id] = state
                 self.next_seq = max(self.next_seq, state.seq + 1)
+            elif event["op"] == "purge":
+                self.runs.pop(event["id"], None)
             else:
                 state = self.runs.get(event["id"])
                 if state is None:

@@ -65,6 +65,7 @@ from .logged_models import LoggedModelCatalog
 from .logged_models import to_entity as logged_model_entity
 from .metric_log import append_committed, encode_metrics, latest_points, read_points
 from .oserrors import translated
+from .purge import FilePurgeOps
 from .query import ResultCache, getter_from_accessor, int_bound, search_page, timestamp_bound
 from .run_index import ExperimentIndex, RunState
 from .secret import store_secret
@@ -75,7 +76,7 @@ _HISTORY_CACHE_ENTRIES = 256
 _history_order = operator.attrgetter("step", "timestamp")
 
 
-class FileTrackingStore(FileTrackingImportOps, TrackingStore):
+class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
     """A tracking store on a plain directory tree (``file:`` URIs and bare paths).
 
     ``FileTrackingStore(uri, default_artifact_root=None, create=True)``: the
@@ -99,6 +100,7 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
             Capability.DATASETS,
             Capability.LOGGED_MODELS,
             Capability.IMPORT,
+            Capability.PURGE,
         }
     )
 
@@ -252,6 +254,11 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         def change(doc: dict[str, Any]) -> bool:
             if doc["lifecycle_stage"] == stage.value:
                 return False
+            if stage is LifecycleStage.ACTIVE:
+                rules.check_restorable("experiment", doc["experiment_id"], doc.get("purge_time"))
+                doc.pop("deleted_time", None)
+            else:
+                doc["deleted_time"] = now_ms()
             doc["lifecycle_stage"] = stage.value
             return True
 
@@ -401,7 +408,11 @@ class FileTrackingStore(FileTrackingImportOps, TrackingStore):
         with index.writing():
             state = index.runs[state.run_id]
             if state.lifecycle_stage != stage.value:
-                index.commit({"op": "info", "id": state.run_id, "set": {"lifecycle_stage": stage.value}})
+                if stage is LifecycleStage.ACTIVE:
+                    rules.check_restorable("run", state.run_id, state.purge_time)
+                deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
+                change = {"lifecycle_stage": stage.value, "deleted_time": deleted_time}
+                index.commit({"op": "info", "id": state.run_id, "set": change})
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete a run (idempotent)."""

@@ -64,6 +64,25 @@ def experiment_key(experiment_id: object) -> int:
     return int(text)
 
 
+#: ``storekit_settings`` row: the largest experiment id ``storekit gc`` removed (SQLite only).
+PURGED_ID_SETTING = "max_purged_experiment_id"
+
+
+def _after_purged(conn: Connection) -> dict[str, int]:
+    """An explicit id for a new experiment on SQLite when gc removed the highest ids, else nothing.
+
+    SQLite hands out ``max(id) + 1``, which would give a purged experiment's id
+    to a new one; PostgreSQL sequences and MariaDB's counter never go back.
+    """
+    if conn.dialect.name != "sqlite":
+        return {}
+    floor = conn.execute(sa.select(s.settings.c.value).where(s.settings.c.name == PURGED_ID_SETTING)).scalar()
+    if floor is None:
+        return {}
+    top = conn.execute(sa.select(sa.func.max(_e.c.experiment_id))).scalar() or 0
+    return {"experiment_id": max(int(floor), int(top)) + 1}
+
+
 class ExperimentOps:
     """Experiments: create, read, search, rename, soft delete, tags."""
 
@@ -96,6 +115,7 @@ class ExperimentOps:
             new_id = inserted_id(
                 conn,
                 sa.insert(_e).values(
+                    **_after_purged(conn),
                     name=name,
                     artifact_location=artifact_location or "",
                     lifecycle_stage=LifecycleStage.ACTIVE.value,
@@ -186,12 +206,18 @@ class ExperimentOps:
         self._db.run(txn)
 
     def _set_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
-        # last_update_time is left alone so that restore gives back the experiment unchanged
+        # last_update_time is left alone so that restore gives back the experiment unchanged;
+        # deleted_time records when it was deleted (storekit gc --older-than), restore clears it
         def txn(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id, lock=True)
             if row["lifecycle_stage"] != stage.value:
+                if stage is LifecycleStage.ACTIVE:
+                    rules.check_restorable("experiment", row["experiment_id"], row["purge_time"])
+                deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
                 conn.execute(
-                    sa.update(_e).where(_e.c.experiment_id == row["experiment_id"]).values(lifecycle_stage=stage.value)
+                    sa.update(_e)
+                    .where(_e.c.experiment_id == row["experiment_id"])
+                    .values(lifecycle_stage=stage.value, deleted_time=deleted_time)
                 )
 
         self._db.run(txn)

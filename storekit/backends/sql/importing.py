@@ -25,6 +25,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ... import rules
 from ...entities import (
     DatasetInput,
     Experiment,
@@ -119,6 +120,7 @@ class SqlTrackingImportOps:
             creation_time=created,
             lifecycle_stage=str(experiment.lifecycle_stage),
             last_update_time=updated,
+            deleted_time=rules.imported_deleted_time(experiment.lifecycle_stage),
         )
 
         def txn(conn: Connection) -> None:
@@ -254,6 +256,7 @@ class SqlTrackingImportOps:
             end_time=info.end_time,
             lifecycle_stage=str(info.lifecycle_stage),
             artifact_uri=info.artifact_uri,
+            deleted_time=rules.imported_deleted_time(info.lifecycle_stage),
         )
 
     def export_metric_chunks(self, run_id: str, chunk_size: int = 10_000) -> Iterator[Sequence[Metric]]:

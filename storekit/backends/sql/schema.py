@@ -90,6 +90,9 @@ experiments = sa.Table(
     sa.Column("lifecycle_stage", Str(32), nullable=False),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    # revision 0007: when it was deleted (NULL: active, or deleted before 0007) and when gc began to purge it
+    sa.Column("deleted_time", sa.BigInteger, nullable=True),
+    sa.Column("purge_time", sa.BigInteger, nullable=True),
     **_MYSQL,
 )
 
@@ -115,6 +118,9 @@ runs = sa.Table(
     sa.Column("end_time", sa.BigInteger, nullable=True),
     sa.Column("lifecycle_stage", Str(32), nullable=False),
     sa.Column("artifact_uri", Txt(), nullable=False),
+    # revision 0007: when it was deleted (NULL: active, or deleted before 0007) and when gc began to purge it
+    sa.Column("deleted_time", sa.BigInteger, nullable=True),
+    sa.Column("purge_time", sa.BigInteger, nullable=True),
     # revision 0005: the candidate runs of a search come from this index alone
     sa.Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time", "run_uuid"),
     **_MYSQL,

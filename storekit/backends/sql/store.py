@@ -45,6 +45,7 @@ SQL_TRACKING_CAPABILITIES = frozenset(
         Capability.DATASETS,
         Capability.LOGGED_MODELS,
         Capability.IMPORT,
+        Capability.PURGE,
     }
 )
 

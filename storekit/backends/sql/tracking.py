@@ -41,6 +41,7 @@ from .logged_models import LoggedModelOps
 from .metrics import KIND_FINITE, decode_value, row_to_metric
 from .migrate import open_database
 from .paged import fingerprint, paged_select, parse_query
+from .purge import PurgeOps
 from .rows import RUN_COLUMNS, run_info, runs_from_rows
 from .search_sql import EntitySpec, KeyedTable
 from .secret import store_key
@@ -100,7 +101,7 @@ RUN_SPEC = EntitySpec(
 )
 
 
-class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, TrackingStore):
+class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOps, PurgeOps, TrackingStore):
     """The tracking store on SQLAlchemy: every operation, on every SQL database.
 
     ``SqlAlchemyTrackingStore(uri, default_artifact_root=None, create=True, **engine_options)``;
@@ -142,7 +143,9 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
     # --- runs ------------------------------------------------------------
     def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RowMapping:
         validate_run_id(run_id)
-        stmt = sa.select(*RUN_COLUMNS, _EXPERIMENT_STAGE.label("experiment_stage")).where(_r.c.run_uuid == run_id)
+        stmt = sa.select(*RUN_COLUMNS, _r.c.purge_time, _EXPERIMENT_STAGE.label("experiment_stage")).where(
+            _r.c.run_uuid == run_id
+        )
         if lock:
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).mappings().first()
@@ -227,7 +230,14 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         def txn(conn: Connection) -> None:
             row = self._run_row(conn, run_id, lock=True)
             if row["lifecycle_stage"] != stage.value:
-                conn.execute(sa.update(_r).where(_r.c.row_id == row["row_id"]).values(lifecycle_stage=stage.value))
+                if stage is LifecycleStage.ACTIVE:
+                    rules.check_restorable("run", run_id, row["purge_time"])
+                deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
+                conn.execute(
+                    sa.update(_r)
+                    .where(_r.c.row_id == row["row_id"])
+                    .values(lifecycle_stage=stage.value, deleted_time=deleted_time)
+                )
 
         self._db.run(txn)
 
