@@ -280,6 +280,8 @@ def logged_model_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper)
         tags=tags,
         params=pairs_to_dict(data.get("params")),
         metrics=tuple(metric_from_json(m) for m in data.get("metrics") or ()),
+        # storekit server sends it (MLflow's server answers a deleted model with 404 instead)
+        lifecycle_stage=LifecycleStage(info.get("lifecycle_stage") or "active"),
     )
 
 
@@ -399,6 +401,7 @@ def logged_model_to_json(model: LoggedModel, uri_out: UriOut = _same) -> dict[st
         "last_updated_timestamp_ms": model.last_updated_timestamp,
         "status": LOGGED_MODEL_STATUS_TO_JSON[LoggedModelStatus.parse(model.status)],
         "tags": pairs(model.tags),
+        "lifecycle_stage": str(LifecycleStage(model.lifecycle_stage).value),
     }
     _opt(info, "model_type", model.model_type)
     _opt(info, "source_run_id", model.source_run_id)
