@@ -8,6 +8,7 @@ from storekit_http.convert import experiment_to_json
 
 from ...entities import ExperimentTag
 from ...errors import ExperimentNotFound
+from ...search.mlflow_syntax import EXPERIMENT_ALIASES, rewrite, rewrite_order_by
 from ..context import ServerContext
 from ..table import STRING, Args, Field, Route
 from .common import PAGE_FIELDS, page, pairs_of, tags_field, view_of
@@ -48,8 +49,8 @@ def search(ctx: ServerContext, a: Args) -> dict[str, Any]:
     found = ctx.tracking.search_experiments(
         view_of(a, "view_type"),
         a.get("max_results", 1000),
-        a.get("filter"),
-        a.get("order_by"),
+        rewrite(a.get("filter"), EXPERIMENT_ALIASES),
+        rewrite_order_by(a.get("order_by"), EXPERIMENT_ALIASES),
         a.get("page_token"),
     )
     return page(found, "experiments", lambda e: _exp(ctx, e))

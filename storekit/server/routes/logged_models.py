@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from storekit_http.convert import logged_model_status_from_json, logged_model_to_json
 
-from ...errors import InvalidParameterError
 from ...interfaces import UnsupportedOperationError
+from ...search.mlflow_syntax import LOGGED_MODEL_ALIASES, logged_model_order_by, rewrite
 from ..context import ServerContext
 from ..table import STRING, Args, Field, Route
 from .common import KEY_VALUE, PAGE_FIELDS, page, pairs_of, tags_field
 
-__all__ = ["ROUTES", "order_by_strings"]
+__all__ = ["ROUTES"]
 
 _ID = Field("model_id", STRING, required=True, in_path=True)
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def order_by_strings(items: Optional[Sequence[Any]]) -> Optional[list[str]]:
-    """MLflow's ``[{"field_name": "metrics.acc", "ascending": false}]`` as storekit's ``["metrics.acc DESC"]``."""
-    if not items:
-        return None
-    out = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("field_name"), str) or not item["field_name"]:
-            raise InvalidParameterError("order_by: each item needs a string 'field_name'")
-        name: str = item["field_name"]
-        kind, dot, key = name.partition(".")
-        if dot and kind in ("metrics", "params", "tags", "attributes") and not _PLAIN.match(key):
-            name = f"{kind}.`{key.replace('`', '')}`"
-        ascending = item.get("ascending", True)
-        if not isinstance(ascending, bool):
-            raise InvalidParameterError("order_by: 'ascending' must be a boolean")
-        out.append(f"{name} {'ASC' if ascending else 'DESC'}")
-    return out
 
 
 def _model(ctx: ServerContext, model: Any) -> dict[str, Any]:
@@ -94,8 +73,8 @@ def search(ctx: ServerContext, a: Args) -> dict[str, Any]:
     """Search logged models."""
     found = ctx.tracking.search_logged_models(
         a.get("experiment_ids") or [],
-        a.get("filter"),
-        order_by_strings(a.get("order_by")),
+        rewrite(a.get("filter"), LOGGED_MODEL_ALIASES),
+        logged_model_order_by(a.get("order_by")),
         a.get("max_results", 1000),
         a.get("page_token"),
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from storekit_http.convert import model_version_to_json, registered_model_to_json
 
+from ...search.mlflow_syntax import MODEL_VERSION_ALIASES, REGISTERED_MODEL_ALIASES, registry_filter, rewrite_order_by
 from ..context import ServerContext
 from ..table import BOOLEAN, STRING, Args, Field, Route
 from .common import PAGE_FIELDS, page, pairs_of, tags_field
@@ -54,7 +55,10 @@ def get_model(ctx: ServerContext, a: Args) -> dict[str, Any]:
 def search_models(ctx: ServerContext, a: Args) -> dict[str, Any]:
     """Search registered models."""
     found = ctx.registry.search_registered_models(
-        a.get("filter"), a.get("max_results", 100), a.get("order_by"), a.get("page_token")
+        registry_filter(a.get("filter"), REGISTERED_MODEL_ALIASES),
+        a.get("max_results", 100),
+        rewrite_order_by(a.get("order_by"), REGISTERED_MODEL_ALIASES),
+        a.get("page_token"),
     )
     return page(found, "registered_models", lambda m: _rm(ctx, m))
 
@@ -134,7 +138,10 @@ def get_version(ctx: ServerContext, a: Args) -> dict[str, Any]:
 def search_versions(ctx: ServerContext, a: Args) -> dict[str, Any]:
     """Search model versions."""
     found = ctx.registry.search_model_versions(
-        a.get("filter"), a.get("max_results", 10_000), a.get("order_by"), a.get("page_token")
+        registry_filter(a.get("filter"), MODEL_VERSION_ALIASES),
+        a.get("max_results", 10_000),
+        rewrite_order_by(a.get("order_by"), MODEL_VERSION_ALIASES),
+        a.get("page_token"),
     )
     return page(found, "model_versions", lambda v: _mv(ctx, v))
 

@@ -9,6 +9,7 @@ from storekit_http.convert import metric_from_json, run_info_to_json, run_to_jso
 
 from ...entities import Metric, Param, RunTag
 from ...errors import InvalidParameterError
+from ...search.mlflow_syntax import RUN_ALIASES, rewrite, rewrite_order_by
 from ..context import ServerContext
 from ..table import INTEGER, NUMBER, STRING, Args, Field, Route
 from .common import KEY_VALUE, PAGE_FIELDS, page, pair_list, pairs_of, tags_field, view_of
@@ -151,10 +152,10 @@ def search(ctx: ServerContext, a: Args) -> dict[str, Any]:
     """Search runs of some experiments."""
     found = ctx.tracking.search_runs(
         a.get("experiment_ids") or [],
-        a.get("filter"),
+        rewrite(a.get("filter"), RUN_ALIASES),
         view_of(a, "run_view_type"),
         a.get("max_results", 1000),
-        a.get("order_by"),
+        rewrite_order_by(a.get("order_by"), RUN_ALIASES),
         a.get("page_token"),
     )
     return page(found, "runs", lambda r: _run(ctx, r))
