@@ -132,9 +132,7 @@ def rewrite(text: Optional[str], aliases: Mapping[str, str] = RUN_ALIASES) -> Op
             assert match is not None  # the pattern matches at least the opening quote
             out.append(match.group())
             pos = match.end()
-        elif char.isdigit():
-            match = _NUMBER.match(text, pos)
-            assert match is not None
+        elif (match := _NUMBER.match(text, pos)) is not None:  # not str.isdigit(): '²' is no \d
             out.append(match.group())
             pos = match.end()
         elif (match := _IDENT.match(text, pos)) is not None:
