@@ -8,7 +8,7 @@ exception                                  ``error_code``                 status
 ``AlreadyExistsError``                     ``RESOURCE_ALREADY_EXISTS``    400
 ``InvalidParameterError``                  ``INVALID_PARAMETER_VALUE``    400
 ``UnsupportedOperationError``              ``NOT_IMPLEMENTED``            501
-``BackendUnavailableError``                ``TEMPORARILY_UNAVAILABLE``    503 + ``Retry-After``
+``BackendUnavailableError``                ``TEMPORARILY_UNAVAILABLE``    503 + ``Retry-After`` (detail logged only)
 any other ``StorekitError``                ``INTERNAL_ERROR``             500
 anything else                              ``INTERNAL_ERROR``             500 (no detail)
 =========================================  =============================  ======
@@ -76,7 +76,11 @@ def error_body(code: str, message: str) -> bytes:
 def error_response(exc: BaseException, retry_after: int = 2, route: Optional[str] = None) -> Response:
     """The JSON error response for ``exc`` (unexpected exceptions logged, their detail withheld)."""
     status, code = status_and_code(exc)
-    if isinstance(exc, (RequestError, StorekitError)) and status != 500:
+    if status == 503:
+        # where the backend lives (host, port, database) is the server's business: logged, not answered
+        _log.warning("%s: backend unavailable: %s", route or "request", redact_text(str(exc)))
+        message = f"the backend store is unavailable; retry after {retry_after} s"
+    elif isinstance(exc, (RequestError, StorekitError)) and status != 500:
         message = redact_text(str(exc))
     elif isinstance(exc, StorekitError):
         _log.error("%s: %s: %s", route or "request", type(exc).__name__, redact_text(str(exc)))
