@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from .auth import load_authorizer
 from .settings import SETTINGS_ENV, ServerSettings
 
 __all__ = ["serve"]
@@ -19,6 +20,7 @@ def serve(settings: ServerSettings) -> None:
     import uvicorn
 
     settings.check()
+    load_authorizer(settings.auth)  # a missing --auth provider fails here, before any worker starts
     os.environ[SETTINGS_ENV] = settings.to_env()
     uvicorn.run(
         "storekit.server.app:app_from_env",
