@@ -7,12 +7,19 @@ and let requests in flight finish (up to ``graceful_timeout`` seconds).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from .auth import load_authorizer
 from .settings import SETTINGS_ENV, ServerSettings
 
 __all__ = ["serve"]
+
+
+def _http_parser() -> str:
+    """httptools (C, faster) when installed, else h11; header sizes are bounded either way
+    (h11 by ``h11_max_incomplete_event_size``, and the app's LimitsMiddleware for both)."""
+    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
 def serve(settings: ServerSettings) -> None:
@@ -28,7 +35,7 @@ def serve(settings: ServerSettings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
-        http="h11",
+        http=_http_parser(),
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_graceful_shutdown=settings.graceful_timeout,
         lifespan="on",
