@@ -25,6 +25,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "gc": ("storekit.cli.gc", "gc", "Permanently remove deleted runs and experiments, with their artifacts."),
     "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
     "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
+    "server": (
+        "storekit.cli.server",
+        "server",
+        "Serve MLflow's REST API on a storekit store (needs storekit[server]).",
+    ),
     "ui": ("storekit.cli.ui", "ui", "Start MLflow's web UI and server on a storekit store (needs storekit[mlflow])."),
 }
 
