@@ -24,6 +24,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("storekit.cli.check", "check", "Verify (and repair) a store's integrity."),
     "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
     "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
+    "accounts": ("storekit.cli.accounts", "accounts", "Users, bearer tokens and permissions of `storekit server`."),
     "ui": ("storekit.cli.ui", "ui", "Start MLflow's web UI and server on a storekit store (needs storekit[mlflow])."),
 }
 
