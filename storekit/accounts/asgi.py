@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 from urllib.parse import parse_qs
 
 from ..errors import AuthenticationError, PermissionDeniedError, StorekitError
 from .model import Principal
 from .policy import AccessPolicy
-from .routes import RouteRule
+from .routes import PUBLIC_PATHS, RouteRule
 
 __all__ = ["protect", "AccountsMiddleware", "MAX_JSON_BODY"]
 
@@ -74,17 +75,30 @@ def _is_json(scope: Scope) -> bool:
 class AccountsMiddleware:
     """The ASGI middleware :func:`protect` returns."""
 
-    def __init__(self, app: ASGIApp, policy: AccessPolicy) -> None:
+    def __init__(self, app: ASGIApp, policy: "AccessPolicy | Callable[[], AccessPolicy]") -> None:
         self.app = app
-        self.policy = policy
+        self._policy = policy if isinstance(policy, AccessPolicy) else None
+        self._factory = None if isinstance(policy, AccessPolicy) else policy
+        self._lock = threading.Lock()
+
+    @property
+    def policy(self) -> AccessPolicy:
+        """The policy (built on first use when a factory was given: stores open lazily)."""
+        if self._policy is None:
+            with self._lock:
+                if self._policy is None:
+                    assert self._factory is not None
+                    self._policy = self._factory()
+        return self._policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection (HTTP requests are checked; lifespan passes through)."""
-        if scope["type"] != "http" or self.policy.is_public(scope["path"]):
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         try:
-            principal: Optional[Principal] = await _in_thread(self.policy.authenticate, scope.get("headers", []))
+            policy = await _in_thread(lambda: self.policy)
+            principal: Optional[Principal] = await _in_thread(policy.authenticate, scope.get("headers", []))
         except StorekitError:
             await _error(
                 send, 503, "TEMPORARILY_UNAVAILABLE", "the account store is unavailable", [(b"retry-after", b"1")]
@@ -179,6 +193,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return again
 
 
-def protect(app: ASGIApp, policy: AccessPolicy) -> ASGIApp:
-    """``app`` behind access control by ``policy`` (see the module docstring)."""
+def protect(app: ASGIApp, policy: "AccessPolicy | Callable[[], AccessPolicy]") -> ASGIApp:
+    """``app`` behind access control by ``policy`` (or by the policy ``policy()`` builds on first use)."""
     return AccountsMiddleware(app, policy)

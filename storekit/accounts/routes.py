@@ -29,8 +29,8 @@ __all__ = [
     "strip_prefix",
 ]
 
-#: Paths answered without credentials (liveness and version probes).
-PUBLIC_PATHS = frozenset({"/health", "/version"})
+#: Paths answered without credentials (liveness and version probes, the API description).
+PUBLIC_PATHS = frozenset({"/health", "/version", "/openapi.json"})
 #: Prefixes MLflow serves its REST API under (stripped before matching the table).
 API_PREFIXES = ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0")
 
@@ -102,7 +102,7 @@ ROUTES: dict[str, RouteRule] = {
     "GET /mlflow/experiments/get-by-name": _on(Locate.EXPERIMENT_NAME, R),
     "GET /mlflow/experiments/search": RouteRule(filter=Filter.EXPERIMENTS),
     "POST /mlflow/experiments/search": RouteRule(filter=Filter.EXPERIMENTS),
-    "POST /mlflow/experiments/update": _on(Locate.EXPERIMENT_ID, M),
+    "POST /mlflow/experiments/update": _on(Locate.EXPERIMENT_ID, E),
     "POST /mlflow/experiments/delete": _on(Locate.EXPERIMENT_ID, M),
     "POST /mlflow/experiments/restore": _on(Locate.EXPERIMENT_ID, M),
     "POST /mlflow/experiments/set-experiment-tag": _on(Locate.EXPERIMENT_ID, E),
@@ -140,7 +140,7 @@ ROUTES: dict[str, RouteRule] = {
     "POST /mlflow/registered-models/create": RouteRule(creates=_RM),
     "GET /mlflow/registered-models/get": _on(Locate.MODEL_NAME, R),
     "GET /mlflow/registered-models/search": RouteRule(filter=Filter.REGISTERED_MODELS),
-    "POST /mlflow/registered-models/rename": RouteRule(checks=(Check(Locate.MODEL_NAME, M),), renames=_RM),
+    "POST /mlflow/registered-models/rename": RouteRule(checks=(Check(Locate.MODEL_NAME, E),), renames=_RM),
     "PATCH /mlflow/registered-models/update": _on(Locate.MODEL_NAME, E),
     "DELETE /mlflow/registered-models/delete": _on(Locate.MODEL_NAME, M),
     "POST /mlflow/registered-models/set-tag": _on(Locate.MODEL_NAME, E),
@@ -166,7 +166,7 @@ ROUTES: dict[str, RouteRule] = {
     "GET /mlflow-artifacts/artifacts": _on(Locate.ARTIFACT_PATH, R),
     "GET /mlflow-artifacts/artifacts/{artifact_path}": _on(Locate.ARTIFACT_PATH, R),
     "PUT /mlflow-artifacts/artifacts/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),
-    "DELETE /mlflow-artifacts/artifacts/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),
+    "DELETE /mlflow-artifacts/artifacts/{artifact_path}": _on(Locate.ARTIFACT_PATH, M),
     "POST /mlflow-artifacts/mpu/create/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),
     "POST /mlflow-artifacts/mpu/complete/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),
     "POST /mlflow-artifacts/mpu/abort/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),

@@ -194,6 +194,10 @@ class AccountStore(abc.ABC):
         kind = rules.parse_kind(kind)
         old_id = rules.validate_resource_id(kind, old_id)
         new_id = rules.validate_resource_id(kind, new_id)
+        if new_id == old_id:
+            return
+        for stale in self._list_grants(None, kind, new_id):  # left by a deleted resource of that name
+            self._remove_grant(stale.username, kind, new_id)
         for grant in self._list_grants(None, kind, old_id):
             self._remove_grant(grant.username, kind, old_id)
             self._put_grant(Grant(grant.username, kind, new_id, grant.permission))
