@@ -6,8 +6,8 @@ One call wires accounts into ``storekit server``::
 
 For each HTTP request the middleware authenticates the ``Authorization``
 header (401 with ``WWW-Authenticate`` when missing or wrong), reads the
-query string and, for JSON requests, the body (replayed unchanged to the
-app; at most :data:`MAX_JSON_BODY` bytes are buffered), authorizes the
+query string and the body of every request but artifact uploads (replayed
+unchanged to the app; at most :data:`MAX_JSON_BODY` bytes are buffered), authorizes the
 route (403 ``PERMISSION_DENIED``), and for search and create routes reads
 the app's JSON response to filter it or to record the creator's grant.
 Store calls run in a worker thread.  The principal is put into the ASGI
@@ -60,16 +60,21 @@ def _params(scope: Scope, body: bytes) -> dict[str, Any]:
             doc = json.loads(body)
         except ValueError:
             doc = None  # the app answers malformed JSON itself
-        if isinstance(doc, dict):
-            params.update(doc)
+        if isinstance(doc, dict):  # the body wins over the query, but a JSON null is an absent field
+            params.update({k: v for k, v in doc.items() if v is not None})
     return params
 
 
-def _is_json(scope: Scope) -> bool:
-    for key, value in scope.get("headers", []):
-        if key.lower() == b"content-type":
-            return b"json" in value.lower()
-    return scope.get("method", "GET") in ("POST", "PATCH", "DELETE") and "/mlflow-artifacts/" not in scope["path"]
+def _has_json_body(scope: Scope) -> bool:
+    """Whether the app reads this request's body as JSON (whatever its Content-Type says).
+
+    Proxied artifact uploads stream (their resource is in the URL); every
+    other request with a body is read, so that no field the app sees is
+    hidden from the permission check.
+    """
+    return (
+        scope.get("method", "GET") in ("POST", "PUT", "PATCH", "DELETE") and "/mlflow-artifacts/" not in scope["path"]
+    )
 
 
 class AccountsMiddleware:
@@ -114,7 +119,7 @@ class AccountsMiddleware:
             )
             return
         body = b""
-        if _is_json(scope):
+        if _has_json_body(scope):
             chunks, size, more = [], 0, True
             while more:
                 message = await receive()

@@ -61,6 +61,15 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _text(value: Any) -> Optional[str]:
+    """A single non-empty parameter value as text, else None."""
+    value = _first(value)
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    text = str(value)
+    return text or None
+
+
 def _many(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -179,7 +188,13 @@ class AccessPolicy:
             raise PermissionDeniedError(f"{method.upper()} {path} is open to administrators only")
         merged = {**params, **path_params}
         for check in rule.checks:
-            for kind, resource_id in self._resources(check, merged):
+            found = self._resources(check, merged)
+            if found is None:
+                raise PermissionDeniedError(
+                    f"{method.upper()} {path}: the request names no {check.locate.value}, so no permission "
+                    "can be checked (administrators only)"
+                )
+            for kind, resource_id in found:
                 if resource_id is None:
                     continue  # no such resource: the route itself answers 404
                 have = self.permission(principal, kind, resource_id)
@@ -190,28 +205,35 @@ class AccessPolicy:
                     )
         return rule
 
-    def _resources(self, check: Check, params: Mapping[str, Any]) -> list[tuple[ResourceKind, Optional[str]]]:
+    def _resources(self, check: Check, params: Mapping[str, Any]) -> Optional[list[tuple[ResourceKind, Optional[str]]]]:
+        """The resources a check applies to (id None: no such resource); None when the request names none.
+
+        Naming none fails closed (the caller refuses the request), except for
+        an optional run and an empty list of experiment ids.
+        """
         how, look = check.locate, self.lookup
         if how is Locate.EXPERIMENT_ID:
-            value = _first(params.get("experiment_id"))
-            return [] if value in (None, "") else [(_EXP, self._existing_experiment(str(value)))]
+            value = _text(params.get("experiment_id"))
+            return None if value is None else [(_EXP, self._existing_experiment(value))]
         if how is Locate.EXPERIMENT_IDS:
             return [(_EXP, self._existing_experiment(str(v))) for v in _many(params.get("experiment_ids"))]
         if how is Locate.EXPERIMENT_NAME:
-            name = _first(params.get("experiment_name"))
-            return [] if not isinstance(name, str) else [(_EXP, look.experiment_id_by_name(name))]
+            name = _text(params.get("experiment_name"))
+            return None if name is None else [(_EXP, look.experiment_id_by_name(name))]
         if how in (Locate.RUN_ID, Locate.OPTIONAL_RUN_ID):
-            run_id = _first(params.get("run_id")) or _first(params.get("run_uuid"))
-            return [] if not isinstance(run_id, str) or not run_id else [(_EXP, look.experiment_of_run(run_id))]
+            run_id = _text(_first(params.get("run_id")) or _first(params.get("run_uuid")))
+            if run_id is None:
+                return [] if how is Locate.OPTIONAL_RUN_ID else None
+            return [(_EXP, look.experiment_of_run(run_id))]
         if how is Locate.RUN_IDS:
             return [(_EXP, look.experiment_of_run(str(r))) for r in _many(params.get("run_ids"))]
         if how is Locate.LOGGED_MODEL:
-            model_id = _first(params.get("model_id"))
-            return [] if not isinstance(model_id, str) else [(_EXP, look.experiment_of_logged_model(model_id))]
+            model_id = _text(params.get("model_id"))
+            return None if model_id is None else [(_EXP, look.experiment_of_logged_model(model_id))]
         if how is Locate.MODEL_NAME:
-            name = _first(params.get("name"))
-            if not isinstance(name, str):
-                return []
+            name = _text(params.get("name"))
+            if name is None:
+                return None
             return [(_RM, name if look.registered_model_exists(name) else None)]
         if how is Locate.ARTIFACT_PATH:
             return [(_EXP, self._artifact_experiment(params))]

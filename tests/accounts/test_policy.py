@@ -143,3 +143,21 @@ def test_creator_gets_manage_and_grants_follow_renames(world):
     rename = ROUTES["POST /mlflow/registered-models/rename"]
     policy.after_success(b, rename, {"name": "m", "new_name": "m2"}, {})
     assert policy.accounts.get_permission("b", "registered_model", "m2") is Permission.MANAGE
+
+
+def test_a_request_that_names_no_resource_is_refused_to_non_admins(world):
+    policy, exp, run_id = world
+    a = Principal("a")
+    for method, path, params in (
+        ("GET", "/api/2.0/mlflow/runs/get", {}),
+        ("GET", "/api/2.0/mlflow/runs/get", {"run_id": ""}),
+        ("POST", "/api/2.0/mlflow/runs/log-batch", {"run_id": {"nested": run_id}}),
+        ("GET", "/api/2.0/mlflow/experiments/get", {"experiment_id": None}),
+        ("GET", "/api/2.0/mlflow/registered-models/get", {}),
+    ):
+        with pytest.raises(PermissionDeniedError, match="names no"):
+            policy.authorize(a, method, path, params)
+    # an optional run and an empty id list need no check; a missing resource is the route's 404
+    policy.authorize(a, "POST", "/api/2.0/mlflow/model-versions/create", {"name": "a-model"})
+    policy.authorize(a, "POST", "/api/2.0/mlflow/runs/search", {"experiment_ids": []})
+    policy.authorize(a, "GET", "/api/2.0/mlflow/experiments/get", {"experiment_id": "12345"})
