@@ -25,6 +25,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
     "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
     "accounts": ("storekit.cli.accounts", "accounts", "Users, bearer tokens and permissions of `storekit server`."),
+    "server": (
+        "storekit.cli.server",
+        "server",
+        "Serve MLflow's REST API on a storekit store (needs storekit[server]).",
+    ),
     "ui": ("storekit.cli.ui", "ui", "Start MLflow's web UI and server on a storekit store (needs storekit[mlflow])."),
 }
 

@@ -19,7 +19,9 @@ from storekit.registry import resolve_artifact_repository, resolve_registry_stor
 from storekit.uri import append_path
 from storekit_conformance import ArtifactRepositorySuite, RegistryStoreSuite, TrackingStoreSuite
 from storekit_conformance.helpers import unique
+from tests.databases import DatabaseFactory, server_uri
 from tests.mlflow_http_server import MlflowServer
+from tests.storekit_server_process import StorekitServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -35,6 +37,10 @@ class ServerKind:
     tracking_expected: Mapping[str, str] = field(default_factory=dict)
     registry_expected: Mapping[str, str] = field(default_factory=dict)
     artifacts_expected: Mapping[str, str] = field(default_factory=dict)
+    #: Starts the server given a scratch directory (default: ``mlflow server`` on ``backend_store_uri``).
+    starter: Optional[Callable[[Path], Any]] = None
+    #: Marks of the set-up's test classes (e.g. the database server it needs).
+    marks: tuple[Any, ...] = ()
 
 
 #: Contract rules MLflow 3.17.2's own server (on its SQLite store) breaks; see docs/mlflow-conformance.md.
@@ -96,6 +102,26 @@ BRIDGE_REGISTRY_EXPECTED: dict[str, str] = {
     )
 }
 
+
+class _ServerOnDatabase:
+    """A ``storekit server`` on a fresh PostgreSQL database, dropped when the server stops."""
+
+    def __init__(self, tmp: Path) -> None:
+        self._factory = DatabaseFactory("postgresql", server_uri("postgresql"))
+        try:
+            self.server = StorekitServer.start(tmp, backend_store_uri=self._factory.create())
+        except BaseException:
+            self._factory.drop_all()
+            raise
+        self.url = self.server.url
+
+    def stop(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            self._factory.drop_all()
+
+
 SERVER_KINDS: list[ServerKind] = [
     ServerKind(
         "MlflowSqlite",
@@ -110,9 +136,12 @@ SERVER_KINDS: list[ServerKind] = [
         tracking_expected=BRIDGE_TRACKING_EXPECTED,
         registry_expected=BRIDGE_REGISTRY_EXPECTED,
     ),
+    # `storekit server` (storekit/server) on the embedded SQLite store and on PostgreSQL: no expected failures.
+    ServerKind("StorekitServerSqlite", starter=lambda tmp: StorekitServer.start(tmp)),
+    ServerKind("StorekitServerPostgres", starter=_ServerOnDatabase, marks=(pytest.mark.postgres,)),
 ]
 
-_servers: dict[str, MlflowServer] = {}
+_servers: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -126,7 +155,10 @@ def _server(kind: ServerKind, factory: pytest.TempPathFactory) -> MlflowServer:
     if kind.id not in _servers:
         tmp = Path(factory.mktemp(f"server-{kind.id}"))
         try:
-            _servers[kind.id] = MlflowServer.start(tmp, backend_store_uri=kind.backend_store_uri(tmp))
+            if kind.starter is not None:
+                _servers[kind.id] = kind.starter(tmp)
+            else:
+                _servers[kind.id] = MlflowServer.start(tmp, backend_store_uri=kind.backend_store_uri(tmp))
         except RuntimeError as exc:
             pytest.fail(str(exc), pytrace=False)
     return _servers[kind.id]
@@ -174,6 +206,8 @@ def _suites(kind: ServerKind) -> dict[str, type]:
     for suffix, cls in (("Tracking", Tracking), ("Registry", Registry), ("Artifacts", Artifacts)):
         name = f"Test{kind.id}{suffix}"
         cls.__name__ = cls.__qualname__ = name
+        if kind.marks:
+            cls.pytestmark = list(kind.marks)  # type: ignore[attr-defined]
         suites[name] = cls
     return suites
 

@@ -9,7 +9,7 @@ with that and nothing else; no MLflow import.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from storekit.entities import (
     Dataset,
@@ -47,7 +47,24 @@ __all__ = [
     "LOGGED_MODEL_STATUS_TO_JSON",
     "model_version_from_json",
     "registered_model_from_json",
+    "UriOut",
+    "experiment_to_json",
+    "run_info_to_json",
+    "run_to_json",
+    "dataset_input_from_json",
+    "logged_model_to_json",
+    "logged_model_status_from_json",
+    "model_version_to_json",
+    "registered_model_to_json",
 ]
+
+#: How a server turns a stored artifact URI into the one it hands out (identity by default).
+UriOut = Callable[[str], str]
+
+
+def _same(uri: str) -> str:
+    return uri
+
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -190,7 +207,8 @@ def run_info_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> 
 _CONTEXT_TAG, _MLFLOW_CONTEXT_TAG = "context", "mlflow.data.context"
 
 
-def _dataset_input_from_json(raw: Mapping[str, Any]) -> DatasetInput:
+def dataset_input_from_json(raw: Mapping[str, Any]) -> DatasetInput:
+    """MLflow's ``DatasetInput`` JSON as a storekit dataset input (``mlflow.data.context`` as ``context``)."""
     d = raw.get("dataset") or {}
     return DatasetInput(
         dataset=Dataset(
@@ -229,7 +247,7 @@ def run_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> Run:
             params=pairs_to_dict(data.get("params")),
             tags=pairs_to_dict(data.get("tags")),
         ),
-        inputs=RunInputs(tuple(_dataset_input_from_json(d) for d in inputs.get("dataset_inputs") or ())),
+        inputs=RunInputs(tuple(dataset_input_from_json(d) for d in inputs.get("dataset_inputs") or ())),
         outputs=RunOutputs(tuple(dict.fromkeys(str(o["model_id"]) for o in outputs.get("model_outputs") or ()))),
     )
 
@@ -262,6 +280,8 @@ def logged_model_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper)
         tags=tags,
         params=pairs_to_dict(data.get("params")),
         metrics=tuple(metric_from_json(m) for m in data.get("metrics") or ()),
+        # storekit server sends it (MLflow's server answers a deleted model with 404 instead)
+        lifecycle_stage=LifecycleStage(info.get("lifecycle_stage") or "active"),
     )
 
 
@@ -303,3 +323,122 @@ def registered_model_from_json(
             )
         ),
     )
+
+
+# -- the other direction: storekit entities as MLflow's JSON (what a server answers) ------------------
+
+
+def _opt(out: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    if value is not None:
+        out[key] = value
+    return out
+
+
+def experiment_to_json(exp: Experiment, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit experiment as MLflow's ``Experiment`` JSON."""
+    out: dict[str, Any] = {
+        "experiment_id": exp.experiment_id,
+        "name": exp.name,
+        "artifact_location": uri_out(exp.artifact_location),
+        "lifecycle_stage": str(LifecycleStage(exp.lifecycle_stage).value),
+        "tags": pairs(exp.tags),
+    }
+    _opt(out, "creation_time", exp.creation_time)
+    return _opt(out, "last_update_time", exp.last_update_time)
+
+
+def run_info_to_json(info: RunInfo, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit run info as MLflow's ``RunInfo`` JSON (``run_uuid`` too, for older clients)."""
+    out: dict[str, Any] = {
+        "run_id": info.run_id,
+        "run_uuid": info.run_id,
+        "experiment_id": info.experiment_id,
+        "status": str(RunStatus(info.status).value),
+        "lifecycle_stage": str(LifecycleStage(info.lifecycle_stage).value),
+        "artifact_uri": uri_out(info.artifact_uri),
+    }
+    _opt(out, "run_name", info.run_name)
+    _opt(out, "user_id", info.user_id)
+    _opt(out, "start_time", info.start_time)
+    return _opt(out, "end_time", info.end_time)
+
+
+def run_to_json(run: Run, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit run as MLflow's ``Run`` JSON (each metric's latest value; step and time are not kept there)."""
+    return {
+        "info": run_info_to_json(run.info, uri_out),
+        "data": {
+            "metrics": [
+                {"key": k, "value": float_to_json(v), "timestamp": 0, "step": 0} for k, v in run.data.metrics.items()
+            ],
+            "params": pairs(run.data.params),
+            "tags": pairs(run.data.tags),
+        },
+        "inputs": {"dataset_inputs": [dataset_input_to_json(d) for d in run.inputs.dataset_inputs]},
+        "outputs": {"model_outputs": [{"model_id": m, "step": 0} for m in run.outputs.model_ids]},
+    }
+
+
+def logged_model_status_from_json(raw: Any) -> LoggedModelStatus:
+    """MLflow's ``LoggedModelStatus`` (enum name or number) as storekit's status."""
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        numbers = {1: LoggedModelStatus.PENDING, 2: LoggedModelStatus.READY, 3: LoggedModelStatus.FAILED}
+        if int(raw) in numbers:
+            return numbers[int(raw)]
+    if isinstance(raw, str) and raw in _LOGGED_MODEL_STATUS_FROM_JSON:
+        return _LOGGED_MODEL_STATUS_FROM_JSON[raw]
+    return LoggedModelStatus.parse(raw)
+
+
+def logged_model_to_json(model: LoggedModel, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit logged model as MLflow's ``LoggedModel`` JSON."""
+    info: dict[str, Any] = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "artifact_uri": uri_out(model.artifact_location),
+        "creation_timestamp_ms": model.creation_timestamp,
+        "last_updated_timestamp_ms": model.last_updated_timestamp,
+        "status": LOGGED_MODEL_STATUS_TO_JSON[LoggedModelStatus.parse(model.status)],
+        "tags": pairs(model.tags),
+        "lifecycle_stage": str(LifecycleStage(model.lifecycle_stage).value),
+    }
+    _opt(info, "model_type", model.model_type)
+    _opt(info, "source_run_id", model.source_run_id)
+    _opt(info, "status_message", model.status_message)
+    return {
+        "info": info,
+        "data": {"params": pairs(model.params), "metrics": [metric_to_json(m) for m in model.metrics]},
+    }
+
+
+def model_version_to_json(mv: ModelVersion, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit model version as MLflow's ``ModelVersion`` JSON."""
+    out: dict[str, Any] = {
+        "name": mv.name,
+        "version": mv.version,
+        "creation_timestamp": mv.creation_timestamp,
+        "last_updated_timestamp": mv.last_updated_timestamp,
+        "current_stage": mv.current_stage,
+        "status": mv.status,
+        "tags": pairs(mv.tags),
+        "aliases": list(mv.aliases),
+    }
+    _opt(out, "description", mv.description)
+    _opt(out, "user_id", mv.user_id)
+    _opt(out, "source", uri_out(mv.source) if mv.source else mv.source)
+    _opt(out, "run_id", mv.run_id)
+    return _opt(out, "model_id", mv.model_id)
+
+
+def registered_model_to_json(rm: RegisteredModel, uri_out: UriOut = _same) -> dict[str, Any]:
+    """A storekit registered model as MLflow's ``RegisteredModel`` JSON."""
+    out: dict[str, Any] = {
+        "name": rm.name,
+        "creation_timestamp": rm.creation_timestamp,
+        "last_updated_timestamp": rm.last_updated_timestamp,
+        "tags": pairs(rm.tags),
+        "aliases": [{"alias": a, "version": v} for a, v in sorted(rm.aliases.items())],
+        "latest_versions": [model_version_to_json(v, uri_out) for v in rm.latest_versions],
+    }
+    return _opt(out, "description", rm.description)
