@@ -31,6 +31,8 @@ __all__ = [
     "ForeignStoreError",
     "StoreNotFoundError",
     "MissingExtraError",
+    "AuthenticationError",
+    "PermissionDeniedError",
 ]
 
 
@@ -127,3 +129,14 @@ class StoreNotFoundError(NotFoundError):
 class MissingExtraError(StorekitError, ImportError):
     """An optional library is not installed; the message names the extra that installs it
     (e.g. ``pip install 'storekit[pandas]'``)."""
+
+
+class AuthenticationError(StorekitError):
+    """A request carries no credentials, or credentials that do not identify a user (HTTP 401).
+
+    The message never repeats the password or token that was sent.
+    """
+
+
+class PermissionDeniedError(StorekitError):
+    """The authenticated user lacks the permission a request needs (HTTP 403)."""

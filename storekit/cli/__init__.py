@@ -25,6 +25,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "gc": ("storekit.cli.gc", "gc", "Permanently remove deleted runs and experiments, with their artifacts."),
     "migrate": ("storekit.cli.migrate", "migrate", "Copy a whole store into another backend (resumable, verified)."),
     "import-mlflow": ("storekit.cli.migrate", "import_mlflow", "Import an MLflow mlruns/ tree or database."),
+    "accounts": ("storekit.cli.accounts", "accounts", "Users, bearer tokens and permissions of `storekit server`."),
     "server": (
         "storekit.cli.server",
         "server",

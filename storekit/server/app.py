@@ -154,6 +154,11 @@ def create_app(settings: ServerSettings, ctx: Optional[ServerContext] = None) ->
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_found})
     app.state.ctx = ctx
+    if settings.auth != "none":  # accounts: authentication, permissions, search filtering, ownership
+        from ..accounts.asgi import AccountsMiddleware
+        from ..accounts.server import policy_for
+
+        app.add_middleware(AccountsMiddleware, policy=lambda: policy_for(ctx))
     app.add_middleware(LimitsMiddleware, max_header_bytes=settings.max_header_bytes)
     return app
 

@@ -35,13 +35,13 @@ def dumps(obj: Any, indent: Optional[int] = None) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
 
 
-def write_json_atomic(path: Path, obj: Any, fsync: Optional[bool] = None) -> None:
-    """Replace ``path`` with the JSON document ``obj``, atomically."""
+def write_json_atomic(path: Path, obj: Any, fsync: Optional[bool] = None, mode: int = 0o644) -> None:
+    """Replace ``path`` with the JSON document ``obj``, atomically (the new file gets ``mode``)."""
     data = (dumps(obj, indent=2) + "\n").encode("utf-8")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     with translated("writing", path):
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
                 view = memoryview(data)
                 while view:

@@ -50,6 +50,9 @@ __all__ = [
     "logged_model_metrics",
     "run_outputs",
     "settings",
+    "users",
+    "tokens",
+    "grants",
 ]
 
 
@@ -328,5 +331,43 @@ settings = sa.Table(
     metadata,
     sa.Column("name", Str(64), primary_key=True),
     sa.Column("value", Str(256), nullable=False),
+    **_MYSQL,
+)
+
+
+#: Accounts of ``storekit server`` (revision 0008): users with argon2id password hashes,
+#: bearer tokens (only their SHA-256), and per-resource grants (see :mod:`storekit.accounts`).
+#: No foreign keys to ``storekit_users`` (MySQL cannot re-collate string columns they reference):
+#: deleting a user deletes their tokens and grants in the same transaction.
+users = sa.Table(
+    "storekit_users",
+    metadata,
+    sa.Column("username", Str(64), primary_key=True),
+    sa.Column("password_hash", Str(256), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    **_MYSQL,
+)
+
+tokens = sa.Table(
+    "storekit_tokens",
+    metadata,
+    sa.Column("token_id", Str(32), primary_key=True),
+    sa.Column("sha256", Str(64), nullable=False, unique=True),
+    sa.Column("username", Str(64), nullable=False),
+    sa.Column("name", Str(100), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=True),
+    **_MYSQL,
+)
+
+grants = sa.Table(
+    "storekit_grants",
+    metadata,
+    sa.Column("username", Str(64), primary_key=True),
+    sa.Column("kind", Str(32), primary_key=True),
+    sa.Column("resource_id", Str(500), primary_key=True),
+    sa.Column("permission", Str(32), nullable=False),
+    sa.Index("ix_storekit_grants_resource", "kind", "resource_id"),
     **_MYSQL,
 )
