@@ -136,7 +136,7 @@ def archives_other_versions(stage: object, archive_existing_versions: object) ->
 
 # --- writable runs and experiments ------------------------------------------------------
 def _stage_value(stage: object) -> str:
-    return stage.value if isinstance(stage, LifecycleStage) else str(stage)
+    return str(stage)  # a LifecycleStage's str() is its value
 
 
 def check_experiment_active(experiment_id: object, stage: object, what: str = "a run") -> None:

@@ -53,7 +53,7 @@ def candidate_schemes(uri: str) -> list[str]:
     """Schemes to try in order: ``a+b`` then ``a``; a single one otherwise."""
     scheme = get_scheme(uri)
     if "+" in scheme:
-        return [scheme, scheme.split("+", 1)[0]]
+        return [scheme, scheme.partition("+")[0]]
     return [scheme]
 
 
@@ -176,7 +176,7 @@ def uri_secrets(uri: object) -> list[str]:
         found += [password, unquote(password)]
     for part in re.split(r"[?#]", text)[1:]:
         for key, value in parse_qsl(part, keep_blank_values=True):
-            if _SECRET_PARAMS.search(key) or key.lower() == "sig":
+            if _SECRET_PARAMS.search(key):  # "sig" (a SAS signature) is one of its names
                 found += [value, quote(value, safe="")]
     return sorted({v for v in found if len(v) >= 3}, key=len, reverse=True)
 
@@ -214,7 +214,7 @@ def local_path_from_uri(uri: "str | os.PathLike[str]") -> Path:
     if parts.scheme.lower() != FILE_SCHEME:
         raise ValueError(f"not a local URI: {redact_uri(text)}")
     path = unquote(parts.path)
-    if parts.netloc and parts.netloc not in ("", "localhost"):
+    if parts.netloc not in ("", "localhost"):
         path = f"//{parts.netloc}{path}"
     if re.match(r"^/[A-Za-z]:", path):  # file:///C:/x on Windows
         path = path[1:]

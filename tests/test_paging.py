@@ -8,6 +8,8 @@ tests/reliability/test_page_token_trust.py and the conformance suite.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 
@@ -208,3 +210,31 @@ def test_token_scalars_kinds() -> None:
             token_scalars(values, 4, kinds=kinds)
     with pytest.raises(InvalidParameterError, match="value 0 has the wrong type"):
         token_scalars([True], 1, kinds=[int])  # a bool is no number for a typed cursor
+
+
+# --- exact encodings (a token issued by one version must be read by the next) -----------
+def test_the_token_and_digest_encodings_are_exact() -> None:
+    token = encode_page_token({"b": [1, 2], "a": 1}, "q", key="k")
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    body = '{"a":1,"b":[1,2]}'
+    digest = hmac.new(b"k", body.encode() + b"|q", hashlib.sha256).hexdigest()[:32]
+    assert raw == json.dumps({"p": body, "d": digest}, separators=(",", ":"))
+    assert query_fingerprint("f", [1]) == hashlib.sha256(b'["f",[1]]').hexdigest()[:16]
+
+
+def test_the_default_query_is_the_empty_one() -> None:
+    assert decode_page_token(encode_page_token({"o": 1}), "") == {"o": 1}
+    assert decode_page_token(
+        encode_page_token({"o": 1}, ""),
+    ) == {"o": 1}
+
+
+def test_undecodable_environment_secrets_and_queries_still_sign(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, "s\udcff")  # what os.environ holds for a byte that is not UTF-8
+    token = encode_page_token({"o": 1}, "q\udcfe")
+    assert decode_page_token(token, "q\udcfe") == {"o": 1}
+
+
+def test_token_scalars_checks_every_value_after_a_none() -> None:
+    with pytest.raises(InvalidParameterError, match="value 1 has the wrong type"):
+        token_scalars([None, 2**63], 2)

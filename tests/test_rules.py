@@ -243,3 +243,80 @@ def test_free_text_byte_limits() -> None:
     many = {f"k{i}": "v" * 8000 for i in range(9)}
     with pytest.raises(InvalidParameterError, match="dataset input tags: .* bytes as JSON"):
         rules.validate_dataset_input(_input(tags=many))
+
+
+# --- exact messages and argument shapes (pinned by mutation testing: scripts/mutation.sh rules) ---
+from storekit.entities import Metric
+
+
+def _message(fn, *args, **kwargs) -> str:
+    with pytest.raises(InvalidParameterError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def test_enum_refusals_list_every_allowed_name() -> None:
+    assert _message(rules.parse_run_status, "nope") == (
+        f"status: 'nope' is not one of {', '.join(s.value for s in RunStatus)} (case-insensitive)"
+    )
+    assert _message(rules.parse_view_type, "nope") == (
+        f"view_type: 'nope' is not one of {', '.join(v.name for v in ViewType)} (case-insensitive)"
+    )
+
+
+def test_type_refusals_name_the_type_given() -> None:
+    assert _message(rules.parse_stages, 5) == "stages: expected a stage name or a sequence of them, got int"
+    assert _message(rules.archives_other_versions, "Production", "yes") == (
+        "archive_existing_versions: expected a bool, got str"
+    )
+    assert _message(rules.validate_batch_args, "abc") == "log_batch metrics: expected a sequence, got str"
+    assert _message(rules.validate_batch_args, (), {}) == "log_batch params: expected a sequence, got dict"
+    assert _message(rules.validate_batch_args, (), (), b"x") == "log_batch tags: expected a sequence, got bytes"
+    assert _message(rules.validate_experiment_tag, "k=v") == "tag: expected an ExperimentTag, got str"
+    assert _message(rules.validate_experiment_ids, object()) == (
+        "experiment_ids: expected a sequence of experiment ids, got object"
+    )
+    assert (
+        _message(rules.validate_experiment_ids, True)
+        == "experiment_ids: expected a sequence of experiment ids, got bool"
+    )
+    assert _message(rules.validate_model_ids, 5) == "model_ids: expected a sequence of logged model ids, got int"
+    assert _message(rules.validate_lookup_name, 5) == "experiment name: expected a string, got int"
+    assert _message(rules.validate_lookup_name, 5, "model name") == "model name: expected a string, got int"
+
+
+def test_deleted_run_and_experiment_messages() -> None:
+    assert (
+        _message(rules.check_experiment_active, "7", "deleted")
+        == "experiment '7' is deleted; cannot create a run in it"
+    )
+    assert _message(rules.check_run_writable, "r1", LifecycleStage.ACTIVE, LifecycleStage.DELETED, "7") == (
+        "run 'r1' is in experiment '7', which is deleted; restore the experiment before writing to the run"
+    )
+    rules.check_run_writable("r1", "active", LifecycleStage.ACTIVE, "7")  # plain strings work too
+
+
+def test_batch_items_are_validated_metrics_and_tags_included() -> None:
+    with pytest.raises(InvalidParameterError, match="metric"):
+        rules.validate_batch_args([Metric("", 1.0, 0, 0)])
+    with pytest.raises(InvalidParameterError, match="tag"):
+        rules.validate_batch_args((), (), [RunTag("", "v")])
+    assert rules.validate_batch_args(None, None, None) == ([], [], [])
+
+
+def test_run_update_names_the_end_time_field() -> None:
+    assert "end_time" in _message(rules.validate_run_update, end_time="soon")
+
+
+def test_experiment_tags_check_key_and_value_as_experiment_tags() -> None:
+    assert "experiment tag key" in _message(rules.validate_experiment_tag, ExperimentTag("", "v"))
+    long_value = "x" * (validation.MAX_TAG_VALUE_LENGTH + 1)
+    assert "experiment tag 'k' value" in _message(rules.validate_experiment_tag, ExperimentTag("k", long_value))
+    tag = ExperimentTag("k", "v")
+    assert rules.validate_experiment_tag(tag) is tag
+
+
+def test_one_experiment_id_string_is_one_id() -> None:
+    assert rules.validate_experiment_ids("12") == ["12"]
+    assert rules.validate_experiment_ids(12) == ["12"]
+    assert rules.validate_experiment_ids(["12", "12", "3"]) == ["12", "3"]

@@ -306,3 +306,13 @@ def test_append_path_details() -> None:
     assert append_path("/tmp/r", "a", "b") == "/tmp/r/a/b"
     assert append_path("s3://b/rootX/", "a") == "s3://b/rootX/a"
     assert append_path("s3://b/r", "a:b@c") == "s3://b/r/a:b@c"
+
+
+def test_split_password_needs_an_authority() -> None:
+    assert split_password("user:a:b@host") == ("user:a:b@host", None)
+    assert split_password("/tmp/x@y") == ("/tmp/x@y", None)
+
+
+def test_redact_text_strips_only_punctuation_from_a_uri_token() -> None:
+    assert redact_text("see https://h/p?token=abX") == "see https://h/p?token=***"
+    assert redact_text("see https://h/p?token=abc.") == "see https://h/p?token=***."

@@ -52,7 +52,7 @@ def _describe(exc: BaseException, secrets: Iterable[Optional[str]]) -> tuple[str
     if len(clean) > _MAX_MESSAGE:
         clean = clean[:_MAX_MESSAGE] + "..."
     text = f"{type(exc).__name__}: {clean}" if clean else type(exc).__name__
-    return text, clean == raw or raw == ""
+    return text, clean == raw  # chained only when scrubbing changed nothing
 
 
 def translate_error(
