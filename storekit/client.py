@@ -9,7 +9,7 @@ the artifact methods of a run, whose repository is resolved from the run's
 ``artifact_uri``.
 
 URIs: an explicit argument wins; otherwise the tracking URI is
-:func:`storekit.fluent.get_tracking_uri` (``set_tracking_uri``, then
+:func:`storekit.config.get_tracking_uri` (``set_tracking_uri``, then
 ``STOREKIT_TRACKING_URI``, then the embedded default) and the registry URI
 is ``set_registry_uri``/``STOREKIT_REGISTRY_URI`` if either is set, else the
 client's own tracking URI.
@@ -22,6 +22,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
 
+from .config import get_tracking_uri, registry_uri_for
 from .entities import (
     DatasetInput,
     Experiment,
@@ -76,11 +77,9 @@ class TrackingClient:
     ) -> None:
         """``create_stores=False`` opens only existing stores (:class:`~storekit.errors.StoreNotFoundError`
         otherwise), as the read-only CLI commands do."""
-        from . import fluent
-
-        self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else fluent.get_tracking_uri()
+        self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
         self._registry_uri = (
-            os.fspath(registry_uri) if registry_uri is not None else fluent.registry_uri_for(self._tracking_uri)
+            os.fspath(registry_uri) if registry_uri is not None else registry_uri_for(self._tracking_uri)
         )
         self._create_stores = create_stores
         self._lock = threading.Lock()

@@ -217,8 +217,7 @@ def tracking(store_uri: str) -> Iterator[TrackingClient]:
                 pass
         if fluent._client is not None:
             fluent._client.close()
-        fluent._tracking_uri = fluent._registry_uri = fluent._experiment_id = None
-        fluent._client = None
+        fluent._reset()
 
 
 def test_fluent_log_async_run_is_flushed_by_end_run(tracking: TrackingClient) -> None:

@@ -376,24 +376,6 @@ def test_prefer_rejects_unknown_interface() -> None:
         registry.prefer("x", "y", group="trackin")
 
 
-# --- default URIs --------------------------------------------------------------------------
-
-
-def test_default_uris(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in _ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    expected = "sqlite:///" + os.path.join(os.getcwd(), "storekit.db")
-    assert registry.default_tracking_uri() == expected
-    assert registry.default_registry_uri() == expected
-    assert registry.default_registry_uri("file:///t") == "file:///t"
-    monkeypatch.setenv("STOREKIT_TRACKING_URI", "postgresql://h/db")
-    assert registry.default_tracking_uri() == "postgresql://h/db"
-    assert registry.default_registry_uri() == "postgresql://h/db"
-    monkeypatch.setenv("STOREKIT_REGISTRY_URI", "mysql://h/reg")
-    assert registry.default_registry_uri("file:///t") == "mysql://h/reg"
-
-
 # --- run context providers --------------------------------------------------------------
 
 

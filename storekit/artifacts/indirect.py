@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import Any, ClassVar, Optional
 from urllib.parse import unquote
 
+from ..config import get_registry_uri, get_tracking_uri
 from ..entities import FileInfo
 from ..errors import InvalidParameterError
 from ..interfaces import ArtifactRepository, Capability
@@ -32,18 +32,6 @@ __all__ = ["IndirectArtifactRepository", "RunsArtifactRepository", "ModelsArtifa
 
 _RUNS = re.compile(r"^runs:/+(?P<run_id>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
 _MODELS = re.compile(r"^models:/+(?P<name>[^/]+)/(?P<ref>[^/]+)/?$", re.IGNORECASE)
-
-
-def _current_tracking_uri() -> Optional[str]:
-    fluent = sys.modules.get("storekit.fluent")  # only if the user's code set a URI through it
-    getter = getattr(fluent, "get_tracking_uri", None)
-    return getter() if callable(getter) else None
-
-
-def _current_registry_uri() -> Optional[str]:
-    fluent = sys.modules.get("storekit.fluent")
-    getter = getattr(fluent, "get_registry_uri", None)
-    return getter() if callable(getter) else None
 
 
 class IndirectArtifactRepository(ArtifactRepository):
@@ -103,7 +91,7 @@ class RunsArtifactRepository(IndirectArtifactRepository):
         path = validate_artifact_path(unquote(match.group("path") or ""))
         from ..registry import resolve_tracking_store
 
-        tracking_uri = options.pop("tracking_uri", None) or _current_tracking_uri()
+        tracking_uri = options.pop("tracking_uri", None) or get_tracking_uri()
         store = resolve_tracking_store(tracking_uri, create=False)
         try:
             run = store.get_run(run_id)
@@ -149,7 +137,7 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
         ref = unquote(match.group("ref"))
         from ..registry import resolve_registry_store
 
-        registry_uri = options.pop("registry_uri", None) or _current_registry_uri()
+        registry_uri = options.pop("registry_uri", None) or get_registry_uri()
         store = resolve_registry_store(registry_uri, create=False)
         try:
             if ref.isdigit():
