@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
@@ -35,6 +34,7 @@ from sqlalchemy.pool import StaticPool
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIModule
 
+from ...envvars import env_float
 from ...errors import (
     AlreadyExistsError,
     BackendUnavailableError,
@@ -62,13 +62,7 @@ def statement_timeout(explicit: Any = None) -> Optional[float]:
     if explicit is not None:
         value = float(explicit)
     else:
-        raw = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
-        try:
-            value = float(raw) if raw else DEFAULT_STATEMENT_TIMEOUT
-        except ValueError:
-            value = DEFAULT_STATEMENT_TIMEOUT
-        if value < 0:
-            value = DEFAULT_STATEMENT_TIMEOUT
+        value = env_float(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT, minimum=0, unit="seconds", fallback=True)
     return value if value > 0 else None
 
 
