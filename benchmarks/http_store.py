@@ -73,7 +73,7 @@ class _Storekit(_Client):
 
     def __init__(self, url: str) -> None:
         from storekit.client import TrackingClient
-        from storekit.registry import resolve_tracking_store
+        from storekit.plugins import resolve_tracking_store
 
         self.store = resolve_tracking_store(url)
         self.client = TrackingClient(tracking_uri=url)

@@ -1,7 +1,7 @@
 """``TrackingClient``: the explicit, object-oriented user API (contract section 9).
 
 A client talks to one tracking store and one registry store, both resolved
-lazily from their URIs through :mod:`storekit.registry` (the registry store
+lazily from their URIs through :mod:`storekit.plugins` (the registry store
 only when a registry method is first called).  It exposes the store
 methods under their contract names, with the friendlier signatures MLflow
 users expect (``log_metric(run_id, key, value)`` rather than entities), and
@@ -104,7 +104,7 @@ class TrackingClient:
         if self._tracking_store is None:
             with self._lock:
                 if self._tracking_store is None:
-                    from .registry import resolve_tracking_store
+                    from .plugins import resolve_tracking_store
 
                     self._tracking_store = resolve_tracking_store(self._tracking_uri, create=self._create_stores)
         return self._tracking_store
@@ -115,7 +115,7 @@ class TrackingClient:
         if self._registry_store is None:
             with self._lock:
                 if self._registry_store is None:
-                    from .registry import resolve_registry_store
+                    from .plugins import resolve_registry_store
 
                     self._registry_store = resolve_registry_store(self._registry_uri, create=self._create_stores)
         return self._registry_store
@@ -540,7 +540,7 @@ class TrackingClient:
     # --- artifacts --------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
         """The artifact repository of a run, resolved from its ``artifact_uri``."""
-        from .registry import resolve_artifact_repository
+        from .plugins import resolve_artifact_repository
 
         return resolve_artifact_repository(self.get_run(run_id).info.artifact_uri)
 

@@ -304,7 +304,7 @@ def _resolve_experiment_id(experiment_id: Optional[str], experiment_name: Option
 
 
 def _context_tags() -> dict[str, str]:
-    from .registry import collect_context_tags
+    from .plugins import collect_context_tags
 
     return collect_context_tags()
 

@@ -19,7 +19,7 @@ from storekit.client import TrackingClient
 from storekit.entities import Metric, Param, RunStatus, RunTag
 from storekit.errors import InvalidParameterError
 from storekit.interfaces import TrackingStore
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from storekit.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
 from tests.test_client import client, store_uri  # noqa: F401  (fixtures)
 

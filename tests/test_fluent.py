@@ -17,7 +17,7 @@ from storekit.client import TrackingClient
 from storekit.context.host import HostContextProvider
 from storekit.entities import RunStatus
 from storekit.errors import InvalidParameterError
-from storekit.registry import PluginWarning
+from storekit.plugins import PluginWarning
 from tests.test_client import store_uri  # noqa: F401  (fixture)
 
 

@@ -41,7 +41,7 @@ class IndirectArtifactRepository(ArtifactRepository):
 
     def __init__(self, artifact_uri: str, **options: Any) -> None:
         super().__init__(artifact_uri)
-        from ..registry import resolve_artifact_repository
+        from ..plugins import resolve_artifact_repository
 
         self.target_uri = self._resolve_target(artifact_uri, options)
         self.target: ArtifactRepository = resolve_artifact_repository(self.target_uri, **options)
@@ -89,7 +89,7 @@ class RunsArtifactRepository(IndirectArtifactRepository):
             raise InvalidParameterError(f"artifact_uri {redact_uri(artifact_uri)!r}: expected runs:/<run_id>/<path>")
         run_id = validate_run_id(match.group("run_id").lower())
         path = validate_artifact_path(unquote(match.group("path") or ""))
-        from ..registry import resolve_tracking_store
+        from ..plugins import resolve_tracking_store
 
         tracking_uri = options.pop("tracking_uri", None) or get_tracking_uri()
         store = resolve_tracking_store(tracking_uri, create=False)
@@ -135,7 +135,7 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
             )
         name = validate_model_name(unquote(match.group("name")))
         ref = unquote(match.group("ref"))
-        from ..registry import resolve_registry_store
+        from ..plugins import resolve_registry_store
 
         registry_uri = options.pop("registry_uri", None) or get_registry_uri()
         store = resolve_registry_store(registry_uri, create=False)

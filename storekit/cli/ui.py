@@ -78,7 +78,7 @@ def bridge_uri(uri: str) -> str:
 
 def _check_schemes(config: UiConfig) -> None:
     """Refuse URIs no installed storekit implementation serves, before MLflow starts (seconds later)."""
-    from ..registry import load_implementation
+    from ..plugins import load_implementation
 
     load_implementation("tracking", config.tracking_uri)
     load_implementation("registry", config.registry_uri)

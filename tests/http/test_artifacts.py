@@ -12,7 +12,7 @@ import pytest
 
 from storekit.client import TrackingClient
 from storekit.errors import ArtifactNotFound, InvalidParameterError
-from storekit.registry import resolve_artifact_repository
+from storekit.plugins import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
 from tests.mlflow_http_server import MlflowServer
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pytest
 
-from storekit.registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 from storekit.uri import append_path
 from storekit_conformance import ArtifactRepositorySuite, RegistryStoreSuite, TrackingStoreSuite
 from storekit_conformance.helpers import unique

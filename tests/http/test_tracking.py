@@ -17,7 +17,7 @@ from storekit.errors import (
     LoggedModelNotFound,
     RunNotFound,
 )
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from storekit_http import HttpTrackingStore
 from storekit_http.batching import RequestLimits, split_batch
 from tests.mlflow_http_server import MlflowServer

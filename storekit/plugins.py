@@ -1,4 +1,4 @@
-"""The plugin registry: entry points to implementations (contract section 1).
+"""Plugins: the entry points that map URI schemes to implementations (contract section 1; not the model registry).
 
 One registry serves the four entry-point groups.  Entry points are indexed
 lazily (on the first resolve, never at ``import storekit``) and cached per
@@ -327,7 +327,7 @@ def _preference(group: str, scheme: str) -> Optional[tuple[str, str]]:
         explicit = dict(_PREFERENCES)
     for key in ((group, scheme), (None, scheme)):
         if key in explicit:
-            return explicit[key], "storekit.registry.prefer()"
+            return explicit[key], "storekit.plugins.prefer()"
     env = _env_preferences()
     for key in ((group, scheme), (None, scheme)):
         if key in env:
@@ -359,7 +359,7 @@ def _arbitrate(iface: Interface, scheme: str) -> tuple[Optional[_Candidate], Opt
     return None, (
         f"{iface.label} scheme {scheme!r} is claimed by {len(contenders)} distributions: {names}. "
         f"Choose one with {PREFERENCE_ENV}='{scheme}={contenders[0].distribution}' or "
-        f"storekit.registry.prefer({scheme!r}, {contenders[0].distribution!r})"
+        f"storekit.plugins.prefer({scheme!r}, {contenders[0].distribution!r})"
     )
 
 
