@@ -318,7 +318,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="storekit-http-bench-") as tmp:
         url = args.url
         if not url:
-            from tests.mlflow_http_server import MlflowServer
+            from tests.mlflow_server.processes import MlflowServer
 
             server = MlflowServer.start(Path(tmp) / "server")
             url = server.url

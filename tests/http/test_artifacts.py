@@ -14,7 +14,7 @@ from storekit.client import TrackingClient
 from storekit.errors import ArtifactNotFound, InvalidParameterError
 from storekit.plugins import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 @pytest.fixture

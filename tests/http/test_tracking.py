@@ -20,7 +20,7 @@ from storekit.errors import (
 from storekit.plugins import resolve_tracking_store
 from storekit_http import HttpTrackingStore
 from storekit_http.batching import RequestLimits, split_batch
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 def _name(prefix: str) -> str:
