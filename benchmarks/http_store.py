@@ -73,7 +73,7 @@ class _Storekit(_Client):
 
     def __init__(self, url: str) -> None:
         from storekit.client import TrackingClient
-        from storekit.registry import resolve_tracking_store
+        from storekit.plugins import resolve_tracking_store
 
         self.store = resolve_tracking_store(url)
         self.client = TrackingClient(tracking_uri=url)
@@ -318,7 +318,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="storekit-http-bench-") as tmp:
         url = args.url
         if not url:
-            from tests.mlflow_http_server import MlflowServer
+            from tests.mlflow_server.processes import MlflowServer
 
             server = MlflowServer.start(Path(tmp) / "server")
             url = server.url

@@ -5,7 +5,7 @@ The public face of the package: entities, errors, the four interfaces,
 the fluent API (``storekit.start_run()``, ``storekit.log_metric()``...).
 
 Importing ``storekit`` is cheap: only the entities, errors and interfaces
-are loaded.  The registry (entry-point scanning), the client, the fluent
+are loaded.  The plugin resolver (entry-point scanning), the client, the fluent
 API and every backend are imported on first use (PEP 562 ``__getattr__``).
 """
 
@@ -64,9 +64,9 @@ _FLUENT_NAMES = [
 
 #: Lazily imported public name -> module that defines it.
 _LAZY: dict[str, str] = {
-    "resolve_tracking_store": "storekit.registry",
-    "resolve_registry_store": "storekit.registry",
-    "resolve_artifact_repository": "storekit.registry",
+    "resolve_tracking_store": "storekit.plugins",
+    "resolve_registry_store": "storekit.plugins",
+    "resolve_artifact_repository": "storekit.plugins",
     "TrackingClient": "storekit.client",
     "AsyncBatchingLogger": "storekit.async_logging",
     **{name: "storekit.fluent" for name in _FLUENT_NAMES},
@@ -104,7 +104,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         set_tracking_uri,
         start_run,
     )
-    from .registry import (
+    from .plugins import (
         resolve_artifact_repository,
         resolve_registry_store,
         resolve_tracking_store,

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import os
 import sys
 import threading
 import time
@@ -54,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 from .entities import Metric, Param, RunTag
+from .envvars import env_flag, env_float
 from .errors import InvalidParameterError, StorekitError
 from .interfaces import TrackingStore
 from .validation import (
@@ -83,24 +83,18 @@ ASYNC_LOGGING_ENV = "STOREKIT_ASYNC_LOGGING"
 ASYNC_EXIT_TIMEOUT_ENV = "STOREKIT_ASYNC_EXIT_TIMEOUT"
 _DEFAULT_EXIT_TIMEOUT = 60.0
 
-_TRUE = {"1", "true", "yes", "on"}
-
 
 def _exit_timeout() -> float:
     """The bound of the interpreter-exit flush: ``STOREKIT_ASYNC_EXIT_TIMEOUT`` seconds, else 60."""
-    raw = os.environ.get(ASYNC_EXIT_TIMEOUT_ENV, "").strip()
-    try:
-        value = float(raw) if raw else _DEFAULT_EXIT_TIMEOUT
-    except ValueError:
-        value = _DEFAULT_EXIT_TIMEOUT
-    return value if value >= 0 else _DEFAULT_EXIT_TIMEOUT
+    # a malformed or negative value keeps the default: the exit must stay bounded
+    return env_float(ASYNC_EXIT_TIMEOUT_ENV, _DEFAULT_EXIT_TIMEOUT, minimum=0, unit="seconds", fallback=True)
 
 
 def async_logging_enabled(explicit: Optional[bool] = None) -> bool:
     """``explicit`` if given, else whether ``STOREKIT_ASYNC_LOGGING`` is ``1``/``true``/``yes``/``on``."""
     if explicit is not None:
         return bool(explicit)
-    return os.environ.get(ASYNC_LOGGING_ENV, "").strip().lower() in _TRUE
+    return env_flag(ASYNC_LOGGING_ENV)
 
 
 class AsyncLoggerClosedError(StorekitError):

@@ -1,7 +1,7 @@
 """``TrackingClient``: the explicit, object-oriented user API (contract section 9).
 
 A client talks to one tracking store and one registry store, both resolved
-lazily from their URIs through :mod:`storekit.registry` (the registry store
+lazily from their URIs through :mod:`storekit.plugins` (the registry store
 only when a registry method is first called).  It exposes the store
 methods under their contract names, with the friendlier signatures MLflow
 users expect (``log_metric(run_id, key, value)`` rather than entities), and
@@ -9,7 +9,7 @@ the artifact methods of a run, whose repository is resolved from the run's
 ``artifact_uri``.
 
 URIs: an explicit argument wins; otherwise the tracking URI is
-:func:`storekit.fluent.get_tracking_uri` (``set_tracking_uri``, then
+:func:`storekit.config.get_tracking_uri` (``set_tracking_uri``, then
 ``STOREKIT_TRACKING_URI``, then the embedded default) and the registry URI
 is ``set_registry_uri``/``STOREKIT_REGISTRY_URI`` if either is set, else the
 client's own tracking URI.
@@ -22,6 +22,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
 
+from .config import get_tracking_uri, registry_uri_for
 from .entities import (
     DatasetInput,
     Experiment,
@@ -76,11 +77,9 @@ class TrackingClient:
     ) -> None:
         """``create_stores=False`` opens only existing stores (:class:`~storekit.errors.StoreNotFoundError`
         otherwise), as the read-only CLI commands do."""
-        from . import fluent
-
-        self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else fluent.get_tracking_uri()
+        self._tracking_uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
         self._registry_uri = (
-            os.fspath(registry_uri) if registry_uri is not None else fluent.registry_uri_for(self._tracking_uri)
+            os.fspath(registry_uri) if registry_uri is not None else registry_uri_for(self._tracking_uri)
         )
         self._create_stores = create_stores
         self._lock = threading.Lock()
@@ -105,7 +104,7 @@ class TrackingClient:
         if self._tracking_store is None:
             with self._lock:
                 if self._tracking_store is None:
-                    from .registry import resolve_tracking_store
+                    from .plugins import resolve_tracking_store
 
                     self._tracking_store = resolve_tracking_store(self._tracking_uri, create=self._create_stores)
         return self._tracking_store
@@ -116,7 +115,7 @@ class TrackingClient:
         if self._registry_store is None:
             with self._lock:
                 if self._registry_store is None:
-                    from .registry import resolve_registry_store
+                    from .plugins import resolve_registry_store
 
                     self._registry_store = resolve_registry_store(self._registry_uri, create=self._create_stores)
         return self._registry_store
@@ -541,7 +540,7 @@ class TrackingClient:
     # --- artifacts --------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
         """The artifact repository of a run, resolved from its ``artifact_uri``."""
-        from .registry import resolve_artifact_repository
+        from .plugins import resolve_artifact_repository
 
         return resolve_artifact_repository(self.get_run(run_id).info.artifact_uri)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "StorekitError",
     "InvalidParameterError",
+    "InvalidSettingError",
     "NotFoundError",
     "ExperimentNotFound",
     "RunNotFound",
@@ -44,6 +45,13 @@ class InvalidParameterError(StorekitError, ValueError):
     """An argument breaks a limit, a name rule or the filter grammar.
 
     The message names the field and, where there is one, the limit.
+    """
+
+
+class InvalidSettingError(InvalidParameterError):
+    """An environment variable (or the option it stands for) holds a value outside what it accepts.
+
+    The message names the variable and the accepted values or range.
     """
 
 

@@ -32,12 +32,13 @@ import warnings
 import weakref
 from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, TypeVar, Union
 
+from . import config
 from .async_logging import async_logging_enabled
 from .client import PathLike, TrackingClient, parse_run_status
+from .config import get_registry_uri, get_tracking_uri, registry_uri_for
 from .entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from .errors import AlreadyExistsError, InvalidParameterError
 from .ids import now_ms
-from .uri import get_scheme
 from .validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH, coerce_metric_value
 
 __all__ = [
@@ -75,8 +76,6 @@ PARENT_RUN_ID_TAG = "storekit.parentRunId"
 T = TypeVar("T")
 
 _lock = threading.RLock()
-_tracking_uri: Optional[str] = None
-_registry_uri: Optional[str] = None
 _experiment_id: Optional[str] = None
 _client: Optional[TrackingClient] = None
 
@@ -108,59 +107,33 @@ def _stack() -> _RunStack:
 
 
 # --- URIs ----------------------------------------------------------------------------------
-def _normalise_uri(uri: Union[str, "os.PathLike[str]"]) -> str:
-    text = os.fspath(uri)
-    if not text:
-        raise InvalidParameterError("tracking URI: must not be empty")
-    if get_scheme(text) == "file" and not text.lower().startswith("file:"):
-        return os.path.abspath(text)  # a bare path keeps meaning the same directory after chdir
-    return text
-
-
 def set_tracking_uri(uri: Union[str, "os.PathLike[str]"]) -> None:
     """Use ``uri`` as the tracking store of this process (wins over ``STOREKIT_TRACKING_URI``).
 
     The active experiment is forgotten, because its id belongs to the previous store.
     """
-    global _tracking_uri, _experiment_id, _client
+    global _experiment_id, _client
     with _lock:
-        _tracking_uri = _normalise_uri(uri)
+        config.set_tracking_uri(uri)
         _experiment_id = None
         _client = None
 
 
-def get_tracking_uri() -> str:
-    """The tracking URI in effect: ``set_tracking_uri``, else ``STOREKIT_TRACKING_URI``, else the embedded default."""
-    if _tracking_uri is not None:
-        return _tracking_uri
-    from .registry import default_tracking_uri
-
-    return default_tracking_uri()
-
-
 def set_registry_uri(uri: Union[str, "os.PathLike[str]"]) -> None:
     """Use ``uri`` as the model registry of this process (wins over ``STOREKIT_REGISTRY_URI``)."""
-    global _registry_uri, _client
+    global _client
     with _lock:
-        _registry_uri = _normalise_uri(uri)
+        config.set_registry_uri(uri)
         _client = None
 
 
-def registry_uri_for(tracking_uri: str) -> str:
-    """The registry URI to pair with ``tracking_uri``.
-
-    ``set_registry_uri``, else ``STOREKIT_REGISTRY_URI``, else ``tracking_uri`` itself.
-    """
-    if _registry_uri is not None:
-        return _registry_uri
-    from .registry import default_registry_uri
-
-    return default_registry_uri(tracking_uri)
-
-
-def get_registry_uri() -> str:
-    """The registry URI in effect: ``set_registry_uri``, else ``STOREKIT_REGISTRY_URI``, else the tracking URI."""
-    return registry_uri_for(get_tracking_uri())
+def _reset() -> None:
+    """Forget the URIs, the active experiment and the client (for tests that point the API elsewhere)."""
+    global _experiment_id, _client
+    with _lock:
+        config.reset()
+        _experiment_id = None
+        _client = None
 
 
 def get_client() -> TrackingClient:
@@ -331,7 +304,7 @@ def _resolve_experiment_id(experiment_id: Optional[str], experiment_name: Option
 
 
 def _context_tags() -> dict[str, str]:
-    from .registry import collect_context_tags
+    from .plugins import collect_context_tags
 
     return collect_context_tags()
 

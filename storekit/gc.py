@@ -169,7 +169,7 @@ def _experiment_runs(store: TrackingStore, experiment_id: str) -> list[tuple[str
 
 def _delete_tree(uri: str) -> None:
     """Delete the artifact tree at ``uri`` (its own directory included); absent trees are a no-op."""
-    from .registry import resolve_artifact_repository
+    from .plugins import resolve_artifact_repository
 
     parent, name = _split_last(uri)
     repo = resolve_artifact_repository(parent) if parent and name else resolve_artifact_repository(uri)

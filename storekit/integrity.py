@@ -123,11 +123,11 @@ def check_store(
     """Check the store at ``uri`` (and with ``repair`` fix what can be fixed safely).
 
     ``loader(interface, uri)`` finds the implementation class; it defaults
-    to :func:`storekit.registry.load_implementation`.
+    to :func:`storekit.plugins.load_implementation`.
     """
     text = os.fspath(uri)
     if loader is None:
-        from .registry import load_implementation
+        from .plugins import load_implementation
 
         loader = load_implementation
     impl = loader("tracking", text)

@@ -30,7 +30,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .entities import Metric
-from .errors import InvalidParameterError, MissingExtraError
+from .envvars import env_flag, env_float, env_int, parse_float, parse_int
+from .errors import MissingExtraError
 from .ids import now_ms
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,31 +62,22 @@ def system_metrics_enabled(explicit: Optional[bool] = None) -> bool:
     """``explicit`` if given, else whether ``STOREKIT_LOG_SYSTEM_METRICS`` is ``1``/``true``/``yes``/``on``."""
     if explicit is not None:
         return bool(explicit)
-    return os.environ.get(_ENV_ENABLED, "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag(_ENV_ENABLED)
 
 
 def sampling_interval(value: Optional[float] = None) -> float:
     """Seconds between samples: ``value``, else the environment, else :data:`DEFAULT_INTERVAL` (0.05..3600)."""
-    raw: Any = value if value is not None else os.environ.get(_ENV_INTERVAL, DEFAULT_INTERVAL)
-    try:
-        seconds = float(raw)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{_ENV_INTERVAL}: {raw!r} is not a number of seconds") from None
-    if not 0.05 <= seconds <= 3600:
-        raise InvalidParameterError(f"{_ENV_INTERVAL}: {seconds} is outside 0.05..3600 seconds")
-    return seconds
+    limits: dict[str, Any] = {"minimum": 0.05, "maximum": 3600, "unit": "seconds"}
+    if value is not None:
+        return parse_float(value, _ENV_INTERVAL, **limits)
+    return env_float(_ENV_INTERVAL, DEFAULT_INTERVAL, **limits)
 
 
 def samples_before_logging(value: Optional[int] = None) -> int:
     """Samples averaged into one logged point: ``value``, else the environment, else 1 (1..1000)."""
-    raw: Any = value if value is not None else os.environ.get(_ENV_SAMPLES, 1)
-    try:
-        count = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{_ENV_SAMPLES}: {raw!r} is not a whole number") from None
-    if not 1 <= count <= 1000:
-        raise InvalidParameterError(f"{_ENV_SAMPLES}: {count} is outside 1..1000")
-    return count
+    if value is not None:
+        return parse_int(value, _ENV_SAMPLES, minimum=1, maximum=1000)
+    return env_int(_ENV_SAMPLES, 1, minimum=1, maximum=1000)
 
 
 def _require_psutil() -> Any:

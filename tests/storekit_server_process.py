@@ -2,7 +2,7 @@
 
 ``StorekitServer.start(workdir)`` runs the ``storekit server`` command of this
 environment on a free port of ``STOREKIT_MLFLOW_PORTS`` (shared with
-:mod:`tests.mlflow_http_server`), on the embedded SQLite store under
+:mod:`tests.mlflow_server.processes`), on the embedded SQLite store under
 ``workdir`` unless ``backend_store_uri`` names another, waits until
 ``/health`` answers and returns the running server; ``stop()`` sends SIGTERM
 (then SIGKILL after a grace period).  A server that does not come up is an
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tests.mlflow_http_server import _handed_out, _lock, free_port
+from tests.mlflow_server.processes import free_port, release_port
 
 __all__ = ["StorekitServer"]
 
@@ -129,5 +129,4 @@ class StorekitServer:
                 except ProcessLookupError:
                     pass
                 self.process.wait(timeout=10)
-        with _lock:
-            _handed_out.discard(self.port)
+        release_port(self.port)

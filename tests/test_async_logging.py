@@ -19,7 +19,7 @@ from storekit.client import TrackingClient
 from storekit.entities import Metric, Param, RunStatus, RunTag
 from storekit.errors import InvalidParameterError
 from storekit.interfaces import TrackingStore
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from storekit.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
 from tests.test_client import client, store_uri  # noqa: F401  (fixtures)
 
@@ -217,8 +217,7 @@ def tracking(store_uri: str) -> Iterator[TrackingClient]:
                 pass
         if fluent._client is not None:
             fluent._client.close()
-        fluent._tracking_uri = fluent._registry_uri = fluent._experiment_id = None
-        fluent._client = None
+        fluent._reset()
 
 
 def test_fluent_log_async_run_is_flushed_by_end_run(tracking: TrackingClient) -> None:

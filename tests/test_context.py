@@ -16,7 +16,7 @@ from storekit.context.python import PythonContextProvider
 from storekit.context.source import SourceContextProvider
 from storekit.context.user import UserContextProvider, current_user
 from storekit.interfaces import STOREKIT_API, RunContextProvider
-from storekit.registry import collect_context_tags, get_context_providers
+from storekit.plugins import collect_context_tags, get_context_providers
 from storekit.validation import MAX_TAG_VALUE_LENGTH, validate_tag
 
 PROVIDERS = [
@@ -182,7 +182,7 @@ def test_clean_tags_shortens_long_values_and_drops_invalid_keys() -> None:
 
 
 def test_failing_provider_is_warned_about_and_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from storekit.registry import PluginWarning
+    from storekit.plugins import PluginWarning
 
     def boom(self: BuiltinContextProvider) -> dict[str, str]:
         raise RuntimeError("host lookup exploded")

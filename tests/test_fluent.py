@@ -11,12 +11,13 @@ from typing import Iterator, Optional
 
 import pytest
 
+import storekit.config as config
 import storekit.fluent as fluent
 from storekit.client import TrackingClient
 from storekit.context.host import HostContextProvider
 from storekit.entities import RunStatus
 from storekit.errors import InvalidParameterError
-from storekit.registry import PluginWarning
+from storekit.plugins import PluginWarning
 from tests.test_client import store_uri  # noqa: F401  (fixture)
 
 
@@ -29,13 +30,12 @@ def tracking(store_uri: str) -> Iterator[TrackingClient]:
     finally:
         while fluent.active_run() is not None:
             fluent.end_run()
-        fluent._tracking_uri = fluent._registry_uri = fluent._experiment_id = None
-        fluent._client = None
+        fluent._reset()
 
 
 def test_uri_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(fluent, "_tracking_uri", None)
-    monkeypatch.setattr(fluent, "_registry_uri", None)
+    monkeypatch.setattr(config, "_tracking_uri", None)
+    monkeypatch.setattr(config, "_registry_uri", None)
     monkeypatch.setattr(fluent, "_client", None)
     monkeypatch.delenv("STOREKIT_REGISTRY_URI", raising=False)
     monkeypatch.delenv("STOREKIT_TRACKING_URI", raising=False)

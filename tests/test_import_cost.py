@@ -15,7 +15,7 @@ import json, sys
 baseline = set(sys.modules)
 import storekit
 loaded = sorted(set(sys.modules) - baseline)
-registry = sys.modules.get("storekit.registry")
+registry = sys.modules.get("storekit.plugins")
 print(json.dumps({
     "loaded": loaded,
     "index": sorted(registry._INDEX) if registry is not None else [],
@@ -61,9 +61,9 @@ import json, sys
 import storekit
 fn = storekit.resolve_tracking_store
 print(json.dumps({
-    "registry": "storekit.registry" in sys.modules,
-    "index": sorted(sys.modules["storekit.registry"]._INDEX),
-    "same": fn is sys.modules["storekit.registry"].resolve_tracking_store,
+    "registry": "storekit.plugins" in sys.modules,
+    "index": sorted(sys.modules["storekit.plugins"]._INDEX),
+    "same": fn is sys.modules["storekit.plugins"].resolve_tracking_store,
 }))
 """)
     assert result == {"registry": True, "index": [], "same": True}

@@ -97,7 +97,7 @@ def run_unprivileged(code: str, cwd: Path) -> dict[str, str]:
 
 _TRY_WRITE = """
     import json
-    from storekit.registry import resolve_tracking_store
+    from storekit.plugins import resolve_tracking_store
     try:
         store = resolve_tracking_store({uri!r})
         store.create_experiment("x")

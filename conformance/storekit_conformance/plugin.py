@@ -114,20 +114,20 @@ class Targets:
             pytest.skip(f"no {interface} implementation for this URI's scheme: {exc}")
 
     def tracking_store(self) -> Any:
-        """Resolve the tracking store through ``storekit.registry``."""
-        from storekit.registry import resolve_tracking_store
+        """Resolve the tracking store through ``storekit.plugins``."""
+        from storekit.plugins import resolve_tracking_store
 
         return self._resolve("tracking", resolve_tracking_store, self._need("tracking"))
 
     def registry_store(self) -> Any:
-        """Resolve the registry store through ``storekit.registry``."""
-        from storekit.registry import resolve_registry_store
+        """Resolve the registry store through ``storekit.plugins``."""
+        from storekit.plugins import resolve_registry_store
 
         return self._resolve("registry", resolve_registry_store, self._need("registry"))
 
     def artifact_factory(self) -> Callable[[], Any]:
         """A factory of repositories on fresh roots under the artifact URI."""
-        from storekit.registry import resolve_artifact_repository
+        from storekit.plugins import resolve_artifact_repository
         from storekit.uri import append_path
 
         from .helpers import unique

@@ -54,7 +54,7 @@ def _wait_barrier(barrier: Path, index: int, count: int) -> None:
 
 def _tracking(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
     from storekit.entities import Metric, Param
-    from storekit.registry import resolve_tracking_store
+    from storekit.plugins import resolve_tracking_store
 
     store = resolve_tracking_store(uri)
     ready()
@@ -70,7 +70,7 @@ def _tracking(uri: str, index: int, args: dict[str, Any], ready: Callable[[], No
 
 
 def _registry(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
-    from storekit.registry import resolve_registry_store
+    from storekit.plugins import resolve_registry_store
 
     store = resolve_registry_store(uri)
     ready()
@@ -84,7 +84,7 @@ def _registry(uri: str, index: int, args: dict[str, Any], ready: Callable[[], No
 
 def _tracking_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
     """Read back a run (and its experiment) written by another process: values as ``repr`` strings."""
-    from storekit.registry import resolve_tracking_store
+    from storekit.plugins import resolve_tracking_store
 
     store = resolve_tracking_store(uri)
     ready()
@@ -108,7 +108,7 @@ def _tracking_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[
 
 def _registry_read(uri: str, index: int, args: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
     """Read back a registered model written by another process."""
-    from storekit.registry import resolve_registry_store
+    from storekit.plugins import resolve_registry_store
 
     store = resolve_registry_store(uri)
     ready()

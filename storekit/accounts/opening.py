@@ -21,7 +21,7 @@ def open_account_store(tracking_uri: "str | os.PathLike[str] | None" = None, cre
     tables; any other scheme raises :class:`~storekit.errors.UnknownSchemeError`.
     With ``create=False`` a missing store is an error, never created.
     """
-    from ..registry import default_tracking_uri
+    from ..config import default_tracking_uri
 
     uri = os.fspath(tracking_uri) if tracking_uri is not None else default_tracking_uri()
     scheme = get_scheme(uri).partition("+")[0]

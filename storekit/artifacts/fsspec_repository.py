@@ -54,6 +54,7 @@ import threading
 from typing import IO, Any, Callable, ClassVar, Iterable, Mapping, Optional, TypeVar
 
 from ..entities import FileInfo
+from ..envvars import env_int
 from ..errors import StorekitError
 from ..interfaces import ArtifactRepository, Capability
 from ..uri import get_scheme, redact_uri
@@ -74,7 +75,6 @@ from .transfer import (
     DEFAULT_MAX_WORKERS,
     Progress,
     RetryPolicy,
-    _env_int,
     call_with_retries,
     copy_stream,
     run_parallel,
@@ -124,10 +124,10 @@ class FsspecArtifactRepository(ArtifactRepository):
     ) -> None:
         super().__init__(artifact_uri)
         self.retry_policy = RetryPolicy.from_env(retries)
-        self.max_workers = max(1, max_workers or _env_int("STOREKIT_ARTIFACT_WORKERS", DEFAULT_MAX_WORKERS))
+        self.max_workers = max(1, max_workers or env_int("STOREKIT_ARTIFACT_WORKERS", DEFAULT_MAX_WORKERS, minimum=1))
         self.chunk_size = max(
             5 * 1024 * 1024 if self.atomic_put else 64 * 1024,
-            chunk_size or _env_int("STOREKIT_ARTIFACT_CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
+            chunk_size or env_int("STOREKIT_ARTIFACT_CHUNK_SIZE", DEFAULT_CHUNK_SIZE, minimum=1, unit="bytes"),
         )
         self.progress = progress
         self.storage_options: dict[str, Any] = dict(storage_options or {})

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import Any, ClassVar, Optional
 from urllib.parse import unquote
 
+from ..config import get_registry_uri, get_tracking_uri
 from ..entities import FileInfo
 from ..errors import InvalidParameterError
 from ..interfaces import ArtifactRepository, Capability
@@ -34,18 +34,6 @@ _RUNS = re.compile(r"^runs:/+(?P<run_id>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECAS
 _MODELS = re.compile(r"^models:/+(?P<name>[^/]+)/(?P<ref>[^/]+)/?$", re.IGNORECASE)
 
 
-def _current_tracking_uri() -> Optional[str]:
-    fluent = sys.modules.get("storekit.fluent")  # only if the user's code set a URI through it
-    getter = getattr(fluent, "get_tracking_uri", None)
-    return getter() if callable(getter) else None
-
-
-def _current_registry_uri() -> Optional[str]:
-    fluent = sys.modules.get("storekit.fluent")
-    getter = getattr(fluent, "get_registry_uri", None)
-    return getter() if callable(getter) else None
-
-
 class IndirectArtifactRepository(ArtifactRepository):
     """Forwards every call to the repository an indirect URI resolves to (``self.target``)."""
 
@@ -53,7 +41,7 @@ class IndirectArtifactRepository(ArtifactRepository):
 
     def __init__(self, artifact_uri: str, **options: Any) -> None:
         super().__init__(artifact_uri)
-        from ..registry import resolve_artifact_repository
+        from ..plugins import resolve_artifact_repository
 
         self.target_uri = self._resolve_target(artifact_uri, options)
         self.target: ArtifactRepository = resolve_artifact_repository(self.target_uri, **options)
@@ -101,9 +89,9 @@ class RunsArtifactRepository(IndirectArtifactRepository):
             raise InvalidParameterError(f"artifact_uri {redact_uri(artifact_uri)!r}: expected runs:/<run_id>/<path>")
         run_id = validate_run_id(match.group("run_id").lower())
         path = validate_artifact_path(unquote(match.group("path") or ""))
-        from ..registry import resolve_tracking_store
+        from ..plugins import resolve_tracking_store
 
-        tracking_uri = options.pop("tracking_uri", None) or _current_tracking_uri()
+        tracking_uri = options.pop("tracking_uri", None) or get_tracking_uri()
         store = resolve_tracking_store(tracking_uri, create=False)
         try:
             run = store.get_run(run_id)
@@ -147,9 +135,9 @@ class ModelsArtifactRepository(IndirectArtifactRepository):
             )
         name = validate_model_name(unquote(match.group("name")))
         ref = unquote(match.group("ref"))
-        from ..registry import resolve_registry_store
+        from ..plugins import resolve_registry_store
 
-        registry_uri = options.pop("registry_uri", None) or _current_registry_uri()
+        registry_uri = options.pop("registry_uri", None) or get_registry_uri()
         store = resolve_registry_store(registry_uri, create=False)
         try:
             if ref.isdigit():

@@ -20,6 +20,7 @@ import threading
 from typing import Callable, ClassVar, Iterator, Optional, TypeVar
 
 from ..entities import FileInfo
+from ..envvars import env_int
 from ..errors import InvalidParameterError, StorekitError
 from ..interfaces import ArtifactRepository, Capability
 from ..uri import local_path_from_uri
@@ -34,7 +35,7 @@ from .localfs import (
     temp_name,
     walk_local_dir,
 )
-from .transfer import DEFAULT_MAX_WORKERS, _env_int, run_parallel
+from .transfer import DEFAULT_MAX_WORKERS, run_parallel
 from .translate import translate_error
 
 __all__ = ["LocalArtifactRepository"]
@@ -71,7 +72,7 @@ class LocalArtifactRepository(ArtifactRepository):
             raise InvalidParameterError(f"artifact_uri: {exc}") from None
         self.root = os.path.abspath(os.fspath(path))
         default = min(DEFAULT_MAX_WORKERS, _LOCAL_WORKERS)
-        self.max_workers = max(1, max_workers or _env_int("STOREKIT_ARTIFACT_WORKERS", default))
+        self.max_workers = max(1, max_workers or env_int("STOREKIT_ARTIFACT_WORKERS", default, minimum=1))
 
     # ------------------------------------------------------------ plumbing
     def _real_root(self) -> str:

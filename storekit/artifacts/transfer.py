@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Optional, Sequence, TypeVar
 
+from ..envvars import env_float, env_int
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_WORKERS",
@@ -45,30 +47,6 @@ DEFAULT_MAX_WORKERS = 8
 PROGRESS_THRESHOLD = 64 * 1024 * 1024
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        from ..errors import InvalidParameterError
-
-        raise InvalidParameterError(f"{name}: must be an integer, got {value!r}") from None
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        from ..errors import InvalidParameterError
-
-        raise InvalidParameterError(f"{name}: must be a number, got {value!r}") from None
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently a transient failure is retried.
@@ -88,13 +66,13 @@ class RetryPolicy:
 
         An explicit ``attempts`` (a constructor option) wins over the environment.
         """
-        tries = attempts if attempts is not None else _env_int("STOREKIT_ARTIFACT_RETRIES", cls.attempts)
+        tries = attempts if attempts is not None else env_int("STOREKIT_ARTIFACT_RETRIES", cls.attempts, minimum=1)
         if tries < 1:
             from ..errors import InvalidParameterError
 
             raise InvalidParameterError(f"retries: must be at least 1 attempt, got {tries}")
-        delay = _env_float("STOREKIT_ARTIFACT_RETRY_DELAY", cls.base_delay)
-        return cls(attempts=tries, base_delay=max(0.0, delay))
+        delay = env_float("STOREKIT_ARTIFACT_RETRY_DELAY", cls.base_delay, minimum=0, unit="seconds")
+        return cls(attempts=tries, base_delay=delay)
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""

@@ -25,8 +25,8 @@ __all__ = ["check"]
 @handle_errors
 def check(ctx: click.Context, uri: Optional[str], repair: bool, as_json: bool) -> None:
     """Verify the integrity of the store at URI (default: the tracking URI)."""
+    from ..config import default_tracking_uri
     from ..integrity import check_store
-    from ..registry import default_tracking_uri
 
     obj = ctx.find_root().obj or {}
     target = uri or obj.get("tracking_uri") or default_tracking_uri()

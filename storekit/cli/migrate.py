@@ -84,7 +84,7 @@ def _require_apart(src: str, dst: str) -> None:
 
 def _storekit_source(src: str, registry_uri: Optional[str]) -> Any:
     from ..interfaces import Capability
-    from ..registry import resolve_registry_store, resolve_tracking_store
+    from ..plugins import resolve_registry_store, resolve_tracking_store
     from ..transfer.storekit_source import StorekitSource
 
     _require_existing(src, "SRC")
@@ -103,14 +103,14 @@ def _mlflow_source(src: str, registry_uri: Optional[str]) -> Any:
 
 def _destination_has_hook(dst: str) -> bool:
     from ..interfaces import Capability
-    from ..registry import load_implementation
+    from ..plugins import load_implementation
 
     return Capability.IMPORT in getattr(load_implementation("tracking", dst), "capabilities", frozenset())
 
 
 def _open_destination(dst: str, dst_registry_uri: Optional[str]) -> Any:
     from ..interfaces import Capability
-    from ..registry import resolve_registry_store, resolve_tracking_store
+    from ..plugins import resolve_registry_store, resolve_tracking_store
     from ..transfer.destination import destination_for
 
     tracking = resolve_tracking_store(dst)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import click
 
 if TYPE_CHECKING:  # pragma: no cover
-    from storekit.registry import ImplementationInfo, Interface
+    from storekit.plugins import ImplementationInfo, Interface
 
 __all__ = ["plugins"]
 
@@ -63,7 +63,7 @@ def plugins(ctx: click.Context, as_json: bool, load: bool, interface: Optional[s
     """List installed storage implementations per interface."""
     from storekit import __version__
     from storekit.interfaces import STOREKIT_API
-    from storekit.registry import INTERFACES, list_implementations
+    from storekit.plugins import INTERFACES, list_implementations
 
     from ._output import print_json
 

@@ -78,7 +78,7 @@ def bridge_uri(uri: str) -> str:
 
 def _check_schemes(config: UiConfig) -> None:
     """Refuse URIs no installed storekit implementation serves, before MLflow starts (seconds later)."""
-    from ..registry import load_implementation
+    from ..plugins import load_implementation
 
     load_implementation("tracking", config.tracking_uri)
     load_implementation("registry", config.registry_uri)
@@ -245,8 +245,8 @@ def ui(
         raise PluginLoadError(
             f"storekit ui: {' and '.join(missing)} not installed; install the extra with: {INSTALL_HINT}"
         )
+    from ..config import default_tracking_uri
     from ..ids import default_artifact_root
-    from ..registry import default_tracking_uri
 
     root = ctx.find_root().obj or {}
     tracking = uri or root.get("tracking_uri") or default_tracking_uri()

@@ -4,7 +4,7 @@ Each provider describes one aspect of where a run was started (the user,
 the entry-point script, the git checkout, the host, the Python
 interpreter).  They are registered as entry points of the group
 ``storekit.run_context_provider`` and applied by
-:func:`storekit.registry.collect_context_tags` in ascending ``priority``.
+:func:`storekit.plugins.collect_context_tags` in ascending ``priority``.
 
 :class:`BuiltinContextProvider` holds what the built-ins share: the
 contract declarations, a constructor that accepts (and ignores) an optional

@@ -7,6 +7,7 @@
 * :func:`sort_entities` - order entities by order keys with the pinned rules
 * :func:`order_values` / :func:`is_after` - keyset-pagination cursors in the same order
 * :func:`format_expr` - canonical filter text of a tree; :func:`like_match` - SQL LIKE in process
+* :mod:`storekit.search.inprocess` - filter, order and page entities held in process (one accessor protocol)
 """
 
 from __future__ import annotations

@@ -28,8 +28,9 @@ tested at).
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
+
+from ..envvars import env_int
 
 __all__ = ["SearchLimits", "current_limits"]
 
@@ -71,12 +72,8 @@ def current_limits() -> SearchLimits:
     """
     overrides: dict[str, int] = {}
     for name, variable in _ENV.items():
-        raw = os.environ.get(variable)
-        if raw:
-            try:
-                value = int(raw)
-            except ValueError:
-                continue
-            if value > 0:
-                overrides[name] = value
+        default = getattr(_DEFAULTS, name)
+        value = env_int(variable, default, minimum=1, fallback=True)
+        if value != default:
+            overrides[name] = value
     return dataclasses.replace(_DEFAULTS, **overrides) if overrides else _DEFAULTS

@@ -10,7 +10,7 @@ import threading
 from typing import Optional
 
 from ..interfaces import ArtifactRepository, RegistryStore, TrackingStore
-from ..registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from ..plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 from ..uri import append_path
 from .settings import ServerSettings
 

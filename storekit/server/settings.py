@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
 from ..errors import InvalidParameterError
-from ..registry import default_registry_uri, default_tracking_uri
+from ..config import default_registry_uri, default_tracking_uri
 from ..uri import get_scheme, path_to_file_uri
 
 __all__ = ["ServerSettings", "SETTINGS_ENV", "AUTH_MODES"]

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Optional
 
 from ..errors import NotFoundError, StorekitError
 from ..interfaces import ArtifactRepository
-from ..registry import resolve_artifact_repository
+from ..plugins import resolve_artifact_repository
 from ..uri import candidate_schemes
 
 __all__ = ["ArtifactFile", "copy_tree", "manifest", "manifest_digest"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storekit.errors import InvalidParameterError, ModelVersionNotFound, RunNotFound
-from storekit.registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 
 from .behaviour import write
 

@@ -29,7 +29,7 @@ from storekit.backends.sql.engine import to_sqlalchemy_url
 from storekit.cli import cli
 from storekit.errors import ForeignStoreError, StorekitError, StoreNotFoundError
 from storekit.integrity import check_store
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.databases import DatabaseFactory, server_uri
 
 #: Writes a small but complete MLflow store at each URI given: experiment, run, param, metric, model.

@@ -121,8 +121,7 @@ def test_fluent_search_runs_frames(tmp_path, monkeypatch) -> None:  # type: igno
 
         while fluent.active_run() is not None:
             fluent.end_run()
-        fluent._tracking_uri = fluent._registry_uri = fluent._experiment_id = None
-        fluent._client = None
+        fluent._reset()
 
 
 def test_metric_histories_long_table(any_client: TrackingClient) -> None:

@@ -42,8 +42,7 @@ def tracking(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     finally:
         while fluent.active_run() is not None:
             fluent.end_run()
-        fluent._tracking_uri = fluent._registry_uri = fluent._experiment_id = None
-        fluent._client = None
+        fluent._reset()
 
 
 def _monitor_threads() -> list[threading.Thread]:

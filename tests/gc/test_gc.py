@@ -190,7 +190,7 @@ def test_table_output_and_nothing_to_do(gc_uri: str, artifact_root: Path) -> Non
 def test_a_store_without_the_purge_hook_gets_a_clear_error() -> None:
     # the HTTP store (a client of an MLflow tracking server) does not declare PURGE; the check
     # comes before any request, so no server is needed to see the error
-    from storekit.registry import resolve_tracking_store
+    from storekit.plugins import resolve_tracking_store
 
     store = resolve_tracking_store("http://127.0.0.1:46035")
     with pytest.raises(UnsupportedOperationError, match="Capability.PURGE") as info:

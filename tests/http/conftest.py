@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +27,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         workdir = Path(os.environ.get("STOREKIT_TEST_MLFLOW_WORKDIR", "."))
         yield MlflowServer.attach(url, workdir)
         return
-    try:
-        server = MlflowServer.start(Path(tmp_path_factory.mktemp("mlflow-server")))
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    server = MlflowServer.start(Path(tmp_path_factory.mktemp("mlflow-server")))
     yield server
     server.stop()
 

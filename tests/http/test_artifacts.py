@@ -13,10 +13,10 @@ import pytest
 
 from storekit.client import TrackingClient
 from storekit.errors import ArtifactNotFound, BackendUnavailableError, InvalidParameterError
-from storekit.registry import resolve_artifact_repository
+from storekit.plugins import resolve_artifact_repository
 from storekit_http import HttpArtifactRepository
 from tests.artifacts.faults import HttpFaultProxy
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from storekit.errors import BackendUnavailableError
 from storekit_http import HttpRegistryStore, HttpTrackingStore
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 ADMIN = "admin"
 PASSWORD = "Adm1n-Long-Passw0rd-42"
@@ -22,18 +22,15 @@ WRONG = "Wr0ng-Passw0rd-Value-77"
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    try:
-        server = MlflowServer.start(
-            Path(tmp_path_factory.mktemp("mlflow-auth")),
-            app_name="basic-auth",
-            extra_env={
-                "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN,
-                "MLFLOW_AUTH_ADMIN_PASSWORD": PASSWORD,
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
-            },
-        )
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    server = MlflowServer.start(
+        Path(tmp_path_factory.mktemp("mlflow-auth")),
+        app_name="basic-auth",
+        extra_env={
+            "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": PASSWORD,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+        },
+    )
     yield server
     server.stop()
 

@@ -15,12 +15,12 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pytest
 
-from storekit.registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 from storekit.uri import append_path
 from storekit_conformance import ArtifactRepositorySuite, RegistryStoreSuite, TrackingStoreSuite
 from storekit_conformance.helpers import unique
 from tests.databases import DatabaseFactory, server_uri
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 from tests.storekit_server_process import StorekitServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from storekit.errors import AlreadyExistsError, InvalidParameterError, ModelNotFound, ModelVersionNotFound
-from storekit.registry import resolve_registry_store
+from storekit.plugins import resolve_registry_store
 from storekit_http import HttpRegistryStore, HttpTrackingStore
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from storekit.errors import AlreadyExistsError, BackendUnavailableError, Invalid
 from storekit.interfaces import UnsupportedOperationError
 from storekit_http import HttpSettings, HttpTrackingStore
 from storekit_http.settings import split_server_uri
-from tests.mlflow_http_server import free_port
+from tests.mlflow_server.processes import free_port
 
 PASSWORD = "s3cr3t-Pa55"
 TOKEN = "tok-abcdef-123"

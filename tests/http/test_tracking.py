@@ -17,10 +17,10 @@ from storekit.errors import (
     LoggedModelNotFound,
     RunNotFound,
 )
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from storekit_http import HttpTrackingStore
 from storekit_http.batching import RequestLimits, split_batch
-from tests.mlflow_http_server import MlflowServer
+from tests.mlflow_server.processes import MlflowServer
 
 
 def _name(prefix: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.migration.conftest import run_cli, tree_digest
 
 pytestmark = pytest.mark.slow  # builds its MLflow stores with MLflow itself (cached across sessions)

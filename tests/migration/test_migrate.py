@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.migration.conftest import REPO, run_cli, tree_digest
 from tests.migration.snapshots import storekit_snapshot
 

@@ -5,14 +5,13 @@ and PostgreSQL) starts ``python -m mlflow server`` with
 ``--backend-store-uri storekit:<store>``, ``--registry-store-uri
 storekit:<store>``, ``--artifacts-destination storekit:file:///<dir>`` and
 :data:`WORKERS` uvicorn workers, waits for ``/health`` and stops the whole
-process group afterwards.  ``mlflow_client_env`` points MLflow's client in this
-process at it through ``MLFLOW_TRACKING_URI``, the way a user would.
+process group afterwards (:meth:`tests.mlflow_server.processes.MlflowServer.on_storekit`).
+``mlflow_client_env`` points MLflow's client in this process at it through
+``MLFLOW_TRACKING_URI``, the way a user would.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import mlflow
@@ -20,52 +19,12 @@ import pytest
 
 import storekit_mlflow  # noqa: F401
 from tests.databases import DatabaseFactory, server_uri
-from tests.mlflow_server.processes import ServerProcess, free_port, python_command, server_env
+from tests.mlflow_server.processes import MlflowServer
 
 #: uvicorn workers of every server these tests start: several, so requests of one test
 #: land in different processes, each with its own store instance.
 WORKERS = 3
-#: Seconds uvicorn waits for a worker's health answer (importing MLflow is slow under load).
-HEALTH_TIMEOUT = 180
-
 BACKENDS = ["sqlite", "file", "postgresql"]
-
-
-@dataclass(frozen=True)
-class MlflowServer:
-    """A running ``mlflow server`` on a storekit store."""
-
-    url: str
-    store_uri: str  #: the native storekit URI of tracking and registry store
-    artifacts_dir: Path  #: the local directory behind --artifacts-destination
-    process: ServerProcess
-
-
-def start_mlflow_server(store_uri: str, artifacts_dir: Path, log_path: Path, workers: int = WORKERS) -> ServerProcess:
-    """Start ``mlflow server`` on ``storekit:<store_uri>`` with proxied artifacts in ``artifacts_dir``."""
-    port = free_port()
-    command = python_command(
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"storekit:{store_uri}",
-        "--registry-store-uri",
-        f"storekit:{store_uri}",
-        "--artifacts-destination",
-        f"storekit:{artifacts_dir.as_uri()}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--uvicorn-opts",
-        f"--timeout-worker-healthcheck {HEALTH_TIMEOUT}",
-    )
-    server = ServerProcess(command, f"http://127.0.0.1:{port}", log_path, env=server_env(), cwd=log_path.parent)
-    server.wait_healthy()
-    return server
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +53,11 @@ def mlflow_server(
         if backend not in database_factories:
             database_factories[backend] = DatabaseFactory(backend, server_uri(backend))
         store_uri = database_factories[backend].create()
-    artifacts_dir = root / "artifacts"
-    artifacts_dir.mkdir()
-    process = start_mlflow_server(store_uri, artifacts_dir, root / "server.log")
+    server = MlflowServer.on_storekit(store_uri, root, workers=WORKERS)
     try:
-        yield MlflowServer(process.url, store_uri, artifacts_dir, process)
+        yield server
     finally:
-        process.stop()
+        server.stop()
 
 
 @pytest.fixture

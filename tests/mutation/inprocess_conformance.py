@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
-from storekit.registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 from storekit_conformance import ArtifactRepositorySuite, RegistryStoreSuite, TrackingStoreSuite
 
 

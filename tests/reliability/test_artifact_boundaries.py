@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from storekit.artifacts.indirect import ModelsArtifactRepository
 from storekit.artifacts.local import LocalArtifactRepository
 from storekit.errors import InvalidParameterError
-from storekit.registry import resolve_registry_store
+from storekit.plugins import resolve_registry_store
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from storekit.integrity import check_store
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.reliability.workload import Workload, read_acks, start_worker, verify
 
 pytestmark = pytest.mark.timeout(600)

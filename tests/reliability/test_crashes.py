@@ -175,7 +175,7 @@ def test_check_command_on_sql_finds_inconsistencies(store_uri: str, backend: str
 
     from storekit.backends.sql.engine import Database
     from storekit.entities import Metric
-    from storekit.registry import resolve_registry_store, resolve_tracking_store
+    from storekit.plugins import resolve_registry_store, resolve_tracking_store
 
     store, registry = resolve_tracking_store(store_uri), resolve_registry_store(store_uri)
     run = store.create_run(store.create_experiment("e"))

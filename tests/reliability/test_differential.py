@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from storekit.entities import Metric, Param, RunStatus, RunTag, ViewType
 from storekit.errors import StorekitError
 from storekit.interfaces import TrackingStore
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from tests.reliability.conftest import HOSTILE_BACKENDS, SOAK
 
 EXAMPLES = int(os.environ.get("STOREKIT_DIFFERENTIAL_EXAMPLES") or (2_000 if SOAK else 40))

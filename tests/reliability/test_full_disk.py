@@ -19,7 +19,7 @@ import pytest
 from storekit.entities import Metric, Param, RunTag
 from storekit.errors import BackendUnavailableError, StorekitError
 from storekit.integrity import check_store
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 
 pytestmark = pytest.mark.timeout(300)
 

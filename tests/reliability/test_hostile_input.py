@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from storekit.entities import Metric, Param, RunTag, ViewType
 from storekit.errors import InvalidParameterError, NotFoundError, StorekitError
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from storekit.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 from tests.reliability.conftest import HOSTILE_BACKENDS, Sizes
 

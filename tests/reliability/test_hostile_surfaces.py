@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import storekit.paging as paging
 from storekit.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.reliability.conftest import HOSTILE_BACKENDS, Sizes
 
 pytestmark = pytest.mark.timeout(900)

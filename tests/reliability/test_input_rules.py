@@ -22,7 +22,7 @@ import pytest
 
 from storekit.entities import ExperimentTag, Metric, Param, RunTag
 from storekit.errors import AlreadyExistsError, InvalidParameterError
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from storekit.validation import validate_alias, validate_key, validate_model_id, validate_run_id
 from tests.reliability.conftest import HOSTILE_BACKENDS
 

@@ -27,7 +27,7 @@ import pytest
 import storekit.paging as paging
 from storekit.entities import Metric
 from storekit.errors import InvalidParameterError
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 from tests.reliability.conftest import HOSTILE_BACKENDS
 
 pytestmark = pytest.mark.timeout(600)

@@ -27,7 +27,7 @@ from storekit.cli import cli
 from storekit.entities import ExperimentTag, Metric, Param
 from storekit.errors import StorekitError
 from storekit.integrity import check_store
-from storekit.registry import resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_registry_store, resolve_tracking_store
 from tests.databases import server_uri
 
 pytestmark = pytest.mark.timeout(300)

@@ -28,7 +28,7 @@ import pytest
 
 from storekit.entities import Metric, Param
 from storekit.errors import BackendUnavailableError
-from storekit.registry import resolve_tracking_store
+from storekit.plugins import resolve_tracking_store
 
 pytestmark = pytest.mark.timeout(300)
 

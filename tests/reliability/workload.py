@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from storekit.entities import Metric, Param, RunTag
-from storekit.registry import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
+from storekit.plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 
 __all__ = ["AckLog", "Workload", "start_worker", "read_acks", "verify", "artifact_bytes"]
 

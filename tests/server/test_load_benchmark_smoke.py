@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import server_uri
-from tests.mlflow_http_server import free_port
+from tests.mlflow_server.processes import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 

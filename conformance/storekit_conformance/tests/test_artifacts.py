@@ -10,7 +10,7 @@ from storekit_conformance import ArtifactRepositorySuite
 
 
 class TestArtifactRepository(ArtifactRepositorySuite):
-    """Resolves repositories through ``storekit.registry.resolve_artifact_repository``."""
+    """Resolves repositories through ``storekit.plugins.resolve_artifact_repository``."""
 
     @pytest.fixture(scope="class")
     @classmethod

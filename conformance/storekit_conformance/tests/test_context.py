@@ -23,12 +23,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 class TestRunContextProvider(RunContextProviderSuite):
-    """Finds the provider among ``storekit.registry.get_context_providers()``."""
+    """Finds the provider among ``storekit.plugins.get_context_providers()``."""
 
     @pytest.fixture(scope="class")
     @classmethod
     def context_provider(cls, context_provider_name: str) -> Any:
-        from storekit.registry import get_context_providers
+        from storekit.plugins import get_context_providers
 
         eps = [ep for ep in importlib.metadata.entry_points(group=GROUP) if ep.name == context_provider_name]
         if not eps:
@@ -40,6 +40,6 @@ class TestRunContextProvider(RunContextProviderSuite):
                 return provider
         pytest.fail(
             f"provider {context_provider_name!r} ({eps[0].value}) is installed but "
-            "storekit.registry.get_context_providers() did not load it (see the warnings)",
+            "storekit.plugins.get_context_providers() did not load it (see the warnings)",
             pytrace=False,
         )

@@ -11,7 +11,7 @@ from storekit_conformance.cleanup import record_created, remove_created
 
 
 class TestRegistryStore(RegistryStoreSuite):
-    """Resolves the store through ``storekit.registry.resolve_registry_store``."""
+    """Resolves the store through ``storekit.plugins.resolve_registry_store``."""
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -11,7 +11,7 @@ from storekit_conformance.cleanup import record_created, remove_created
 
 
 class TestTrackingStore(TrackingStoreSuite):
-    """Resolves the store through ``storekit.registry.resolve_tracking_store``."""
+    """Resolves the store through ``storekit.plugins.resolve_tracking_store``."""
 
     @pytest.fixture(scope="class")
     @classmethod

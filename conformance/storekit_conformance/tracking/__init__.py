@@ -37,7 +37,7 @@ class TrackingStoreSuite(
 
     Optionally override ``tracking_uri`` (a fixture returning the store's URI)
     so that the multi-process checks can open the same store in other
-    processes through ``storekit.registry.resolve_tracking_store``.
+    processes through ``storekit.plugins.resolve_tracking_store``.
     """
 
     __test__ = False

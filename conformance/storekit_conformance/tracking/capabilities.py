@@ -65,7 +65,7 @@ class CapabilityChecks:
     def test_registry_from_tracking_uri(self, tracking_uri: Optional[str]) -> None:
         if not tracking_uri:
             pytest.skip("the suite subclass gives no tracking_uri fixture, so the registry cannot be resolved from it")
-        from storekit.registry import resolve_registry_store
+        from storekit.plugins import resolve_registry_store
 
         registry = resolve_registry_store(tracking_uri)
         try:

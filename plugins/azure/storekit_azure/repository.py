@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Iterable, Optional
 from urllib.parse import unquote, urlsplit
 
 from storekit.artifacts.fsspec_repository import FsspecArtifactRepository
+from storekit.envvars import env_int
 from storekit.errors import BackendUnavailableError, InvalidParameterError, StorekitError
 from storekit.interfaces import Capability
 from storekit.uri import redact_uri
@@ -171,8 +172,8 @@ class AzureArtifactRepository(FsspecArtifactRepository):
                 retry_total=1,
                 random_jitter_range=0.2,  # type: ignore[arg-type]
             ),
-            "connection_timeout": int(os.environ.get("STOREKIT_AZURE_CONNECT_TIMEOUT", "10")),
-            "read_timeout": int(os.environ.get("STOREKIT_AZURE_READ_TIMEOUT", "60")),
+            "connection_timeout": env_int("STOREKIT_AZURE_CONNECT_TIMEOUT", 10, minimum=0, unit="seconds"),
+            "read_timeout": env_int("STOREKIT_AZURE_READ_TIMEOUT", 60, minimum=0, unit="seconds"),
         }
 
     def _make_filesystem(self) -> Any:

@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Union
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from storekit.envvars import env_flag, env_float, env_int, env_text
 from storekit.errors import InvalidParameterError
 from storekit.uri import redact_uri
 
 __all__ = ["HttpSettings", "split_server_uri"]
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def _env(env: Mapping[str, str], name: str) -> Optional[str]:
@@ -44,18 +43,9 @@ def _env(env: Mapping[str, str], name: str) -> Optional[str]:
     return None
 
 
-def _number(env: Mapping[str, str], names: tuple[str, str], default: float, field_name: str) -> float:
-    for name in names:
-        raw = env.get(name)
-        if raw:
-            try:
-                value = float(raw)
-            except ValueError:
-                raise InvalidParameterError(f"{name}: {raw!r} is not a number") from None
-            if value < 0:
-                raise InvalidParameterError(f"{name}: must not be negative (got {raw})")
-            return value
-    return default
+def _chosen(env: Mapping[str, str], own: str, mlflow: str) -> str:
+    """The variable that counts: storekit's ``own`` when it is set, else MLflow's."""
+    return own if env_text(own, env) is not None else mlflow
 
 
 def split_server_uri(uri: str) -> tuple[str, Optional[str], Optional[str]]:
@@ -102,20 +92,21 @@ class HttpSettings:
     ) -> "HttpSettings":
         """Settings from the environment (``os.environ`` by default) and the URI's userinfo."""
         env = os.environ if env is None else env
-        insecure = (_env(env, "TRACKING_INSECURE_TLS") or "").strip().lower() in _TRUE
+        insecure = env_flag(_chosen(env, "STOREKIT_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_INSECURE_TLS"), env=env)
         server_cert = _env(env, "TRACKING_SERVER_CERT_PATH")
         if insecure and server_cert:
             raise InvalidParameterError("TRACKING_INSECURE_TLS and TRACKING_SERVER_CERT_PATH are both set: choose one")
         verify: Union[bool, str] = False if insecure else (server_cert or True)
-        retries = _number(env, ("STOREKIT_HTTP_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_MAX_RETRIES"), 5, "retries")
+        retries_name = _chosen(env, "STOREKIT_HTTP_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+        timeout_name = _chosen(env, "STOREKIT_HTTP_TIMEOUT", "MLFLOW_HTTP_REQUEST_TIMEOUT")
         return cls(
             username=uri_user or _env(env, "TRACKING_USERNAME"),
             password=uri_password if uri_password is not None else _env(env, "TRACKING_PASSWORD"),
             token=_env(env, "TRACKING_TOKEN"),
             verify=verify,
             client_cert=_env(env, "TRACKING_CLIENT_CERT_PATH"),
-            read_timeout=_number(env, ("STOREKIT_HTTP_TIMEOUT", "MLFLOW_HTTP_REQUEST_TIMEOUT"), 120.0, "timeout"),
-            max_retries=int(retries),
+            read_timeout=env_float(timeout_name, 120.0, minimum=0, unit="seconds", env=env),
+            max_retries=env_int(retries_name, 5, minimum=0, env=env),
         )
 
     def secrets(self) -> list[str]:

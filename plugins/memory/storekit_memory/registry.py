@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from storekit import rules
 from storekit.entities import ModelVersion, ModelVersionStage, PagedList, RegisteredModel
@@ -24,8 +24,8 @@ from storekit.rules import (
 )
 from storekit.search import MODEL_VERSION_SCHEMA, REGISTERED_MODEL_SCHEMA
 from storekit.search.ast import Identifier, Kind
+from storekit.search.inprocess import creation_bound, search_page
 
-from .paging import search_page
 from .state import parse_memory_uri, shared
 
 __all__ = ["MemoryRegistryStore"]
@@ -50,12 +50,14 @@ class _RegistryState:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs page tokens
 
 
-def _get_field(entity: object, ident: Identifier) -> object:
-    """Search getter shared by models and versions: tags, or an attribute (version numbers as int)."""
+def _field_accessor(ident: Identifier) -> Callable[[Any], object]:
+    """Search accessor shared by models and versions: tags, or an attribute (version numbers as int)."""
+    key = ident.key
     if ident.kind is Kind.TAG:
-        return entity.tags.get(ident.key)  # type: ignore[attr-defined]
-    value = getattr(entity, ident.key, None)
-    return int(value) if ident.key == "version" and value is not None else value
+        return lambda entity: entity.tags.get(key)
+    if key == "version":
+        return lambda entity: None if entity.version is None else int(entity.version)
+    return lambda entity: getattr(entity, key, None)
 
 
 class MemoryRegistryStore(RegistryStore):
@@ -170,14 +172,15 @@ class MemoryRegistryStore(RegistryStore):
             created = {r.model.name: r.created for r in self._state.models.values()}
             return search_page(
                 models,
-                REGISTERED_MODEL_SCHEMA,
-                _get_field,
-                lambda m: created[m.name],
-                self._state.clock,
-                filter_string,
-                order_by,
-                max_results,
-                page_token,
+                _field_accessor,
+                schema=REGISTERED_MODEL_SCHEMA,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+                query=["registered-models"],
+                bound=self._state.clock,
+                within_bound=creation_bound(lambda m: created[m.name]),
                 key=self._state.secret,
             )
 
@@ -274,14 +277,15 @@ class MemoryRegistryStore(RegistryStore):
             versions = [self._with_aliases(r, mv) for r in self._state.models.values() for mv in r.versions.values()]
             return search_page(
                 versions,
-                MODEL_VERSION_SCHEMA,
-                _get_field,
-                lambda mv: 0,
-                self._state.clock,
-                filter_string,
-                order_by,
-                max_results,
-                page_token,
+                _field_accessor,
+                schema=MODEL_VERSION_SCHEMA,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+                query=["model-versions"],
+                bound=self._state.clock,
+                within_bound=creation_bound(lambda mv: 0),
                 key=self._state.secret,
             )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from storekit import rules
 from storekit.entities import (
@@ -43,9 +43,9 @@ from storekit.rules import (
 )
 from storekit.search import EXPERIMENT_SCHEMA, RUN_SCHEMA
 from storekit.search.ast import Identifier, Kind
+from storekit.search.inprocess import creation_bound, offset_page, search_page
 from storekit.uri import append_path
 
-from .paging import offset_page, search_page
 from .state import parse_memory_uri, shared
 
 __all__ = ["MemoryTrackingStore"]
@@ -181,23 +181,27 @@ class MemoryTrackingStore(TrackingStore):
     ) -> PagedList[Experiment]:
         """Search experiments with the shared filter language."""
 
-        def get(exp: Experiment, ident: Identifier) -> object:
-            return exp.tags.get(ident.key) if ident.kind is Kind.TAG else getattr(exp, ident.key, None)
+        def accessor(ident: Identifier) -> Callable[[Experiment], object]:
+            key = ident.key
+            if ident.kind is Kind.TAG:
+                return lambda exp: exp.tags.get(key)
+            return lambda exp: getattr(exp, key, None)
 
         view = rules.parse_view_type(view_type)
         with self._lock:
             visible = [e for e in self._state.experiments.values() if view.admits(e.lifecycle_stage)]
+            created = self._state.experiment_created
             return search_page(
                 visible,
-                EXPERIMENT_SCHEMA,
-                get,
-                lambda e: self._state.experiment_created[e.experiment_id],
-                self._state.clock,
-                filter_string,
-                order_by,
-                max_results,
-                page_token,
-                int(view),
+                accessor,
+                schema=EXPERIMENT_SCHEMA,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+                query=["experiments", int(view)],
+                bound=self._state.clock,
+                within_bound=creation_bound(lambda e: created[e.experiment_id]),
                 key=self._state.secret,
             )
 
@@ -357,7 +361,7 @@ class MemoryTrackingStore(TrackingStore):
         validate_key(key, "metric key")
         with self._lock:
             points = sorted(self._run(run_id).metrics.get(key, ()), key=lambda m: (m.step, m.timestamp))
-        return offset_page(points, max_results, page_token, run_id, key, key=self._state.secret)
+        return offset_page(points, max_results, page_token, "metric-history", run_id, key, key=self._state.secret)
 
     def search_runs(
         self,
@@ -377,32 +381,36 @@ class MemoryTrackingStore(TrackingStore):
             deleted = LifecycleStage.DELETED in (record.info.lifecycle_stage, exp.lifecycle_stage)
             return LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE
 
-        def get(record: _RunRecord, ident: Identifier) -> object:
+        def accessor(ident: Identifier) -> Callable[[_RunRecord], object]:
+            key = ident.key
             if ident.kind is Kind.METRIC:
-                point = record.latest.get(ident.key)
-                return None if point is None else point.value
+
+                def metric(record: _RunRecord) -> object:
+                    point = record.latest.get(key)
+                    return None if point is None else point.value
+
+                return metric
             if ident.kind is Kind.PARAM:
-                return record.params.get(ident.key)
+                return lambda record: record.params.get(key)
             if ident.kind is Kind.TAG:
-                return record.tags.get(ident.key)
+                return lambda record: record.tags.get(key)
             if ident.kind is Kind.DATASET:
-                return ()  # capability DATASETS is not declared: no dataset inputs
-            return getattr(record.info, ident.key, None)
+                return lambda record: ()  # capability DATASETS is not declared: no dataset inputs
+            return lambda record: getattr(record.info, key, None)
 
         with self._lock:
             records = [r for r in self._state.runs.values() if r.info.experiment_id in wanted and view.admits(stage(r))]
             page = search_page(
                 records,
-                RUN_SCHEMA,
-                get,
-                lambda r: r.created,
-                self._state.clock,
-                filter_string,
-                order_by,
-                max_results,
-                page_token,
-                sorted(wanted),
-                int(view),
+                accessor,
+                schema=RUN_SCHEMA,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+                query=[sorted(wanted), int(view)],
+                bound=self._state.clock,
+                within_bound=creation_bound(lambda r: r.created),
                 key=self._state.secret,
             )
             return PagedList([r.to_run(self._experiment_deleted(r)) for r in page], page.token)

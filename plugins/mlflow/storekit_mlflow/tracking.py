@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import numbers
-import os
 from typing import Any, Optional, Sequence
 
 from mlflow.entities import LoggedModelStatus as MlLoggedModelStatus
@@ -33,6 +32,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
 from mlflow.utils.name_utils import _generate_random_name
 
 import storekit as sk
+from storekit.envvars import env_int
 from storekit.paging import decode_page_token, encode_page_token, query_fingerprint
 from storekit.validation import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, validate_max_results
 
@@ -72,13 +72,7 @@ _WALK_PAGE = 1000
 
 def exact_metrics_max_runs() -> int:
     """The page size up to which ``search_runs`` reads exact latest metric points (see :data:`EXACT_METRICS_MAX_RUNS`)."""
-    text = os.environ.get("STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS", "").strip()
-    try:
-        return max(0, int(text)) if text else EXACT_METRICS_MAX_RUNS
-    except ValueError:
-        raise sk.InvalidParameterError(
-            f"STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS: {text!r} is not a whole number"
-        ) from None
+    return max(0, env_int("STOREKIT_MLFLOW_EXACT_METRICS_MAX_RUNS", EXACT_METRICS_MAX_RUNS))
 
 
 def mlflow_history_order(metric: sk.Metric) -> tuple[int, int, int, float]:

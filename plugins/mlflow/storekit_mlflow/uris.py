@@ -25,7 +25,7 @@ import os
 from typing import Optional, overload
 
 from storekit import InvalidParameterError, UnknownSchemeError
-from storekit.registry import load_implementation
+from storekit.plugins import load_implementation
 from storekit.uri import get_scheme, redact_uri
 
 __all__ = [

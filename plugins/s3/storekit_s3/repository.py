@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Iterable, Optional
 from urllib.parse import urlsplit
 
 from storekit.artifacts.fsspec_repository import FsspecArtifactRepository
+from storekit.envvars import env_float
 from storekit.errors import BackendUnavailableError, InvalidParameterError, StorekitError
 from storekit.interfaces import Capability
 from storekit.uri import redact_uri
@@ -58,16 +59,6 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if parts.query or parts.fragment:
         raise InvalidParameterError(f"artifact_uri {redact_uri(uri)!r}: query strings and fragments are not supported")
     return parts.netloc, parts.path.strip("/")
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise InvalidParameterError(f"{name}: must be a number of seconds, got {value!r}") from None
 
 
 class S3ArtifactRepository(FsspecArtifactRepository):
@@ -115,8 +106,8 @@ class S3ArtifactRepository(FsspecArtifactRepository):
         if self.region_name:
             client_kwargs["region_name"] = self.region_name
         config_kwargs = {
-            "connect_timeout": _env_float("STOREKIT_S3_CONNECT_TIMEOUT", 5.0),
-            "read_timeout": _env_float("STOREKIT_S3_READ_TIMEOUT", 60.0),
+            "connect_timeout": env_float("STOREKIT_S3_CONNECT_TIMEOUT", 5.0, minimum=0, unit="seconds"),
+            "read_timeout": env_float("STOREKIT_S3_READ_TIMEOUT", 60.0, minimum=0, unit="seconds"),
             # storekit retries whole transfers; botocore retries each request once more
             "retries": {"max_attempts": 2, "mode": "standard"},
             "max_pool_connections": max(10, self.max_workers * 2),

@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
+from storekit.envvars import env_flag, env_float, parse_flag
 from storekit.errors import InvalidParameterError
 from storekit.uri import redact_uri
 
 __all__ = ["SftpSettings", "parse_sftp_uri"]
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,6 @@ class SftpSettings:
 def _env(name: str) -> Optional[str]:
     value = os.environ.get(name)
     return value if value else None
-
-
-def _flag(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in _TRUE
-    return bool(value)
 
 
 def _ssh_config(path: Optional[str], host: str) -> dict[str, object]:
@@ -130,13 +123,7 @@ def parse_sftp_uri(
         root = "/" + path.strip("/") if path.strip("/") else "/"
 
     if timeout is None:
-        env_timeout = _env("STOREKIT_SFTP_TIMEOUT")
-        try:
-            timeout = float(env_timeout) if env_timeout else 15.0
-        except ValueError:
-            raise InvalidParameterError(
-                f"STOREKIT_SFTP_TIMEOUT: must be a number of seconds, got {env_timeout!r}"
-            ) from None
+        timeout = env_float("STOREKIT_SFTP_TIMEOUT", 15.0, unit="seconds")
     if timeout <= 0:
         raise InvalidParameterError(f"timeout: must be more than 0 seconds, got {timeout}")
 
@@ -149,9 +136,9 @@ def parse_sftp_uri(
     if known is not None:
         known = os.path.expanduser(os.fspath(known))
     insecure = (
-        _flag(insecure_accept_host_key)
+        parse_flag(insecure_accept_host_key, "insecure_accept_host_key")
         if insecure_accept_host_key is not None
-        else _flag(os.environ.get("STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY", ""))
+        else env_flag("STOREKIT_SFTP_INSECURE_ACCEPT_HOST_KEY")
     )
     port = uri_port or int(str(cfg.get("port", 22)))
     return SftpSettings(

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Optional
 
+from ...envvars import env_flag
 from ...errors import StoreCorruptionError
 from .oserrors import translated
 
@@ -27,7 +28,7 @@ __all__ = ["write_json_atomic", "read_json", "read_json_or_none", "fsync_enabled
 
 def fsync_enabled() -> bool:
     """Whether ``STOREKIT_FILE_FSYNC`` asks for fsync after every write."""
-    return os.environ.get("STOREKIT_FILE_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag("STOREKIT_FILE_FSYNC")
 
 
 def dumps(obj: Any, indent: Optional[int] = None) -> str:

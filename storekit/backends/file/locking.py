@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+from ...envvars import env_float
 from ...errors import BackendUnavailableError
 from .oserrors import translated
 
@@ -30,10 +31,7 @@ __all__ = ["StoreLock"]
 
 
 def _timeout() -> float:
-    try:
-        return float(os.environ.get("STOREKIT_FILE_LOCK_TIMEOUT", "120"))
-    except ValueError:
-        return 120.0
+    return env_float("STOREKIT_FILE_LOCK_TIMEOUT", 120.0, minimum=0, unit="seconds", fallback=True)
 
 
 class StoreLock:

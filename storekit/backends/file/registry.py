@@ -44,13 +44,13 @@ from ...rules import (
     validate_tags,
     validate_version,
 )
+from ...search.inprocess import creation_bound, search_page
 from ...uri import redact_uri
 from .atomic import read_json, write_json_atomic
 from .importing import FileRegistryImportOps
 from .layout import open_root, safe_file_name
 from .locking import StoreLock
 from .oserrors import translated
-from .query import search_page, timestamp_bound
 from .secret import store_secret
 
 __all__ = ["FileRegistryStore"]
@@ -314,14 +314,15 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
         self._repair_renames()
         docs = self._all()
 
-        def get(doc: dict[str, Any], ident: Any) -> object:
+        def accessor(ident: Any) -> Callable[[dict[str, Any]], object]:
+            key = ident.key
             if ident.kind is Kind.TAG:
-                return doc["tags"].get(ident.key)
-            return doc.get(ident.key)
+                return lambda doc: doc["tags"].get(key)
+            return lambda doc: doc.get(key)
 
         page = search_page(
             docs,
-            get,
+            accessor,
             schema=REGISTERED_MODEL_SCHEMA,
             filter_string=filter_string,
             order_by=order_by,
@@ -330,7 +331,7 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
             key=self._token_key,
             query=["registered-models"],
             bound=now_ms(),
-            within_bound=timestamp_bound(lambda d: d["creation_timestamp"]),
+            within_bound=creation_bound(lambda d: d["creation_timestamp"]),
         )
         return PagedList([_model_entity(d) for d in page], page.token)
 
@@ -441,16 +442,17 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
             for number, v in doc["versions"].items()
         ]
 
-        def get(mv: ModelVersion, ident: Any) -> object:
+        def accessor(ident: Any) -> Callable[[ModelVersion], object]:
+            key = ident.key
             if ident.kind is Kind.TAG:
-                return mv.tags.get(ident.key)
-            if ident.key == "version":
-                return int(mv.version)
-            return getattr(mv, ident.key, None)
+                return lambda mv: mv.tags.get(key)
+            if key == "version":
+                return lambda mv: int(mv.version)
+            return lambda mv: getattr(mv, key, None)
 
         return search_page(
             versions,
-            get,
+            accessor,
             schema=MODEL_VERSION_SCHEMA,
             filter_string=filter_string,
             order_by=order_by,
@@ -459,7 +461,7 @@ class FileRegistryStore(FileRegistryImportOps, RegistryStore):
             key=self._token_key,
             query=["model-versions"],
             bound=now_ms(),
-            within_bound=timestamp_bound(lambda mv: mv.creation_timestamp),
+            within_bound=creation_bound(lambda mv: mv.creation_timestamp),
         )
 
     def transition_model_version_stage(

@@ -46,15 +46,14 @@ from ...histories import MetricHistories, validate_history_request
 from ...ids import default_artifact_root as configured_artifact_root
 from ...ids import new_run_id, now_ms
 from ...interfaces import DEFAULT_MAX_RESULTS, Capability, TrackingStore
-from ...paging import decode_page_token, encode_page_token, query_fingerprint, token_int
 from ...rules import (
     validate_experiment_id,
     validate_experiment_name,
     validate_key,
-    validate_max_results,
     validate_run_id,
     validate_tags,
 )
+from ...search.inprocess import ResultCache, creation_bound, int_bound, offset_page, search_page
 from ...uri import append_path, path_to_file_uri, redact_uri
 from ..opening import refuse_mlflow_artifact_root
 from .datasets import dataset_records
@@ -66,7 +65,6 @@ from .logged_models import to_entity as logged_model_entity
 from .metric_log import append_committed, encode_metrics, latest_points, read_points
 from .oserrors import translated
 from .purge import FilePurgeOps
-from .query import ResultCache, getter_from_accessor, int_bound, search_page, timestamp_bound
 from .run_index import ExperimentIndex, RunState
 from .secret import store_secret
 
@@ -205,16 +203,21 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
             ExperimentCatalog.to_entity(d) for d in self._experiments.all() if view.admits(d["lifecycle_stage"])
         ]
 
-        def get(exp: Experiment, ident: Any) -> object:
+        def accessor(ident: Any) -> Callable[[Experiment], object]:
+            key = ident.key
             if ident.kind is Kind.TAG:
-                return exp.tags.get(ident.key)
-            value = getattr(exp, ident.key, None)
-            return value.value if isinstance(value, LifecycleStage) else value
+                return lambda exp: exp.tags.get(key)
+
+            def attribute(exp: Experiment) -> object:
+                value = getattr(exp, key, None)
+                return value.value if isinstance(value, LifecycleStage) else value
+
+            return attribute
 
         bound = max((int(e.experiment_id) for e in experiments), default=0)
         return search_page(
             experiments,
-            get,
+            accessor,
             schema=EXPERIMENT_SCHEMA,
             filter_string=filter_string,
             order_by=order_by,
@@ -223,7 +226,7 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
             key=self._token_key,
             query=["experiments", int(view)],
             bound=bound,
-            within_bound=timestamp_bound(lambda e: int(e.experiment_id)),
+            within_bound=creation_bound(lambda e: int(e.experiment_id)),
         )
 
     def _update_experiment(self, experiment_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
@@ -545,19 +548,24 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
             if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
         ]
 
-        def get(doc: dict[str, Any], ident: Any) -> object:
+        def accessor(ident: Any) -> Callable[[dict[str, Any]], object]:
+            key = ident.key
             if ident.kind is Kind.METRIC:
-                point = (doc.get("metrics") or {}).get(ident.key)
-                return None if point is None else point[0]
+
+                def metric(doc: dict[str, Any]) -> object:
+                    point = (doc.get("metrics") or {}).get(key)
+                    return None if point is None else point[0]
+
+                return metric
             if ident.kind is Kind.PARAM:
-                return doc["params"].get(ident.key)
+                return lambda doc: doc["params"].get(key)
             if ident.kind is Kind.TAG:
-                return doc["tags"].get(ident.key)
-            return doc.get(ident.key)
+                return lambda doc: doc["tags"].get(key)
+            return lambda doc: doc.get(key)
 
         page = search_page(
             docs,
-            get,
+            accessor,
             schema=LOGGED_MODEL_SCHEMA,
             filter_string=filter_string,
             order_by=order_by,
@@ -566,7 +574,7 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
             key=self._token_key,
             query=["logged-models", ids],
             bound=now_ms(),
-            within_bound=timestamp_bound(lambda d: d["creation_timestamp"]),
+            within_bound=creation_bound(lambda d: d["creation_timestamp"]),
         )
         return PagedList([logged_model_entity(d) for d in page], page.token)
 
@@ -620,16 +628,7 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
         validate_key(key, "metric key")
         index, state = self._locate(run_id)  # refreshed: state.mo is the committed length
         points = sorted(self._key_points(index, state, key), key=_history_order)
-        if max_results is None and page_token is None:
-            return PagedList(points)
-        limit = validate_max_results(max_results)
-        fingerprint = query_fingerprint("metric-history", state.run_id, key, limit)
-        start = 0
-        if page_token:
-            start = token_int(decode_page_token(page_token, fingerprint, key=self._token_key).get("i"), "i")
-        end = start + limit
-        token = encode_page_token({"i": end}, fingerprint, key=self._token_key) if end < len(points) else None
-        return PagedList(points[start:end], token)
+        return offset_page(points, max_results, page_token, "metric-history", state.run_id, key, key=self._token_key)
 
     def get_metric_histories(self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None) -> MetricHistories:
         """Histories of many runs and keys, reading each run's history file once."""
@@ -683,10 +682,9 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
                 stack.enter_context(index.mutex)
                 index.refresh()
                 bound[index.dir.name] = index.next_seq - 1
-            accessor = _run_accessor(deleted_experiments)
             page = search_page(
                 _visible_states(indexes, view, deleted_experiments),  # only walked when not cached
-                getter_from_accessor(accessor),
+                _run_accessor(deleted_experiments),
                 schema=RUN_SCHEMA,
                 filter_string=filter_string,
                 order_by=order_by,
@@ -698,7 +696,6 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
                 within_bound=_within_run_bound,
                 cache=self._results,
                 version=(tuple((i.dir.name, i.log.version()) for i in indexes), tuple(sorted(deleted_experiments))),
-                accessor=accessor,
             )
             return PagedList([s.to_run(s.experiment_id in deleted_experiments) for s in page], page.token)
 

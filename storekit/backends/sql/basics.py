@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from ...envvars import env_float
+
 __all__ = [
     "HEAD_REVISION",
     "BASE_REVISION",
@@ -49,13 +51,7 @@ def statement_timeout(explicit: Any = None) -> Optional[float]:
     if explicit is not None:
         value = float(explicit)
     else:
-        raw = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
-        try:
-            value = float(raw) if raw else DEFAULT_STATEMENT_TIMEOUT
-        except ValueError:
-            value = DEFAULT_STATEMENT_TIMEOUT
-        if value < 0:
-            value = DEFAULT_STATEMENT_TIMEOUT
+        value = env_float(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT, minimum=0, unit="seconds", fallback=True)
     return value if value > 0 else None
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.pool import StaticPool
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIModule
 
+from ...envvars import env_float
 from ...errors import (
     AlreadyExistsError,
     BackendUnavailableError,

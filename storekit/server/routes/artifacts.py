@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from ...errors import ArtifactNotFound, InvalidParameterError
-from ...registry import resolve_artifact_repository
+from ...plugins import resolve_artifact_repository
 from ...validation import validate_artifact_path
 from ..context import ServerContext
 from ..errors import RequestError

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from storekit import InvalidParameterError, RunContextProvider, UnknownSchemeError, registry
+from storekit import InvalidParameterError, RunContextProvider, UnknownSchemeError, plugins
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plugins"
 FIXTURE_DISTS = ("acme", "broken", "future", "twin_a", "twin_b")
@@ -30,7 +30,7 @@ _ENV_VARS = ("STOREKIT_PLUGIN_PREFERENCE", "STOREKIT_DISABLE_PLUGINS", "STOREKIT
 _PRELUDE = '''
 import json, sys, warnings
 import storekit
-from storekit import registry
+from storekit import plugins
 
 def outcome(fn, *args, **kwargs):
     """What calling fn did: the value's class and construction, or the error."""
@@ -68,7 +68,7 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         import flit_core  # noqa: F401  (the fixtures' build backend; no build isolation)
     except ImportError:
-        pytest.fail("tests/test_registry.py needs flit_core installed (pip install flit_core)", pytrace=False)
+        pytest.fail("tests/test_plugins.py needs flit_core installed (pip install flit_core)", pytrace=False)
     root = tmp_path_factory.mktemp("plugin-env")
     venv = root / "venv"
     subprocess.run(
@@ -141,8 +141,8 @@ def test_good_plugin_resolves_lazily(plugin_python: Path) -> None:
         """
         results["before"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
         results["tracking"] = outcome(storekit.resolve_tracking_store, "acme://host/db", pool=3)
-        results["driver"] = outcome(registry.resolve_tracking_store, "acme+turbo://host/db")
-        results["factory"] = outcome(registry.resolve_tracking_store, "acmefactory://x")
+        results["driver"] = outcome(plugins.resolve_tracking_store, "acme+turbo://host/db")
+        results["factory"] = outcome(plugins.resolve_tracking_store, "acmefactory://x")
         results["artifacts"] = outcome(storekit.resolve_artifact_repository, "acme://bucket/root")
         results["after"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
     """,
@@ -165,7 +165,7 @@ def test_listing_without_load_imports_no_plugin(plugin_python: Path) -> None:
     r = probe(
         plugin_python,
         """
-        infos = registry.list_implementations()
+        infos = plugins.list_implementations()
         results["loaded"] = sorted(m for m in sys.modules if m.startswith("storekit_test"))
         results["acme"] = [i.status for i in infos if i.distribution == "storekit-test-acme"]
     """,
@@ -228,10 +228,10 @@ def test_two_third_party_distributions_conflict(plugin_python: Path) -> None:
 def test_preference_picks_one(plugin_python: Path) -> None:
     body = """
         results["env"] = outcome(storekit.resolve_tracking_store, "twin://x")
-        registry.prefer("twin", "storekit_test_twin_a", group="tracking")
+        plugins.prefer("twin", "storekit_test_twin_a", group="tracking")
         results["prefer"] = outcome(storekit.resolve_tracking_store, "twin://x")
-        registry.prefer("twin", None, group="tracking")
-        registry.prefer("twin", "storekit-test-acme")
+        plugins.prefer("twin", None, group="tracking")
+        plugins.prefer("twin", "storekit-test-acme")
         results["absent"] = outcome(storekit.resolve_tracking_store, "twin://x")
     """
     r = probe(plugin_python, body, STOREKIT_PLUGIN_PREFERENCE="other=x, twin=storekit-test-twin-b")
@@ -246,10 +246,10 @@ def test_builtin_wins_unless_overridden(plugin_python: Path) -> None:
     r = probe(
         plugin_python,
         """
-        infos = registry.list_implementations("tracking")
+        infos = plugins.list_implementations("tracking")
         results["status"] = [i.status for i in infos
                              if i.scheme == "file" and i.distribution == "storekit-test-twin-a"]
-        registry.prefer("file", "storekit-test-twin-a", group="tracking")
+        plugins.prefer("file", "storekit-test-twin-a", group="tracking")
         results["bare"] = outcome(storekit.resolve_tracking_store, "./some/dir")
         results["file"] = outcome(storekit.resolve_tracking_store, "file:///tmp/x")
     """,
@@ -306,9 +306,9 @@ def test_absent_builtin_plugin_message_has_the_pip_install_hint(monkeypatch: pyt
     project's test venv has every built-in plugin installed, so the table gets a
     scheme whose distribution surely does not exist.)
     """
-    monkeypatch.setitem(registry.INSTALL_HINTS, "gopher", ("gopher", "storekit-gopher-not-installed"))
+    monkeypatch.setitem(plugins.INSTALL_HINTS, "gopher", ("gopher", "storekit-gopher-not-installed"))
     with pytest.raises(UnknownSchemeError) as info:
-        registry.resolve_artifact_repository("gopher://user:hunter2@host/x")
+        plugins.resolve_artifact_repository("gopher://user:hunter2@host/x")
     message = str(info.value)
     assert "To use 'gopher', run: pip install 'storekit[gopher]'" in message
     assert "hunter2" not in message
@@ -344,16 +344,16 @@ def test_disabled_plugin_is_ignored_and_says_so(plugin_python: Path) -> None:
     ],
 )
 def test_install_hint_table(scheme: str, extra: str) -> None:
-    assert registry.install_hint(scheme) == f"pip install 'storekit[{extra}]'"
+    assert plugins.install_hint(scheme) == f"pip install 'storekit[{extra}]'"
 
 
 def test_no_install_hint_for_unknown_scheme() -> None:
-    assert registry.install_hint("gopher") is None
+    assert plugins.install_hint("gopher") is None
 
 
 def test_unknown_scheme_in_process_lists_builtins() -> None:
     with pytest.raises(UnknownSchemeError) as info:
-        registry.resolve_tracking_store("nosuch+drv://bob:s3cret@h/db")
+        plugins.resolve_tracking_store("nosuch+drv://bob:s3cret@h/db")
     message = str(info.value)
     assert "'nosuch+drv' or 'nosuch'" in message
     assert "sqlite" in message and "file" in message and "postgresql" in message
@@ -362,36 +362,18 @@ def test_unknown_scheme_in_process_lists_builtins() -> None:
 
 def test_empty_uri_is_invalid() -> None:
     with pytest.raises(InvalidParameterError, match="uri"):
-        registry.resolve_artifact_repository("")
+        plugins.resolve_artifact_repository("")
 
 
 def test_malformed_preference_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STOREKIT_PLUGIN_PREFERENCE", "sqlite")
     with pytest.raises(InvalidParameterError, match="STOREKIT_PLUGIN_PREFERENCE entry 'sqlite'"):
-        registry.resolve_tracking_store("sqlite:///x.db")
+        plugins.resolve_tracking_store("sqlite:///x.db")
 
 
 def test_prefer_rejects_unknown_interface() -> None:
     with pytest.raises(InvalidParameterError, match="interface 'trackin'"):
-        registry.prefer("x", "y", group="trackin")
-
-
-# --- default URIs --------------------------------------------------------------------------
-
-
-def test_default_uris(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in _ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    expected = "sqlite:///" + os.path.join(os.getcwd(), "storekit.db")
-    assert registry.default_tracking_uri() == expected
-    assert registry.default_registry_uri() == expected
-    assert registry.default_registry_uri("file:///t") == "file:///t"
-    monkeypatch.setenv("STOREKIT_TRACKING_URI", "postgresql://h/db")
-    assert registry.default_tracking_uri() == "postgresql://h/db"
-    assert registry.default_registry_uri() == "postgresql://h/db"
-    monkeypatch.setenv("STOREKIT_REGISTRY_URI", "mysql://h/reg")
-    assert registry.default_registry_uri("file:///t") == "mysql://h/reg"
+        plugins.prefer("x", "y", group="trackin")
 
 
 # --- run context providers --------------------------------------------------------------
@@ -403,12 +385,12 @@ def test_context_providers_from_entry_points(plugin_python: Path) -> None:
         """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            providers = registry.get_context_providers()
+            providers = plugins.get_context_providers()
             results["order"] = [type(p).__name__ for p in providers
                                 if type(p).__module__.startswith("storekit_test")]
-            results["tags"] = registry.collect_context_tags(providers)
+            results["tags"] = plugins.collect_context_tags(providers)
         results["warnings"] = [str(w.message) for w in caught
-                               if issubclass(w.category, registry.PluginWarning)]
+                               if issubclass(w.category, plugins.PluginWarning)]
     """,
     )
     assert r["order"] == ["EarlyContext", "RaisingContext", "AcmeContext"]
@@ -445,7 +427,7 @@ def test_collect_context_tags_order_and_failures() -> None:
     ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tags = registry.collect_context_tags(providers)
+        tags = plugins.collect_context_tags(providers)
     assert tags == {"a": "1", "b": "second"}
     assert [str(w.message) for w in caught if "no git here" in str(w.message)]
 
@@ -496,7 +478,7 @@ def test_cli_plugins_table(plugin_python: Path) -> None:
 def test_construction_failure_never_shows_the_plugins_view_of_the_secret() -> None:
     """A plugin whose constructor puts the password in its own message: the error is scrubbed and not chained."""
     from storekit.errors import PluginLoadError
-    from storekit.registry import INTERFACES, _Candidate, _construct
+    from storekit.plugins import INTERFACES, _Candidate, _construct
 
     def factory(uri: str) -> None:
         raise RuntimeError("auth failed for password hunter2/x (decoded from hunter2%2Fx) at " + uri)

@@ -78,7 +78,7 @@ def test_stores_resolve_and_the_broken_distributions_are_named(broken_python: Pa
         f"""
         import warnings
         warnings.simplefilter("always")
-        from storekit.registry import resolve_tracking_store, resolve_registry_store
+        from storekit.plugins import resolve_tracking_store, resolve_registry_store
         for uri in ("sqlite:///{tmp_path}/t.db", "{tmp_path}/file-store"):
             resolve_tracking_store(uri).close()
         resolve_registry_store("sqlite:///{tmp_path}/t.db").close()

@@ -1,4 +1,4 @@
-"""The plugin registry: entry points to implementations (contract section 1).
+"""Plugins: the entry points that map URI schemes to implementations (contract section 1; not the model registry).
 
 One registry serves the four entry-point groups.  Entry points are indexed
 lazily (on the first resolve, never at ``import storekit``) and cached per
@@ -29,6 +29,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
+from .config import default_registry_uri, default_tracking_uri
 from .errors import (
     IncompatiblePluginError,
     InvalidParameterError,
@@ -62,8 +63,6 @@ __all__ = [
     "INTERFACES",
     "ImplementationInfo",
     "PluginWarning",
-    "default_tracking_uri",
-    "default_registry_uri",
     "resolve_tracking_store",
     "resolve_registry_store",
     "resolve_artifact_repository",
@@ -109,8 +108,6 @@ INSTALL_HINTS: dict[str, tuple[str, str]] = {
 #: Environment variable with explicit ``scheme=distribution`` choices.
 PREFERENCE_ENV = "STOREKIT_PLUGIN_PREFERENCE"
 DISABLE_ENV = "STOREKIT_DISABLE_PLUGINS"
-_TRACKING_URI_ENV = "STOREKIT_TRACKING_URI"
-_REGISTRY_URI_ENV = "STOREKIT_REGISTRY_URI"
 
 
 class PluginWarning(UserWarning):
@@ -330,7 +327,7 @@ def _preference(group: str, scheme: str) -> Optional[tuple[str, str]]:
         explicit = dict(_PREFERENCES)
     for key in ((group, scheme), (None, scheme)):
         if key in explicit:
-            return explicit[key], "storekit.registry.prefer()"
+            return explicit[key], "storekit.plugins.prefer()"
     env = _env_preferences()
     for key in ((group, scheme), (None, scheme)):
         if key in env:
@@ -362,7 +359,7 @@ def _arbitrate(iface: Interface, scheme: str) -> tuple[Optional[_Candidate], Opt
     return None, (
         f"{iface.label} scheme {scheme!r} is claimed by {len(contenders)} distributions: {names}. "
         f"Choose one with {PREFERENCE_ENV}='{scheme}={contenders[0].distribution}' or "
-        f"storekit.registry.prefer({scheme!r}, {contenders[0].distribution!r})"
+        f"storekit.plugins.prefer({scheme!r}, {contenders[0].distribution!r})"
     )
 
 
@@ -525,22 +522,6 @@ def _resolve(key: str, uri: "Union[str, os.PathLike[str]]", kwargs: dict[str, An
     if not create and accepts_create(factory):
         kwargs = {**kwargs, "create": False}
     return _construct(iface, cand, factory, (text,), kwargs)
-
-
-def default_tracking_uri() -> str:
-    """``$STOREKIT_TRACKING_URI``, else the embedded SQLite store ``./storekit.db`` (absolute)."""
-    env = os.environ.get(_TRACKING_URI_ENV)
-    if env:
-        return env
-    return "sqlite:///" + os.path.join(os.getcwd(), "storekit.db")
-
-
-def default_registry_uri(tracking_uri: Optional[str] = None) -> str:
-    """``$STOREKIT_REGISTRY_URI``, else ``tracking_uri``, else :func:`default_tracking_uri`."""
-    env = os.environ.get(_REGISTRY_URI_ENV)
-    if env:
-        return env
-    return tracking_uri or default_tracking_uri()
 
 
 def resolve_tracking_store(
