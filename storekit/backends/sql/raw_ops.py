@@ -275,7 +275,8 @@ def metric_history(
     cur: sqlite3.Cursor, run_id: str, key: str, limit: Optional[int], page_token: Optional[str], token_key: bytes
 ) -> tuple[list[Metric], Optional[str]]:
     """One page of a metric's points by ``(step, timestamp)``, then logging order, and the next token."""
-    query = fingerprint("history", run_id, key)
+    paged = page_token or limit is not None
+    query = fingerprint("history", run_id, key) if paged else ""  # a whole history needs no token
     sql = (
         "SELECT m.id, m.key, m.value, m.kind, m.timestamp, m.step, m.model_id FROM metrics m "
         "WHERE m.run_row = (SELECT row_id FROM runs WHERE run_uuid = ?) AND m.key = ?"
