@@ -461,7 +461,7 @@ class TrackingClient:
         :class:`~storekit.histories.MetricHistories`.  One round trip per backend
         where it can (file: one read per run; SQL: one query per 1,000 runs).
         """
-        from .frames import check_output_format, histories_table, require
+        from .frames import arrow_histories_table, check_output_format, histories_table, require
 
         fmt = check_output_format(output_format)
         if fmt != "list":
@@ -469,6 +469,11 @@ class TrackingClient:
         self.flush()
         run_list = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         key_list = [keys] if isinstance(keys, str) else (None if keys is None else list(keys))
+        if fmt != "list":  # a store that reads straight into Arrow (SQLite with ADBC) skips the Python lists
+            fast = getattr(self.store, "metric_histories_arrow", None)
+            table = fast(run_list, key_list) if callable(fast) else None
+            if table is not None:
+                return arrow_histories_table(table, fmt)
         return histories_table(self.store.get_metric_histories(run_list, key_list), fmt)
 
     # --- datasets and logged models (capabilities DATASETS, LOGGED_MODELS) ------------

@@ -31,6 +31,7 @@ __all__ = [
     "run_columns",
     "table_from_columns",
     "histories_table",
+    "arrow_histories_table",
 ]
 
 #: ``output_format`` values: storekit's own objects, a pandas DataFrame, a pyarrow Table.
@@ -150,3 +151,19 @@ def histories_table(histories: MetricHistories, output_format: str) -> Union[Met
             "value": pa.array(cols["value"], type=pa.float64()),
         }
     )
+
+
+def arrow_histories_table(table: Any, output_format: str) -> Any:
+    """A bulk history already read as a ``pyarrow.Table``, as the table itself or a DataFrame.
+
+    The DataFrame has the columns and dtypes of :func:`histories_table`
+    (``run_id`` and ``key`` as ``object`` columns of Python strings).
+    """
+    fmt = check_output_format(output_format)
+    if fmt == "arrow":
+        return table
+    pd = require("pandas")
+    frame = table.to_pandas()
+    for name in ("run_id", "key"):
+        frame[name] = pd.Series(frame[name].to_numpy(dtype=object), dtype="object")
+    return frame

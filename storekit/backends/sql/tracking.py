@@ -35,6 +35,7 @@ from ...uri import append_path, redact_uri
 from ..opening import refuse_mlflow_artifact_root
 from . import schema as s
 from . import writes
+from .arrow_histories import sqlite_file, sqlite_histories_arrow
 from .experiments import ExperimentOps, is_experiment_key
 from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
@@ -391,6 +392,29 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
             out.timestamp.extend(stamps)
             out.value.extend(values)
         return out
+
+    def metric_histories_arrow(self, run_ids: Sequence[str], keys: Optional[Sequence[str]] = None) -> Optional[Any]:
+        """:meth:`get_metric_histories` as a ``pyarrow.Table``, read without a Python object per point.
+
+        Only for a SQLite file with ``adbc-driver-sqlite`` installed (see
+        :mod:`.arrow_histories`); None otherwise, and the caller reads through
+        :meth:`get_metric_histories`.  Same rows, order, types and errors.
+        """
+        path = sqlite_file(self._db.engine.url)
+        if path is None:
+            return None
+
+        def row_ids_of(chunk: list[str]) -> dict[str, int]:
+            def txn(conn: Connection) -> dict[str, int]:
+                found = dict(conn.execute(sa.select(_r.c.run_uuid, _r.c.row_id).where(_r.c.run_uuid.in_(chunk))).all())
+                missing = [run_id for run_id in chunk if run_id not in found]
+                if missing:
+                    raise RunNotFound(f"run {missing[0]!r} does not exist")
+                return found
+
+            return self._db.run(txn, write=False)
+
+        return sqlite_histories_arrow(path, run_ids, keys, row_ids_of)
 
     # --- search -------------------------------------------------------------
     def search_runs(
