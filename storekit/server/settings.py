@@ -13,8 +13,8 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
-from ..errors import InvalidParameterError
 from ..config import default_registry_uri, default_tracking_uri
+from ..errors import InvalidParameterError
 from ..uri import get_scheme, path_to_file_uri
 
 __all__ = ["ServerSettings", "SETTINGS_ENV", "AUTH_MODES"]

@@ -7,7 +7,6 @@ SQLAlchemy engine (:mod:`.engine`) live here, once.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 from ...envvars import env_float

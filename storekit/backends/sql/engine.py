@@ -34,7 +34,6 @@ from sqlalchemy.pool import StaticPool
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIModule
 
-from ...envvars import env_float
 from ...errors import (
     AlreadyExistsError,
     BackendUnavailableError,
