@@ -116,6 +116,26 @@ def test_param_conflict_with_stored_value_surfaces_on_flush(store: TrackingStore
     assert [m.value for m in store.get_metric_history(run_id, "loss")] == [1.5]  # not lost with the param
 
 
+def test_failed_batch_is_retried_split_so_only_the_offending_param_is_refused(store: TrackingStore) -> None:
+    """One stored-value conflict in a mixed batch: the batch is retried by kind and params one by
+    one, so every other item is stored and only the conflicting param is refused."""
+    run_id = _new_run(store)
+    store.log_batch(run_id, params=[Param("p2", "old")])
+    recording = RecordingStore(store)
+    logger = AsyncBatchingLogger(recording, linger=5.0)  # type: ignore[arg-type]
+    for i in range(4):
+        logger.log_param(run_id, f"p{i}", "new")
+    logger.log_metric(run_id, "m", 1.0, step=0)
+    logger.set_tag(run_id, "t", "x")
+    with pytest.raises(InvalidParameterError, match="'p2'"):
+        logger.close()
+    run = store.get_run(run_id)
+    assert run.data.params == {"p0": "new", "p1": "new", "p2": "old", "p3": "new"}
+    assert run.data.metrics == {"m": 1.0} and run.data.tags["t"] == "x"
+    assert recording.calls[0] == (1, 4, 1)  # first the whole batch, refused
+    assert sorted(recording.calls[1:]) == sorted([(1, 0, 0), (0, 0, 1)] + [(0, 1, 0)] * 4)
+
+
 def test_param_conflict_within_one_batch_keeps_the_first_value(store: TrackingStore) -> None:
     run_id = _new_run(store)
     logger = AsyncBatchingLogger(store, linger=5.0)

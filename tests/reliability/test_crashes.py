@@ -196,3 +196,47 @@ def test_check_command_on_sql_finds_inconsistencies(store_uri: str, backend: str
     bad = runner.invoke(cli, ["check", store_uri])
     assert bad.exit_code == 1, bad.output
     assert "not a logged point" in bad.output and "version counter" in bad.output
+
+
+def test_check_repairs_an_interrupted_model_rename(tmp_path: Path) -> None:
+    """A model directory whose document already names the new model (a rename interrupted
+    between writing the document and moving the directory): warned, moved by --repair; when
+    the new name's directory exists too it is an error that --repair leaves alone (exit 1)."""
+    import json
+
+    from storekit.backends.file import FileRegistryStore
+
+    root = tmp_path / "store"
+    registry = FileRegistryStore(root)
+    registry.create_registered_model("old")
+    registry.create_model_version("old", "s3://b/x")
+    registry.create_registered_model("taken")
+    registry.close()
+    models = root / "models"
+    (old_dir,) = [d for d in models.iterdir() if d.is_dir() and not d.name.startswith(".") and "old" in d.name]
+    doc = json.loads((old_dir / "model.json").read_text())
+    doc["name"] = "new"
+    (old_dir / "model.json").write_text(json.dumps(doc))
+
+    runner = CliRunner()
+    seen = runner.invoke(cli, ["check", str(root)])
+    assert seen.exit_code == 0, seen.output
+    assert "interrupted rename" in seen.output
+    repaired = runner.invoke(cli, ["check", str(root), "--repair", "--json"])
+    assert repaired.exit_code == 0, repaired.output
+    assert json.loads(repaired.output)["findings"][0]["repaired"] is True
+    assert check_store(root).findings == []
+    reopened = FileRegistryStore(root)
+    assert reopened.get_registered_model("new").name == "new"
+    assert reopened.get_model_version("new", "1").source == "s3://b/x"
+    reopened.close()
+
+    (taken_dir,) = [d for d in models.iterdir() if d.is_dir() and "taken" in d.name]
+    clash = json.loads((taken_dir / "model.json").read_text())
+    clash["name"] = "new"  # its rename target is occupied
+    (taken_dir / "model.json").write_text(json.dumps(clash))
+    refused = runner.invoke(cli, ["check", str(root), "--repair", "--json"])
+    assert refused.exit_code == 1, refused.output
+    (finding,) = json.loads(refused.output)["findings"]
+    assert finding["severity"] == ERROR and finding["repaired"] is False
+    assert taken_dir.is_dir()  # nothing moved onto the existing model

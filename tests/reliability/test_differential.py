@@ -315,7 +315,10 @@ def test_every_backend_answers_the_same(
         s.experiment_id = s.store.create_experiment(name)
         s.runs = []
     workload = [("create", start, run_name) for start, run_name in first_runs] + list(ops)
-    workload.append(("search", None, None, 1000, ViewType.ALL))  # the final state, whatever came before
+    # the final state, whatever came before: every comparison, and its negation, on every run
+    workload.append(("search", None, None, 1000, ViewType.ALL))
+    workload += [("search", c, None, 1000, ViewType.ALL) for c in COMPARISONS]
+    workload += [("search", f"NOT ({c})", None, 1000, ViewType.ALL) for c in COMPARISONS]
     for step, op in enumerate(workload):
         answers = {s.name: s.outcome(op) for s in stores}
         reference = answers[stores[0].name]
