@@ -23,6 +23,7 @@ a group of runs still commits as a whole.
 
 from __future__ import annotations
 
+import math
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterator, Sequence, overload
@@ -143,9 +144,15 @@ class MetricRowWriter:
         """One multi-row INSERT; literal text when nothing needs quoting, else the driver's escaping.
 
         Keys are validated to ``[\\w.\\- /:]`` (no quote or backslash) and
-        encoded values are finite floats, whose ``repr`` is an exact literal.
+        finite floats have a ``repr`` that is an exact literal.
         """
-        if {*map(itemgetter(6), rows)} == {None} and {*map(type, map(itemgetter(2), rows))} == {float}:
+        plain = (
+            {*map(itemgetter(6), rows)} == {None}
+            and {*map(type, map(itemgetter(2), rows))} == {float}
+            and math.isfinite(sum(map(itemgetter(2), rows)))
+            and not any("'" in k or "\\" in k for k in {*map(itemgetter(1), rows)})  # validated; made sure
+        )
+        if plain:
             values = ",".join(["(%d,'%s',%r,%d,%d,%d,NULL)" % row[:6] for row in rows])
             self.cur.execute(f"INSERT INTO metrics ({self._columns}) VALUES {values}")
         else:
