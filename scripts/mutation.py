@@ -36,7 +36,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".mutation"
+WORK = Path(os.environ.get("STOREKIT_MUTATION_WORK", ROOT / ".mutation"))  # scratch directories
 FLOORS = ROOT / "scripts" / "mutation-floors.toml"
 # mutmut exit codes (its stats module): what counts as a killed mutant
 KILLED_CODES = {1, 3, 36, 24, -24, 152, 255, 37, -11, -9}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def _run(args: list[str], out: Path) -> tuple[int, dict, str]:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "mutation.py"), "--json", str(out), *args],
         cwd=ROOT,
+        env={**os.environ, "STOREKIT_MUTATION_WORK": str(out.parent / "work")},  # leave .mutation/ alone
         capture_output=True,
         text=True,
         timeout=900,
