@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from storekit.artifacts.localfs import download_destination, refuse_links_below, require_local_file
+from storekit.artifacts.localfs import (
+    TEMP_MARKER,
+    download_destination,
+    is_temp_name,
+    refuse_links_below,
+    require_local_file,
+    temp_name,
+)
 from storekit.errors import InvalidParameterError
 
 
@@ -67,3 +74,25 @@ def test_the_destination_itself_may_be_a_link(tmp_path: Path) -> None:
     refuse_links_below(str(link), [str(link / "sub" / "x.bin")])
     refuse_links_below(str(link) + os.sep, [str(link / "sub" / "x.bin")])
     refuse_links_below(str(tmp_path / "elsewhere"), [str(link / "sub" / "x.bin")])  # not below: not walked
+
+
+def test_links_deeper_than_an_already_checked_directory_are_found(tmp_path: Path) -> None:
+    dst = tmp_path / "dst"
+    (dst / "a").mkdir(parents=True)
+    (dst / "a" / "link").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(InvalidParameterError) as info:
+        refuse_links_below(str(dst), [str(dst / "a" / "x.bin"), str(dst / "a" / "link" / "y.bin")])
+    assert str(info.value) == (
+        f"dst_path: {str(dst / 'a' / 'link')!r} is a symbolic link; downloads never write through links "
+        "below their destination (remove it or choose another destination)"
+    )
+
+
+def test_temporary_names_are_hidden_and_marked() -> None:
+    name = temp_name("model.pkl")
+    assert name.startswith(".model.pkl" + TEMP_MARKER) and len(name) == len(".model.pkl" + TEMP_MARKER) + 12
+    assert name != temp_name("model.pkl")
+    assert is_temp_name(name)
+    assert not is_temp_name("model.pkl")
+    assert not is_temp_name(".hidden")  # hidden, but not ours
+    assert not is_temp_name("x" + TEMP_MARKER + "abc")  # marked, but not hidden
