@@ -10,10 +10,11 @@ killed mutants (a failing test, a timeout or a crash) over all mutants
 (a mutant no selected test reaches counts as a survivor).
 
     scripts/mutation.sh                     every module
-    scripts/mutation.sh paging uri.py       the named modules (by name or by a source file's path)
+    scripts/mutation.sh paging storekit/uri.py  the named modules (by name or by a source file's path)
     scripts/mutation.sh --changed [BASE]    the modules whose files differ from BASE (default: origin/main, else main)
     scripts/mutation.sh --check             also fail when a score is below its floor (scripts/mutation-floors.toml)
     scripts/mutation.sh --survivors         also print the diff of every surviving mutant
+    scripts/mutation.sh --last              report the last run of each module without running
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".mutation"
+WORK = Path(os.environ.get("STOREKIT_MUTATION_WORK", ROOT / ".mutation"))  # scratch directories
 FLOORS = ROOT / "scripts" / "mutation-floors.toml"
 # mutmut exit codes (its stats module): what counts as a killed mutant
 KILLED_CODES = {1, 3, 36, 24, -24, 152, 255, 37, -11, -9}

@@ -220,6 +220,7 @@ def test_the_token_and_digest_encodings_are_exact() -> None:
     digest = hmac.new(b"k", body.encode() + b"|q", hashlib.sha256).hexdigest()[:32]
     assert raw == json.dumps({"p": body, "d": digest}, separators=(",", ":"))
     assert query_fingerprint("f", [1]) == hashlib.sha256(b'["f",[1]]').hexdigest()[:16]
+    assert query_fingerprint({"a": 1}) == hashlib.sha256(b'[{"a":1}]').hexdigest()[:16]
 
 
 def test_the_default_query_is_the_empty_one() -> None:

@@ -305,7 +305,9 @@ def test_batch_items_are_validated_metrics_and_tags_included() -> None:
 
 
 def test_run_update_names_the_end_time_field() -> None:
-    assert "end_time" in _message(rules.validate_run_update, end_time="soon")
+    assert (
+        _message(rules.validate_run_update, end_time="soon") == "end_time: expected an integer (milliseconds), got str"
+    )
 
 
 def test_experiment_tags_check_key_and_value_as_experiment_tags() -> None:

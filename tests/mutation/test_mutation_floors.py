@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,12 +27,17 @@ _spec.loader.exec_module(mutation)
 #: The fixed sample CI runs when the change touches none of the modules: small and fast (about 70
 #: mutants, a minute or two on two loaded cores), and on the path of every artifact error a user sees.
 SAMPLE = ["error_redaction"]
+#: The modules whose run fits CI's budget beside the whole suite (a few minutes each on two cores);
+#: a change to another module is checked with `scripts/mutation.sh --changed --check` before merging.
+CI_MODULES = ["error_redaction", "paging"]
+FINGERPRINT_TEST = "test_query_fingerprint_is_short_stable_and_order_insensitive_for_mappings"
 
 
 def _run(args: list[str], out: Path) -> tuple[int, dict, str]:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "mutation.py"), "--json", str(out), *args],
         cwd=ROOT,
+        env={**os.environ, "STOREKIT_MUTATION_WORK": str(out.parent / "work")},  # leave .mutation/ alone
         capture_output=True,
         text=True,
         timeout=900,
@@ -40,17 +46,19 @@ def _run(args: list[str], out: Path) -> tuple[int, dict, str]:
     return proc.returncode, scores, proc.stdout + proc.stderr
 
 
-def test_every_module_has_a_floor_and_existing_paths() -> None:
+def test_floors_name_modules_and_paths_exist() -> None:
     modules = mutation.load_modules()
     floors = mutation.load_floors()
-    assert set(floors) == set(modules), "every mutation-tested module needs exactly one floor"
+    assert set(floors) <= set(modules), "a floor names no module"
+    assert set(SAMPLE) | set(CI_MODULES) <= set(floors), "what CI runs must have a floor"
+    for name, floor in floors.items():
+        assert 0 < floor <= 100, name
     for module in modules.values():
         for path in module.paths:
             assert (ROOT / path).exists(), f"{module.name}: {path} does not exist"
         for test in module.tests:
             if not test.startswith("-") and "/" in test:
                 assert (ROOT / test.split("::")[0]).exists(), f"{module.name}: {test} does not exist"
-        assert 0 < floors[module.name] <= 100
 
 
 def test_source_paths_map_to_their_module() -> None:
@@ -64,23 +72,25 @@ def test_source_paths_map_to_their_module() -> None:
 
 @pytest.mark.mutation
 def test_floor_check_fails_when_the_tests_do_not_reach_a_module(tmp_path: Path) -> None:
-    """The guard can fail: paging guarded only by the URI tests kills nothing and is refused."""
-    code, scores, output = _run(["--check", "--tests", "tests/test_uri.py", "paging"], tmp_path / "scores.json")
+    """The guard can fail: paging guarded only by its fingerprint tests leaves most mutants alive and is refused."""
+    code, scores, output = _run(
+        ["--check", "paging", "--tests", f"tests/test_paging.py::{FINGERPRINT_TEST}"], tmp_path / "scores.json"
+    )
     assert code == 1, output
-    assert scores["paging"]["killed"] == 0 and scores["paging"]["total"] > 20, scores
+    assert scores["paging"]["total"] > 100 and scores["paging"]["percent"] < 50, scores
     assert "below its floor" in output
 
 
 @pytest.mark.mutation
 def test_mutation_scores_hold_their_floors(tmp_path: Path) -> None:
-    """The modules a change touches (against origin/main), else the fixed sample, score at least their floors."""
+    """The CI modules a change touches (against origin/main), else the fixed sample, score at least their floors."""
     modules = mutation.load_modules()
     changed: list[str] = []
     try:
         changed = mutation.changed_modules(modules, "origin/main")
     except SystemExit:  # no origin/main here: the fixed sample
         pass
-    selected = changed or SAMPLE
+    selected = [m for m in changed if m in CI_MODULES] or SAMPLE
     code, scores, output = _run(["--check", *selected], tmp_path / "scores.json")
     assert set(scores) == set(selected), output
     floors = mutation.load_floors()
