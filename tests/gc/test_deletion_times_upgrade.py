@@ -13,6 +13,7 @@ from storekit.backends.file.run_index import ExperimentIndex
 from storekit.backends.sql import SqlTrackingStore
 from storekit.backends.sql.engine import Database
 from storekit.backends.sql.migrate import current_revision, upgrade
+from storekit.backends.sql.schema import HEAD_REVISION
 from storekit.cli import cli
 from storekit.client import TrackingClient
 from storekit.errors import ExperimentNotFound, RunNotFound
@@ -49,7 +50,7 @@ def test_sql_rows_deleted_before_0007_have_no_time_and_are_purged(
         )
     result = CliRunner().invoke(cli, ["db", "upgrade", uri])
     assert result.exit_code == 0, result.output
-    assert current_revision(db) == "0007"
+    assert current_revision(db) == HEAD_REVISION
     db.dispose()
     store = SqlTrackingStore(uri, default_artifact_root=artifact_root.as_uri(), create=False)
     try:
