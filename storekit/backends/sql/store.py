@@ -73,7 +73,9 @@ class SqlTrackingStore(TrackingStore):
         self._sa: Optional[SqlAlchemyTrackingStore] = None
         self._sa_lock = threading.Lock()
         self._raw: Optional[RawSqlite] = None
-        self._token_key = b""
+        # ``_token_key`` (the page-token secret) is set here only on the raw path; on every
+        # other database it is the SQLAlchemy store's, reached through ``__getattr__``.
+        self._token_key: bytes
         refuse_mlflow_artifact_root(_artifact_root_of(default_artifact_root))
         opened = open_current(uri, engine_options)
         if opened is None:
