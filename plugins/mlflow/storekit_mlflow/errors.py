@@ -18,6 +18,8 @@ storekit error                         MLflow error code
 ``BackendUnavailableError``            ``TEMPORARILY_UNAVAILABLE``
 ``SchemaOutOfDateError``               ``INVALID_STATE``
 ``ForeignStoreError``                  ``INVALID_STATE``
+``AuthenticationError``                ``UNAUTHENTICATED``
+``PermissionDeniedError``              ``PERMISSION_DENIED``
 ``MissingExtraError``                  ``INTERNAL_ERROR`` (the server lacks an optional library)
 ``PluginLoadError``, other errors      ``INTERNAL_ERROR``
 =====================================  ==========================
@@ -46,6 +48,7 @@ from storekit import (
     UnknownSchemeError,
     UnsupportedOperationError,
 )
+from storekit.errors import AuthenticationError, PermissionDeniedError
 
 __all__ = [
     "ERROR_CODES",
@@ -66,6 +69,8 @@ ERROR_CODES: tuple[tuple[type[StorekitError], str], ...] = (
     (BackendUnavailableError, "TEMPORARILY_UNAVAILABLE"),
     (SchemaOutOfDateError, "INVALID_STATE"),
     (ForeignStoreError, "INVALID_STATE"),
+    (AuthenticationError, "UNAUTHENTICATED"),
+    (PermissionDeniedError, "PERMISSION_DENIED"),
     (MissingExtraError, "INTERNAL_ERROR"),
     (PluginLoadError, "INTERNAL_ERROR"),
 )
