@@ -47,7 +47,7 @@ from .interfaces import (
 from .uri import candidate_schemes, redact_text, redact_uri, uri_secrets
 
 if TYPE_CHECKING:  # pragma: no cover
-    from importlib.metadata import EntryPoint
+    from .entry_points import EntryPointRef
 
 __all__ = [
     "TRACKING_STORE_GROUP",
@@ -163,7 +163,7 @@ class _Candidate:
     distribution: str
     version: str
     builtin: bool
-    entry_point: "EntryPoint" = field(compare=False, repr=False)
+    entry_point: "EntryPointRef" = field(compare=False, repr=False)
 
     def describe(self) -> str:
         return f"'{self.scheme} = {self.value}' of distribution {self.distribution} {self.version}"
@@ -199,47 +199,31 @@ def disabled_distributions() -> frozenset[str]:
     return frozenset(names)
 
 
-def _distribution_label(dist: Any) -> str:
-    """How to name a distribution whose metadata may be unreadable: its metadata directory."""
-    path = getattr(dist, "_path", None)
-    return os.fspath(path.name if hasattr(path, "name") else path) if path is not None else repr(dist)
-
-
-def _readable_entry_points(group: str) -> list[tuple[str, str, "EntryPoint"]]:
+def _readable_entry_points(group: str) -> list[tuple[str, str, "EntryPointRef"]]:
     """``(distribution, version, entry point)`` of ``group`` in every installed distribution.
 
-    A distribution whose metadata cannot be read (a malformed
-    ``entry_points.txt``, non-UTF-8 metadata) is skipped with a
-    :class:`PluginWarning` naming it, so one broken package cannot break
-    every store.  As in :func:`importlib.metadata.entry_points`, the first
-    distribution of a name on ``sys.path`` wins.
+    Read by :mod:`storekit.entry_points` (each ``entry_points.txt`` directly,
+    no ``importlib.metadata`` distribution objects).  A distribution whose
+    metadata cannot be read (a malformed ``entry_points.txt``, non-UTF-8
+    metadata) is skipped with a :class:`PluginWarning` naming it, so one
+    broken package cannot break every store.  As in
+    :func:`importlib.metadata.entry_points`, the first distribution of a
+    name on ``sys.path`` wins.
     """
-    from importlib.metadata import distributions
+    from .entry_points import MetadataError, scan
 
-    found: list[tuple[str, str, "EntryPoint"]] = []
-    names: set[str] = set()
-    for dist in distributions():
-        try:
-            # the name from the directory, as importlib.metadata dedupes: no metadata file read
-            key = _normalize(getattr(dist, "_normalized_name", None) or dist.metadata["Name"] or "")
-            if key in names:
-                continue
-            names.add(key)
-            selected = [ep for ep in dist.entry_points if ep.group == group]
-            if not selected:
-                continue
-            name = dist.metadata["Name"] or _distribution_label(dist)
-            version = dist.version or "?"
-        except Exception as exc:
+    found: list[tuple[str, str, "EntryPointRef"]] = []
+    for label, item in scan(group):
+        if isinstance(item, MetadataError):
             warnings.warn(
                 PluginWarning(
-                    f"skipped installed distribution {_distribution_label(dist)}: its metadata cannot be "
-                    f"read ({type(exc).__name__}: {exc}); its entry points are ignored"
+                    f"skipped installed distribution {label}: its metadata cannot be "
+                    f"read ({item}); its entry points are ignored"
                 ),
                 stacklevel=4,
             )
             continue
-        found.extend((name, version, ep) for ep in selected)
+        found.extend((item.distribution, item.version, ep) for ep in item.entry_points)
     return found
 
 
@@ -281,8 +265,11 @@ def refresh() -> None:
     """Forget the indexed entry points, e.g. after installing a plugin at run time."""
     import importlib
 
+    from .entry_points import clear_cache
+
     with _LOCK:
         _INDEX.clear()
+        clear_cache()
     importlib.invalidate_caches()
 
 
