@@ -163,7 +163,8 @@ metrics = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("model_id", Str(64), nullable=True),
-    sa.Index("ix_metrics_history", "run_row", "key", "step", "timestamp"),
+    # revision 0009: a history (every returned column, in (step, timestamp, id) order) from the index alone
+    sa.Index("ix_metrics_history_covering", "run_row", "key", "step", "timestamp", "id", "kind", "value", "model_id"),
     **_MYSQL,
 )
 
