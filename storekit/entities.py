@@ -224,11 +224,25 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunData:
-    """Latest metric values, params and tags of a run."""
+    """Latest metric values, params and tags of a run.
+
+    ``latest_metrics`` holds, per key, the latest point itself (value, step,
+    timestamp, model id), as MLflow's ``RunData`` does; every built-in backend
+    fills it.  A run built by hand may leave it empty: :meth:`latest_metric`
+    then answers a point with step and timestamp 0.
+    """
 
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    latest_metrics: dict[str, Metric] = field(default_factory=dict, compare=False, repr=False)
+
+    def latest_metric(self, key: str) -> Metric:
+        """The latest point of metric ``key`` (step and timestamp 0 when only its value is known)."""
+        point = self.latest_metrics.get(key)
+        if point is not None:
+            return point
+        return Metric(key, self.metrics[key], 0, 0)
 
 
 @dataclass(frozen=True)

@@ -314,6 +314,15 @@ class TrackingStore(_Declared, abc.ABC):
         """Remove a tag from a logged model (capability LOGGED_MODELS)."""
         raise _unsupported(self, Capability.LOGGED_MODELS)
 
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to an existing logged model (capability LOGGED_MODELS).
+
+        Params are immutable, as a run's are: re-logging a key with the value it
+        has is a no-op, another value raises InvalidParameterError naming the key
+        (:func:`storekit.rules.new_logged_model_params`); all or nothing.
+        """
+        raise _unsupported(self, Capability.LOGGED_MODELS)
+
     def delete_logged_model(self, model_id: str) -> None:
         """Soft-delete a logged model (capability LOGGED_MODELS)."""
         raise _unsupported(self, Capability.LOGGED_MODELS)

@@ -53,6 +53,7 @@ __all__ = [
     "check_run_writable",
     "param_conflict",
     "new_params",
+    "new_logged_model_params",
     "validate_batch_args",
     "validate_run_update",
     "validate_experiment_tag",
@@ -65,6 +66,7 @@ __all__ = [
     "purge_due",
     "imported_deleted_time",
     "artifacts_owned",
+    "artifact_location_within",
     "parse_age",
 ]
 
@@ -183,6 +185,15 @@ def new_params(stored: Mapping[str, str], params: Union[Mapping[str, str], Itera
         elif old != value:
             raise param_conflict(key, old, value)
     return new
+
+
+def new_logged_model_params(stored: Mapping[str, str], params: Optional[Mapping[str, str]]) -> dict[str, str]:
+    """The validated params of ``log_logged_model_params`` that ``stored`` lacks.
+
+    The same rule as a run's params (:func:`new_params`): a key logged again with
+    its value is a no-op, with another value an InvalidParameterError naming it.
+    """
+    return new_params(stored, _validation.validate_tags(params, "logged model param"))
 
 
 # --- arguments of whole calls ---------------------------------------------------------------
@@ -349,6 +360,30 @@ def artifacts_owned(artifact_uri: str, owned_root: Optional[str]) -> bool:
 
     sep = os.sep if scheme == "file" else "/"
     return path.startswith(root_path.rstrip(sep) + sep)
+
+
+def artifact_location_within(location: str, root: str) -> bool:
+    """Whether ``location`` is ``root`` or lies under it (``storekit server``: the proxied artifact area).
+
+    Compared after normalisation (case of scheme and host, ``.`` and ``..``
+    segments, percent-escapes, relative local paths); a location that cannot
+    be parsed counts as within, so a caller refusing on True fails closed.
+    """
+    import posixpath
+
+    try:
+        scheme, netloc, path = _uri_parts(location)
+        root_scheme, root_netloc, root_path = _uri_parts(root)
+    except (ValueError, InvalidParameterError):
+        return True
+    if (scheme, netloc) != (root_scheme, root_netloc):
+        return False
+    if scheme != "file":
+        path, root_path = posixpath.normpath("/" + path), posixpath.normpath("/" + root_path)
+    import os
+
+    sep = os.sep if scheme == "file" else "/"
+    return path == root_path or path.startswith(root_path.rstrip(sep) + sep)
 
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

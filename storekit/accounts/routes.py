@@ -93,6 +93,7 @@ def _on(locate: Locate, needs: Permission) -> RouteRule:
 
 
 _AUTHENTICATED = RouteRule()
+_ADMIN = RouteRule(admin_only=True)
 
 #: ``"METHOD /path"`` (path below the API prefix, ``{name}`` for path parameters) -> rule.
 ROUTES: dict[str, RouteRule] = {
@@ -172,6 +173,25 @@ ROUTES: dict[str, RouteRule] = {
     "POST /mlflow-artifacts/mpu/abort/{artifact_path}": _on(Locate.ARTIFACT_PATH, E),
     # server information
     "GET /mlflow/server-info": _AUTHENTICATED,
+    # account administration (MLflow's basic-auth paths): administrators only
+    **{
+        f"{method} /mlflow/{path}": _ADMIN
+        for method, path in (
+            ("POST", "users/create"),
+            ("GET", "users/get"),
+            ("PATCH", "users/update-password"),
+            ("PATCH", "users/update-admin"),
+            ("DELETE", "users/delete"),
+            ("POST", "users/permissions/grant"),  # MLflow 3 (/api/3.0)
+            ("POST", "users/permissions/revoke"),
+            ("GET", "users/permissions/get"),
+            *(
+                (method, f"{area}/permissions/{verb}")
+                for area in ("experiments", "registered-models")
+                for method, verb in (("POST", "create"), ("GET", "get"), ("PATCH", "update"), ("DELETE", "delete"))
+            ),
+        )
+    },
 }
 
 #: Rule of a route missing from the table.

@@ -16,8 +16,9 @@ Users have :data:`DEFAULT_PERMISSION_ENV` (``READ`` like MLflow when unset,
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
+from ..rules import artifact_location_within
 from ..server.errors import RequestError
 from .asgi import AccountsMiddleware
 from .lookup import StoreLookup
@@ -32,7 +33,15 @@ if TYPE_CHECKING:
 
     from ..server.context import ServerContext
 
-__all__ = ["DEFAULT_PERMISSION_ENV", "default_permission", "policy_for", "install", "authorize", "check"]
+__all__ = [
+    "DEFAULT_PERMISSION_ENV",
+    "default_permission",
+    "policy_for",
+    "install",
+    "authorize",
+    "check",
+    "check_artifact_location",
+]
 
 #: Environment variable: the permission users have without a grant (READ, EDIT, MANAGE, NO_PERMISSIONS, private).
 DEFAULT_PERMISSION_ENV = "STOREKIT_SERVER_DEFAULT_PERMISSION"
@@ -61,8 +70,42 @@ def check(ctx: "ServerContext") -> None:
 
 
 async def authorize(request: "Request", route: Any, args: Any, ctx: "ServerContext") -> None:
-    """The per-route hook: only requests the accounts middleware authenticated reach a handler."""
-    if request.scope.get("storekit.principal") is None and request.url.path not in PUBLIC_PATHS:
+    """The per-route hook: only requests the accounts middleware authenticated reach a handler.
+
+    Also, for non-administrators: account administration routes (``access``
+    ``admin``) are refused, and so is an experiment whose ``artifact_location``
+    lies in the server's proxied artifact area (:func:`check_artifact_location`).
+    """
+    principal = request.scope.get("storekit.principal")
+    if request.url.path in PUBLIC_PATHS:
+        return
+    if principal is None:
         raise RequestError(
             401, "UNAUTHENTICATED", "authentication required: send HTTP Basic credentials or a Bearer token"
+        )
+    if principal.is_admin:
+        return
+    if route.access == "admin":
+        raise RequestError(403, "PERMISSION_DENIED", f"{route.name}: open to administrators only")
+    if route.name == "experiments.create":
+        check_artifact_location(args.get("artifact_location"), ctx)
+
+
+def check_artifact_location(location: Optional[str], ctx: "ServerContext") -> None:
+    """Refuse (403) a non-administrator's experiment whose artifact location is inside ``--artifacts-destination``.
+
+    Experiments created without a location get ``<destination>/<id>``, served
+    through the artifact proxy under the permissions of experiment ``<id>``; a
+    location in that area (``mlflow-artifacts:/...`` or the destination's own
+    URI) would read or overwrite another experiment's files.
+    """
+    if not location:
+        return
+    stored = ctx.uris.to_store(location) or location
+    if artifact_location_within(stored, ctx.uris.destination):
+        raise RequestError(
+            403,
+            "PERMISSION_DENIED",
+            "artifact_location: lies in the server's proxied artifact area, where only administrators may "
+            "place an experiment; leave artifact_location out to have the server assign one",
         )

@@ -3,7 +3,7 @@
 :func:`authorize` runs before every route's handler with the route (its name,
 ``resource`` and ``access``) and the request's parsed fields (which name the
 experiment, run, registered model or artifact path).  With ``--auth none`` it
-lets everything through.  Other modes are provided by the module named in
+lets everything through (account administration routes answer 404).  Other modes are provided by the module named in
 :data:`AUTH_PROVIDERS`: it must define ``authorize(request, route, args, ctx)``
 (raising :class:`~storekit.server.errors.RequestError` with 401 or 403 to refuse)
 and may define ``check(ctx)``, called once at start-up.
@@ -31,6 +31,10 @@ Authorizer = Callable[["Request", "Route", "Args", "ServerContext"], Awaitable[N
 
 
 async def _allow_all(request: "Request", route: "Route", args: "Args", ctx: "ServerContext") -> None:
+    if route.access == "admin":  # account administration exists only where there are accounts
+        from .errors import RequestError
+
+        raise RequestError(404, "ENDPOINT_NOT_FOUND", f"{route.name}: served only with --auth basic")
     return None
 
 

@@ -7,12 +7,15 @@ their own connections); handlers run in the server's thread pool.
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..interfaces import ArtifactRepository, RegistryStore, TrackingStore
 from ..plugins import resolve_artifact_repository, resolve_registry_store, resolve_tracking_store
 from ..uri import append_path
 from .settings import ServerSettings
+
+if TYPE_CHECKING:
+    from ..accounts.store import AccountStore
 
 __all__ = ["ServerContext", "ArtifactUris", "PROXY_SCHEME"]
 
@@ -61,6 +64,7 @@ class ServerContext:
         self._tracking: Optional[TrackingStore] = None
         self._registry: Optional[RegistryStore] = None
         self._artifacts: Optional[ArtifactRepository] = None
+        self._accounts: Optional["AccountStore"] = None
 
     @property
     def tracking(self) -> TrackingStore:
@@ -91,6 +95,17 @@ class ServerContext:
                     self._artifacts = resolve_artifact_repository(self.settings.artifacts_destination)
         return self._artifacts
 
+    @property
+    def accounts(self) -> "AccountStore":
+        """The account store kept in the backend store (``--auth basic``; opened on first use)."""
+        if self._accounts is None:
+            with self._lock:
+                if self._accounts is None:
+                    from ..accounts.opening import open_account_store
+
+                    self._accounts = open_account_store(self.settings.backend_store_uri)
+        return self._accounts
+
     def open(self) -> None:
         """Open every store now (at start-up), so a bad URI fails the start, not the first request."""
         _ = self.tracking, self.registry, self.artifacts
@@ -98,11 +113,11 @@ class ServerContext:
     def close(self) -> None:
         """Close the stores."""
         with self._lock:
-            for store in (self._tracking, self._registry, self._artifacts):
+            for store in (self._tracking, self._registry, self._artifacts, self._accounts):
                 close = getattr(store, "close", None)
                 if close is not None:
                     try:
                         close()
                     except Exception:  # closing at shutdown must not fail the shutdown
                         pass
-            self._tracking = self._registry = self._artifacts = None
+            self._tracking = self._registry = self._artifacts = self._accounts = None

@@ -7,6 +7,8 @@ exception                                  ``error_code``                 status
 ``NotFoundError``                          ``RESOURCE_DOES_NOT_EXIST``    404
 ``AlreadyExistsError``                     ``RESOURCE_ALREADY_EXISTS``    400
 ``InvalidParameterError``                  ``INVALID_PARAMETER_VALUE``    400
+``AuthenticationError``                    ``UNAUTHENTICATED``            401
+``PermissionDeniedError``                  ``PERMISSION_DENIED``          403
 ``UnsupportedOperationError``              ``NOT_IMPLEMENTED``            501
 ``BackendUnavailableError``                ``TEMPORARILY_UNAVAILABLE``    503 + ``Retry-After`` (detail logged only)
 any other ``StorekitError``                ``INTERNAL_ERROR``             500
@@ -29,9 +31,11 @@ from starlette.responses import Response
 
 from ..errors import (
     AlreadyExistsError,
+    AuthenticationError,
     BackendUnavailableError,
     InvalidParameterError,
     NotFoundError,
+    PermissionDeniedError,
     StorekitError,
 )
 from ..interfaces import UnsupportedOperationError
@@ -61,6 +65,10 @@ def status_and_code(exc: BaseException) -> tuple[int, str]:
         return 400, "RESOURCE_ALREADY_EXISTS"
     if isinstance(exc, InvalidParameterError):
         return 400, "INVALID_PARAMETER_VALUE"
+    if isinstance(exc, AuthenticationError):
+        return 401, "UNAUTHENTICATED"
+    if isinstance(exc, PermissionDeniedError):
+        return 403, "PERMISSION_DENIED"
     if isinstance(exc, UnsupportedOperationError):
         return 501, "NOT_IMPLEMENTED"
     if isinstance(exc, BackendUnavailableError):

@@ -149,3 +149,21 @@ def test_sklearn_model_registry_aliases_stages(mlflow_on_server: str) -> None:
     with pytest.raises(mlflow.exceptions.MlflowException) as err:
         client.get_model_version("clf", "2")
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_sklearn_autolog(mlflow_on_server: str) -> None:
+    """MLflow's autolog, unchanged, logs params, metrics and the model through the server."""
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow.set_experiment("autolog")
+    mlflow.sklearn.autolog(log_input_examples=False, log_model_signatures=False)
+    try:
+        with mlflow.start_run() as run:
+            LogisticRegression(C=0.5, max_iter=50).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    got = mlflow.MlflowClient(mlflow_on_server).get_run(run.info.run_id)
+    assert got.data.params["C"] == "0.5"
+    assert "training_accuracy_score" in got.data.metrics
+    assert got.data.tags.get("estimator_name") == "LogisticRegression"

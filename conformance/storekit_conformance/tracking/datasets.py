@@ -122,6 +122,23 @@ class LoggedModelChecks:
         assert got.lifecycle_stage == LifecycleStage.DELETED
 
     @requires(Capability.LOGGED_MODELS)
+    @contract("3b", "log_logged_model_params adds params to an existing model; params are immutable, all or nothing")
+    def test_log_logged_model_params(self, tracking_store: TrackingStore, experiment_id: str) -> None:
+        model = tracking_store.create_logged_model(experiment_id, name="m", params={"a": "1"})
+        tracking_store.log_logged_model_params(model.model_id, {"b": "2", "c": "3"})
+        tracking_store.log_logged_model_params(model.model_id, {"a": "1"})  # same value: a no-op
+        assert tracking_store.get_logged_model(model.model_id).params == {"a": "1", "b": "2", "c": "3"}
+        with pytest.raises(InvalidParameterError, match="'b'"):
+            tracking_store.log_logged_model_params(model.model_id, {"d": "4", "b": "changed"})
+        assert tracking_store.get_logged_model(model.model_id).params == {"a": "1", "b": "2", "c": "3"}
+        found = tracking_store.search_logged_models([experiment_id], filter_string="params.c = '3'")
+        assert [m.model_id for m in found] == [model.model_id]
+        with pytest.raises(InvalidParameterError):
+            tracking_store.log_logged_model_params(model.model_id, {"": "x"})
+        with pytest.raises(LoggedModelNotFound):
+            tracking_store.log_logged_model_params("m-" + "0" * 32, {"a": "1"})
+
+    @requires(Capability.LOGGED_MODELS)
     @contract(
         "3b", "search_logged_models filters and pages; log_outputs records a run's models; metrics may name a model"
     )

@@ -44,6 +44,22 @@ class LoggingChecks:
         )
         assert tracking_store.get_run(run_id).data.metrics == {"loss": 5.0, "acc": 2.0}
 
+    @contract("3", "the run carries each metric's latest point (value, step, timestamp): get_run and search_runs")
+    def test_latest_metric_points(self, tracking_store: TrackingStore, run: Run) -> None:
+        run_id = run.info.run_id
+        tracking_store.log_batch(
+            run_id, metrics=[Metric("loss", 5.0, 100, 2), Metric("loss", 9.0, 999, 1), Metric("acc", 2.0, 20, 0)]
+        )
+        tracking_store.log_metric(run_id, Metric("acc", 3.0, 30, 4))
+        expected = {"loss": (5.0, 100, 2), "acc": (3.0, 30, 4)}
+        found = tracking_store.search_runs([run.info.experiment_id], filter_string="metrics.acc > 0")
+        for got in (tracking_store.get_run(run_id), *[r for r in found if r.info.run_id == run_id]):
+            points = got.data.latest_metrics
+            assert {k: (m.value, m.timestamp, m.step) for k, m in points.items()} == expected
+            assert all(points[k].key == k for k in points)
+            assert got.data.latest_metric("acc").step == 4
+        assert len(found) == 1
+
     @contract("3", "latest metric value: a (step, timestamp) tie goes to the greatest value, NaN greatest")
     def test_latest_metric_tie_rule(self, tracking_store: TrackingStore, run: Run) -> None:
         run_id = run.info.run_id

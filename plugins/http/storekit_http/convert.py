@@ -236,16 +236,18 @@ def dataset_input_to_json(item: DatasetInput) -> dict[str, Any]:
 
 
 def run_from_json(raw: Mapping[str, Any], artifacts: ArtifactUriMapper) -> Run:
-    """MLflow's ``Run`` JSON (latest metric values only, as MLflow returns them)."""
+    """MLflow's ``Run`` JSON (each metric's latest point, as MLflow returns them)."""
     data = raw.get("data") or {}
     inputs = raw.get("inputs") or {}
     outputs = raw.get("outputs") or {}
+    latest = {m.key: m for m in map(metric_from_json, data.get("metrics") or ())}
     return Run(
         info=run_info_from_json(raw.get("info") or {}, artifacts),
         data=RunData(
-            metrics={str(m["key"]): float_from_json(m.get("value")) for m in data.get("metrics") or ()},
+            metrics={k: m.value for k, m in latest.items()},
             params=pairs_to_dict(data.get("params")),
             tags=pairs_to_dict(data.get("tags")),
+            latest_metrics=latest,
         ),
         inputs=RunInputs(tuple(dataset_input_from_json(d) for d in inputs.get("dataset_inputs") or ())),
         outputs=RunOutputs(tuple(dict.fromkeys(str(o["model_id"]) for o in outputs.get("model_outputs") or ()))),
@@ -364,13 +366,11 @@ def run_info_to_json(info: RunInfo, uri_out: UriOut = _same) -> dict[str, Any]:
 
 
 def run_to_json(run: Run, uri_out: UriOut = _same) -> dict[str, Any]:
-    """A storekit run as MLflow's ``Run`` JSON (each metric's latest value; step and time are not kept there)."""
+    """A storekit run as MLflow's ``Run`` JSON (each metric's latest point: value, step and timestamp)."""
     return {
         "info": run_info_to_json(run.info, uri_out),
         "data": {
-            "metrics": [
-                {"key": k, "value": float_to_json(v), "timestamp": 0, "step": 0} for k, v in run.data.metrics.items()
-            ],
+            "metrics": [metric_to_json(run.data.latest_metric(k)) for k in run.data.metrics],
             "params": pairs(run.data.params),
             "tags": pairs(run.data.tags),
         },

@@ -565,6 +565,17 @@ class HttpTrackingStore(TrackingStore):
             not_found=LoggedModelNotFound,
         )
 
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to a logged model (``POST logged-models/{id}/params``)."""
+        params = rules.new_logged_model_params({}, params)
+        self.http.call(
+            "POST",
+            self._model_path(model_id) + "/params",
+            json={"model_id": model_id, "params": pairs(params)},
+            idempotent=True,
+            not_found=LoggedModelNotFound,
+        )
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model."""
         key = validate_key(key, "logged model tag key")

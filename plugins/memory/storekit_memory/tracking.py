@@ -66,7 +66,9 @@ class _RunRecord:
 
     def to_run(self, experiment_deleted: bool = False) -> Run:
         """The run as an entity; a run of a deleted experiment reads as deleted."""
-        data = RunData({k: m.value for k, m in self.latest.items()}, dict(self.params), dict(self.tags))
+        data = RunData(
+            {k: m.value for k, m in self.latest.items()}, dict(self.params), dict(self.tags), dict(self.latest)
+        )
         info = replace(self.info, lifecycle_stage=LifecycleStage.DELETED) if experiment_deleted else self.info
         return Run(info, data)
 

@@ -255,10 +255,10 @@ def run_to_mlflow(run: sk.Run, ids: ExperimentIds, latest: Optional[Mapping[str,
     """A storekit run as an MLflow one.
 
     ``latest`` gives the latest metric *points* (with step and timestamp) by
-    key; without it the latest values carry step 0 and timestamp 0 (storekit's
-    ``RunData`` holds values only).
+    key; without it they come from the run's ``RunData.latest_metrics`` (a
+    value without its point carries step 0 and timestamp 0).
     """
-    latest = latest or {}
+    latest = latest or run.data.latest_metrics
     metrics = []
     for key, value in run.data.metrics.items():
         point = latest.get(key)

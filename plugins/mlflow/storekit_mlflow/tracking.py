@@ -141,7 +141,13 @@ class StorekitTrackingStore(AbstractStore):
         return self._store
 
     def _latest_points(self, run: sk.Run) -> dict[str, sk.Metric]:
-        """The latest point (value, step, timestamp) of each metric of a run, from its histories."""
+        """The latest point (value, step, timestamp) of each metric of a run.
+
+        The run's own ``latest_metrics`` when it has every key (the built-in
+        stores fill it); otherwise read from the histories.
+        """
+        if run.data.latest_metrics.keys() >= run.data.metrics.keys():
+            return dict(run.data.latest_metrics)
         latest: dict[str, sk.Metric] = {}
         for key in run.data.metrics:
             best: Optional[sk.Metric] = None
@@ -507,6 +513,10 @@ class StorekitTrackingStore(AbstractStore):
         """Set tags on a logged model."""
         self._store.set_logged_model_tags(model_id, cv.tag_dict(tags))
 
+    def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        """Add params (MLflow ``LoggedModelParameter`` items) to a logged model."""
+        self._store.log_logged_model_params(model_id, cv.tag_dict(params))
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model."""
         self._store.delete_logged_model_tag(model_id, key)
@@ -564,14 +574,6 @@ class StorekitTrackingStore(AbstractStore):
     def set_model_versions_tags(self, name: str, version: str, model_id: str) -> None:
         """Record a registered version on its logged model (MLflow's ``mlflow.modelVersions`` tag)."""
         super().set_model_versions_tags(name, version, model_id)
-
-    def log_logged_model_params(self, model_id: str, params: Any) -> None:
-        """Not supported: storekit takes a logged model's params when it is created."""
-        raise not_implemented(
-            "log_logged_model_params()",
-            "storekit logged models take their params at creation (create_logged_model(params=...)); "
-            "params cannot be added afterwards",
-        )
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
         """Not supported: traces are MLflow's GenAI surface."""

@@ -520,6 +520,16 @@ class FileTrackingStore(FileTrackingImportOps, FilePurgeOps, TrackingStore):
         tags = validate_tags(tags, "logged model tag")
         self._models.change(model_id, lambda d: d["tags"].update(tags))
 
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to a logged model (immutable: another value for a key raises)."""
+        rules.new_logged_model_params({}, params)  # validate before taking the lock
+
+        def add(doc: dict[str, Any]) -> None:
+            stored = doc.setdefault("params", {})
+            stored.update(rules.new_logged_model_params(stored, params))
+
+        self._models.change(model_id, add)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model; NotFoundError if it is not set."""
         self._models.change(model_id, lambda d: self._models.delete_tag(d, key))

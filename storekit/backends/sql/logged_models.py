@@ -223,6 +223,21 @@ class LoggedModelOps:
 
         self._change(model_id, apply)
 
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to a logged model (immutable: another value for a key raises), in one transaction."""
+        rules.new_logged_model_params({}, params)  # validate before the transaction
+        t = s.logged_model_params
+
+        def apply(conn: Connection, row: RowMapping) -> None:
+            stored = dict(conn.execute(sa.select(t.c.key, t.c.value).where(t.c.model_row == row["model_row"])).all())
+            new = rules.new_logged_model_params(stored, params)
+            if new:
+                conn.execute(
+                    sa.insert(t), [{"model_row": row["model_row"], "key": k, "value": v} for k, v in new.items()]
+                )
+
+        self._change(model_id, apply)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model; NotFoundError if it is not set."""
         validate_key(key, "logged model tag key")

@@ -125,29 +125,31 @@ def load_runs(
     """Full runs from tuples of :data:`_RUN_COLUMNS`: params, tags and latest metrics in one query per 300 runs."""
     params: dict[int, dict[str, str]] = defaultdict(dict)
     tags: dict[int, dict[str, str]] = defaultdict(dict)
-    latest: dict[int, dict[str, float]] = defaultdict(dict)
+    latest: dict[int, dict[str, Metric]] = defaultdict(dict)
     inputs: dict[int, list[DatasetInput]] = {}
     outputs: dict[int, list[str]] = defaultdict(list)
     ids = [r[0] for r in rows]
     for part in _chunks(ids):
         marks = ", ".join("?" * len(part))
         cur.execute(
-            f"SELECT 0, run_row, key, value, 1 FROM params WHERE run_row IN ({marks}) "
-            f"UNION ALL SELECT 1, run_row, key, value, 1 FROM tags WHERE run_row IN ({marks}) "
-            f"UNION ALL SELECT 2, run_row, key, value, kind FROM latest_metrics WHERE run_row IN ({marks}) "
-            f"UNION ALL SELECT 3, run_row, NULL, NULL, NULL FROM inputs WHERE run_row IN ({marks}) "
-            f"UNION ALL SELECT 4, o.run_row, m.model_id, o.position, NULL FROM run_outputs o "
+            f"SELECT 0, run_row, key, value, 1, NULL, NULL, NULL FROM params WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 1, run_row, key, value, 1, NULL, NULL, NULL FROM tags WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 2, run_row, key, value, kind, timestamp, step, model_id FROM latest_metrics "
+            f"WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 3, run_row, NULL, NULL, NULL, NULL, NULL, NULL FROM inputs WHERE run_row IN ({marks}) "
+            f"UNION ALL SELECT 4, o.run_row, m.model_id, o.position, NULL, NULL, NULL, NULL FROM run_outputs o "
             f"JOIN logged_models m ON m.model_row = o.model_row WHERE o.run_row IN ({marks})",
             (*part, *part, *part, *part, *part),
         )
         with_inputs, with_outputs = set(), []
-        for table, run_row, key, value, kind in cur.fetchall():
+        for table, run_row, key, value, kind, timestamp, step, model_id in cur.fetchall():
             if table == 0:
                 params[run_row][key] = value
             elif table == 1:
                 tags[run_row][key] = value
             elif table == 2:
-                latest[run_row][key] = value if kind == KIND_FINITE else decode_value(value, kind)
+                value = value if kind == KIND_FINITE else decode_value(value, kind)
+                latest[run_row][key] = Metric(key, value, timestamp, step, model_id)
             elif table == 3:
                 with_inputs.add(run_row)
             else:
@@ -159,7 +161,12 @@ def load_runs(
     return [
         Run(
             info=_info(r, r[2] in deleted_experiments),
-            data=RunData(metrics=latest.get(r[0], {}), params=params.get(r[0], {}), tags=tags.get(r[0], {})),
+            data=RunData(
+                metrics={k: m.value for k, m in latest.get(r[0], {}).items()},
+                params=params.get(r[0], {}),
+                tags=tags.get(r[0], {}),
+                latest_metrics=latest.get(r[0], {}),
+            ),
             inputs=RunInputs(tuple(inputs.get(r[0], ()))),
             outputs=RunOutputs(tuple(outputs.get(r[0], ()))),
         )

@@ -14,6 +14,7 @@ from ...entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
+    Metric,
     Run,
     RunData,
     RunInputs,
@@ -67,11 +68,14 @@ def experiments_from_rows(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -
     ]
 
 
-def _latest(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, float]]:
+def _latest(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Metric]]:
+    """The latest point of each metric, per run."""
     t = s.latest_metrics
-    out: dict[int, dict[str, float]] = defaultdict(dict)
-    for run_row, key, value, kind in rows_in(conn, (t.c.run_row, t.c.key, t.c.value, t.c.kind), t.c.run_row, ids):
-        out[run_row][key] = value if kind == KIND_FINITE else decode_value(value, kind)
+    columns = (t.c.run_row, t.c.key, t.c.value, t.c.kind, t.c.timestamp, t.c.step, t.c.model_id)
+    out: dict[int, dict[str, Metric]] = defaultdict(dict)
+    for run_row, key, value, kind, timestamp, step, model_id in rows_in(conn, columns, t.c.run_row, ids):
+        value = value if kind == KIND_FINITE else decode_value(value, kind)
+        out[run_row][key] = Metric(key, value, int(timestamp), int(step), model_id)
     return out
 
 
@@ -122,9 +126,10 @@ def runs_from_rows(
         Run(
             info=run_info(r, r["experiment_id"] in deleted_experiments),
             data=RunData(
-                metrics=latest.get(r["row_id"], {}),
+                metrics={k: m.value for k, m in latest.get(r["row_id"], {}).items()},
                 params=params.get(r["row_id"], {}),
                 tags=tags.get(r["row_id"], {}),
+                latest_metrics=latest.get(r["row_id"], {}),
             ),
             inputs=RunInputs(tuple(inputs.get(r["row_id"], ()))),
             outputs=RunOutputs(tuple(outputs.get(r["row_id"], ()))),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..table import Route
-from . import artifacts, datasets, experiments, logged_models, metrics, registry, runs, server
+from . import accounts, artifacts, datasets, experiments, logged_models, metrics, registry, runs, server
 
 __all__ = ["ROUTES"]
 
@@ -17,4 +17,5 @@ ROUTES: tuple[Route, ...] = (
     *logged_models.ROUTES,
     *registry.ROUTES,
     *artifacts.ROUTES,
+    *accounts.ROUTES,
 )

@@ -6,7 +6,6 @@ from typing import Any
 
 from storekit_http.convert import logged_model_status_from_json, logged_model_to_json
 
-from ...interfaces import UnsupportedOperationError
 from ...search.mlflow_syntax import LOGGED_MODEL_ALIASES, logged_model_order_by, rewrite
 from ..context import ServerContext
 from ..table import STRING, Args, Field, Route
@@ -64,9 +63,9 @@ def delete(ctx: ServerContext, a: Args) -> dict[str, Any]:
 
 
 def log_params(ctx: ServerContext, a: Args) -> dict[str, Any]:
-    """Params are set when a logged model is created; storekit's contract has no later change."""
-    ctx.tracking.get_logged_model(a["model_id"])  # an unknown model is still a 404
-    raise UnsupportedOperationError("logged-models/{model_id}/params: set params when creating the logged model")
+    """Add params to a logged model (immutable: another value for a logged key is a 400)."""
+    ctx.tracking.log_logged_model_params(a["model_id"], pairs_of(a.get("params"), "params"))
+    return {}
 
 
 def search(ctx: ServerContext, a: Args) -> dict[str, Any]:
@@ -169,7 +168,7 @@ ROUTES = (
         "logged_models.log_params",
         ("POST",),
         "logged-models/{model_id}/params",
-        "Log params of a logged model (not offered: params are set at creation)",
+        "Log params of a logged model",
         _M,
         "edit",
         (_ID, Field("params", "object", array=True, schema=KEY_VALUE)),
