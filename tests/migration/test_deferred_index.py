@@ -1,4 +1,6 @@
-"""``storekit migrate`` into an empty PostgreSQL/MariaDB store defers the metric indexes and builds them after the load.
+"""``storekit migrate`` into an empty PostgreSQL store defers the metric indexes and builds them after the load.
+
+(MariaDB keeps them: deferring did not pay there; the test checks that too.)
 
 The drop and the build are recorded in the resume state; a destination that
 already holds points keeps its indexes; a transfer killed (SIGKILL) while it
@@ -75,20 +77,21 @@ def test_empty_destination_defers_then_builds_the_indexes(
     report = json.loads(out)
     assert code == 0 and report["verification"]["ok"], out
     lines = _state(state)
-    assert {e["src"] for e in lines if e["k"] == "index_deferred"} == _INDEXES
-    assert {e["src"] for e in lines if e["k"] == "index_built"} == _INDEXES
-    # deferred before the first run was written, built after the last one
-    kinds = [e["k"] for e in lines]
-    assert kinds.index("index_deferred") < kinds.index("run")
-    assert max(i for i, k in enumerate(kinds) if k == "run") < kinds.index("index_built")
+    expected = _INDEXES if server == "postgres" else set()
+    assert {e["src"] for e in lines if e["k"] == "index_deferred"} == expected
+    assert {e["src"] for e in lines if e["k"] == "index_built"} == expected
+    if expected:  # deferred before the first run was written, built after the last one
+        kinds = [e["k"] for e in lines]
+        assert kinds.index("index_deferred") < kinds.index("run")
+        assert max(i for i, k in enumerate(kinds) if k == "run") < kinds.index("index_built")
+        assert any("built index" in note for note in report["transfer"]["notes"])
     assert _INDEXES <= _indexes(engine)
-    assert any("built index" in note for note in report["transfer"]["notes"])
     code, out = _check(dst, tmp_path)
     assert code == 0 and "missing" not in out, out
 
     # a second transfer into the now non-empty store keeps the indexes (nothing deferred)
     other = _source(tmp_path / "other.db")
-    with sa.create_engine(other.replace("sqlite:///", "sqlite:///")).begin() as conn:  # new run ids, same names
+    with sa.create_engine(other).begin() as conn:  # new run ids; another experiment name
         conn.exec_driver_sql("UPDATE experiments SET name = 'deferred 2'")
     state2 = tmp_path / "state2.jsonl"
     code, out = run_cli("migrate", other, dst, "--state", str(state2), "--json", "--no-verify", cwd=tmp_path)

@@ -148,7 +148,7 @@ class SqlTrackingImportOps:
 
     def begin_bulk_load(self) -> list[str]:
         """Before a transfer's load: drop the metric tables' secondary indexes when both tables are empty
-        (PostgreSQL, MySQL/MariaDB); return the names dropped (see :mod:`.bulk_index`)."""
+        (PostgreSQL); return the names dropped (see :mod:`.bulk_index`)."""
         return bulk_index.defer_indexes(self._db)
 
     def finish_bulk_load(self) -> list[str]:
