@@ -169,6 +169,7 @@ def m1(work: Path, runs: int, points: int, backend: str = "postgresql") -> dict[
         verify_s, verify_rss, vout = run_measured(
             [*_STOREKIT, "migrate", f"sqlite:///{src}", dst, "--json", "--state", state], work
         )
+        verify_cpu = LAST_CPU[0]
         verified = json.loads(vout)["verification"]["ok"]
         return {
             "workload": f"M1 SQLite -> {'PostgreSQL' if backend == 'postgresql' else 'MariaDB'}",
@@ -179,7 +180,9 @@ def m1(work: Path, runs: int, points: int, backend: str = "postgresql") -> dict[
             "process_seconds": round(seconds, 2),
             "process_cpu_seconds": round(cpu, 2),
             "peak_rss_mib": round(max(rss, verify_rss), 1),
+            "index_build_seconds": round(copied.get("index_seconds", 0.0), 2),
             "resume_and_verify_seconds": round(verify_s, 2),
+            "resume_and_verify_cpu_seconds": round(verify_cpu, 2),
             "verified": verified,
             "load_average": round(os.getloadavg()[0], 1),
             "target": "copy < 10 s, memory < 300 MiB",

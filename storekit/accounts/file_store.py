@@ -130,6 +130,9 @@ class FileAccountStore(AccountStore):
         tokens = self._read()["tokens"].items()
         return [self._token(k, t) for k, t in tokens if username is None or t["username"] == username]
 
+    def _token_records(self) -> list[tuple[Token, str]]:
+        return [(self._token(k, t), t["sha256"]) for k, t in self._read()["tokens"].items()]
+
     def _remove_token(self, token_id: str) -> bool:
         with self._change() as doc:
             return doc["tokens"].pop(token_id, None) is not None

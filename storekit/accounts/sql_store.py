@@ -119,6 +119,10 @@ class SqlAccountStore(AccountStore):
             query = query.where(_T.c.username == username)
         return [self._token(r) for r in self._db.run(lambda c: c.execute(query).all(), write=False)]
 
+    def _token_records(self) -> list[tuple[Token, str]]:
+        rows = self._db.run(lambda c: c.execute(sa.select(_T)).all(), write=False)
+        return [(self._token(r), r.sha256) for r in rows]
+
     def _remove_token(self, token_id: str) -> bool:
         return bool(self._db.run(lambda c: c.execute(sa.delete(_T).where(_T.c.token_id == token_id)).rowcount))
 

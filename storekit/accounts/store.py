@@ -202,6 +202,40 @@ class AccountStore(abc.ABC):
             self._remove_grant(grant.username, kind, old_id)
             self._put_grant(Grant(grant.username, kind, new_id, grant.permission))
 
+    # --- transfer (``storekit migrate``) --------------------------------
+    def export_tokens(self) -> list[tuple[Token, str]]:
+        """Every token record with its stored SHA-256, oldest first (what ``storekit migrate`` copies;
+        the token text itself is never stored)."""
+        return sorted(self._token_records(), key=lambda pair: (pair[0].created_ms, pair[0].token_id))
+
+    def import_user(self, user: User) -> None:
+        """Write a user as given — name, admin flag, creation time, password hash — or, when a user of
+        that name exists (an interrupted transfer), set their hash and admin flag (idempotent)."""
+        username = rules.validate_username(user.username)
+        if not isinstance(user.password_hash, str) or not user.password_hash:
+            raise InvalidParameterError(f"user {username!r}: an imported user needs a password hash")
+        if self._get_user(username) is None:
+            self._add_user(User(username, bool(user.is_admin), int(user.created_ms), user.password_hash))
+        else:
+            self._update_user(username, password_hash=user.password_hash, is_admin=bool(user.is_admin))
+
+    def import_token(self, token: Token, digest: str) -> None:
+        """Write a token record with its stored SHA-256 (replacing a token with that id: idempotent)."""
+        if not isinstance(token.token_id, str) or not 1 <= len(token.token_id) <= 32:
+            raise InvalidParameterError("token id: must be a string of 1..32 characters")
+        if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InvalidParameterError(f"token {token.token_id!r}: the stored digest must be 64 lower-case hex digits")
+        username = rules.validate_username(token.username)
+        name = rules.validate_token_name(token.name)
+        if self._get_user(username) is None:
+            raise NotFoundError(f"no user named {username!r}")
+        self._remove_token(token.token_id)
+        self._add_token(Token(token.token_id, username, name, int(token.created_ms), token.expires_ms), digest)
+
+    def _token_records(self) -> list[tuple[Token, str]]:
+        """Every token record with its stored digest (backends that can be migrated implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export its tokens")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or file handles."""
 

@@ -120,6 +120,37 @@ def _open_destination(dst: str, dst_registry_uri: Optional[str]) -> Any:
     return destination_for(tracking, registry)
 
 
+def _source_accounts(src: str) -> Any:
+    """SRC's account store when it holds any user (None otherwise: nothing to copy)."""
+    from ..transfer.accounts import open_accounts
+
+    store = open_accounts(src, create=False)
+    if store is not None and not store.list_users():
+        store.close()
+        return None
+    return store
+
+
+def _account_summary(store: Any) -> str:
+    return f"{len(store.list_users())} users, {len(store.export_tokens())} tokens, {len(store.list_grants())} grants"
+
+
+def _copy_accounts(src_accounts: Any, dst: str, dest_text: str, state: Any, result: Any) -> Any:
+    """Copy SRC's accounts into DST (unless the resume state says they are done); DST's account store."""
+    from ..transfer.accounts import copy_accounts, open_accounts
+
+    if src_accounts is None:
+        return None
+    dst_accounts = open_accounts(dst, create=True)
+    if dst_accounts is None:
+        result.notes.append(f"server accounts not copied: {dest_text} keeps no accounts")
+    elif not state.is_done("accounts", "done"):
+        counts = copy_accounts(src_accounts, dst_accounts, lambda i: state.mapped("experiment", i) or i)
+        state.mark("accounts", "done")
+        result.users, result.tokens, result.grants = counts.users, counts.tokens, counts.grants
+    return dst_accounts
+
+
 def run_transfer(
     open_source: Callable[[], Any],
     src: str,
@@ -130,9 +161,14 @@ def run_transfer(
     state_path: Optional[str],
     no_verify: bool,
     as_json: bool,
+    accounts: bool = False,
 ) -> int:
-    """Plan, copy and verify; returns the exit code (1 when the verification finds differences)."""
+    """Plan, copy and verify; returns the exit code (1 when the verification finds differences).
+
+    ``accounts``: also copy ``storekit server`` accounts (users, token hashes, grants) when SRC holds any.
+    """
     from ..transfer import report
+    from ..transfer.accounts import verify_accounts
     from ..transfer.engine import CopyEngine, TransferOptions, count_plan
     from ..transfer.state import ResumeState, default_state_path
     from ..transfer.verify import verify
@@ -141,6 +177,7 @@ def run_transfer(
     source_text, dest_text = redact_uri(src), redact_uri(dst)
     path = state_path or default_state_path(source_text, dest_text)
     source = open_source()
+    src_accounts = _source_accounts(src) if accounts else None
     try:
         if dry_run:
             state = ResumeState(path, source_text, dest_text, dry_run=True)
@@ -156,11 +193,14 @@ def run_transfer(
                 ("resume state", str(path)),
                 ("runs already done", state.count("run")),
             ]
+            if src_accounts is not None:
+                summary.append(("server accounts", _account_summary(src_accounts)))
             if as_json:
                 print_json(report.plan_json(rows, registry, summary))
             else:
                 report.print_plan(rows, registry, summary)
             return 0
+        dst_accounts = None
         destination = _open_destination(dst, dst_registry_uri)
         state = ResumeState(path, source_text, dest_text, fsync_each=not destination.preserves_ids)
         try:
@@ -170,10 +210,13 @@ def run_transfer(
             with report.progress(total, "copying runs") as tick:
                 engine = CopyEngine(source, destination, state, options, on_run=tick)
                 result = engine.run()
+            dst_accounts = _copy_accounts(src_accounts, dst, dest_text, state, result)
             check = None
             if not no_verify:
                 with report.progress(total, "verifying runs") as tick_verify:
                     check = verify(engine, on_run=lambda: tick_verify(0))
+                if src_accounts is not None and dst_accounts is not None:
+                    verify_accounts(src_accounts, dst_accounts, lambda i: state.mapped("experiment", i) or i, check)
             if as_json:
                 print_json(report.result_json(result, check))
             else:
@@ -184,8 +227,12 @@ def run_transfer(
         finally:
             state.close()
             destination.close()
+            if dst_accounts is not None:
+                dst_accounts.close()
     finally:
         source.close()
+        if src_accounts is not None:
+            src_accounts.close()
 
 
 @click.command("migrate")
@@ -204,7 +251,8 @@ def migrate(
     """Copy everything from storekit store SRC into storekit store DST (any two backends).
 
     Experiments, runs (ids, times, statuses, parents, full metric histories,
-    params, tags, datasets), logged models and the registry come over;
+    params, tags, datasets), logged models, the registry and storekit server
+    accounts (users, token hashes, grants) come over;
     artifacts are copied to DST's artifact root and their URIs rewritten.
     Interrupted? Run the same command again: it resumes.
     """
@@ -218,6 +266,7 @@ def migrate(
         state_path,
         no_verify,
         as_json,
+        accounts=True,
     )
     sys.exit(code)
 

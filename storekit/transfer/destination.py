@@ -70,6 +70,14 @@ class Destination:
         """Write several whole runs; return their ids in the destination (in order)."""
         return [self.run(i.info, i.params, i.tags, i.metric_chunks, i.inputs, i.outputs) for i in items]
 
+    def begin_bulk_load(self) -> list[str]:
+        """Before the runs: let the store defer indexes it builds faster afterwards; the names deferred."""
+        return []
+
+    def finish_bulk_load(self) -> list[str]:
+        """After the runs (and on every attempt): build whatever deferred index is missing; the names built."""
+        return []
+
     def finish_experiment(self, experiment: Experiment, destination_id: str) -> None:
         """Called after an experiment's runs are written (the fallback deletes a deleted experiment here)."""
 
@@ -130,6 +138,16 @@ class HookDestination(Destination):
             return super().runs(items)
         import_runs(list(items))
         return [i.info.run_id for i in items]
+
+    def begin_bulk_load(self) -> list[str]:
+        """The store's ``begin_bulk_load`` (SQL: drop the metric indexes of an empty store), if it has one."""
+        begin = getattr(self.tracking, "begin_bulk_load", None)
+        return list(begin()) if begin is not None else []
+
+    def finish_bulk_load(self) -> list[str]:
+        """The store's ``finish_bulk_load`` (SQL: build any missing metric index), if it has one."""
+        finish = getattr(self.tracking, "finish_bulk_load", None)
+        return list(finish()) if finish is not None else []
 
     def logged_model(self, model: LoggedModel) -> str:
         """Write the logged model with its id."""

@@ -15,6 +15,7 @@ resume state's id sets at a time, whatever the size of the source.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -64,7 +65,13 @@ class TransferResult:
     model_versions: int = 0
     artifact_files: int = 0
     artifact_bytes: int = 0
+    #: ``storekit server`` accounts copied (``storekit migrate`` only; see :mod:`.accounts`).
+    users: int = 0
+    tokens: int = 0
+    grants: int = 0
     seconds: float = 0.0
+    #: Seconds spent building the indexes deferred during the load (see :meth:`CopyEngine.run`).
+    index_seconds: float = 0.0
     preserves_ids: bool = True
     notes: list[str] = field(default_factory=list)
 
@@ -132,8 +139,15 @@ class CopyEngine:
     def run(self) -> TransferResult:
         """Copy everything not yet done; return the counts."""
         started = time.perf_counter()
-        for experiment in self.source.experiments():
-            self._experiment(experiment)
+        self._begin_load()
+        try:
+            for experiment in self.source.experiments():
+                self._experiment(experiment)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error matters more
+                self._finish_load()
+            raise
+        self._finish_load()
         if self.options.registry and self.dest.registry is not None:
             for model, versions in self.source.registered_models():
                 self._registered_model(model, versions)
@@ -144,6 +158,24 @@ class CopyEngine:
                 f"(the id map is in {self.state.path})"
             )
         return self.result
+
+    def _begin_load(self) -> None:
+        """Let an empty destination defer its metric indexes; the resume state records it (``index_deferred``)."""
+        for name in self.dest.begin_bulk_load():
+            self.state.mark("index_deferred", name)
+
+    def _finish_load(self) -> None:
+        """Build every deferred index that is missing — this attempt's or an interrupted one's — before
+        anything else (registry, verification) runs; the resume state records it (``index_built``)."""
+        started = time.perf_counter()
+        built = self.dest.finish_bulk_load()
+        for name in built:
+            self.state.mark("index_built", name)
+        if built:
+            self.result.index_seconds = time.perf_counter() - started
+            self.result.notes.append(
+                f"built index {', '.join(built)} after the load ({self.result.index_seconds:.1f} s)"
+            )
 
     def _experiment(self, experiment: Experiment) -> None:
         src_id = experiment.experiment_id
@@ -187,11 +219,21 @@ class CopyEngine:
             else model.artifact_location
         )
         metrics = tuple(replace(m, model_id=None) for m in model.metrics)
+        source_run = self._run_id(model.source_run_id)
+        unmapped = model.source_run_id is not None and self.state.mapped("run", model.source_run_id) is None
+        if not self.dest.preserves_ids and unmapped:
+            # without the hook the source run gets its new id only later (runs name their models as
+            # outputs, so models come first): the model is written without it; the run's outputs keep the link
+            source_run = None
+            self.result.notes.append(
+                f"logged model {model.model_id}: written without its source run "
+                f"{model.source_run_id} (the destination assigns new ids; the run names it as an output)"
+            )
         target = replace(
             model,
             experiment_id=experiment.experiment_id,
             artifact_location=location,
-            source_run_id=self._run_id(model.source_run_id),
+            source_run_id=source_run,
             metrics=metrics,
         )
         new_id = self.dest.logged_model(target)

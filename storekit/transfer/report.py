@@ -44,6 +44,7 @@ def print_result(result: TransferResult) -> None:
             ("model versions", result.model_versions),
             ("artifact files", result.artifact_files),
             ("artifact bytes", result.artifact_bytes),
+            ("server accounts: users, tokens, grants", f"{result.users}, {result.tokens}, {result.grants}"),
             ("seconds", round(result.seconds, 2)),
             ("metric points per second", int(rate)),
             ("ids", "preserved (import hook)" if result.preserves_ids else "new (public API; see the id map)"),

@@ -12,6 +12,9 @@ file of another transfer is refused.  Lines::
     {"k": "run", "src": "<run id>", "dst": "<run id>"}
     {"k": "experiment_done", "src": "1"}
     {"k": "registered_model", "src": "<name>"}
+    {"k": "index_deferred", "src": "<index name>"}    (dropped before the load of an empty SQL store)
+    {"k": "index_built", "src": "<index name>"}       (built again after the load)
+    {"k": "accounts", "src": "done"}                  (server accounts copied)
 
 With the idempotent import hook a line is flushed, not fsynced, per
 record (losing it to a power cut only means the record is written again);
@@ -56,7 +59,13 @@ class ResumeState:
         self.ids: dict[str, dict[str, str]] = {"experiment": {}, "model": {}, "run": {}}
         #: records whose destination id is their source id (the usual case with the hook): a set is smaller
         self.same: dict[str, set[str]] = {"experiment": set(), "model": set(), "run": set()}
-        self.done: dict[str, set[str]] = {"experiment_done": set(), "registered_model": set()}
+        self.done: dict[str, set[str]] = {
+            "experiment_done": set(),
+            "registered_model": set(),
+            "index_deferred": set(),
+            "index_built": set(),
+            "accounts": set(),
+        }
         self._file: Optional[IO[str]] = None
         self._dry_run = dry_run
         header = {"k": "header", "source": source, "destination": destination}
@@ -119,11 +128,11 @@ class ResumeState:
         self._append({"k": kind, "src": src, "dst": dst})
 
     def is_done(self, kind: str, src: str) -> bool:
-        """Whether ``experiment_done`` / ``registered_model`` ``src`` is finished."""
+        """Whether ``src`` is marked ``kind`` (``experiment_done``, ``registered_model``, ``index_*``, ``accounts``)."""
         return src in self.done[kind]
 
     def mark(self, kind: str, src: str) -> None:
-        """Mark ``experiment_done`` / ``registered_model`` ``src`` as finished."""
+        """Mark ``src`` as ``kind`` (see :meth:`is_done`)."""
         self.done[kind].add(src)
         self._append({"k": kind, "src": src})
 

@@ -9,7 +9,9 @@ Checks, each one query (so they stay cheap on large databases):
 * latest metric values agree with the history: every ``latest_metrics`` row
   is a logged point, no logged point is later than it, and every metric with
   history has a latest value;
-* every registered model's version counter is above its highest version.
+* every registered model's version counter is above its highest version;
+* the metric tables' secondary indexes exist (a transfer killed while they
+  were deferred leaves them missing until it is run again: a warning).
 
 The database is opened without creating or migrating anything: a missing
 SQLite file raises :class:`~storekit.errors.StoreNotFoundError`, an MLflow
@@ -28,6 +30,7 @@ from sqlalchemy.engine import Connection
 from ...errors import StorekitError
 from ...integrity import ERROR, WARNING, IntegrityReport, describe_error
 from ..opening import store_not_found
+from . import bulk_index
 from . import schema as s
 from .engine import Database
 from .probe import probe, refuse_foreign
@@ -135,6 +138,13 @@ def _run_checks(report: IntegrityReport, conn: Connection) -> None:
         n = int(conn.execute(query).scalar_one())
         if n:
             report.add(ERROR, location, f"{n} {label}")
+    for name in bulk_index.missing_on(conn):
+        report.add(
+            WARNING,
+            "metrics",
+            f"index {name} is missing (a storekit migrate into this store was interrupted: "
+            "run the same command again to build it)",
+        )
     for name, counter, top in conn.execute(_counter_check()):
         report.add(
             ERROR, f"registered model {name!r}", f"version counter {counter} is not above the highest version {top}"

@@ -51,7 +51,7 @@ from ...validation import (
     validate_tags,
     validate_version,
 )
-from . import bulk, writes
+from . import bulk, bulk_index, writes
 from . import schema as s
 from .engine import Database
 from .experiments import MAX_EXPERIMENT_KEY, experiment_key, is_experiment_key
@@ -145,6 +145,16 @@ class SqlTrackingImportOps:
 
         self._db.run(txn)
         return Experiment(str(key), name, location, experiment.lifecycle_stage, dict(tags), created, updated)
+
+    def begin_bulk_load(self) -> list[str]:
+        """Before a transfer's load: drop the metric tables' secondary indexes when both tables are empty
+        (PostgreSQL); return the names dropped (see :mod:`.bulk_index`)."""
+        return bulk_index.defer_indexes(self._db)
+
+    def finish_bulk_load(self) -> list[str]:
+        """After a transfer's load (and on every later attempt): build any of those indexes that is missing;
+        return the names built."""
+        return bulk_index.build_missing_indexes(self._db)
 
     def import_run(
         self,
