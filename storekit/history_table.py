@@ -1,0 +1,114 @@
+"""Bulk metric histories as an Arrow table, built from numeric columns without a Python object per point.
+
+A backend that can read the points of many runs as arrays -- which run
+(a position in a list of run ids), which key (a position in a list of key
+names), step, timestamp, value and, on SQL, the value's ``kind`` -- hands
+them to :func:`history_table` in *logging order* (the order the points were
+stored).  It puts the rows in the contract's order: grouped by run (in the
+order of the run list) and key (in the order of the key list), each group by
+``(step, timestamp)``, ties in logging order -- the order of
+:meth:`~storekit.interfaces.TrackingStore.get_metric_history`.
+
+``run_id`` and ``key`` are dictionary-encoded string columns
+(:data:`HISTORY_SCHEMA`): ten million points cost two int32 columns, not
+ten million strings each.  The sort is numpy's: when each group is already
+in ``(step, timestamp)`` order in logging order (points logged step by step,
+the common case) one stable sort on the group number (a radix sort while
+there are at most 65,536 groups) does it; otherwise a stable lexicographic
+sort on (group, step, timestamp).
+
+Needs pyarrow (and numpy, which it brings); callers check first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+__all__ = ["history_schema", "history_table", "empty_history_table", "order_of_points"]
+
+#: -inf 0, finite 1, +inf 2, NaN 3 (``storekit.backends.sql.metrics``)
+_SPECIAL_KINDS = ((0, float("-inf")), (2, float("inf")), (3, float("nan")))
+
+
+def history_schema() -> Any:
+    """The Arrow schema of a bulk history table: dictionary-encoded ``run_id``/``key``, int64, float64."""
+    import pyarrow as pa
+
+    label = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema(
+        [("run_id", label), ("key", label), ("step", pa.int64()), ("timestamp", pa.int64()), ("value", pa.float64())]
+    )
+
+
+def empty_history_table() -> Any:
+    """A bulk history table without rows."""
+    return history_schema().empty_table()
+
+
+def order_of_points(group: Any, step: Any, timestamp: Any, groups: int) -> Optional[Any]:
+    """The permutation putting points in (group, step, timestamp, logging) order, or None if they are.
+
+    ``group``, ``step`` and ``timestamp`` are numpy integer arrays in logging
+    order; ``group`` lies in ``[0, groups)``.
+    """
+    import numpy as np
+
+    if len(group) < 2:
+        return None
+    small = group.astype(np.uint16 if groups <= 1 << 16 else np.int64, copy=False)
+    perm = None if bool(np.all(small[1:] >= small[:-1])) else np.argsort(small, kind="stable")
+    g, s, t = (group, step, timestamp) if perm is None else (group[perm], step[perm], timestamp[perm])
+    same = g[1:] == g[:-1]
+    s0, s1, t0, t1 = s[:-1], s[1:], t[:-1], t[1:]
+    if bool(np.any(same & ((s1 < s0) | ((s1 == s0) & (t1 < t0))))):
+        return np.lexsort((timestamp, step, group))  # stable: ties keep logging order
+    return perm
+
+
+def history_table(
+    run_ids: Sequence[str],
+    run_pos: Any,
+    keys: Sequence[str],
+    key_code: Any,
+    step: Any,
+    timestamp: Any,
+    value: Any,
+    kind: Optional[Any] = None,
+) -> Any:
+    """The ordered bulk history table of points given as numpy arrays in logging order.
+
+    ``run_pos`` indexes ``run_ids`` and ``key_code`` indexes ``keys`` (both
+    in output order); ``kind`` (optional) is SQL's value encoding, whose
+    non-finite codes replace ``value`` by -inf, +inf or NaN.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if len(value) == 0:
+        return empty_history_table()
+    run_pos = np.asarray(run_pos, dtype=np.int64)
+    key_code = np.asarray(key_code, dtype=np.int64)
+    step = np.asarray(step, dtype=np.int64)
+    timestamp = np.asarray(timestamp, dtype=np.int64)
+    value = np.asarray(value, dtype=np.float64)
+    if kind is not None:
+        kind = np.asarray(kind)
+        special = kind != 1
+        if bool(special.any()):
+            value = value.copy()
+            for code, replacement in _SPECIAL_KINDS:
+                value[kind == code] = replacement
+    nkeys = max(1, len(keys))
+    group = run_pos * nkeys + key_code
+    perm = order_of_points(group, step, timestamp, len(run_ids) * nkeys)
+    if perm is not None:
+        run_pos, key_code, step, timestamp, value = (a[perm] for a in (run_pos, key_code, step, timestamp, value))
+    strings = pa.string()
+    columns = [
+        pa.DictionaryArray.from_arrays(pa.array(run_pos.astype(np.int32)), pa.array(list(run_ids), strings)),
+        pa.DictionaryArray.from_arrays(pa.array(key_code.astype(np.int32)), pa.array(list(keys), strings)),
+        pa.array(step),
+        pa.array(timestamp),
+        pa.array(value),
+    ]
+    return pa.Table.from_arrays(columns, schema=history_schema())
