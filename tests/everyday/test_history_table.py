@@ -248,3 +248,34 @@ def test_order_of_points_keeps_sorted_input_and_sorts_by_group_only_when_it_can(
     assert list(perm) == [1, 3, 0, 2]
     perm = order_of_points(np.array([0, 0, 0]), np.array([2, 1, 1]), np.array([0, 5, 4]), 1)
     assert list(perm) == [2, 1, 0]
+
+
+def test_file_own_layout_reader_is_exact_and_refuses_other_field_orders(tmp_path: Path) -> None:
+    """storekit's own lines go through the CSV-based reader, exactly; other field orders do not."""
+    from storekit.backends.file.history_arrow import _own_layout
+    from storekit.backends.file.metric_log import encode_metrics, read_points
+
+    rng = random.Random(3)
+    keys = ["a:b,c}", "loss", "ключ", "{x}", 'q,"r']  # the last one needs an escape
+    values = [math.nan, math.inf, -math.inf, -0.0, 5e-324, 1e308] + [rng.uniform(-1e9, 1e9) for _ in range(200)]
+    points = [Metric(keys[i % 4], v, 1_700_000_000_000 + i, i - 7) for i, v in enumerate(values)]
+    data = encode_metrics(points)
+    table = _own_layout(data, data.count(b"\n"))
+    assert table is not None and table.num_rows == len(points)
+    path = tmp_path / "h"
+    path.write_bytes(data)
+    expected = [(m.key, int(m.step), int(m.timestamp), repr(m.value)) for m in read_points(path, 0, len(data))]
+    cols = table.to_pydict()
+    got = [(k, s, t, repr(v)) for k, s, t, v in zip(cols["key"], cols["step"], cols["timestamp"], cols["value"])]
+    assert got == expected
+
+    escaped = encode_metrics([Metric(keys[4], 1.0, 1, 1)])
+    assert _own_layout(escaped, 1) is None
+    with_model = encode_metrics([Metric("a", 1.0, 1, 1, "m-1")])
+    assert _own_layout(with_model, 1) is None
+    for line in (
+        b'{"key":"a","value":1.0,"step":2,"timestamp":3}\n',
+        b'{"key":"a","timestamp":1,"value":2.0,"step":3}\n',
+        b'{"value":1.0,"key":"a","timestamp":2,"step":3}\n',
+    ):
+        assert _own_layout(line, 1) is None, line

@@ -1,19 +1,24 @@
 """The file store's bulk metric-history read straight into Arrow.
 
 Each run's committed history bytes (``<run>/metrics.jsonl`` up to the
-length its index recorded) are read once; the bytes of many runs are parsed
-together by pyarrow's JSON-lines reader (C, exact float parsing, ``NaN`` and
-``Infinity`` tokens included), which gives numeric columns and one string
-column of keys -- no Python object per point.  The run of each point follows
-from the line count of each run's bytes.
+length its index recorded) are read once and parsed in C, giving numeric
+columns and a dictionary-encoded key column -- no Python object per point:
+
+1. Lines exactly as :func:`.metric_log.encode_metrics` writes them
+   (``{"key":"k","value":v,"timestamp":t,"step":s}``, no escapes, no model
+   id) are turned into ``:``-separated text by two byte replacements
+   (``,"`` -> ``:"``, ``}\\n`` -> ``\\n``) and read by pyarrow's CSV reader
+   (exact float parsing, ``NaN``/``Infinity`` included), several times
+   cheaper than a JSON parser.  The field names are read too and must be
+   ``{"key"``, ``value``, ``timestamp``, ``step`` on every line.
+2. Any other file is read by pyarrow's JSON-lines reader.
+3. A file that reader refuses (a value written as a string, a missing
+   field, a malformed line) goes through :func:`.metric_log.read_points`:
+   the same points, or the same :class:`~storekit.errors.StoreCorruptionError`,
+   as :meth:`FileTrackingStore.get_metric_history`.
+
 :func:`storekit.history_table.history_table` then puts the points in the
 contract's order.
-
-A batch the reader cannot take as it is (lines spelt another way, a value
-written as a string, a missing field, a malformed line) is read run by run,
-and a run the reader still refuses through :func:`.metric_log.read_points`:
-the same points, or the same :class:`~storekit.errors.StoreCorruptionError`,
-as :meth:`FileTrackingStore.get_metric_history`.
 """
 
 from __future__ import annotations
@@ -27,14 +32,50 @@ from .metric_log import _read_committed, read_points
 
 __all__ = ["file_histories_arrow"]
 
-#: bytes of history parsed in one reader call
-_BATCH_BYTES = 1 << 26
 #: the reader's block: larger than any history line
 _BLOCK_BYTES = 1 << 24
+#: the columns of storekit's own line layout after the replacements, and the field names they must hold
+_OWN_COLUMNS = ("name_key", "key", "name_value", "value", "name_timestamp", "timestamp", "name_step", "step")
+_OWN_NAMES = {"name_key": '{"key"', "name_value": "value", "name_timestamp": "timestamp", "name_step": "step"}
 
 
-def _parse(data: bytes, lines: int) -> Optional[Any]:
-    """``key, step, timestamp, value`` of JSON lines as an Arrow table, or None if the reader cannot say."""
+def _own_layout(data: bytes, lines: int) -> Optional[Any]:
+    """``key, value, timestamp, step`` of lines in storekit's own layout (CSV reader), or None."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if b"\\" in data:
+        return None  # escapes: a quote or newline could hide in a key
+    text = data.replace(b',"', b':"').replace(b"}\n", b"\n")
+    label = pa.dictionary(pa.int32(), pa.string())
+    types = {name: label for name in _OWN_NAMES}
+    types.update(key=label, value=pa.float64(), timestamp=pa.int64(), step=pa.int64())
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(text),
+            read_options=pcsv.ReadOptions(
+                column_names=list(_OWN_COLUMNS), use_threads=False, block_size=max(_BLOCK_BYTES, len(text) + 1)
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=":", quote_char='"', double_quote=False, escape_char=False, newlines_in_values=False
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types, null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != lines:
+        return None
+    for name, expected in _OWN_NAMES.items():
+        for chunk in table.column(name).chunks:
+            if chunk.dictionary.to_pylist() != [expected]:
+                return None
+    return table.select(["key", "value", "timestamp", "step"])
+
+
+def _json_lines(data: bytes, lines: int) -> Optional[Any]:
+    """``key, value, timestamp, step`` of JSON lines spelt any way (JSON reader), or None."""
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -52,8 +93,8 @@ def _parse(data: bytes, lines: int) -> Optional[Any]:
     return table
 
 
-def _python_columns(path: Path, committed: int) -> Any:
-    """One run's points through the Python reader (same errors as ``get_metric_history``)."""
+def _python_lines(path: Path, committed: int) -> Any:
+    """One run's points through the Python reader (same points and errors as ``get_metric_history``)."""
     import pyarrow as pa
 
     points = read_points(path, 0, committed)
@@ -81,8 +122,7 @@ def file_histories_arrow(
     """
     try:
         import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        import pyarrow as pa  # noqa: F401  (checked here: None without it)
     except ImportError:
         return None
     from ...history_table import empty_history_table, history_table
@@ -91,48 +131,38 @@ def file_histories_arrow(
     files = [history_file(run_id) for run_id in runs]  # every run checked before any is read
     if wanted == []:
         return empty_history_table()
-    tables: list[Any] = []
-    positions: list[Any] = []
-
-    def flush(batch: list[tuple[int, Path, int, bytes]]) -> None:
-        counts = [data.count(b"\n") for _, _, _, data in batch]
-        table = _parse(b"".join(data for _, _, _, data in batch), sum(counts)) if batch else None
-        if table is not None:
-            tables.append(table)
-            positions.append(np.repeat(np.asarray([pos for pos, _, _, _ in batch], np.int64), counts))
-            return
-        for (pos, path, committed, data), count in zip(batch, counts):
-            one = _parse(data, count)
-            one = one if one is not None else _python_columns(path, committed)
-            tables.append(one)
-            positions.append(np.full(one.num_rows, pos, np.int64))
-
-    batch: list[tuple[int, Path, int, bytes]] = []
-    size = 0
+    # per chunk of keys: (run position, the chunk's key strings, key indices, step, timestamp, value)
+    parts: list[tuple[int, list[str], Any, Any, Any, Any]] = []
     for pos, (path, committed) in enumerate(files):
         if committed <= 0:
             continue
         data = _read_committed(path, 0, committed)
-        batch.append((pos, path, committed, data))
-        size += len(data)
-        if size >= _BATCH_BYTES:
-            flush(batch)
-            batch, size = [], 0
-    flush(batch)
-    if not tables:
+        lines = data.count(b"\n")
+        table = _own_layout(data, lines)
+        if table is None:
+            table = _json_lines(data, lines)
+        if table is None:
+            table = _python_lines(path, committed)
+        del data
+        key = table.column("key")
+        if not hasattr(key.type, "value_type"):
+            key = key.dictionary_encode()
+        start = 0
+        numbers = [table.column(name).to_numpy() for name in ("step", "timestamp", "value")]
+        for chunk in key.chunks:
+            end = start + len(chunk)
+            indices = chunk.indices.to_numpy(zero_copy_only=False)
+            parts.append((pos, chunk.dictionary.to_pylist(), indices, *(n[start:end] for n in numbers)))
+            start = end
+    if not parts:
         return empty_history_table()
-    raw = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    run_pos = np.concatenate(positions) if len(positions) > 1 else positions[0]
-    encoded = pc.dictionary_encode(raw.column("key")).combine_chunks()
-    present = encoded.dictionary.to_pylist()
-    names = sorted(present) if wanted is None else [k for k in wanted if k in set(present)]
+    present = sorted({name for part in parts for name in part[1]})
+    names = present if wanted is None else [k for k in wanted if k in set(present)]
     code_of = {name: i for i, name in enumerate(names)}
-    key_lut = np.asarray([code_of.get(name, -1) for name in present] or [-1], dtype=np.int64)
-    key_code = key_lut[encoded.indices.to_numpy()]
-    columns = [raw.column(name).to_numpy() for name in ("step", "timestamp", "value")]
+    run_pos = np.concatenate([np.full(len(p[2]), p[0], np.int64) for p in parts])
+    key_code = np.concatenate([np.asarray([code_of.get(n, -1) for n in p[1]] or [-1], np.int64)[p[2]] for p in parts])
+    step, timestamp, value = (np.concatenate([p[i] for p in parts]) for i in (3, 4, 5))
     keep = key_code >= 0
     if not bool(keep.all()):
-        run_pos, key_code = run_pos[keep], key_code[keep]
-        columns = [c[keep] for c in columns]
-    step, timestamp, value = columns
+        run_pos, key_code, step, timestamp, value = (a[keep] for a in (run_pos, key_code, step, timestamp, value))
     return history_table(runs, run_pos, names, key_code, step, timestamp, value)
