@@ -56,8 +56,12 @@ def order_of_points(group: Any, step: Any, timestamp: Any, groups: int) -> Optio
     if len(group) < 2:
         return None
     small = group.astype(np.uint16 if groups <= 1 << 16 else np.int64, copy=False)
-    perm = None if bool(np.all(small[1:] >= small[:-1])) else np.argsort(small, kind="stable")
-    g, s, t = (group, step, timestamp) if perm is None else (group[perm], step[perm], timestamp[perm])
+    if bool(np.all(small[1:] >= small[:-1])):
+        perm, g = None, group
+    else:
+        perm = np.argsort(small, kind="stable")  # a radix sort for uint16
+        g = np.repeat(np.arange(groups, dtype=np.int64), np.bincount(group, minlength=groups))  # = group[perm]
+    s, t = (step, timestamp) if perm is None else (step[perm], timestamp[perm])
     same = g[1:] == g[:-1]
     s0, s1, t0, t1 = s[:-1], s[1:], t[:-1], t[1:]
     if bool(np.any(same & ((s1 < s0) | ((s1 == s0) & (t1 < t0))))):
@@ -99,14 +103,20 @@ def history_table(
             for code, replacement in _SPECIAL_KINDS:
                 value[kind == code] = replacement
     nkeys = max(1, len(keys))
+    groups = len(run_ids) * nkeys
     group = run_pos * nkeys + key_code
-    perm = order_of_points(group, step, timestamp, len(run_ids) * nkeys)
+    perm = order_of_points(group, step, timestamp, groups)
     if perm is not None:
-        run_pos, key_code, step, timestamp, value = (a[perm] for a in (run_pos, key_code, step, timestamp, value))
+        step, timestamp, value = step[perm], timestamp[perm], value[perm]
+    # the sorted group numbers are each group's number repeated by its size: no gather needed
+    counts = np.bincount(group, minlength=groups)
+    numbers = np.arange(groups, dtype=np.int64)
+    run_pos = np.repeat((numbers // nkeys).astype(np.int32), counts)
+    key_code = np.repeat((numbers % nkeys).astype(np.int32), counts)
     strings = pa.string()
     columns = [
-        pa.DictionaryArray.from_arrays(pa.array(run_pos.astype(np.int32)), pa.array(list(run_ids), strings)),
-        pa.DictionaryArray.from_arrays(pa.array(key_code.astype(np.int32)), pa.array(list(keys), strings)),
+        pa.DictionaryArray.from_arrays(pa.array(run_pos), pa.array(list(run_ids), strings)),
+        pa.DictionaryArray.from_arrays(pa.array(key_code), pa.array(list(keys), strings)),
         pa.array(step),
         pa.array(timestamp),
         pa.array(value),
