@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-__all__ = ["history_schema", "history_table", "empty_history_table", "order_of_points"]
+__all__ = ["history_schema", "history_table", "empty_history_table", "order_of_points", "downsample"]
 
 #: -inf 0, finite 1, +inf 2, NaN 3 (``storekit.backends.sql.metrics``)
 _SPECIAL_KINDS = ((0, float("-inf")), (2, float("inf")), (3, float("nan")))
@@ -122,3 +122,36 @@ def history_table(
         pa.array(value),
     ]
     return pa.Table.from_arrays(columns, schema=history_schema())
+
+
+def downsample(table: Any, max_points: int) -> Any:
+    """At most ``max_points`` points per (run, key) group of an ordered bulk history table.
+
+    Groups are contiguous (the contract's order); a longer group keeps
+    ``max_points`` points evenly spaced by position, its first and last
+    point included (like MLflow's UI sampling of a long history).  Order and
+    values are unchanged.  ``max_points`` below 2 is InvalidParameterError.
+    """
+    import numpy as np
+
+    from .errors import InvalidParameterError
+
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+        raise InvalidParameterError(f"max_points: {max_points!r} is not an integer of at least 2")
+    rows = table.num_rows
+    if rows == 0:
+        return table
+    table = table.unify_dictionaries().combine_chunks()
+    run = table.column("run_id").chunk(0).indices.to_numpy()
+    key = table.column("key").chunk(0).indices.to_numpy()
+    starts = np.flatnonzero(np.concatenate([[True], (run[1:] != run[:-1]) | (key[1:] != key[:-1])]))
+    sizes = np.diff(np.append(starts, rows))
+    if int(sizes.max()) <= max_points:
+        return table
+    kept = np.minimum(sizes, max_points)
+    group = np.repeat(np.arange(len(starts)), kept)
+    j = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
+    size, keep = sizes[group], kept[group]
+    span = np.maximum(keep - 1, 1)
+    position = starts[group] + (2 * j * (size - 1) + span) // (2 * span)  # round(j * (size - 1) / (keep - 1))
+    return table.take(position)

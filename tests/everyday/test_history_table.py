@@ -279,3 +279,31 @@ def test_file_own_layout_reader_is_exact_and_refuses_other_field_orders(tmp_path
         b'{"value":1.0,"key":"a","timestamp":2,"step":3}\n',
     ):
         assert _own_layout(line, 1) is None, line
+
+
+def test_max_points_keeps_evenly_spaced_points_per_history(tmp_path: Path) -> None:
+    from storekit.errors import InvalidParameterError
+
+    for uri in (str(tmp_path / "store"), f"sqlite:///{tmp_path / 'store.db'}", f"memory://mp-{uuid.uuid4().hex}"):
+        with TrackingClient(uri) as c:
+            eid = c.create_experiment("mp")
+            run_ids = [c.create_run(eid).info.run_id for _ in range(2)]
+            c.log_batch(run_ids[0], metrics=[Metric("long", float(s), s, s) for s in range(11)])
+            c.log_batch(run_ids[0], metrics=[Metric("short", float(s), s, s) for s in range(2)])
+            c.log_batch(run_ids[1], metrics=[Metric("long", -1.0 - s, s, s) for s in range(5)])
+            for fmt in ("arrow", "pandas"):
+                got = c.get_metric_histories(run_ids, None, output_format=fmt, max_points=3)
+                cols = got.to_pydict() if fmt == "arrow" else {k: list(got[k]) for k in got.columns}
+                groups = _groups(cols["run_id"], cols["key"], cols["step"], cols["timestamp"], cols["value"])
+                assert groups == {
+                    (run_ids[0], "long"): [_point(s, s, s) for s in (0, 5, 10)],
+                    (run_ids[0], "short"): [_point(s, s, s) for s in (0, 1)],
+                    (run_ids[1], "long"): [_point(s, s, -1.0 - s) for s in (0, 2, 4)],
+                }, uri
+            full = c.get_metric_histories(run_ids, None, output_format="arrow", max_points=11)
+            assert full.num_rows == 11 + 2 + 5
+            for bad in (1, 0, -3, 2.5, True):
+                with pytest.raises(InvalidParameterError, match="max_points"):
+                    c.get_metric_histories(run_ids, None, output_format="arrow", max_points=bad)  # type: ignore[arg-type]
+            with pytest.raises(InvalidParameterError, match="max_points"):
+                c.get_metric_histories(run_ids, None, output_format="list", max_points=3)
