@@ -451,6 +451,7 @@ class TrackingClient:
         run_ids: Union[str, Sequence[str]],
         keys: Union[None, str, Sequence[str]] = None,
         output_format: str = "pandas",
+        max_points: Optional[int] = None,
     ) -> Any:
         """The histories of many runs and metric keys as one long table.
 
@@ -460,20 +461,32 @@ class TrackingClient:
         ``"pandas"`` (default), ``"arrow"``, or ``"list"`` for a columnar
         :class:`~storekit.histories.MetricHistories`.  One round trip per backend
         where it can (file: one read per run; SQL: one query per 1,000 runs).
+        ``max_points`` (``"arrow"``/``"pandas"`` only) keeps at most that many
+        evenly spaced points per (run, key), first and last included
+        (:func:`storekit.history_table.downsample`).
         """
         from .frames import arrow_histories_table, check_output_format, histories_table, require
 
         fmt = check_output_format(output_format)
         if fmt != "list":
             require("pandas" if fmt == "pandas" else "pyarrow")
+        elif max_points is not None:
+            raise InvalidParameterError("max_points: only with output_format 'arrow' or 'pandas'")
         self.flush()
         run_list = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         key_list = [keys] if isinstance(keys, str) else (None if keys is None else list(keys))
         if fmt != "list":  # a store that reads straight into Arrow (SQLite with ADBC) skips the Python lists
             fast = getattr(self.store, "metric_histories_arrow", None)
             table = fast(run_list, key_list) if callable(fast) else None
-            if table is not None:
-                return arrow_histories_table(table, fmt)
+            if table is None and max_points is None:
+                return histories_table(self.store.get_metric_histories(run_list, key_list), fmt)
+            if table is None:
+                table = histories_table(self.store.get_metric_histories(run_list, key_list), "arrow")
+            if max_points is not None:
+                from .history_table import downsample
+
+                table = downsample(table, max_points)
+            return arrow_histories_table(table, fmt)
         return histories_table(self.store.get_metric_histories(run_list, key_list), fmt)
 
     # --- datasets and logged models (capabilities DATASETS, LOGGED_MODELS) ------------

@@ -142,14 +142,17 @@ def histories_table(histories: MetricHistories, output_format: str) -> Union[Met
             columns=list(HISTORY_COLUMNS),
         )
     pa = require("pyarrow")
+    from .history_table import history_schema
+
     return pa.table(
         {
-            "run_id": pa.array(cols["run_id"], type=pa.string()),
-            "key": pa.array(cols["key"], type=pa.string()),
+            "run_id": pa.array(cols["run_id"], type=pa.string()).dictionary_encode(),
+            "key": pa.array(cols["key"], type=pa.string()).dictionary_encode(),
             "step": pa.array(cols["step"], type=pa.int64()),
             "timestamp": pa.array(cols["timestamp"], type=pa.int64()),
             "value": pa.array(cols["value"], type=pa.float64()),
-        }
+        },
+        schema=history_schema(),
     )
 
 
@@ -157,13 +160,26 @@ def arrow_histories_table(table: Any, output_format: str) -> Any:
     """A bulk history already read as a ``pyarrow.Table``, as the table itself or a DataFrame.
 
     The DataFrame has the columns and dtypes of :func:`histories_table`
-    (``run_id`` and ``key`` as ``object`` columns of Python strings).
+    (``run_id`` and ``key`` as ``object`` columns of Python strings: each
+    distinct string is made once and the rows share it).
     """
     fmt = check_output_format(output_format)
     if fmt == "arrow":
         return table
     pd = require("pandas")
-    frame = table.to_pandas()
+    import numpy as np
+
+    labels: dict[str, Any] = {}
     for name in ("run_id", "key"):
-        frame[name] = pd.Series(frame[name].to_numpy(dtype=object), dtype="object")
+        column = table.column(name)
+        if not hasattr(column.type, "value_type"):  # a plain string column
+            column = column.dictionary_encode()
+        parts = []
+        for chunk in column.chunks:  # each chunk has its own dictionary
+            strings = np.asarray(chunk.dictionary.to_pylist(), dtype=object)
+            parts.append(strings[chunk.indices.to_numpy(zero_copy_only=False)])
+        labels[name] = np.concatenate(parts) if parts else np.asarray([], dtype=object)
+    frame = table.drop_columns(["run_id", "key"]).to_pandas()
+    frame.insert(0, "key", pd.Series(labels["key"], dtype="object"))
+    frame.insert(0, "run_id", pd.Series(labels["run_id"], dtype="object"))
     return frame
