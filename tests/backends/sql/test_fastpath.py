@@ -15,7 +15,7 @@ import pytest
 from storekit.backends.sql import SqlTrackingStore
 from storekit.backends.sql.fastpath import COPY_MIN_POINTS
 from storekit.backends.sql.tracking import SqlAlchemyTrackingStore
-from storekit.entities import Metric, Param, RunStatus, RunTag
+from storekit.entities import Dataset, DatasetInput, Metric, Param, RunStatus, RunTag
 from storekit.errors import InvalidParameterError, RunNotFound
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
@@ -140,3 +140,26 @@ def test_unknown_and_deleted_runs(stores) -> None:
     with pytest.raises(InvalidParameterError):
         fast.log_batch(run_id, [Metric("m", 1.0, 1, 1)])
     assert fast.get_run(run_id).info.lifecycle_stage.value == "deleted"
+
+
+def test_search_and_get_run_with_inputs_match(stores) -> None:
+    fast, slow = stores
+    exp = fast.create_experiment("fastpath-search")
+    run_ids = []
+    for i in range(5):
+        run_id = fast.create_run(exp, start_time=i, tags={"i": str(i)}).info.run_id
+        fast.log_batch(run_id, [Metric("m", i / 10, 1, 0)], [Param("p", f"v{i % 2}")])
+        run_ids.append(run_id)
+    datasets = [
+        DatasetInput(Dataset("b", "d2", "local", "/b", schema="s"), {"context": "eval"}),
+        DatasetInput(Dataset("a", "d1", "local", "/a", profile="p"), {"context": "train"}),
+    ]
+    fast.log_inputs(run_ids[1], datasets)
+    fast.log_inputs(run_ids[3], datasets[:1])
+    for run_id in run_ids:
+        assert fast.get_run(run_id) == slow.get_run(run_id)
+    assert [d.dataset.name for d in fast.get_run(run_ids[1]).inputs.dataset_inputs] == ["a", "b"]
+    for query in ("", "metrics.m > 0.15", "params.p = 'v1'"):
+        got = fast.search_runs([exp], query, order_by=["metrics.m DESC"], max_results=2)
+        want = slow.search_runs([exp], query, order_by=["metrics.m DESC"], max_results=2)
+        assert list(got) == list(want) and got.token == want.token and len(got) == 2
