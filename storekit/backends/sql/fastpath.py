@@ -120,6 +120,31 @@ def on_cursor(db: Database, fn: Callable[[Any], T], write: bool = True) -> T:
     return db.run(txn, write)
 
 
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """The columns after ``run_row`` of :data:`~.metrics.TUPLE_COLUMNS` rows, as array parameters.
+
+    As PostgreSQL array literals where that is exact and needs no escaping
+    (keys are validated to ``[\\w.\\- /:]``, values are finite floats whose
+    ``repr`` round-trips, no model id): the driver's list adaptation costs
+    more CPU than the rest of a small ``log_batch``.  Lists otherwise.
+    """
+    _run, keys, values, kinds, stamps, steps, models = zip(*rows)
+    if (
+        {*models} == {None}
+        and {*map(type, values)} == {float}
+        and not any('"' in k or "\\" in k or "," in k for k in keys)
+    ):
+        return [
+            '{"' + '","'.join(keys) + '"}',
+            "{" + ",".join(map(repr, values)) + "}",
+            "{" + ",".join(map(str, kinds)) + "}",
+            "{" + ",".join(map(str, stamps)) + "}",
+            "{" + ",".join(map(str, steps)) + "}",
+            "{" + ",".join(["NULL"] * len(keys)) + "}",
+        ]
+    return [list(keys), list(values), list(kinds), list(stamps), list(steps), list(models)]
+
+
 class ServerFastPath:
     """Prebuilt SQL of the hot operations for one dialect (``postgresql`` or ``mysql``).
 
@@ -181,6 +206,11 @@ class ServerFastPath:
         key_values = f"SELECT {m}::int8, k, v FROM unnest({m}::text[], {m}::text[]) AS u(k, v)"
         self.pg_insert_params = f"INSERT INTO params (run_row, {k}, {v}) {key_values}"
         self.pg_upsert_tags = f"INSERT INTO tags (run_row, {k}, {v}) {key_values}{self.st.upsert_tags.suffix}"
+        self.pg_insert_metrics = (
+            f"INSERT INTO metrics (run_row, {k}, {v}, kind, {ts}, step, model_id) "
+            f"SELECT {m}::int8, * FROM unnest({m}::text[], {m}::float8[], {m}::int2[], "
+            f"{m}::int8[], {m}::int8[], {m}::text[])"  # ids follow the array order: logging order
+        )
         self.pg_upsert_latest = (
             f"INSERT INTO latest_metrics (run_row, {k}, {v}, kind, {ts}, step, model_id) "
             f"SELECT {m}::int8, k, v, kd, ts, sp, md FROM unnest({m}::text[], {m}::float8[], {m}::int2[], "
@@ -402,7 +432,7 @@ class ServerFastPath:
                 cur.execute(self.pg_upsert_tags, (row_id, list(tag_map), list(tag_map.values())))
             if metrics and small:
                 rows = writes.metric_rows(row_id, metrics)
-                st.insert(cur, st.insert_metrics, rows)
+                cur.execute(self.pg_insert_metrics, (row_id, *_columns(rows)))
                 self._upsert_latest(cur, row_id, rows)
         if metrics and not small:  # COPY is not allowed in a pipeline
             rows = writes.metric_rows(row_id, metrics)
@@ -416,6 +446,4 @@ class ServerFastPath:
 
     def _upsert_latest(self, cur: Any, row_id: int, rows: list[tuple[Any, ...]]) -> None:
         """Advance the latest value of each key of ``rows`` (a stored later point is kept: see :mod:`.writes`)."""
-        best = list(latest_tuples(rows).values())
-        _run, keys, values, kinds, stamps, steps, models = (list(c) for c in zip(*best))
-        cur.execute(self.pg_upsert_latest, (row_id, keys, values, kinds, stamps, steps, models))
+        cur.execute(self.pg_upsert_latest, (row_id, *_columns(list(latest_tuples(rows).values()))))
