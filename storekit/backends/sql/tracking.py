@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
+from operator import attrgetter
 from typing import Any, Mapping, Optional, Sequence
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ from . import schema as s
 from . import writes
 from .arrow_histories import sqlite_file, sqlite_histories_arrow
 from .experiments import ExperimentOps, is_experiment_key
+from .fastpath import fast_path_for, on_cursor
 from .importing import SqlTrackingImportOps
 from .logged_models import LoggedModelOps
 from .metrics import KIND_FINITE, decode_value, row_to_metric
@@ -52,6 +54,7 @@ from .store import SQL_TRACKING_CAPABILITIES
 __all__ = ["SqlAlchemyTrackingStore", "RUN_SPEC"]
 
 _r = s.runs
+_MODEL_ID = attrgetter("model_id")
 _DELETED = LifecycleStage.DELETED.value
 #: runs per bulk-history query (bounded IN lists on every database)
 _HISTORY_CHUNK = 1000
@@ -126,6 +129,7 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         self._db = open_database(uri, create=create, **engine_options)
         self._token_key = store_key(self._db)
         self._writes = writes.statements_for(self._db.engine.dialect)
+        self._fast = fast_path_for(self._db.engine.dialect)  # PostgreSQL, MySQL/MariaDB: prebuilt SQL
 
     def __repr__(self) -> str:
         return f"SqlAlchemyTrackingStore({redact_uri(self._uri)!r})"
@@ -174,6 +178,11 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         user_id = rules.validate_user_id(user_id)
         start_time = rules.validate_millis(start_time, "start_time")
         start = now_ms() if start_time is None else start_time
+        fast = self._fast
+        if fast is not None:
+            return on_cursor(
+                self._db, lambda cur: fast.create_run(cur, experiment_id, user_id, start, tag_map, run_name)
+            )
 
         def txn(conn: Connection) -> Run:
             exp = self._experiment_row(conn, experiment_id)
@@ -199,6 +208,9 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
 
     def get_run(self, run_id: str) -> Run:
         """The run (active or deleted) with latest metrics, params and tags."""
+        fast = self._fast
+        if fast is not None:
+            return on_cursor(self._db, lambda cur: fast.get_run(cur, run_id), write=False)
 
         def txn(conn: Connection) -> Run:
             row = self._run_row(conn, run_id)
@@ -218,6 +230,9 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         values = rules.validate_run_update(status, end_time, run_name).changes()
         if "run_name" in values:
             values["name"] = values.pop("run_name")
+        fast = self._fast
+        if fast is not None:
+            return on_cursor(self._db, lambda cur: fast.update_run_info(cur, run_id, values))
 
         def txn(conn: Connection) -> RunInfo:
             row = self._writable_run(conn, run_id)
@@ -264,6 +279,10 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         if not (metrics or params or tags):
             self._db.run(lambda conn: self._writable_run(conn, run_id))
             return
+        fast = self._fast
+        if fast is not None and {*map(_MODEL_ID, metrics)} <= {None}:  # model metrics: the path below
+            on_cursor(self._db, lambda cur: fast.log_batch(cur, run_id, metrics, params, tags))
+            return
         param_map = {p.key: p.value for p in params}
         tag_map = {t.key: t.value for t in tags}
         st = self._writes
@@ -308,6 +327,14 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
         limit = validate_max_results(max_results) if max_results is not None else None
         m = s.metrics
         query = fingerprint("history", run_id, key)
+        fast = self._fast
+        if fast is not None:
+            points, token = on_cursor(
+                self._db,
+                lambda cur: fast.metric_history(cur, run_id, key, limit, page_token, self._token_key),
+                write=False,
+            )
+            return PagedList(points, token)
 
         def txn(conn: Connection) -> PagedList[Metric]:
             row_id = self._run_row(conn, run_id)["row_id"]
@@ -467,6 +494,12 @@ class SqlAlchemyTrackingStore(SqlTrackingImportOps, LoggedModelOps, ExperimentOp
                 key=self._token_key,
                 bound_column=_r.c.row_id,
             )
+            if self._fast is not None:  # the runs' children in one query on the driver's cursor
+                cur = cursor_of(conn)
+                try:
+                    return PagedList(self._fast.load_runs(cur, rows, frozenset(deleted)), token)
+                finally:
+                    cur.close()
             return PagedList(runs_from_rows(conn, rows, frozenset(deleted)), token)
 
         return self._db.run(txn, write=False)

@@ -38,6 +38,8 @@ __all__ = [
     "write_params",
     "write_tags",
     "write_metrics",
+    "copy_text",
+    "advance_latest",
 ]
 
 #: fields of a :data:`TUPLE_COLUMNS` row, and its metric order (step, timestamp, kind, value)
@@ -201,6 +203,10 @@ def _copy_text(rows: Sequence[tuple[Any, ...]]) -> Optional[str]:
     return "".join(["%d\t%s\t%r\t%d\t%d\t%d\t\\N\n" % row[:6] for row in rows])
 
 
+#: the COPY text of metric rows (PostgreSQL; None when a row needs escaping), for other write paths
+copy_text = _copy_text
+
+
 # --- operations -------------------------------------------------------------------
 def lock_run(cur: Any, st: WriteStatements, run_id: str) -> Optional[tuple[Any, ...]]:
     """``(row_id, lifecycle_stage, experiment_id, experiment stage)`` of a run, row-locked; None if absent."""
@@ -231,6 +237,11 @@ def write_metrics(cur: Any, st: WriteStatements, run_row: int, metrics: Sequence
             copy.write(text)
     else:
         st.insert(cur, st.insert_metrics, rows)
+    advance_latest(cur, st, run_row, rows)
+
+
+def advance_latest(cur: Any, st: WriteStatements, run_row: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Advance the latest value of each key of the metric ``rows`` just appended (a later stored point stays)."""
     best = latest_tuples(rows)
     winners = list(best.values())
     if st.dialect == "mysql":  # no conditional upsert: compare with the stored points (run row is locked)
