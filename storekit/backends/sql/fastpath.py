@@ -100,6 +100,12 @@ def _metric(row: Sequence[Any]) -> Metric:
     return metric
 
 
+def _latest_point(key: str, number: Any, kind: int, timestamp: Any, step: Any, model_id: Optional[str]) -> Metric:
+    """The latest point of a metric from its ``latest_metrics`` columns."""
+    value = float(number) if kind == KIND_FINITE else decode_value(number, kind)
+    return Metric(key, value, int(timestamp), int(step), model_id)
+
+
 def fast_path_for(dialect: Any) -> Optional["ServerFastPath"]:
     """The fast path of a dialect: PostgreSQL on psycopg 3 and MySQL/MariaDB on PyMySQL, else None."""
     if (dialect.name, dialect.driver) in (("postgresql", "psycopg"), ("mysql", "pymysql")):
@@ -165,22 +171,27 @@ class ServerFastPath:
         k, v, ts = q("key"), q("value"), q("timestamp")
         of_run = f"(SELECT row_id FROM runs WHERE run_uuid = {m})"
         no_number = "CAST(NULL AS DOUBLE PRECISION)" if self.postgres else "CAST(NULL AS DOUBLE)"
+        # the latest point's timestamp, step and model id: latest_metrics rows only (typed for the UNION)
+        integer, text = ("BIGINT", "TEXT") if self.postgres else ("SIGNED", "CHAR")
+        z = f"CAST(NULL AS {integer}), CAST(NULL AS {integer}), CAST(NULL AS {text})"
+        latest_cols = f"{ts}, step, model_id"
         self.select_children = (
-            f"SELECT 0, {k}, {v}, {no_number}, 1 FROM params WHERE run_row = {of_run} "
-            f"UNION ALL SELECT 1, {k}, {v}, NULL, 1 FROM tags WHERE run_row = {of_run} "
-            f"UNION ALL SELECT 2, {k}, NULL, {v}, kind FROM latest_metrics WHERE run_row = {of_run} "
-            f"UNION ALL SELECT 3, NULL, NULL, NULL, NULL FROM runs WHERE row_id = {of_run} "
+            f"SELECT 0, {k}, {v}, {no_number}, 1, {z} FROM params WHERE run_row = {of_run} "
+            f"UNION ALL SELECT 1, {k}, {v}, NULL, 1, {z} FROM tags WHERE run_row = {of_run} "
+            f"UNION ALL SELECT 2, {k}, NULL, {v}, kind, {latest_cols} FROM latest_metrics WHERE run_row = {of_run} "
+            f"UNION ALL SELECT 3, NULL, NULL, NULL, NULL, {z} FROM runs WHERE row_id = {of_run} "
             f"AND EXISTS (SELECT 1 FROM inputs WHERE run_row = {of_run}) "
-            f"UNION ALL SELECT 4, lm.model_id, NULL, NULL, o.{q('position')} FROM run_outputs o "
+            f"UNION ALL SELECT 4, lm.model_id, NULL, NULL, o.{q('position')}, {z} FROM run_outputs o "
             f"JOIN logged_models lm ON lm.model_row = o.model_row WHERE o.run_row = {of_run}"
         )
         self._children_in = (
-            f"SELECT 0, run_row, {k}, {v}, {no_number}, 1 FROM params WHERE run_row IN {{ids}} "
-            f"UNION ALL SELECT 1, run_row, {k}, {v}, NULL, 1 FROM tags WHERE run_row IN {{ids}} "
-            f"UNION ALL SELECT 2, run_row, {k}, NULL, {v}, kind FROM latest_metrics WHERE run_row IN {{ids}} "
-            f"UNION ALL SELECT 3, row_id, NULL, NULL, NULL, NULL FROM runs WHERE row_id IN {{ids}} "
+            f"SELECT 0, run_row, {k}, {v}, {no_number}, 1, {z} FROM params WHERE run_row IN {{ids}} "
+            f"UNION ALL SELECT 1, run_row, {k}, {v}, NULL, 1, {z} FROM tags WHERE run_row IN {{ids}} "
+            f"UNION ALL SELECT 2, run_row, {k}, NULL, {v}, kind, {latest_cols} FROM latest_metrics "
+            f"WHERE run_row IN {{ids}} "
+            f"UNION ALL SELECT 3, row_id, NULL, NULL, NULL, NULL, {z} FROM runs WHERE row_id IN {{ids}} "
             f"AND EXISTS (SELECT 1 FROM inputs WHERE run_row = runs.row_id) "
-            f"UNION ALL SELECT 4, o.run_row, lm.model_id, NULL, NULL, o.{q('position')} FROM run_outputs o "
+            f"UNION ALL SELECT 4, o.run_row, lm.model_id, NULL, NULL, o.{q('position')}, {z} FROM run_outputs o "
             f"JOIN logged_models lm ON lm.model_row = o.model_row WHERE o.run_row IN {{ids}}"
         )
         self.select_inputs = (
@@ -238,16 +249,16 @@ class ServerFastPath:
             raise RunNotFound(f"run {run_id!r} does not exist")
         params: dict[str, str] = {}
         tags: dict[str, str] = {}
-        latest: dict[str, float] = {}
+        latest: dict[str, Metric] = {}
         outputs: list[tuple[int, str]] = []
         inputs: list[DatasetInput] = []
-        for table, key, text, number, kind in rows:
+        for table, key, text, number, kind, timestamp, step, model_id in rows:
             if table == 0:
                 params[key] = text
             elif table == 1:
                 tags[key] = text
             elif table == 2:
-                latest[key] = float(number) if kind == KIND_FINITE else decode_value(number, kind)
+                latest[key] = _latest_point(key, number, kind, timestamp, step, model_id)
             elif table == 3:
                 inputs = self._inputs(cur, row[0])
             else:
@@ -255,7 +266,12 @@ class ServerFastPath:
         outputs.sort()
         return Run(
             info=run_info(dict(zip(_RUN_COLUMNS, row)), row[10] == _DELETED),
-            data=RunData(metrics=latest, params=params, tags=tags),
+            data=RunData(
+                metrics={key: point.value for key, point in latest.items()},
+                params=params,
+                tags=tags,
+                latest_metrics=latest,
+            ),
             inputs=RunInputs(tuple(inputs)),
             outputs=RunOutputs(tuple(model_id for _position, model_id in outputs)),
         )
@@ -269,7 +285,7 @@ class ServerFastPath:
         """
         params: dict[int, dict[str, str]] = defaultdict(dict)
         tags: dict[int, dict[str, str]] = defaultdict(dict)
-        latest: dict[int, dict[str, float]] = defaultdict(dict)
+        latest: dict[int, dict[str, Metric]] = defaultdict(dict)
         outputs: dict[int, list[tuple[int, str]]] = defaultdict(list)
         inputs: dict[int, list[DatasetInput]] = {}
         ids = [r["row_id"] for r in rows]
@@ -277,13 +293,13 @@ class ServerFastPath:
             part = ids[start : start + _LOAD_CHUNK]
             marks = f"({', '.join([self.st.mark] * len(part))})"
             cur.execute(self._children_in.format(ids=marks), part * 5)
-            for table, run_row, key, text, number, kind in cur.fetchall():
+            for table, run_row, key, text, number, kind, timestamp, step, model_id in cur.fetchall():
                 if table == 0:
                     params[run_row][key] = text
                 elif table == 1:
                     tags[run_row][key] = text
                 elif table == 2:
-                    latest[run_row][key] = float(number) if kind == KIND_FINITE else decode_value(number, kind)
+                    latest[run_row][key] = _latest_point(key, number, kind, timestamp, step, model_id)
                 elif table == 3:
                     inputs[run_row] = self._inputs(cur, run_row)
                 else:
@@ -292,9 +308,10 @@ class ServerFastPath:
             Run(
                 info=run_info(r, r["experiment_id"] in deleted_experiments),
                 data=RunData(
-                    metrics=latest.get(r["row_id"], {}),
+                    metrics={key: point.value for key, point in latest.get(r["row_id"], {}).items()},
                     params=params.get(r["row_id"], {}),
                     tags=tags.get(r["row_id"], {}),
+                    latest_metrics=latest.get(r["row_id"], {}),
                 ),
                 inputs=RunInputs(tuple(inputs.get(r["row_id"], ()))),
                 outputs=RunOutputs(tuple(model_id for _p, model_id in sorted(outputs.get(r["row_id"], ())))),
