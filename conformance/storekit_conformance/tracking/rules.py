@@ -111,6 +111,27 @@ class RuleChecks:
         found = tracking_store.search_runs([experiment_id], order_by="attributes.start_time ASC")
         assert [r.info.run_id for r in found] == list(reversed(ids))
 
+    @contract("3", "an explicit artifact_location is non-empty, without NUL, at most 65,471 bytes in UTF-8")
+    def test_artifact_location_limits(self, tracking_store: TrackingStore) -> None:
+        too_long = "file:///" + "é" * 32_732  # 65,472 bytes in UTF-8, 32,740 characters
+        for bad, needle in (("", "artifact_location"), ("/tmp/a\x00b", "NUL"), (too_long, "65471")):
+            name = unique("loc")
+            with pytest.raises(InvalidParameterError) as excinfo:
+                tracking_store.create_experiment(name, artifact_location=bad)
+            assert_invalid(excinfo, "artifact_location", needle)
+            assert tracking_store.get_experiment_by_name(name) is None  # refused before anything was written
+
+    @requires(Capability.LOGGED_MODELS)
+    @contract("3b", "a logged model's name and model_type are 1 to 500 characters")
+    def test_logged_model_text_limits(self, tracking_store: TrackingStore, experiment_id: str) -> None:
+        model = tracking_store.create_logged_model(experiment_id, name="n" * 500, model_type="t" * 500)
+        got = tracking_store.get_logged_model(model.model_id)
+        assert (got.name, got.model_type) == ("n" * 500, "t" * 500)
+        for field, value in (("name", "n" * 501), ("name", ""), ("model_type", "t" * 501), ("model_type", "")):
+            with pytest.raises(InvalidParameterError) as excinfo:
+                tracking_store.create_logged_model(experiment_id, **{field: value})  # type: ignore[arg-type]
+            assert_invalid(excinfo, field, "500")
+
     # -- deleted experiments, unknown runs -----------------------------------------
     @pytest.mark.parametrize("write", sorted(_WRITES))
     @contract("3", "a run of a deleted experiment reads as deleted and refuses every write; restoring brings it back")

@@ -11,17 +11,24 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from ...entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, metric_order_key
+from ... import rules
+from ...entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, PagedList, metric_order_key
 from ...errors import LoggedModelNotFound, NotFoundError, StoreCorruptionError
 from ...ids import new_model_id, now_ms
+from ...interfaces import DEFAULT_MAX_RESULTS
 from ...rules import validate_key, validate_logged_model_text, validate_model_id, validate_tags
+from ...search.inprocess import creation_bound, search_page
 from .atomic import read_json, write_json_atomic
 from .locking import StoreLock
 from .oserrors import translated
 
-__all__ = ["LoggedModelCatalog", "to_entity"]
+if TYPE_CHECKING:
+    from .experiments import ExperimentCatalog
+    from .run_index import ExperimentIndex, RunState
+
+__all__ = ["FileLoggedModelOps", "LoggedModelCatalog", "to_entity"]
 
 _DIR = "models"
 
@@ -169,3 +176,134 @@ class LoggedModelCatalog:
         if key not in doc["tags"]:
             raise NotFoundError(f"logged model {doc['model_id']} has no tag {key!r}")
         del doc["tags"][key]
+
+
+class FileLoggedModelOps:
+    """The logged-model operations of :class:`~storekit.backends.file.FileTrackingStore` (a mix-in)."""
+
+    _experiments: "ExperimentCatalog"
+    _models: LoggedModelCatalog
+    _token_key: Optional[bytes]
+
+    if TYPE_CHECKING:  # provided by FileExperimentOps and FileRunOps
+
+        def _experiment_doc(self, experiment_id: Any) -> dict[str, Any]: ...
+
+        def _locate(self, run_id: Any, fresh: bool = True) -> "tuple[ExperimentIndex, RunState]": ...
+
+        def _check_writable(self, state: "RunState") -> None: ...
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: Optional[str] = None,
+        source_run_id: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        params: Optional[Mapping[str, str]] = None,
+        model_type: Optional[str] = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model at ``<experiment location>/models/<model_id>/artifacts``."""
+        doc = self._experiment_doc(experiment_id)
+        rules.check_experiment_active(doc["experiment_id"], doc["lifecycle_stage"], "a model")
+        if source_run_id is not None:
+            self._locate(source_run_id)
+        return to_entity(
+            self._models.create(
+                str(doc["experiment_id"]), doc["artifact_location"], name, source_run_id, tags, params, model_type
+            )
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A logged model (active or deleted); LoggedModelNotFound if there is none."""
+        return to_entity(self._models.load(model_id))
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set a logged model's final status."""
+        value = LoggedModelStatus.parse(status).value
+        return to_entity(self._models.change(model_id, lambda d: d.__setitem__("status", value)))
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags on a logged model."""
+        tags = validate_tags(tags, "logged model tag")
+        self._models.change(model_id, lambda d: d["tags"].update(tags))
+
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to a logged model (immutable: another value for a key raises)."""
+        rules.new_logged_model_params({}, params)  # validate before taking the lock
+
+        def add(doc: dict[str, Any]) -> None:
+            stored = doc.setdefault("params", {})
+            stored.update(rules.new_logged_model_params(stored, params))
+
+        self._models.change(model_id, add)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag from a logged model; NotFoundError if it is not set."""
+        self._models.change(model_id, lambda d: self._models.delete_tag(d, key))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete a logged model: hidden from searches, still readable."""
+        self._models.change(model_id, lambda d: d.__setitem__("lifecycle_stage", LifecycleStage.DELETED.value))
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: Optional[str] = None,
+        order_by: Optional[Sequence[str]] = None,
+        max_results: int = DEFAULT_MAX_RESULTS,
+        page_token: Optional[str] = None,
+    ) -> PagedList[LoggedModel]:
+        """Active logged models of the experiments matching the filter."""
+        from ...search import LOGGED_MODEL_SCHEMA, Kind
+
+        ids = sorted(rules.validate_experiment_ids(experiment_ids))
+        docs = [
+            d
+            for e in ids
+            if e.isdigit() and self._experiments.load(e) is not None
+            for d in self._models.all_in(e)
+            if d.get("lifecycle_stage") != LifecycleStage.DELETED.value
+        ]
+
+        def accessor(ident: Any) -> Callable[[dict[str, Any]], object]:
+            key = ident.key
+            if ident.kind is Kind.METRIC:
+
+                def metric(doc: dict[str, Any]) -> object:
+                    point = (doc.get("metrics") or {}).get(key)
+                    return None if point is None else point[0]
+
+                return metric
+            if ident.kind is Kind.PARAM:
+                return lambda doc: doc["params"].get(key)
+            if ident.kind is Kind.TAG:
+                return lambda doc: doc["tags"].get(key)
+            return lambda doc: doc.get(key)
+
+        page = search_page(
+            docs,
+            accessor,
+            schema=LOGGED_MODEL_SCHEMA,
+            filter_string=filter_string,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            key=self._token_key,
+            query=["logged-models", ids],
+            bound=now_ms(),
+            within_bound=creation_bound(lambda d: d["creation_timestamp"]),
+        )
+        return PagedList([to_entity(d) for d in page], page.token)
+
+    def log_outputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record logged models a run produced (each once)."""
+        model_ids = rules.validate_model_ids(model_ids)
+        for model_id in model_ids:
+            self._models.load(model_id)  # must exist
+        index, state = self._locate(run_id, fresh=False)
+        with index.writing():
+            state = index.runs[state.run_id]
+            self._check_writable(state)
+            new = [m for m in model_ids if m not in state.outputs]
+            if new:
+                index.commit({"op": "outputs", "id": state.run_id, "add": new})
