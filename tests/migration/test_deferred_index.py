@@ -26,7 +26,7 @@ from storekit.backends.sql.engine import to_sqlalchemy_url
 from tests.migration.conftest import REPO, run_cli
 
 RUNS, POINTS = 40, 500
-_INDEXES = {"ix_metrics_history", "ix_latest_metrics_search"}
+_INDEXES = {"ix_metrics_history_covering", "ix_latest_metrics_search"}
 
 
 def _source(path: Path) -> str:
@@ -147,15 +147,15 @@ def test_sigkill_during_the_index_build_then_resume_builds_it(
     assert sum(e["k"] == "run" for e in lines) == RUNS  # every run was in before the build
     assert not [e for e in lines if e["k"] == "index_built"]
     time.sleep(0.5)  # the server notices the dead client and rolls the build back
-    assert "ix_metrics_history" not in _indexes(engine)
+    assert "ix_metrics_history_covering" not in _indexes(engine)
     code, out = _check(dst, tmp_path)
-    assert "ix_metrics_history is missing" in " ".join(out.split()), out
+    assert "ix_metrics_history_covering is missing" in " ".join(out.split()), out
 
     code, out = run_cli("migrate", source, dst, "--state", str(state), "--json", cwd=tmp_path)
     report = json.loads(out)
     assert code == 0 and report["verification"]["ok"], out
     assert report["transfer"]["runs"] == 0  # every run was done: only the index is built
-    assert {e["src"] for e in _state(state) if e["k"] == "index_built"} >= {"ix_metrics_history"}
+    assert {e["src"] for e in _state(state) if e["k"] == "index_built"} >= {"ix_metrics_history_covering"}
     assert _INDEXES <= _indexes(engine)
     code, out = _check(dst, tmp_path)
     assert code == 0 and "missing" not in out, out

@@ -129,7 +129,11 @@ class MetricRowWriter:
             return
         dialect = self.st.dialect
         if dialect == "postgresql":
-            with self.cur.copy(f"COPY metrics ({self._columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            # the queued writer sends from a thread: the server parses while this thread encodes the next rows
+            from psycopg.copy import QueuedLibpqWriter  # PostgreSQL's driver, only here
+
+            writer = QueuedLibpqWriter(self.cur)
+            with self.cur.copy(f"COPY metrics ({self._columns}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
                 copy.set_types(_COPY_TYPES)
                 write_row = copy.write_row
                 for row in rows:
