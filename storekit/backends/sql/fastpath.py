@@ -43,14 +43,13 @@ from ...entities import (
     RunTag,
 )
 from ...entities import Param as ParamEntity
-from ...errors import ExperimentNotFound, InvalidParameterError, RunNotFound
+from ...errors import ExperimentNotFound, RunNotFound
 from ...ids import new_run_id
-from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...uri import append_path
 from . import writes
 from .bulk import MetricRowWriter
 from .experiments import experiment_key
-from .metrics import KIND_FINITE, decode_value, latest_tuples
+from .metrics import KIND_FINITE, decode_value, history_after, history_page, latest_tuples
 from .query import fingerprint
 from .raw_ops import run_info
 from .sqlutil import cursor_of
@@ -340,12 +339,8 @@ class ServerFastPath:
         sql = self.history
         args: list[Any] = [run_id, key]
         if page_token:
-            payload = decode_page_token(page_token, query, key=token_key)
-            after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
-            if any(isinstance(v, float) for v in after):
-                raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
             sql += self.history_after
-            args += after
+            args += history_after(page_token, query, token_key)
         sql += self.history_order
         if limit is not None:
             sql += f" LIMIT {int(limit) + 1}"
@@ -355,12 +350,8 @@ class ServerFastPath:
             cur.execute(self.run_exists, (run_id,))
             if cur.fetchone() is None:
                 raise RunNotFound(f"run {run_id!r} does not exist")
-        token = None
-        if limit is not None and len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            token = encode_page_token({"a": [last[5], last[4], last[0]]}, query, key=token_key)
-        return [_metric(r) for r in rows], token
+        page, token = history_page(rows, limit, query, token_key)
+        return [_metric(r) for r in page], token
 
     # --- writes -----------------------------------------------------------------
     def create_run(

@@ -12,15 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from ...entities import Metric, PagedList
-from ...errors import InvalidParameterError, RunNotFound
+from ...errors import RunNotFound
 from ...histories import MetricHistories, validate_history_request
-from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...rules import validate_key, validate_max_results
 from . import schema as s
 from .arrow_histories import sqlite_file, sqlite_histories_arrow
 from .engine import Database
 from .fastpath import ServerFastPath, on_cursor
-from .metrics import KIND_FINITE, decode_value, row_to_metric
+from .metrics import KIND_FINITE, decode_value, history_after, history_page, row_to_metric
 from .paged import fingerprint
 from .sqlutil import cursor_of, placeholder
 
@@ -68,22 +67,12 @@ class HistoryOps:
                 .order_by(m.c.step, m.c.timestamp, m.c.id)
             )
             if page_token:
-                payload = decode_page_token(page_token, query, key=self._token_key)
-                after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
-                if any(isinstance(v, float) for v in after):
-                    raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
+                after = history_after(page_token, query, self._token_key)
                 stmt = stmt.where(sa.tuple_(m.c.step, m.c.timestamp, m.c.id) > sa.tuple_(*after))
             if limit is not None:
                 stmt = stmt.limit(limit + 1)
-            rows = list(conn.execute(stmt).mappings())
-            token = None
-            if limit is not None and len(rows) > limit:
-                rows = rows[:limit]
-                last = rows[-1]
-                token = encode_page_token(
-                    {"a": [last["step"], last["timestamp"], last["id"]]}, query, key=self._token_key
-                )
-            return PagedList([row_to_metric(r) for r in rows], token)
+            page, token = history_page(conn.execute(stmt).all(), limit, query, self._token_key)
+            return PagedList([row_to_metric(r._mapping) for r in page], token)
 
         return self._db.run(txn, write=False)
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 from operator import itemgetter
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional, Sequence, TypeVar
 
 from ...entities import Metric
+from ...errors import InvalidParameterError
+from ...paging import decode_page_token, encode_page_token, token_scalars
 
 __all__ = [
+    "history_after",
+    "history_page",
     "KIND_NEG_INF",
     "KIND_FINITE",
     "KIND_POS_INF",
@@ -61,6 +65,30 @@ def row_to_metric(row: Mapping[Any, Any]) -> Metric:
         step=int(row["step"]),
         model_id=row["model_id"],
     )
+
+
+_Row = TypeVar("_Row", bound=Sequence[Any])
+
+
+def history_after(page_token: str, query: str, token_key: Optional[bytes]) -> list[Any]:
+    """The ``(step, timestamp, id)`` a metric-history page token continues after (InvalidParameterError if bad)."""
+    payload = decode_page_token(page_token, query, key=token_key)
+    after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
+    if any(isinstance(v, float) for v in after):
+        raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
+    return after
+
+
+def history_page(
+    rows: Sequence[_Row], limit: Optional[int], query: str, token_key: Optional[bytes]
+) -> tuple[Sequence[_Row], Optional[str]]:
+    """One page of ``(id, key, value, kind, timestamp, step, model_id)`` rows read with ``LIMIT limit + 1``,
+    and the token of the next page (None when nothing follows)."""
+    if limit is None or len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_page_token({"a": [last[5], last[4], last[0]]}, query, key=token_key)
 
 
 #: a :func:`metric_tuple` row's key, and its key then (step, timestamp, kind, value)

@@ -34,12 +34,11 @@ from ...entities import (
 )
 from ...errors import ExperimentNotFound, InvalidParameterError, RunNotFound
 from ...ids import new_run_id
-from ...paging import decode_page_token, encode_page_token, token_scalars
 from ...search.ast import EXPERIMENT_SCHEMA, RUN_SCHEMA, Kind
 from ...uri import append_path
 from . import writes
 from .basics import is_experiment_key
-from .metrics import KIND_FINITE, decode_value
+from .metrics import KIND_FINITE, decode_value, history_after, history_page
 from .query import fingerprint, parse_query
 from .raw_search import RawKeyed, RawSpec, in_list, paged_rows
 
@@ -290,24 +289,16 @@ def metric_history(
     )
     args: list[Any] = [run_id, key]
     if page_token:
-        payload = decode_page_token(page_token, query, key=token_key)
-        after = token_scalars(payload.get("a"), 3, "a", [int, int, int], nullable=False)
-        if any(isinstance(v, float) for v in after):
-            raise InvalidParameterError("page_token: invalid page token (a must hold 3 integers)")
         sql += " AND (m.step, m.timestamp, m.id) > (?, ?, ?)"
-        args += after
+        args += history_after(page_token, query, token_key)
     sql += " ORDER BY m.step, m.timestamp, m.id"
     if limit is not None:
         sql += f" LIMIT {limit + 1}"
     rows = cur.execute(sql, args).fetchall()
     if not rows and cur.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
         raise RunNotFound(f"run {run_id!r} does not exist")
-    token = None
-    if limit is not None and len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        token = encode_page_token({"a": [last[5], last[4], last[0]]}, query, key=token_key)
-    return [_metric(r) for r in rows], token
+    page, token = history_page(rows, limit, query, token_key)
+    return [_metric(r) for r in page], token
 
 
 def log_batch(
