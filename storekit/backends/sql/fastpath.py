@@ -49,7 +49,7 @@ from ...uri import append_path
 from . import writes
 from .bulk import MetricRowWriter
 from .experiments import experiment_key
-from .metrics import KIND_FINITE, decode_value, history_after, history_page, latest_tuples
+from .metrics import KIND_FINITE, decode_value, history_after, history_page, latest_point, latest_tuples
 from .query import fingerprint
 from .raw_ops import run_info
 from .sqlutil import cursor_of
@@ -97,12 +97,6 @@ def _metric(row: Sequence[Any]) -> Metric:
         model_id=row[6],
     )
     return metric
-
-
-def _latest_point(key: str, number: Any, kind: int, timestamp: Any, step: Any, model_id: Optional[str]) -> Metric:
-    """The latest point of a metric from its ``latest_metrics`` columns."""
-    value = float(number) if kind == KIND_FINITE else decode_value(number, kind)
-    return Metric(key, value, int(timestamp), int(step), model_id)
 
 
 def fast_path_for(dialect: Any) -> Optional["ServerFastPath"]:
@@ -257,7 +251,7 @@ class ServerFastPath:
             elif table == 1:
                 tags[key] = text
             elif table == 2:
-                latest[key] = _latest_point(key, number, kind, timestamp, step, model_id)
+                latest[key] = latest_point(key, number, kind, timestamp, step, model_id)
             elif table == 3:
                 inputs = self._inputs(cur, row[0])
             else:
@@ -298,7 +292,7 @@ class ServerFastPath:
                 elif table == 1:
                     tags[run_row][key] = text
                 elif table == 2:
-                    latest[run_row][key] = _latest_point(key, number, kind, timestamp, step, model_id)
+                    latest[run_row][key] = latest_point(key, number, kind, timestamp, step, model_id)
                 elif table == 3:
                     inputs[run_row] = self._inputs(cur, run_row)
                 else:

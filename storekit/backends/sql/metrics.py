@@ -17,6 +17,7 @@ from ...errors import InvalidParameterError
 from ...paging import decode_page_token, encode_page_token, token_scalars
 
 __all__ = [
+    "latest_point",
     "history_after",
     "history_page",
     "KIND_NEG_INF",
@@ -68,6 +69,12 @@ def row_to_metric(row: Mapping[Any, Any]) -> Metric:
 
 
 _Row = TypeVar("_Row", bound=Sequence[Any])
+
+
+def latest_point(key: str, value: Any, kind: int, timestamp: Any, step: Any, model_id: Optional[str]) -> Metric:
+    """A metric's latest point from its ``latest_metrics`` columns (``value`` and ``kind`` as stored)."""
+    number = float(value) if kind == KIND_FINITE else decode_value(value, kind)
+    return Metric(key, number, int(timestamp), int(step), model_id)
 
 
 def history_after(page_token: str, query: str, token_key: Optional[bytes]) -> list[Any]:

@@ -38,7 +38,7 @@ from ...search.ast import EXPERIMENT_SCHEMA, RUN_SCHEMA, Kind
 from ...uri import append_path
 from . import writes
 from .basics import is_experiment_key
-from .metrics import KIND_FINITE, decode_value, history_after, history_page
+from .metrics import KIND_FINITE, decode_value, history_after, history_page, latest_point
 from .query import fingerprint, parse_query
 from .raw_search import RawKeyed, RawSpec, in_list, paged_rows
 
@@ -147,8 +147,7 @@ def load_runs(
             elif table == 1:
                 tags[run_row][key] = value
             elif table == 2:
-                value = value if kind == KIND_FINITE else decode_value(value, kind)
-                latest[run_row][key] = Metric(key, value, timestamp, step, model_id)
+                latest[run_row][key] = latest_point(key, value, kind, timestamp, step, model_id)
             elif table == 3:
                 with_inputs.add(run_row)
             else:

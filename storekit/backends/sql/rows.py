@@ -21,7 +21,7 @@ from ...entities import (
     RunOutputs,
 )
 from . import schema as s
-from .metrics import KIND_FINITE, decode_value
+from .metrics import latest_point
 from .raw_ops import run_info
 from .sqlutil import chunks, rows_in
 
@@ -74,8 +74,7 @@ def _latest(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Metric]
     columns = (t.c.run_row, t.c.key, t.c.value, t.c.kind, t.c.timestamp, t.c.step, t.c.model_id)
     out: dict[int, dict[str, Metric]] = defaultdict(dict)
     for run_row, key, value, kind, timestamp, step, model_id in rows_in(conn, columns, t.c.run_row, ids):
-        value = value if kind == KIND_FINITE else decode_value(value, kind)
-        out[run_row][key] = Metric(key, value, int(timestamp), int(step), model_id)
+        out[run_row][key] = latest_point(key, value, kind, timestamp, step, model_id)
     return out
 
 
