@@ -2,7 +2,9 @@
 
 ``@contract("3", "log_batch is atomic")`` names the contract section and
 rule; ``@requires(Capability.X)`` makes a check depend on a declared
-capability (skipped, with the reason printed, when it is not declared).
+capability (skipped, with the reason printed, when it is not declared);
+``@requires_new_store()`` makes a check depend on a store the suite opened
+on an empty location (skipped on a live store, see ``SuiteBase.store_is_new``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 
 from storekit.interfaces import Capability
 
-__all__ = ["SECTIONS", "contract", "requires", "contract_of", "capability_of"]
+__all__ = ["SECTIONS", "contract", "requires", "requires_new_store", "contract_of", "capability_of", "needs_new_store"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -33,6 +35,7 @@ SECTIONS: dict[str, str] = {
 
 CONTRACT_MARK = "storekit_contract"
 REQUIRES_MARK = "storekit_requires"
+NEW_STORE_MARK = "storekit_requires_new_store"
 
 
 def contract(section: str, rule: str) -> Callable[[F], F]:
@@ -45,6 +48,16 @@ def contract(section: str, rule: str) -> Callable[[F], F]:
 def requires(*capabilities: Capability) -> Callable[[F], F]:
     """Mark a check as needing every capability in ``capabilities`` to be declared."""
     return getattr(pytest.mark, REQUIRES_MARK)(*capabilities)
+
+
+def requires_new_store() -> Callable[[F], F]:
+    """Mark a check as needing a **new** store: one the suite opened on an empty location.
+
+    Such a check can tell what the store itself put there (a live store also
+    holds its users' data); on a store that is not known to be new it is
+    skipped, with the reason.
+    """
+    return getattr(pytest.mark, NEW_STORE_MARK)
 
 
 def contract_of(item: pytest.Item) -> tuple[str, str]:
@@ -61,3 +74,8 @@ def capability_of(item: pytest.Item) -> tuple[Capability, ...]:
     for mark in item.iter_markers(REQUIRES_MARK):
         needed.extend(Capability(c) for c in mark.args)
     return tuple(needed)
+
+
+def needs_new_store(item: pytest.Item) -> bool:
+    """Whether a collected check carries :func:`requires_new_store`."""
+    return item.get_closest_marker(NEW_STORE_MARK) is not None

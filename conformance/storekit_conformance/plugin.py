@@ -32,6 +32,8 @@ INTERFACE_OPTIONS: dict[str, tuple[str, str]] = {
 _GENERIC_INTERFACES = ("tracking", "artifacts", "registry")  # what --storekit-uri applies to
 
 _recorder_key = pytest.StashKey[Any]()
+#: URI -> whether it named no store yet when the suite first resolved it
+_new_key = pytest.StashKey[dict[str, bool]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the markers and the report recorder."""
     config.addinivalue_line("markers", "storekit_contract(section, rule): the contract rule a check checks")
     config.addinivalue_line("markers", "storekit_requires(*capabilities): capabilities a check needs")
+    config.addinivalue_line(
+        "markers", "storekit_requires_new_store: the check needs a store opened on an empty location"
+    )
+    config.stash[_new_key] = {}
     from .report import Recorder
 
     config.stash[_recorder_key] = Recorder()
@@ -103,15 +109,47 @@ class Targets:
             return str(generic)
         return None
 
-    def _resolve(self, interface: str, resolve: Callable[[str], Any], uri: str) -> Any:
+    def _resolve(self, interface: str, resolve: Callable[..., Any], uri: str) -> Any:
         from storekit.errors import UnknownSchemeError
 
         try:
+            if interface in ("tracking", "registry"):
+                self._probe_new(resolve, uri)
             return resolve(uri)
         except UnknownSchemeError as exc:
             if self.config.getoption(INTERFACE_OPTIONS[interface][1]):
                 raise
             pytest.skip(f"no {interface} implementation for this URI's scheme: {exc}")
+
+    def _probe_new(self, resolve: Callable[..., Any], uri: str) -> None:
+        """Record, before the suite first opens ``uri``, whether a store is there already.
+
+        ``resolve(uri, create=False)`` raising ``StoreNotFoundError`` means the
+        suite is about to create the store on an empty location; an
+        implementation that ignores ``create`` opens, and counts as live.
+        """
+        from storekit.errors import StoreNotFoundError
+
+        seen = self.config.stash[_new_key]
+        if uri in seen:
+            return
+        try:
+            existing = resolve(uri, create=False)
+        except StoreNotFoundError:
+            seen[uri] = True
+            return
+        except Exception:  # the real resolution reports it
+            seen[uri] = False
+            return
+        seen[uri] = False
+        close = getattr(existing, "close", None)
+        if callable(close):
+            close()
+
+    def is_new(self, interface: str) -> bool:
+        """Whether ``interface``'s URI named no store before the suite opened it (False when unknown)."""
+        uri = self.uri(interface)
+        return bool(uri) and self.config.stash[_new_key].get(str(uri), False)
 
     def tracking_store(self) -> Any:
         """Resolve the tracking store through ``storekit.plugins``."""

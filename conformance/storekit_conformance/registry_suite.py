@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
-from storekit.entities import ModelVersion
+from storekit.entities import ModelVersion, RegisteredModel
 from storekit.errors import (
     AlreadyExistsError,
     InvalidParameterError,
@@ -430,3 +430,31 @@ class RegistryStoreSuite(SuiteBase):
             registry_store.create_model_version(model_name, source="s" * 65_536)
         assert_invalid(excinfo, "source", "65535")
         assert registry_store.get_registered_model(model_name).description == longest
+
+    @requires(Capability.IMPORT)
+    @contract("8", "IMPORT: import_registered_model writes a model with its version numbers, stages, tags and aliases")
+    def test_import_registered_model(self, registry_store: RegistryStore, model_name: str) -> None:
+        store: Any = registry_store  # the import hook is not part of the abstract interface
+        model = RegisteredModel(model_name, 1_600_000_000_000, 1_600_000_000_100, "imported", {"origin": "import"})
+        versions = [
+            ModelVersion(model_name, "2", 1_600_000_000_000, 1_600_000_000_000, source="example://v2"),
+            ModelVersion(
+                model_name,
+                "5",
+                1_600_000_000_001,
+                1_600_000_000_001,
+                current_stage="Production",
+                source="example://v5",
+                tags={"k": "v"},
+                aliases=("champion",),
+            ),
+        ]
+        for _ in range(2):  # importing again replaces the model: nothing is duplicated
+            store.import_registered_model(model, versions)
+        got = registry_store.get_registered_model(model_name)
+        assert (got.description, got.tags, got.aliases) == ("imported", {"origin": "import"}, {"champion": "5"})
+        found = registry_store.search_model_versions(filter_string=f"name = '{model_name}'")
+        assert sorted(v.version for v in found) == ["2", "5"]
+        v5 = registry_store.get_model_version(model_name, "5")
+        assert (v5.current_stage, v5.source, v5.tags) == ("Production", "example://v5", {"k": "v"})
+        assert registry_store.create_model_version(model_name, source="example://next").version == "6"

@@ -5,7 +5,9 @@ subclass supplies the fixture named by :attr:`SuiteBase.subject_fixture`
 (``tracking_store``, ``artifact_repository``, ``registry_store`` or
 ``context_provider``).  Checks marked with :func:`~storekit_conformance.marks.requires`
 are skipped, with the reason, when the implementation does not declare the
-capability.  ``expected_failures = {"test_name": "reason"}`` on the subclass
+capability; checks marked with :func:`~storekit_conformance.marks.requires_new_store`
+are skipped unless the fixture ``store_is_new`` says the store was opened on
+an empty location.  ``expected_failures = {"test_name": "reason"}`` on the subclass
 turns the named checks into strict xfails (a check that unexpectedly passes
 then fails, so the map cannot go stale).
 """
@@ -19,7 +21,7 @@ import pytest
 
 from storekit.interfaces import Capability
 
-from .marks import capability_of
+from .marks import capability_of, needs_new_store
 
 __all__ = ["SuiteBase", "implementation_name"]
 
@@ -67,6 +69,19 @@ class SuiteBase:
                 mark = pytest.mark.xfail(strict=True, reason=f"expected failure: {reason}")
                 setattr(cls, base_name, _copy_with_mark(func, mark))
 
+    @pytest.fixture
+    def store_is_new(self) -> bool:
+        """Whether the store under test was opened on an empty location for this run (not a live store).
+
+        Override it to return True when your fixture builds the store on a new
+        directory, database or name: the checks of what a new store holds
+        (``@requires_new_store``) then run instead of being skipped.  The
+        packaged checks (``--storekit-uri``) find it out themselves: the
+        location is new when ``resolve_*_store(uri, create=False)`` raises
+        ``StoreNotFoundError`` before the suite opens it.
+        """
+        return False
+
     # -- capabilities --------------------------------------------------
     def declared_capabilities(self, subject: Any) -> frozenset[Capability]:
         """The capabilities the implementation under test declares."""
@@ -85,6 +100,11 @@ class SuiteBase:
         if missing:
             pytest.skip(
                 f"capability {', '.join(c.name for c in missing)} not declared by {described['implementation']}"
+            )
+        if needs_new_store(request.node) and not request.getfixturevalue("store_is_new"):
+            pytest.skip(
+                "needs a new store: the suite was not told the store was opened on an empty location "
+                "(a live store holds its users' data; override the store_is_new fixture when it is new)"
             )
 
     def describe_subject(self, subject: Any) -> dict[str, Any]:

@@ -49,6 +49,10 @@ class TestTrackingInProcess(TrackingStoreSuite):
     def tracking_uri(self, store_root: tuple[str, Path]) -> Optional[str]:
         return _store_uri(*store_root)
 
+    @pytest.fixture
+    def store_is_new(self) -> bool:
+        return True  # each suite class gets an empty directory of its own
+
 
 class TestRegistryInProcess(RegistryStoreSuite):
     """The registry suite on SQLite and the file store, in this process."""

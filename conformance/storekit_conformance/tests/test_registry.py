@@ -25,5 +25,9 @@ class TestRegistryStore(RegistryStoreSuite):
             store.close()
 
     @pytest.fixture
+    def store_is_new(self, storekit_targets: Any, registry_store: Any) -> bool:
+        return bool(storekit_targets.is_new("registry"))
+
+    @pytest.fixture
     def registry_uri(self, storekit_targets: Any) -> Optional[str]:
         return storekit_targets.uri("registry")

@@ -25,5 +25,9 @@ class TestTrackingStore(TrackingStoreSuite):
             store.close()
 
     @pytest.fixture
+    def store_is_new(self, storekit_targets: Any, tracking_store: Any) -> bool:
+        return bool(storekit_targets.is_new("tracking"))
+
+    @pytest.fixture
     def tracking_uri(self, storekit_targets: Any) -> Optional[str]:
         return storekit_targets.uri("tracking")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, ClassVar, Iterator, Optional
 
 import pytest
 
-from storekit.entities import Run
+from storekit.entities import Run, ViewType
 from storekit.interfaces import TrackingStore
 
 from ..helpers import unique
@@ -16,6 +16,22 @@ __all__ = ["TrackingFixtures"]
 
 class TrackingFixtures:
     """Fixtures shared by the tracking checks.  Every check works in experiments it creates."""
+
+    #: id(store) -> (store, names of the experiments it held when the first check began), new stores only
+    _held_at_first_use: ClassVar[dict[int, tuple[Any, list[str]]]] = {}
+
+    @pytest.fixture(autouse=True)
+    def _storekit_experiments_at_first_use(self, tracking_store: TrackingStore, store_is_new: bool) -> None:
+        """On a new store, note what it holds before the first check creates anything (autouse: runs first)."""
+        if store_is_new and id(tracking_store) not in self._held_at_first_use:
+            held = [e.name for e in tracking_store.search_experiments(view_type=ViewType.ALL, max_results=1000)]
+            self._held_at_first_use[id(tracking_store)] = (tracking_store, held)
+
+    @classmethod
+    def experiments_at_first_use(cls, store: TrackingStore) -> Optional[list[str]]:
+        """Names of the experiments a new ``store`` held before the suite's first check (None: not noted)."""
+        noted = cls._held_at_first_use.get(id(store))
+        return None if noted is None or noted[0] is not store else noted[1]
 
     @pytest.fixture
     def tracking_uri(self) -> Optional[str]:

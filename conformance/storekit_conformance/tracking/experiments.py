@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -14,7 +15,7 @@ from storekit.interfaces import STOREKIT_API, Capability, TrackingStore
 from storekit.uri import path_to_file_uri
 
 from ..helpers import assert_invalid, unique
-from ..marks import contract
+from ..marks import contract, requires_new_store
 
 __all__ = ["ExperimentChecks"]
 
@@ -33,6 +34,27 @@ class ExperimentChecks:
         caps = tracking_store.capabilities
         assert isinstance(caps, frozenset) and all(isinstance(c, Capability) for c in caps)
         assert isinstance(tracking_store, TrackingStore)
+
+    @requires_new_store()
+    @contract("3", "stores do not create a Default experiment: a new store holds no experiment until one is created")
+    def test_new_store_creates_no_default_experiment(
+        self, tracking_store: TrackingStore, tracking_uri: Optional[str]
+    ) -> None:
+        held = self.experiments_at_first_use(tracking_store)  # type: ignore[attr-defined]
+        assert held is not None, "the suite did not note what the new store held before its first check"
+        assert held == [], (
+            f"a new store held experiments {held} before any was created; stores must not create a "
+            "Default experiment (the client and fluent API create it on demand, by name)"
+        )
+        assert tracking_store.get_experiment_by_name("Default") is None, "the store created a Default experiment"
+        if tracking_uri:  # opening the store again creates nothing either
+            from storekit.plugins import resolve_tracking_store
+
+            again = resolve_tracking_store(tracking_uri)
+            try:
+                assert again.get_experiment_by_name("Default") is None, "opening the store created a Default experiment"
+            finally:
+                again.close()
 
     @contract("3", "create_experiment returns a string id; get_experiment returns it active with its tags")
     def test_create_and_get_experiment(self, tracking_store: TrackingStore) -> None:

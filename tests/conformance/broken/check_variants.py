@@ -29,6 +29,10 @@ def _suite_for(variant: type, interface: str) -> type:
             @pytest.fixture
             def tracking_uri(self) -> Optional[str]:
                 return name  # other processes (DURABLE check) open the same URI
+
+            @pytest.fixture
+            def store_is_new(self) -> bool:
+                return True  # every variant has a memory store of its own name, new in this process
     elif interface == "registry":
 
         class Suite(RegistryStoreSuite):  # type: ignore[no-redef]

@@ -30,6 +30,15 @@ from storekit_memory.artifacts import _join
 
 
 # -- tracking ------------------------------------------------------------------
+class CreatesDefaultExperiment(MemoryTrackingStore):
+    """Creates a "Default" experiment when it opens an empty store, as MLflow's stores do."""
+
+    def __init__(self, uri: str, default_artifact_root: Optional[str] = None) -> None:
+        super().__init__(uri, default_artifact_root)
+        if not self.search_experiments(view_type=ViewType.ALL):
+            self.create_experiment("Default")
+
+
 class NonAtomicBatch(MemoryTrackingStore):
     """Logs a batch item by item: a failure half-way leaves the first half stored."""
 
@@ -267,6 +276,7 @@ class PartialArtifactVisible(MemoryArtifactRepository):
 
 #: variant class -> (interface, contract section where the suite must report a failure)
 VARIANTS: dict[type, tuple[str, str]] = {
+    CreatesDefaultExperiment: ("tracking", "3"),
     NonAtomicBatch: ("tracking", "3"),
     LastLoggedWinsTies: ("tracking", "3"),
     NanLost: ("tracking", "3"),
