@@ -1,45 +1,47 @@
-"""Compile the storekit.search expression tree to SQLAlchemy, and keyset paging.
+"""The storekit.search expression tree as SQLAlchemy (every database), and keyset paging.
 
-Two-valued logic, as pinned in :mod:`storekit.search.ast`: every comparison
-on a keyed value (metric, param, tag, dataset) is an ``EXISTS`` over that
-key's row with the condition inside, so a missing value is false and
-``NOT`` inverts cleanly; attribute comparisons test ``IS NOT NULL`` first
-for nullable columns.  Metric values use the (value, kind) encoding of
-:mod:`.metrics`, and comparisons against NaN/inf are decided in Python, so
-the SQL only ever sees finite bound parameters.
-
-Ordering expands every order key into non-null scalar sort columns
-(missing flag, NaN flag, value...) so that the keyset predicate of the next
-page is a plain lexicographic comparison of bound values.
+What a filter means and how rows sort is decided in :mod:`.search_plan`,
+shared with the raw SQLite path (:mod:`.raw_search`): two-valued logic
+(every comparison on a keyed value - metric, param, tag, dataset - tests
+for a row of that key meeting the condition, so a missing value is false and
+``NOT`` inverts cleanly; nullable attributes are tested ``IS NOT NULL``
+first), metric values in the (value, kind) encoding of :mod:`.metrics` with
+NaN/inf decided in Python, non-null sort columns (missing flag, NaN flag,
+value...) so that the keyset predicate of the next page is a plain
+lexicographic comparison of bound values.  This module spells those plans
+with SQLAlchemy, and keeps what only a server database needs (the
+PostgreSQL subquery fence).
 """
 
 from __future__ import annotations
 
-import math
-import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from ...errors import InvalidParameterError
-from ...search.ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
-from .metrics import KIND_FINITE, KIND_NAN, KIND_NEG_INF, KIND_POS_INF
+from ...search.ast import And, Comparison, Expr, Kind, Not, Op, Or, OrderKey
+from .metrics import KIND_FINITE, KIND_NAN
+from .search_plan import (
+    NUMERIC_OPS,
+    AttributeTest,
+    Bound,
+    DatasetTest,
+    KeyedTest,
+    MetricMatch,
+    SortTerm,
+    TextMatch,
+    keyset_steps,
+    plan_filter,
+    plan_order,
+)
 from .sqlutil import ilike, like
 
 __all__ = ["KeyedTable", "EntitySpec", "compile_filter", "SortColumn", "build_order", "keyset_after", "plain_value"]
-
-_NUMERIC = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-}
 
 
 @dataclass(frozen=True)
@@ -86,32 +88,27 @@ def _const(value: bool) -> ColumnElement[bool]:
     return sa.true() if value else sa.false()
 
 
-def _number_cond(column: ColumnElement[Any], op: Op, value: float) -> ColumnElement[bool]:
+def _bound(column: ColumnElement[Any], bound: Bound) -> ColumnElement[bool]:
     """``column op value`` for a column that never holds NaN/inf."""
-    fn = _NUMERIC[op]
-    value = float(value)
-    if not math.isfinite(value):  # a finite x compares to NaN/inf the same way for every x
-        return _const(fn(0.0, value))
-    return fn(column, value)
+    if bound.constant is not None:
+        return _const(bound.constant)
+    return cast("ColumnElement[bool]", NUMERIC_OPS[bound.op](column, bound.value))
 
 
-def _metric_cond(t: FromClause, op: Op, value: float, key: Optional[str] = None) -> ColumnElement[bool]:
-    """``metric op value`` with the (value, kind) encoding and IEEE semantics.
+def _metric_cond(t: FromClause, match: MetricMatch, key: Optional[str] = None) -> ColumnElement[bool]:
+    """A metric comparison in the (value, kind) encoding.
 
     With ``key``, every branch of the OR repeats ``key = ?`` so that each is
     one range of the ``(key, kind, value)`` index.
     """
-    fn = _NUMERIC[op]
-    value = float(value)
     same_key = [t.c.key == key] if key is not None else []
-    parts = [sa.and_(*same_key, t.c.kind == KIND_FINITE, _number_cond(t.c.value, op, value))]
-    for kind, special in ((KIND_NEG_INF, -math.inf), (KIND_POS_INF, math.inf), (KIND_NAN, math.nan)):
-        if fn(special, value):
-            parts.append(sa.and_(*same_key, t.c.kind == kind))
+    parts = [sa.and_(*same_key, t.c.kind == KIND_FINITE, _bound(t.c.value, match.finite))]
+    parts.extend(sa.and_(*same_key, t.c.kind == kind) for kind in match.kinds)
     return sa.or_(*parts)
 
 
-def _string_cond(column: ColumnElement[Any], op: Op, value: Any, dialect: str) -> ColumnElement[bool]:
+def _text(column: ColumnElement[Any], match: TextMatch, dialect: str) -> ColumnElement[bool]:
+    op, value = match.op, match.value
     if op is Op.EQ:
         return column == value
     if op is Op.NE:
@@ -121,43 +118,58 @@ def _string_cond(column: ColumnElement[Any], op: Op, value: Any, dialect: str) -
     if op is Op.ILIKE:
         return ilike(column, value, dialect)
     if op is Op.IN:
-        return column.in_(list(value))
-    if op is Op.NOT_IN:
-        return column.not_in(list(value))
-    raise InvalidParameterError(f"comparator {op.value} is not valid for strings")
+        return column.in_(value)
+    return column.not_in(value)
 
 
-def _value_cond(column: ColumnElement[Any], ident: Identifier, op: Op, value: Any, dialect: str) -> ColumnElement[bool]:
-    if ident.type is ValueType.NUMBER:
-        if op not in _NUMERIC:
-            raise InvalidParameterError(f"comparator {op.value} is not valid for {ident}")
-        return _number_cond(column, op, value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    return _string_cond(column, op, value, dialect)
+def _match(column: ColumnElement[Any], match: Union[Bound, TextMatch], dialect: str) -> ColumnElement[bool]:
+    return _bound(column, match) if isinstance(match, Bound) else _text(column, match, dialect)
 
 
-def _keyed(spec: EntitySpec, comp: Comparison, dialect: str, fence: bool) -> ColumnElement[bool]:
-    kt = spec.keyed.get(comp.ident.kind)
-    if kt is None:
-        raise InvalidParameterError(f"{comp.ident.kind.value} identifiers are not searchable here")
-    t = kt.table.alias()
-    conds = [t.c.key == comp.ident.key]
-    if comp.op is Op.IS_NULL:
-        return ~_has_row(kt, t, conds, fence)
-    if comp.op is Op.IS_NOT_NULL:
-        return _has_row(kt, t, conds, fence)
-    if kt.numeric:
-        if comp.op not in _NUMERIC:
-            raise InvalidParameterError(f"comparator {comp.op.value} is not valid for {comp.ident}")
-        conds.append(_metric_cond(t, comp.op, comp.value, comp.ident.key))  # type: ignore[arg-type]
-    else:
-        conds.append(
-            _value_cond(
-                t.c.value, Identifier(comp.ident.kind, comp.ident.key, ValueType.STRING), comp.op, comp.value, dialect
-            )
-        )
-    return _has_row(kt, t, conds, fence)
+class _Emitter:
+    """Spells :mod:`.search_plan`'s filter plans with SQLAlchemy for ``dialect``."""
+
+    def __init__(self, spec: EntitySpec, dialect: str, fence: bool) -> None:
+        self.spec, self.dialect, self.fence = spec, dialect, fence
+
+    def constant(self, value: bool) -> ColumnElement[bool]:
+        return _const(value)
+
+    def all_of(self, parts: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+        return sa.and_(*parts)
+
+    def any_of(self, parts: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+        return sa.or_(*parts)
+
+    def negate(self, part: ColumnElement[bool]) -> ColumnElement[bool]:
+        return sa.not_(part)
+
+    def attribute(self, test: AttributeTest) -> ColumnElement[bool]:
+        column = self.spec.attributes[test.key]
+        if test.match is None:
+            return column.is_(None) if test.null else column.is_not(None)
+        cond = _match(column, test.match, self.dialect)
+        return sa.and_(column.is_not(None), cond) if test.guard else cond
+
+    def keyed(self, test: KeyedTest) -> ColumnElement[bool]:
+        kt = self.spec.keyed[test.kind]
+        t = kt.table.alias()
+        conds = [t.c.key == test.key]
+        if isinstance(test.match, MetricMatch):
+            conds.append(_metric_cond(t, test.match, test.key))
+        elif test.match is not None:
+            conds.append(_text(t.c.value, test.match, self.dialect))
+        has = _has_row(kt, t, conds, self.fence)
+        return has if test.present else ~has
+
+    def dataset(self, test: DatasetTest) -> ColumnElement[bool]:
+        exists = self.spec.dataset_exists
+        assert exists is not None  # the planner refuses datasets identifiers otherwise
+        match = test.match
+        if match is None:
+            has = exists(test.key, lambda col: sa.true())
+            return has if test.present else ~has
+        return exists(test.key, lambda col: _match(col, match, self.dialect))
 
 
 def _has_row(kt: KeyedTable, t: FromClause, conds: Sequence[ColumnElement[bool]], fence: bool) -> ColumnElement[bool]:
@@ -196,53 +208,10 @@ def _keyed_comparisons(expr: Optional[Expr]) -> int:
     return 0
 
 
-def _attribute(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
-    column = spec.attributes.get(comp.ident.key)
-    if column is None:
-        raise InvalidParameterError(f"unknown attribute {comp.ident.key!r}")
-    if comp.op is Op.IS_NULL:
-        return column.is_(None)
-    if comp.op is Op.IS_NOT_NULL:
-        return column.is_not(None)
-    cond = _value_cond(column, comp.ident, comp.op, comp.value, dialect)
-    if comp.ident.key in spec.not_null:
-        return cond
-    return sa.and_(column.is_not(None), cond)
-
-
-def _dataset(spec: EntitySpec, comp: Comparison, dialect: str) -> ColumnElement[bool]:
-    if spec.dataset_exists is None:
-        raise InvalidParameterError("datasets identifiers are not searchable here")
-    if comp.op is Op.IS_NULL:
-        return ~spec.dataset_exists(comp.ident.key, lambda col: sa.true())
-    if comp.op is Op.IS_NOT_NULL:
-        return spec.dataset_exists(comp.ident.key, lambda col: sa.true())
-    ident = Identifier(Kind.DATASET, comp.ident.key, ValueType.STRING)
-    return spec.dataset_exists(comp.ident.key, lambda col: _value_cond(col, ident, comp.op, comp.value, dialect))
-
-
 def compile_filter(expr: Optional[Expr], spec: EntitySpec, dialect: str) -> ColumnElement[bool]:
     """The SQL condition of a parsed filter (``true`` for None)."""
     fence = dialect == "postgresql" and _keyed_comparisons(expr) > PG_FENCE_AFTER
-    return _compile(expr, spec, dialect, fence)
-
-
-def _compile(expr: Optional[Expr], spec: EntitySpec, dialect: str, fence: bool) -> ColumnElement[bool]:
-    if expr is None:
-        return sa.true()
-    if isinstance(expr, And):
-        return sa.and_(*(_compile(e, spec, dialect, fence) for e in expr.items))
-    if isinstance(expr, Or):
-        return sa.or_(*(_compile(e, spec, dialect, fence) for e in expr.items))
-    if isinstance(expr, Not):
-        return sa.not_(_compile(expr.item, spec, dialect, fence))
-    if isinstance(expr, Comparison):
-        if expr.ident.kind is Kind.ATTRIBUTE:
-            return _attribute(spec, expr, dialect)
-        if expr.ident.kind is Kind.DATASET:
-            return _dataset(spec, expr, dialect)
-        return _keyed(spec, expr, dialect, fence)
-    raise InvalidParameterError(f"cannot compile filter node {type(expr).__name__}")
+    return plan_filter(expr, spec, _Emitter(spec, dialect, fence))
 
 
 # --- ordering and keyset paging ----------------------------------------------
@@ -264,39 +233,39 @@ def build_order(keys: Sequence[OrderKey], spec: EntitySpec, base: FromClause) ->
     Missing values sort last in either direction; NaN after every number
     and before missing values.  ``spec.unique`` is always appended.
     """
-    cols: list[SortColumn] = []
+    plan = plan_order(keys, spec, len(spec.unique))
     from_ = base
-    has_unique = False
-    for key in keys:
-        ident, asc = key.ident, key.ascending
-        if ident.kind is Kind.ATTRIBUTE:
-            column = spec.attributes.get(ident.key)
-            if column is None:
-                raise InvalidParameterError(f"order_by: unknown attribute {ident.key!r}")
-            if ident.key == spec.unique_attribute:
-                has_unique = True
-            if ident.key in spec.not_null:
-                cols.append(SortColumn(column, asc))
-            else:
-                zero: Any = 0 if ident.type is ValueType.NUMBER else ""
-                cols.append(SortColumn(_flag(column.is_(None)), True))
-                cols.append(SortColumn(sa.func.coalesce(column, zero), asc))
-            continue
-        kt = spec.keyed.get(ident.kind)
-        if kt is None:
-            raise InvalidParameterError(f"order_by: cannot order by {ident.kind.value} identifiers")
+    aliases: list[FromClause] = []
+    for kind, key in plan.joins:
+        kt = spec.keyed[kind]
         t = kt.table.alias()
-        from_ = from_.outerjoin(t, sa.and_(kt.correlate(t), t.c.key == ident.key))
-        cols.append(SortColumn(_flag(t.c.key.is_(None)), True))
-        if kt.numeric:
-            cols.append(SortColumn(_flag(t.c.kind == KIND_NAN), True))
-            cols.append(SortColumn(sa.func.coalesce(t.c.kind, KIND_FINITE), asc))
-            cols.append(SortColumn(sa.func.coalesce(t.c.value, 0.0), asc))
-        else:
-            cols.append(SortColumn(sa.func.coalesce(t.c.value, ""), asc))
-    if not has_unique:
-        cols.extend(SortColumn(c, True) for c in spec.unique)
+        aliases.append(t)
+        from_ = from_.outerjoin(t, sa.and_(kt.correlate(t), t.c.key == key))
+    cols: list[SortColumn] = []
+    for term in plan.terms:
+        cols.append(SortColumn(_sort_expr(term, spec, aliases), term.ascending))
     return from_, cols
+
+
+def _sort_expr(term: SortTerm, spec: EntitySpec, aliases: Sequence[FromClause]) -> ColumnElement[Any]:
+    what = term.what
+    if what == "unique":
+        return spec.unique[term.join]
+    if what in ("column", "attribute_missing", "attribute_value"):
+        column = spec.attributes[str(term.key)]
+        if what == "column":
+            return column
+        if what == "attribute_missing":
+            return _flag(column.is_(None))
+        return sa.func.coalesce(column, term.zero)
+    t = aliases[term.join]
+    if what == "keyed_missing":
+        return _flag(t.c.key.is_(None))
+    if what == "keyed_nan":
+        return _flag(t.c.kind == KIND_NAN)
+    if what == "keyed_kind":
+        return sa.func.coalesce(t.c.kind, term.zero)
+    return sa.func.coalesce(t.c.value, term.zero)  # keyed_value
 
 
 def keyset_after(cols: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -304,9 +273,9 @@ def keyset_after(cols: Sequence[SortColumn], values: Sequence[Any]) -> ColumnEle
     if len(values) != len(cols):
         raise InvalidParameterError("page_token: invalid page token (order mismatch)")
     ors = []
-    for i, (col, value) in enumerate(zip(cols, values)):
+    for i, greater in keyset_steps([c.ascending for c in cols]):
         eqs = [c.expr == v for c, v in zip(cols[:i], values[:i])]
-        step = col.expr > value if col.ascending else col.expr < value
+        step = cols[i].expr > values[i] if greater else cols[i].expr < values[i]
         ors.append(sa.and_(*eqs, step))
     return sa.or_(*ors)
 
