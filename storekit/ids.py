@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 __all__ = ["new_run_id", "new_model_id", "now_ms", "default_artifact_root"]
 
 
 def new_run_id() -> str:
     """A new run id: 32 lowercase hexadecimal characters."""
+    import uuid  # on first use: importing it costs more than a store's first query
+
     return uuid.uuid4().hex
 
 
 def new_model_id() -> str:
     """A new logged-model id: ``m-`` and 32 lowercase hexadecimal characters."""
+    import uuid
+
     return "m-" + uuid.uuid4().hex
 
 

@@ -17,14 +17,10 @@ any of it reaches a query.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import math
 import os
-import secrets
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .errors import InvalidParameterError
 
@@ -41,7 +37,7 @@ __all__ = [
 #: Environment variable whose value, when set, signs the page tokens of every store.
 SECRET_ENV = "STOREKIT_PAGE_TOKEN_SECRET"
 #: Key of the stores that have no secret of their own (tokens valid in this process only).
-_PROCESS_KEY = secrets.token_bytes(32)
+_PROCESS_KEY = os.urandom(32)  # what secrets.token_bytes(32) returns, without importing secrets
 #: Largest integer a token field may hold (signed 64-bit, as every database stores).
 _INT_MAX = 2**63 - 1
 #: Longest string a token cursor may hold (longer than any stored value that can be sorted on).
@@ -52,7 +48,7 @@ Key = Union[bytes, str, None]
 
 def new_store_secret() -> str:
     """A new random page-token secret for a store (64 hex characters)."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # secrets.token_hex(32)
 
 
 def _key(key: Key) -> bytes:
@@ -64,13 +60,37 @@ def _key(key: Key) -> bytes:
     return key.encode() if isinstance(key, str) else key
 
 
+def _sha256() -> Callable[[bytes], Any]:
+    """SHA-256 without importing :mod:`hashlib` when the interpreter has its built-in one.
+
+    :mod:`hashlib` loads OpenSSL on import, which costs more than opening a
+    SQLite store; every search computes a fingerprint, so the built-in
+    ``_sha256`` module (``_sha2`` from Python 3.12) is used where there is one.
+    The digest is the same.
+    """
+    try:
+        from _sha256 import sha256
+    except ImportError:
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256
+
+
+_SHA256 = _sha256()
+
+
 def query_fingerprint(*parts: Any) -> str:
     """A short stable digest of the query a token belongs to."""
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return str(_SHA256(raw.encode()).hexdigest()[:16])
 
 
 def _digest(payload: bytes, query: str, key: Key) -> str:
+    import hashlib
+    import hmac
+
     message = payload + b"|" + query.encode("utf-8", "surrogatepass")
     return hmac.new(_key(key), message, hashlib.sha256).hexdigest()[:32]
 
@@ -80,6 +100,8 @@ def encode_page_token(payload: dict[str, Any], query: str = "", *, key: Key = No
 
     ``key`` is the issuing store's secret (None: the process key, see the module docstring).
     """
+    import base64
+
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     wrapped = json.dumps({"p": body.decode(), "d": _digest(body, query, key)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(wrapped.encode()).decode().rstrip("=")
@@ -92,6 +114,9 @@ def decode_page_token(token: str, query: str = "", *, key: Key = None) -> dict[s
     """
     if not isinstance(token, str) or not token or len(token) > 16384:
         raise InvalidParameterError("page_token: invalid page token (empty, or longer than 16384 characters)")
+    import base64
+    import hmac
+
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         wrapped = json.loads(raw)

@@ -115,3 +115,28 @@ def test_resolving_a_store_does_not_import_importlib_metadata(tmp_path: Path) ->
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_metadata_read_as_bytes_keeps_crlf_and_large_files_whole(tmp_path: Path) -> None:
+    """The raw-``os.read`` reader gives the same entry points for CRLF files and files over one read's size."""
+    filler = b"".join(b"[g%d]\r\nx = m:f\r\n" % i for i in range(8000))  # > 64 KiB: several reads
+    _dist(
+        tmp_path,
+        "acme-1.0.dist-info",
+        filler + b"[storekit.tracking_store]\r\nacme = acme.store:Store\r\n",
+        b"Name: acme\r\nVersion: 1.0\r\n\r\nbody\r\n",
+    )
+    assert len(filler) > 65536
+    found = _found([tmp_path])
+    assert found == {
+        "acme-1.0.dist-info": InstalledEntryPoints("acme", "1.0", (EntryPointRef("acme", "acme.store:Store", GROUP),))
+    }
+
+
+def test_an_entry_points_file_that_is_a_directory_is_reported(tmp_path: Path) -> None:
+    """A path that opens but does not read (a directory) is unreadable metadata, not a crash."""
+    (tmp_path / "odd-1.0.dist-info" / "entry_points.txt").mkdir(parents=True)
+    found = _found([tmp_path])
+    assert list(found) == ["odd-1.0.dist-info"]
+    assert isinstance(found["odd-1.0.dist-info"], MetadataError)
+    assert "entry_points.txt" in str(found["odd-1.0.dist-info"])

@@ -81,6 +81,17 @@ def test_query_fingerprint_is_short_stable_and_order_insensitive_for_mappings() 
     assert query_fingerprint(object) == query_fingerprint(object)  # default=str: any value fingerprints
 
 
+def test_query_fingerprint_is_the_sha256_of_the_canonical_json() -> None:
+    """The built-in SHA-256 the fingerprint uses gives hashlib's digest, so tokens stay valid across versions."""
+    parts = ("runs", [1, 2], "metrics.m > 1", {"b": 1, "a": "\u00e9"})
+    canonical = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    assert query_fingerprint(*parts) == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def test_the_process_key_is_32_random_bytes() -> None:
+    assert isinstance(paging._PROCESS_KEY, bytes) and len(paging._PROCESS_KEY) == 32
+
+
 # --- encode / decode ---------------------------------------------------------------------
 def test_round_trip_and_token_shape() -> None:
     payload = {"offset": 5, "cursor": [1.5, "x", None], "nested": {"b": 1, "a": 2}}

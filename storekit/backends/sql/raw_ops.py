@@ -36,7 +36,6 @@ from ...errors import ExperimentNotFound, InvalidParameterError, RunNotFound
 from ...ids import new_run_id
 from ...search.ast import EXPERIMENT_SCHEMA, RUN_SCHEMA, Kind
 from ...uri import append_path
-from . import writes
 from .basics import is_experiment_key
 from .metrics import KIND_FINITE, decode_value, history_after, history_page, latest_point
 from .query import fingerprint, parse_query
@@ -234,6 +233,8 @@ def create_run(
         f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
     )
     if tags:
+        from . import writes
+
         st = writes.sqlite_statements()
         st.insert(cur, st.upsert_tags, [(cur.lastrowid, k, v) for k, v in tags.items()])
     return Run(info=run_info(values), data=RunData(tags=dict(tags)))
@@ -257,23 +258,28 @@ def update_run_info(cur: sqlite3.Cursor, run_id: str, values: Mapping[str, Any])
 _new = object.__new__
 
 
-def _metric(row: Sequence[Any]) -> Metric:
-    """A Metric from a ``metrics`` row, filled without the dataclass ``__init__``.
+def _metrics(key: str, rows: Sequence[Sequence[Any]]) -> list[Metric]:
+    """Metrics of ``key`` from ``metrics`` rows, filled without the dataclass ``__init__``.
 
     A frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__``; filling ``__dict__`` directly gives the identical
-    object at less than half the cost, which matters at 100 points per
-    ``get_metric_history``.  The values come from the database, already typed.
+    ``object.__setattr__``; filling the instance ``__dict__`` directly gives
+    the identical object at a fraction of the cost, which matters at 100
+    points per ``get_metric_history``.  The values come from the database,
+    already typed; ``key`` is the one asked for (the query matched it
+    exactly), so the rows need not carry it.
     """
-    metric = _new(Metric)
-    metric.__dict__.update(
-        key=row[1],
-        value=row[2] if row[3] == KIND_FINITE else decode_value(row[2], row[3]),
-        timestamp=row[4],
-        step=row[5],
-        model_id=row[6],
-    )
-    return metric
+    out: list[Metric] = []
+    append = out.append
+    for row in rows:
+        metric = _new(Metric)
+        fields = metric.__dict__
+        fields["key"] = key
+        fields["value"] = row[2] if row[3] == KIND_FINITE else decode_value(row[2], row[3])
+        fields["timestamp"] = row[4]
+        fields["step"] = row[5]
+        fields["model_id"] = row[6]
+        append(metric)
+    return out
 
 
 def metric_history(
@@ -282,9 +288,10 @@ def metric_history(
     """One page of a metric's points by ``(step, timestamp)``, then logging order, and the next token."""
     paged = page_token or limit is not None
     query = fingerprint("history", run_id, key) if paged else ""  # a whole history needs no token
+    # the row layout of ``history_page``; the id is read only for a next-page token, the key never
     sql = (
-        "SELECT m.id, m.key, m.value, m.kind, m.timestamp, m.step, m.model_id FROM metrics m "
-        "WHERE m.run_row = (SELECT row_id FROM runs WHERE run_uuid = ?) AND m.key = ?"
+        f"SELECT {'m.id' if paged else 'NULL'}, NULL, m.value, m.kind, m.timestamp, m.step, m.model_id "
+        "FROM metrics m WHERE m.run_row = (SELECT row_id FROM runs WHERE run_uuid = ?) AND m.key = ?"
     )
     args: list[Any] = [run_id, key]
     if page_token:
@@ -297,13 +304,15 @@ def metric_history(
     if not rows and cur.execute("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)).fetchone() is None:
         raise RunNotFound(f"run {run_id!r} does not exist")
     page, token = history_page(rows, limit, query, token_key)
-    return [_metric(r) for r in page], token
+    return _metrics(key, page), token
 
 
 def log_batch(
     cur: sqlite3.Cursor, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
 ) -> None:
     """Store validated metrics (naming no logged model), params and tags of a writable run."""
+    from . import writes  # on the first write: opening a store to read does not need it
+
     st = writes.sqlite_statements()
     found = writes.lock_run(cur, st, run_id)  # BEGIN IMMEDIATE holds the database lock
     if found is None:

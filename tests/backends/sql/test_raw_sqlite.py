@@ -88,6 +88,24 @@ def test_hot_path_of_a_current_sqlite_store_imports_no_sqlalchemy(tmp_path: Path
     assert out["new"] == ["second", "FINISHED", 9, {"k": "v"}, "FINISHED", True]
 
 
+def test_opening_and_reading_import_no_hashing_uuid_or_write_modules(tmp_path: Path) -> None:
+    """Start-up cost: hashlib (OpenSSL), uuid, secrets and the write statements load on first use only."""
+    uri, run_id, root = _create(tmp_path)
+    code = (
+        "import json, sys, storekit\n"
+        f"s = storekit.resolve_tracking_store({uri!r}, default_artifact_root={root!r})\n"
+        "s.search_experiments(max_results=1)\n"
+        f"s.get_run({run_id!r}); s.get_metric_history({run_id!r}, 'loss')\n"
+        "s.search_runs([s.get_run(" + repr(run_id) + ").info.experiment_id], 'metrics.loss > 0')\n"
+        "lazy = ('hashlib', 'hmac', 'uuid', 'secrets', 'storekit.backends.sql.writes')\n"
+        "print(json.dumps(sorted(m for m in lazy if m in sys.modules)))\n"
+        "s.close()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
 def test_other_operations_load_sqlalchemy_on_first_use(tmp_path: Path) -> None:
     uri, run_id, root = _create(tmp_path)
     code = (
@@ -119,3 +137,27 @@ def test_a_refused_batch_writes_nothing_on_the_raw_path(tmp_path: Path) -> None:
     assert "m" not in run.data.metrics
     assert run.data.params == {"p": "x"}
     assert "t" not in run.data.tags
+
+
+def test_raw_history_equals_the_sqlalchemy_history(tmp_path: Path) -> None:
+    """The raw history (rows without key or id, filled ``__dict__``) gives the SQLAlchemy path's answers."""
+    uri, run_id, root = _create(tmp_path)
+    values = [0.5, float("nan"), float("inf"), float("-inf"), -0.0, 1e300, 3]
+    with storekit.resolve_tracking_store(uri, default_artifact_root=root) as store:
+        store.log_batch(run_id, metrics=[Metric("h", v, 2000 - i, i % 3) for i, v in enumerate(values)])
+        store.log_batch(run_id, metrics=[Metric("hx", 7.0, 1, 0)])  # another key: not in the answer
+    with storekit.resolve_tracking_store(uri, default_artifact_root=root) as store:
+        assert store._raw is not None  # the raw path serves this store
+        raw = list(store.get_metric_history(run_id, "h"))
+        slow = list(store._full().get_metric_history(run_id, "h"))
+        pages, token = [], None
+        while True:
+            page = store.get_metric_history(run_id, "h", max_results=3, page_token=token)
+            pages += list(page)
+            token = page.token
+            if token is None:
+                break
+    assert [repr(m) for m in raw] == [repr(m) for m in slow] == [repr(m) for m in pages]
+    assert [m.key for m in raw] == ["h"] * len(values)
+    assert [type(m.value) for m in raw] == [float] * len(values)
+    assert raw[0] == slow[0] and hash(raw[0]) == hash(slow[0])
