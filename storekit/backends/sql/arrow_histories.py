@@ -10,13 +10,18 @@ reads through ADBC, which hands back Arrow columns built in C, and
 Python object per point.  Otherwise it returns None and the caller takes the
 ``sqlite3`` path.
 
-Two query shapes, by the share of the store's runs asked for:
+Runs whose pack is current (:mod:`.history_packs`) are taken from it -- a
+memory copy instead of a row fetch -- and the others are read from the
+``metrics`` table and packed for the next read (:data:`USE_PACKS`).  ADBC
+opens the file read-only: it is a second SQLite library in this process, and
+a read/write connection of it would, on closing, checkpoint and delete the
+WAL under storekit's own connections.
+
+Two query shapes for the rows, by the share of the store's runs asked for:
 
 * **scan** (at least a quarter of the runs): one pass over the ``metrics``
   table in row-id order (logging order), every column read from the table
-  pages in sequence, other runs and keys dropped in numpy.  Walking the
-  history index instead costs one table lookup per point (the index does
-  not hold ``value``/``kind``), several times the scan at 10 M points.
+  pages in sequence, other runs and keys dropped in numpy.
 * **indexed** (a few runs of a large store): one query per 1,000 runs on
   the history index, ``ORDER BY run_row, key, step, timestamp, id``.
 
