@@ -293,7 +293,7 @@ _PLAIN_NUMBER_TYPES = frozenset({float, int})
 _OPTIONAL_STR_TYPES = frozenset({str, type(None)})
 
 
-def _int64s(values: list[object]) -> bool:
+def _int64s(values: Sequence[object]) -> bool:
     """True when every value is a plain ``int`` within the 64-bit range."""
     return {*map(type, values)} == {int} and -_INT64_MAX - 1 <= min(values) and max(values) <= _INT64_MAX  # type: ignore[type-var,operator]
 
@@ -319,8 +319,8 @@ def _plain_metrics_valid(metrics: list[Metric]) -> bool:
 def plain_metric_columns_valid(
     keys: Iterable[object],
     values: Iterable[object],
-    timestamps: list[object],
-    steps: list[object],
+    timestamps: Sequence[object],
+    steps: Sequence[object],
     model_ids: Iterable[object],
 ) -> bool:
     """The metric checks of :func:`validate_metric` over whole columns (bulk copies skip building
