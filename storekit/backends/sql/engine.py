@@ -14,7 +14,10 @@
 * :meth:`Database.run` executes a function in one transaction, retrying
   transient failures (locks, deadlocks, serialization failures, dropped
   connections) with bounded exponential backoff, and translates what is left
-  into storekit errors.  URIs in messages are always redacted.
+  into storekit errors.  Pooled connections are not pinged at checkout (that
+  is a round trip per transaction): one that died while idle fails the first
+  statement of its transaction, before anything was written, and the retry
+  runs on a fresh connection (a disconnect marks the whole pool stale).  URIs in messages are always redacted.
 """
 
 from __future__ import annotations
@@ -212,7 +215,9 @@ class Database:
         self.dialect = url.get_backend_name()  # sqlite | postgresql | mysql
         synchronous = str(engine_options.pop("sqlite_synchronous", "NORMAL")).upper()
         self.statement_timeout = statement_timeout(engine_options.pop("statement_timeout", None))
-        options: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
+        # No ping per checkout (a round trip per transaction): a pooled connection that died while idle
+        # fails its transaction's first statement, which :meth:`run` retries on a fresh connection.
+        options: dict[str, Any] = {"pool_pre_ping": False}
         if self.dialect == "sqlite":
             connect_args = {"timeout": 30, "check_same_thread": False}
             if _is_sqlite_memory(url):
@@ -433,6 +438,9 @@ class Database:
         """A driver exception as the SQLAlchemy exception it would have raised (connection invalidated if lost)."""
         disconnect = self.engine.dialect.is_disconnect(raw, conn.connection.dbapi_connection, None)
         if disconnect and not conn.invalidated:
+            # as SQLAlchemy does for its own statements: every connection pooled before now is suspect
+            # (the server went away), so each is replaced at its next checkout, not tried one retry at a time
+            self.engine.pool._invalidate(conn.connection, raw)
             conn.invalidate(raw)
         return sa_exc.DBAPIError.instance(None, None, raw, driver_error, connection_invalidated=disconnect)
 
