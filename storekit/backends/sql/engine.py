@@ -50,6 +50,7 @@ from .basics import DEFAULT_STATEMENT_TIMEOUT, STATEMENT_TIMEOUT_ENV, configure_
 
 __all__ = [
     "Database",
+    "SERVER_POOL_SIZE",
     "to_sqlalchemy_url",
     "DRIVER_HINTS",
     "STATEMENT_TIMEOUT_ENV",
@@ -76,6 +77,8 @@ _DRIVER_MODULES = {
 #: pip command that installs a dialect's driver
 DRIVER_HINTS = {d: f"pip install 'storekit[{extra}]'" for d, (_, _, extra) in _DRIVERS.items()}
 
+#: connections a PostgreSQL or MySQL/MariaDB engine keeps open for reuse (SQLAlchemy's default is 5)
+SERVER_POOL_SIZE = 16
 #: MySQL/MariaDB error codes worth retrying (deadlock, lock wait timeout)
 _MYSQL_TRANSIENT = {1213, 1205}
 #: PostgreSQL SQLSTATEs worth retrying (serialization failure, deadlock)
@@ -230,6 +233,11 @@ class Database:
             options["connect_args"] = {"connect_timeout": 10}
             if self.statement_timeout is not None:
                 options["connect_args"]["options"] = f"-c statement_timeout={int(self.statement_timeout * 1000)}"
+        if self.dialect != "sqlite":
+            # Connections kept open for reuse: past ``pool_size`` concurrent transactions each extra
+            # connection is opened and closed again per transaction (a new server backend, its caches
+            # and prepared statements each time), which a server with a handler thread pool hits.
+            options["pool_size"] = SERVER_POOL_SIZE
         options.update(engine_options)
         try:
             self.engine = sa.create_engine(url, **options)
@@ -411,7 +419,7 @@ class Database:
         for attempt in range(self.attempts):
             conn = self.connect()
             try:
-                if write:
+                if write and self.dialect == "sqlite":  # BEGIN IMMEDIATE (the begin hook reads it)
                     conn = conn.execution_options(storekit_write=True)
                 try:
                     with conn.begin():

@@ -180,3 +180,30 @@ def test_pooled_connections_killed_while_idle_are_replaced_without_a_ping(backen
         assert sorted(m.step for m in store.get_metric_history(run_id, "m")) == list(range(16))
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("backend_name", ["postgresql", "mariadb"])
+def test_connections_of_concurrent_transactions_stay_pooled(backend_name, new_database_uri, tmp_path):
+    """A server's handler threads run many transactions at once: their connections are kept for reuse,
+    not closed after each transaction past SQLAlchemy's default of 5 (a new server backend each time)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storekit.backends.sql.engine import SERVER_POOL_SIZE
+
+    store = SqlTrackingStore(new_database_uri(backend_name), default_artifact_root=tmp_path.as_uri())
+    try:
+        db = store._db
+        together = 12
+        assert SERVER_POOL_SIZE >= together
+        gate = threading.Barrier(together, timeout=60)
+
+        def txn(conn):
+            gate.wait()  # every transaction holds its connection at the same time
+            return conn.exec_driver_sql("SELECT 1").scalar()
+
+        with ThreadPoolExecutor(together) as pool:
+            assert list(pool.map(lambda _i: db.run(txn), range(together))) == [1] * together
+        assert db.engine.pool.checkedin() == together  # all kept open, none closed on return
+    finally:
+        store.close()
