@@ -5,14 +5,17 @@
 
 Each server gets a database of its own on the same PostgreSQL server
 (``--postgres-uri``, default the test server) and the same number of uvicorn
-workers.  ``--clients`` threads then drive one server at a time for
+workers.  ``--clients`` client processes (one keep-alive connection each, the
+stdlib's cheap ``http.client``: the clients share the cores with the servers,
+so a heavy client would cap the faster server) then drive one server at a time for
 ``--seconds``: each client owns one run and loops over ``runs/log-batch``
 (10 metrics, one new step each call) and, every ``--search-every``-th call,
 ``runs/search`` (a metric filter, ordered, 50 results).  Both servers get the
 very same REST requests from the same client code.  Rounds alternate which
 server goes first; the table reports medians over rounds of requests/s and
-p50/p99 latency (ms).  Afterwards every run's history is read back from each
-server and every acknowledged write must be present exactly once.
+p50/p99 latency (ms), and the CPU time (user + system) per request of the
+server's processes and of the client processes.  Afterwards every run's history
+is read back from each server and every acknowledged write must be present exactly once.
 
 The load average is printed next to the figures: the machine is shared.
 """
@@ -20,20 +23,23 @@ The load average is printed next to the figures: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -119,6 +125,18 @@ class RoundResult:
     seconds: float = 0.0
     #: run id -> steps whose log_batch was acknowledged (200).
     acknowledged: dict[str, list[int]] = field(default_factory=dict)
+    #: CPU seconds (user + system) the server's processes and the client processes spent in the round.
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        """Requests answered (successes and errors)."""
+        return len(self.latencies) + self.errors
+
+    def cpu_ms(self, seconds: float) -> float:
+        """CPU milliseconds per request answered."""
+        return 1000 * seconds / self.requests if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -133,72 +151,109 @@ class RoundResult:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_round(url: str, exp_id: str, clients: int, seconds: float, search_every: int) -> RoundResult:
-    """``clients`` threads, each with its own run, for ``seconds``."""
+def _client(url: str, exp_id: str, run_id: str, seconds: float, search_every: int, gate: Any, out: Any) -> None:
+    """One client process: a keep-alive connection, ``runs/log-batch`` and every n-th call ``runs/search``.
+
+    The stdlib's ``http.client`` costs a fraction of httpx's CPU per request, so
+    the clients (on the same cores as the servers) do not cap the faster server.
+    """
+    parsed = urlsplit(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    latencies: list[float] = []
+    acked: list[int] = []
+    errors = 0
+    step = 0
+    search = json.dumps(
+        {"experiment_ids": [exp_id], "filter": "metrics.m0 > 0.5", "order_by": ["metrics.m1 DESC"], "max_results": 50}
+    ).encode()
+    gate.wait()
+    stop_at = time.monotonic() + seconds
+    while time.monotonic() < stop_at:
+        step += 1
+        if step % search_every == 0:
+            body, path = search, f"{API}/runs/search"
+        else:
+            metrics = [
+                {"key": k, "value": ((step * 7919 + i) % 1000) / 1000, "timestamp": 1000 + step, "step": step}
+                for i, k in enumerate(KEYS)
+            ]
+            body, path = json.dumps({"run_id": run_id, "metrics": metrics}).encode(), f"{API}/runs/log-batch"
+        t0 = time.perf_counter()
+        try:
+            conn.request("POST", path, body, headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except (OSError, http.client.HTTPException):
+            ok = False
+            conn.close()  # reconnects on the next request
+        elapsed = time.perf_counter() - t0
+        if ok:
+            latencies.append(elapsed)
+            if path.endswith("log-batch"):
+                acked.append(step)
+        else:
+            errors += 1
+    conn.close()
+    out.put((run_id, latencies, acked, errors))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (the server and its workers)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_round(
+    url: str, exp_id: str, clients: int, seconds: float, search_every: int, server_pid: Optional[int] = None
+) -> RoundResult:
+    """``clients`` client processes, each with its own run, for ``seconds``."""
     result = RoundResult()
-    lock = threading.Lock()
-    http = httpx.Client(
-        timeout=httpx.Timeout(60, connect=10),
-        limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
-    )
-    runs = []
-    for _ in range(clients):
-        created = http.post(f"{url}{API}/runs/create", json={"experiment_id": exp_id, "start_time": 1})
-        created.raise_for_status()
-        runs.append(created.json()["run"]["info"]["run_id"])
-    start_gate = threading.Barrier(clients + 1)
-    stop_at = [0.0]
-
-    def client(run_id: str) -> None:
-        latencies: list[float] = []
-        acked: list[int] = []
-        errors = 0
-        step = 0
-        start_gate.wait()
-        while time.monotonic() < stop_at[0]:
-            step += 1
-            if step % search_every == 0:
-                body: dict[str, Any] = {
-                    "experiment_ids": [exp_id],
-                    "filter": "metrics.m0 > 0.5",
-                    "order_by": ["metrics.m1 DESC"],
-                    "max_results": 50,
-                }
-                path = "runs/search"
-            else:
-                metrics = [
-                    {"key": k, "value": ((step * 7919 + i) % 1000) / 1000, "timestamp": 1000 + step, "step": step}
-                    for i, k in enumerate(KEYS)
-                ]
-                body, path = {"run_id": run_id, "metrics": metrics}, "runs/log-batch"
-            t0 = time.perf_counter()
-            try:
-                response = http.post(f"{url}{API}/{path}", json=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            elapsed = time.perf_counter() - t0
-            if ok:
-                latencies.append(elapsed)
-                if path == "runs/log-batch":
-                    acked.append(step)
-            else:
-                errors += 1
-        with lock:
-            result.latencies.extend(latencies)
-            result.errors += errors
-            result.acknowledged[run_id] = acked
-
-    threads = [threading.Thread(target=client, args=(r,)) for r in runs]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + seconds
+    with httpx.Client(timeout=httpx.Timeout(60, connect=10)) as http_setup:
+        runs = []
+        for _ in range(clients):
+            created = http_setup.post(f"{url}{API}/runs/create", json={"experiment_id": exp_id, "start_time": 1})
+            created.raise_for_status()
+            runs.append(created.json()["run"]["info"]["run_id"])
+    mp = multiprocessing.get_context("fork")
+    gate = mp.Barrier(clients + 1)
+    out = mp.Queue()
+    procs = [
+        mp.Process(target=_client, args=(url, exp_id, r, seconds, search_every, gate, out), daemon=True) for r in runs
+    ]
+    for proc in procs:
+        proc.start()
+    server_cpu = _cpu_seconds(server_pid) if server_pid else 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    start_gate.wait()
-    for t in threads:
-        t.join()
+    gate.wait()
+    for _ in procs:
+        run_id, latencies, acked, errors = out.get(timeout=seconds + 300)
+        result.latencies.extend(latencies)
+        result.errors += errors
+        result.acknowledged[run_id] = acked
     result.seconds = time.monotonic() - t0
-    http.close()
+    if server_pid:
+        result.server_cpu = _cpu_seconds(server_pid) - server_cpu
+    for proc in procs:
+        proc.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result.client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return result
 
 
@@ -275,12 +330,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         for round_no in range(args.rounds):
             order = kinds if round_no % 2 == 0 else list(reversed(kinds))
             for kind in order:
-                res = run_round(servers[kind].url, experiments[kind], args.clients, args.seconds, args.search_every)
+                server = servers[kind]
+                res = run_round(
+                    server.url, experiments[kind], args.clients, args.seconds, args.search_every, server.process.pid
+                )
                 results[kind].append(res)
                 loads.append(os.getloadavg()[0])
                 print(
                     f"round {round_no + 1} {kind:8s}: {res.rps:8.1f} req/s  p50 {res.quantile(0.5):7.1f} ms  "
-                    f"p99 {res.quantile(0.99):7.1f} ms  errors {res.errors}  (load {loads[-1]:.1f})",
+                    f"p99 {res.quantile(0.99):7.1f} ms  errors {res.errors}  "
+                    f"CPU/request: server {res.cpu_ms(res.server_cpu):5.2f} ms, clients {res.cpu_ms(res.client_cpu):5.2f} ms"
+                    f"  (load {loads[-1]:.1f})",
                     flush=True,
                 )
         figures: dict[str, Any] = {}
@@ -294,6 +354,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "p50_ms": statistics.median(r.quantile(0.5) for r in rounds),
                 "p99_ms": statistics.median(r.quantile(0.99) for r in rounds),
                 "errors": sum(r.errors for r in rounds),
+                "server_cpu_ms_per_request": statistics.median(r.cpu_ms(r.server_cpu) for r in rounds),
+                "client_cpu_ms_per_request": statistics.median(r.cpu_ms(r.client_cpu) for r in rounds),
                 "writes_checked": checked,
                 "writes_missing_or_duplicated": bad,
             }
@@ -303,11 +365,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         )
         print(
             f"{'server':10s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'acked writes':>13s} {'bad':>4s}"
+            f" {'server CPU ms/req':>18s} {'client CPU ms/req':>18s}"
         )
         for kind, f in figures.items():
             print(
                 f"{kind:10s} {f['rps']:9.1f} {f['p50_ms']:8.1f} {f['p99_ms']:8.1f} {f['errors']:7d} "
                 f"{f['writes_checked']:13d} {f['writes_missing_or_duplicated']:4d}"
+                f" {f['server_cpu_ms_per_request']:18.2f} {f['client_cpu_ms_per_request']:18.2f}"
             )
         if "storekit" in figures and "mlflow" in figures and figures["mlflow"]["rps"]:
             sk, ml = figures["storekit"], figures["mlflow"]

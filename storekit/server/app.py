@@ -6,12 +6,13 @@ Starlette route at each of its paths.  A JSON route's endpoint reads the body
 authorization hook, runs the handler in the thread pool (stores are
 synchronous) and answers JSON; every exception becomes MLflow's error JSON
 (:mod:`storekit.server.errors`).  Unknown paths answer ``ENDPOINT_NOT_FOUND``.
+The JSON routes without path parameters are served the same way, ahead of
+Starlette's routing, by :class:`~storekit.server.dispatch.JsonDispatch`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from typing import Any, AsyncIterator, Callable, Optional
 
@@ -23,8 +24,10 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authorizer, authorize, load_authorizer
+from .codec import dumps
 from .context import ServerContext
-from .errors import RequestError, error_body, error_response
+from .dispatch import JsonDispatch, fast_routes, read_json_body
+from .errors import error_body, error_response
 from .routes import ROUTES
 from .settings import ServerSettings
 from .table import Route, parse_args
@@ -33,34 +36,6 @@ __all__ = ["create_app", "app_from_env", "LimitsMiddleware"]
 
 _log = logging.getLogger("storekit.server")
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(
-            413, "RESOURCE_LIMIT_EXCEEDED", f"request body: {declared} bytes exceed the limit of {limit}"
-        )
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, "RESOURCE_LIMIT_EXCEEDED", f"request body: more than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _json_body(raw: bytes) -> Optional[dict[str, Any]]:
-    if not raw.strip():
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise RequestError(400, "MALFORMED_REQUEST", "request body: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise RequestError(400, "MALFORMED_REQUEST", "request body: expected a JSON object")
-    return data
 
 
 def _query(request: Request) -> dict[str, list[str]]:
@@ -77,7 +52,7 @@ def _endpoint(route: Route, ctx: ServerContext, authorizer: Authorizer) -> Calla
         try:
             body = None
             if route.raw is None and request.method in _BODY_METHODS:
-                body = _json_body(await _read_body(request, settings.max_request_bytes))
+                body = await read_json_body(request.scope, request.receive, settings.max_request_bytes)
             args = parse_args(route.fields, _query(request), body, request.path_params)
             await authorize(authorizer, request, route, args, ctx)
             if route.raw is not None:
@@ -86,7 +61,7 @@ def _endpoint(route: Route, ctx: ServerContext, authorizer: Authorizer) -> Calla
             assert handler is not None
 
             def call() -> bytes:
-                return json.dumps(handler(ctx, args)).encode("utf-8")
+                return dumps(handler(ctx, args))
 
             return Response(await run_in_threadpool(call), media_type="application/json")
         except Exception as exc:  # every failure becomes MLflow's error JSON
@@ -154,6 +129,8 @@ def create_app(settings: ServerSettings, ctx: Optional[ServerContext] = None) ->
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_found})
     app.state.ctx = ctx
+    # innermost: the JSON routes skip Starlette's routing; accounts and limits still see every request
+    app.add_middleware(JsonDispatch, routes=fast_routes(ROUTES), ctx=ctx, authorizer=authorizer)
     if settings.auth != "none":  # accounts: authentication, permissions, search filtering, ownership
         from ..accounts.asgi import AccountsMiddleware
         from ..accounts.server import policy_for

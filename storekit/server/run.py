@@ -22,6 +22,11 @@ def _http_parser() -> str:
     return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
+def _event_loop() -> str:
+    """uvloop (libuv, less CPU per request) when installed, else asyncio's own loop."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+
+
 def serve(settings: ServerSettings) -> None:
     """Serve until stopped by a signal."""
     import uvicorn
@@ -36,6 +41,7 @@ def serve(settings: ServerSettings) -> None:
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         http=_http_parser(),
+        loop=_event_loop(),
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_graceful_shutdown=settings.graceful_timeout,
         lifespan="on",

@@ -14,7 +14,10 @@
 * :meth:`Database.run` executes a function in one transaction, retrying
   transient failures (locks, deadlocks, serialization failures, dropped
   connections) with bounded exponential backoff, and translates what is left
-  into storekit errors.  URIs in messages are always redacted.
+  into storekit errors.  Pooled connections are not pinged at checkout (that
+  is a round trip per transaction): one that died while idle fails the first
+  statement of its transaction, before anything was written, and the retry
+  runs on a fresh connection (a disconnect marks the whole pool stale).  URIs in messages are always redacted.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from .basics import DEFAULT_STATEMENT_TIMEOUT, STATEMENT_TIMEOUT_ENV, configure_
 
 __all__ = [
     "Database",
+    "SERVER_POOL_SIZE",
     "to_sqlalchemy_url",
     "DRIVER_HINTS",
     "STATEMENT_TIMEOUT_ENV",
@@ -73,6 +77,8 @@ _DRIVER_MODULES = {
 #: pip command that installs a dialect's driver
 DRIVER_HINTS = {d: f"pip install 'storekit[{extra}]'" for d, (_, _, extra) in _DRIVERS.items()}
 
+#: connections a PostgreSQL or MySQL/MariaDB engine keeps open for reuse (SQLAlchemy's default is 5)
+SERVER_POOL_SIZE = 16
 #: MySQL/MariaDB error codes worth retrying (deadlock, lock wait timeout)
 _MYSQL_TRANSIENT = {1213, 1205}
 #: PostgreSQL SQLSTATEs worth retrying (serialization failure, deadlock)
@@ -212,7 +218,9 @@ class Database:
         self.dialect = url.get_backend_name()  # sqlite | postgresql | mysql
         synchronous = str(engine_options.pop("sqlite_synchronous", "NORMAL")).upper()
         self.statement_timeout = statement_timeout(engine_options.pop("statement_timeout", None))
-        options: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
+        # No ping per checkout (a round trip per transaction): a pooled connection that died while idle
+        # fails its transaction's first statement, which :meth:`run` retries on a fresh connection.
+        options: dict[str, Any] = {"pool_pre_ping": False}
         if self.dialect == "sqlite":
             connect_args = {"timeout": 30, "check_same_thread": False}
             if _is_sqlite_memory(url):
@@ -225,6 +233,11 @@ class Database:
             options["connect_args"] = {"connect_timeout": 10}
             if self.statement_timeout is not None:
                 options["connect_args"]["options"] = f"-c statement_timeout={int(self.statement_timeout * 1000)}"
+        if self.dialect != "sqlite":
+            # Connections kept open for reuse: past ``pool_size`` concurrent transactions each extra
+            # connection is opened and closed again per transaction (a new server backend, its caches
+            # and prepared statements each time), which a server with a handler thread pool hits.
+            options["pool_size"] = SERVER_POOL_SIZE
         options.update(engine_options)
         try:
             self.engine = sa.create_engine(url, **options)
@@ -406,7 +419,7 @@ class Database:
         for attempt in range(self.attempts):
             conn = self.connect()
             try:
-                if write:
+                if write and self.dialect == "sqlite":  # BEGIN IMMEDIATE (the begin hook reads it)
                     conn = conn.execution_options(storekit_write=True)
                 try:
                     with conn.begin():
@@ -433,6 +446,9 @@ class Database:
         """A driver exception as the SQLAlchemy exception it would have raised (connection invalidated if lost)."""
         disconnect = self.engine.dialect.is_disconnect(raw, conn.connection.dbapi_connection, None)
         if disconnect and not conn.invalidated:
+            # as SQLAlchemy does for its own statements: every connection pooled before now is suspect
+            # (the server went away), so each is replaced at its next checkout, not tried one retry at a time
+            self.engine.pool._invalidate(conn.connection, raw)
             conn.invalidate(raw)
         return sa_exc.DBAPIError.instance(None, None, raw, driver_error, connection_invalidated=disconnect)
 

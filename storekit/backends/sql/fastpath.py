@@ -220,6 +220,25 @@ class ServerFastPath:
             f"SELECT {m}::int8, k, v, kd, ts, sp, md FROM unnest({m}::text[], {m}::float8[], {m}::int2[], "
             f"{m}::int8[], {m}::int8[], {m}::text[]) AS u(k, v, kd, ts, sp, md){self.st.upsert_latest.suffix}"
         )
+        # The same writes naming the run by its id (``of_run``, evaluated once per statement), so that they
+        # go in one pipeline with the run lock: no rows when the run does not exist; a run that may not be
+        # written is refused after the pipeline and the transaction rolls the writes back.
+        by_id = f"SELECT {of_run}::int8 AS r WHERE EXISTS (SELECT 1 FROM runs WHERE run_uuid = {m})"
+        self.pg_upsert_tags_by_id = (
+            f"INSERT INTO tags (run_row, {k}, {v}) SELECT run.r, k, v FROM ({by_id}) AS run, "
+            f"unnest({m}::text[], {m}::text[]) AS u(k, v){self.st.upsert_tags.suffix}"
+        )
+        self.pg_insert_metrics_by_id = (
+            f"INSERT INTO metrics (run_row, {k}, {v}, kind, {ts}, step, model_id) "
+            f"SELECT run.r, k, v, kd, ts, sp, md FROM ({by_id}) AS run, unnest({m}::text[], {m}::float8[], {m}::int2[], "
+            f"{m}::int8[], {m}::int8[], {m}::text[]) WITH ORDINALITY AS u(k, v, kd, ts, sp, md, n) ORDER BY u.n"
+        )
+        self.pg_upsert_latest_by_id = (
+            f"INSERT INTO latest_metrics (run_row, {k}, {v}, kind, {ts}, step, model_id) "
+            f"SELECT run.r, k, v, kd, ts, sp, md FROM ({by_id}) AS run, unnest({m}::text[], {m}::float8[], "
+            f"{m}::int2[], {m}::int8[], {m}::int8[], {m}::text[]) AS u(k, v, kd, ts, sp, md)"
+            f"{self.st.upsert_latest.suffix}"
+        )
 
     # --- reads ------------------------------------------------------------------
     def get_run(self, cur: Any, run_id: str) -> Run:
@@ -404,6 +423,9 @@ class ServerFastPath:
     ) -> None:
         """Store validated metrics (naming no logged model), params and tags of a writable run."""
         st = self.st
+        if self.postgres and not params and len(metrics) < COPY_MIN_POINTS:
+            self._log_batch_pipelined(cur, run_id, metrics, tags)
+            return
         found = writes.lock_run(cur, st, run_id)  # locks the run row
         if found is None:
             raise RunNotFound(f"run {run_id!r} does not exist")
@@ -445,6 +467,33 @@ class ServerFastPath:
                 with cur.copy(st.copy_metrics) as copy:
                     copy.write(text)
             self._upsert_latest(cur, row_id, rows)
+
+    def _log_batch_pipelined(self, cur: Any, run_id: str, metrics: Sequence[Metric], tags: Sequence[RunTag]) -> None:
+        """PostgreSQL, no params, few points: the run lock and every write in one round trip.
+
+        The writes name the run by its id and write nothing when it does not
+        exist; the writable-run rule is checked on the locked row afterwards, and
+        raising rolls the transaction (and so the writes) back.
+        """
+        st = self.st
+        tag_map = {t.key: t.value for t in tags}
+        lock = cur.connection.cursor()
+        try:
+            with cur.connection.pipeline():  # one round trip for every statement inside
+                lock.execute(st.lock_run, (run_id,))  # first: the run row is locked before any write
+                if tag_map:
+                    cur.execute(self.pg_upsert_tags_by_id, (run_id, run_id, list(tag_map), list(tag_map.values())))
+                if metrics:
+                    rows = writes.metric_rows(0, metrics)  # the run column is the statement's
+                    cur.execute(self.pg_insert_metrics_by_id, (run_id, run_id, *_columns(rows)))
+                    latest = _columns(list(latest_tuples(rows).values()))
+                    cur.execute(self.pg_upsert_latest_by_id, (run_id, run_id, *latest))
+            found = lock.fetchone()
+        finally:
+            lock.close()
+        if found is None:
+            raise RunNotFound(f"run {run_id!r} does not exist")
+        rules.check_run_writable(run_id, found[1], found[3], found[2])
 
     def _upsert_latest(self, cur: Any, row_id: int, rows: list[tuple[Any, ...]]) -> None:
         """Advance the latest value of each key of ``rows`` (a stored later point is kept: see :mod:`.writes`)."""

@@ -135,3 +135,75 @@ def test_driver_errors_from_the_raw_cursor_are_translated_and_retried(store, uni
         return "done"
 
     assert db.run(flaky) == "done" and len(calls) == 2
+
+
+@pytest.mark.parametrize("backend_name", ["postgresql", "mariadb"])
+def test_pooled_connections_killed_while_idle_are_replaced_without_a_ping(backend_name, new_database_uri, tmp_path):
+    """No ping at checkout: connections the server dropped while they sat in the pool fail their
+    transaction's first statement, and the transaction is retried on a fresh connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sqlalchemy as sa
+
+    uri = new_database_uri(backend_name)
+    store = SqlTrackingStore(uri, default_artifact_root=tmp_path.as_uri())
+    try:
+        assert store._db.engine.pool._pre_ping is False
+        run_id = store.create_run(store.create_experiment("idle")).info.run_id
+        with ThreadPoolExecutor(4) as pool:  # several connections in the pool
+            list(pool.map(lambda i: store.log_batch(run_id, [Metric("m", float(i), i, i)]), range(8)))
+        url = store._db.url
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # the server drops every connection of the store
+            if backend_name == "postgresql":
+                killed = conn.exec_driver_sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).scalar()
+            else:
+                ids = (
+                    conn.exec_driver_sql(
+                        "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                    )
+                    .scalars()
+                    .all()
+                )
+                for pid in ids:
+                    conn.exec_driver_sql(f"KILL {int(pid)}")
+                killed = len(ids)
+        admin.dispose()
+        assert killed >= 1
+        time.sleep(0.5)
+        with ThreadPoolExecutor(4) as pool:  # every call succeeds: the dead connections are replaced
+            list(pool.map(lambda i: store.log_batch(run_id, [Metric("m", float(i), i, i)]), range(8, 16)))
+        assert store.get_run(run_id).data.metrics["m"] == 15.0
+        assert sorted(m.step for m in store.get_metric_history(run_id, "m")) == list(range(16))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend_name", ["postgresql", "mariadb"])
+def test_connections_of_concurrent_transactions_stay_pooled(backend_name, new_database_uri, tmp_path):
+    """A server's handler threads run many transactions at once: their connections are kept for reuse,
+    not closed after each transaction past SQLAlchemy's default of 5 (a new server backend each time)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storekit.backends.sql.engine import SERVER_POOL_SIZE
+
+    store = SqlTrackingStore(new_database_uri(backend_name), default_artifact_root=tmp_path.as_uri())
+    try:
+        db = store._db
+        together = 12
+        assert SERVER_POOL_SIZE >= together
+        gate = threading.Barrier(together, timeout=60)
+
+        def txn(conn):
+            gate.wait()  # every transaction holds its connection at the same time
+            return conn.exec_driver_sql("SELECT 1").scalar()
+
+        with ThreadPoolExecutor(together) as pool:
+            assert list(pool.map(lambda _i: db.run(txn), range(together))) == [1] * together
+        assert db.engine.pool.checkedin() == together  # all kept open, none closed on return
+    finally:
+        store.close()
