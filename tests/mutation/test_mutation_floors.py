@@ -98,3 +98,11 @@ def test_mutation_scores_hold_their_floors(tmp_path: Path) -> None:
         assert score["total"] > 0, f"{name}: no mutants generated\n{output}"
         assert score["percent"] >= floors[name], f"{name}: {score}\n{output}"
     assert code == 0, output
+
+
+def test_rerunning_survivors_needs_a_last_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--rerun-survivors`` keeps the last run's results: without one it refuses instead of scoring nothing."""
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    with pytest.raises(SystemExit, match="paging has no last run to take the survivors of"):
+        mutation.main(["--rerun-survivors", "paging"])
+    assert list(tmp_path.iterdir()) == []  # nothing was prepared or run
