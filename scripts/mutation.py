@@ -145,6 +145,21 @@ def _results(work: Path) -> dict[str, int | None]:
     return codes
 
 
+def _keep_killed(work: Path, before: dict[str, int | None]) -> None:
+    """Give back the results of mutants killed before that a survivors-only run left unchecked.
+
+    mutmut forgets every result when the test selection changes (a test file added to the module);
+    a mutant a test killed stays killed when tests are only added, so its old result stands.
+    """
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text("utf-8"))
+        codes = data.get("exit_code_by_key", {})
+        kept = {k: before[k] for k, v in codes.items() if v is None and before.get(k) in KILLED_CODES}
+        if kept:
+            codes.update(kept)
+            meta.write_text(json.dumps(data, indent=4), "utf-8")
+
+
 def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True, only_survivors: bool = False) -> Score:
     """Run mutmut over one module (unless ``rerun`` is false: the last run's results) and count its results.
 
@@ -155,8 +170,10 @@ def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True, onl
     if not rerun:
         return _score(module.name, work, 0.0)
     names: list[str] = []
+    before: dict[str, int | None] = {}
     if only_survivors:
-        if not _results(work):
+        before = _results(work)
+        if not before:
             raise SystemExit(f"mutation: {module.name} has no last run to take the survivors of")
         names = _score(module.name, work, 0.0).survivors
         if not names:
@@ -174,6 +191,8 @@ def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True, onl
     if proc.returncode != 0 or not _results(work):
         sys.stdout.write(proc.stdout or "")
         raise SystemExit(f"mutation: mutmut failed on {module.name} (exit {proc.returncode})")
+    if before:
+        _keep_killed(work, before)
     return _score(module.name, work, time.monotonic() - start)
 
 
