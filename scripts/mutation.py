@@ -15,6 +15,8 @@ killed mutants (a failing test, a timeout or a crash) over all mutants
     scripts/mutation.sh --check             also fail when a score is below its floor (scripts/mutation-floors.toml)
     scripts/mutation.sh --survivors         also print the diff of every surviving mutant
     scripts/mutation.sh --last              report the last run of each module without running
+    scripts/mutation.sh --rerun-survivors   run only the last run's survivors again (after adding tests;
+                                            mutants already killed stay killed, new tests are found)
 """
 
 from __future__ import annotations
@@ -120,14 +122,16 @@ def _mutmut_config(module: Module) -> str:
     return "\n".join(lines)
 
 
-def _prepare(module: Module) -> Path:
-    """A fresh scratch directory for ``module``: links to the sources, and the narrowed configuration."""
+def _prepare(module: Module, fresh: bool = True) -> Path:
+    """The scratch directory of ``module`` (emptied when ``fresh``): links to the sources, and the
+    narrowed configuration (always rewritten, so a changed test selection is used)."""
     work = WORK / module.name
-    if work.exists():
+    if fresh and work.exists():
         shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for name in ("storekit", "tests"):
-        (work / name).symlink_to(ROOT / name)
+    if not work.exists():
+        work.mkdir(parents=True)
+        for name in ("storekit", "tests"):
+            (work / name).symlink_to(ROOT / name)
     text = (ROOT / "pyproject.toml").read_text("utf-8")
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[)", "", text)  # the repository-wide section
     (work / "pyproject.toml").write_text(text + "\n" + _mutmut_config(module), "utf-8")
@@ -141,16 +145,43 @@ def _results(work: Path) -> dict[str, int | None]:
     return codes
 
 
-def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True) -> Score:
-    """Run mutmut over one module (unless ``rerun`` is false: the last run's results) and count its results."""
+def _keep_killed(work: Path, before: dict[str, int | None]) -> None:
+    """Give back the results of mutants killed before that a survivors-only run left unchecked.
+
+    mutmut forgets every result when the test selection changes (a test file added to the module);
+    a mutant a test killed stays killed when tests are only added, so its old result stands.
+    """
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text("utf-8"))
+        codes = data.get("exit_code_by_key", {})
+        kept = {k: before[k] for k, v in codes.items() if v is None and before.get(k) in KILLED_CODES}
+        if kept:
+            codes.update(kept)
+            meta.write_text(json.dumps(data, indent=4), "utf-8")
+
+
+def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True, only_survivors: bool = False) -> Score:
+    """Run mutmut over one module (unless ``rerun`` is false: the last run's results) and count its results.
+
+    With ``only_survivors`` only the last run's survivors run again (the others keep their results).
+    """
     work = WORK / module.name
     start = time.monotonic()
     if not rerun:
         return _score(module.name, work, 0.0)
-    work = _prepare(module)
+    names: list[str] = []
+    before: dict[str, int | None] = {}
+    if only_survivors:
+        before = _results(work)
+        if not before:
+            raise SystemExit(f"mutation: {module.name} has no last run to take the survivors of")
+        names = _score(module.name, work, 0.0).survivors
+        if not names:
+            return _score(module.name, work, 0.0)
+    work = _prepare(module, fresh=not only_survivors)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names],
         cwd=work,
         env=env,
         stdout=None if verbose else subprocess.PIPE,
@@ -160,6 +191,8 @@ def run_module(module: Module, jobs: int, verbose: bool, rerun: bool = True) -> 
     if proc.returncode != 0 or not _results(work):
         sys.stdout.write(proc.stdout or "")
         raise SystemExit(f"mutation: mutmut failed on {module.name} (exit {proc.returncode})")
+    if before:
+        _keep_killed(work, before)
     return _score(module.name, work, time.monotonic() - start)
 
 
@@ -210,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the scores to this file")
     parser.add_argument("--tests", nargs="+", help="replace the selected modules' test selection (pytest arguments)")
     parser.add_argument("--last", action="store_true", help="report the last run's results without running")
+    parser.add_argument(
+        "--rerun-survivors", action="store_true", help="run only the last run's survivors again (after adding tests)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show mutmut's own output")
     args = parser.parse_args(argv)
 
@@ -235,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         module = modules[name]
         if args.tests:
             module = Module(name, module.paths, list(args.tests))
-        score = run_module(module, args.jobs, args.verbose, rerun=not args.last)
+        score = run_module(module, args.jobs, args.verbose, rerun=not args.last, only_survivors=args.rerun_survivors)
         scores.append(score)
         floor = floors.get(name)
         print(

@@ -98,3 +98,24 @@ def test_mutation_scores_hold_their_floors(tmp_path: Path) -> None:
         assert score["total"] > 0, f"{name}: no mutants generated\n{output}"
         assert score["percent"] >= floors[name], f"{name}: {score}\n{output}"
     assert code == 0, output
+
+
+def test_rerunning_survivors_needs_a_last_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--rerun-survivors`` keeps the last run's results: without one it refuses instead of scoring nothing."""
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    with pytest.raises(SystemExit, match="paging has no last run to take the survivors of"):
+        mutation.main(["--rerun-survivors", "paging"])
+    assert list(tmp_path.iterdir()) == []  # nothing was prepared or run
+
+
+def test_a_survivors_only_run_keeps_the_mutants_killed_before(tmp_path: Path) -> None:
+    """mutmut forgets results when the test selection changes; a mutant once killed stays killed."""
+    meta = tmp_path / "mutants" / "storekit" / "paging.py.meta"
+    meta.parent.mkdir(parents=True)
+    after = {"m_1": None, "m_2": 1, "m_3": 0, "m_4": None, "m_5": 0}  # m_2, m_3, m_5: run again
+    meta.write_text(json.dumps({"exit_code_by_key": after, "other": "kept"}))
+    mutation._keep_killed(tmp_path, {"m_1": 1, "m_2": 0, "m_3": 0, "m_4": 0, "m_5": 1})  # a fresh result wins
+    data = json.loads(meta.read_text())
+    assert data == {"exit_code_by_key": {"m_1": 1, "m_2": 1, "m_3": 0, "m_4": None, "m_5": 0}, "other": "kept"}
+    score = mutation._score("paging", tmp_path, 0.0)
+    assert (score.killed, score.total, score.survivors) == (2, 4, ["m_3", "m_5"])
