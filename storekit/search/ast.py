@@ -19,10 +19,12 @@ Semantics pinned for every backend (two-valued logic):
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass, field
-from typing import Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 __all__ = [
+    "COMPARATORS",
     "Kind",
     "ValueType",
     "Identifier",
@@ -75,6 +77,17 @@ class Op(str, enum.Enum):
     IS_NULL = "IS NULL"
     IS_NOT_NULL = "IS NOT NULL"
 
+
+#: The Python meaning of the six comparison operators, shared by the in-process evaluator and the SQL
+#: planner (IEEE 754: every comparison with NaN is false except ``!=``).
+COMPARATORS: Mapping[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
 
 NUMERIC_OPS = frozenset({Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE, Op.IS_NULL, Op.IS_NOT_NULL})
 STRING_OPS = frozenset({Op.EQ, Op.NE, Op.LIKE, Op.ILIKE, Op.IN, Op.NOT_IN, Op.IS_NULL, Op.IS_NOT_NULL})

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, cast
 
 from ..errors import InvalidParameterError
-from .ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
+from .ast import COMPARATORS, And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
 from .like import like_match
 
 __all__ = [
@@ -43,14 +42,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-_NUMERIC_COMPARE: dict[Op, Callable[[float, float], bool]] = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-}
+_NUMERIC_COMPARE = COMPARATORS
 
 # Ordering classes: present values, then NaN, then missing - in either direction.
 _PRESENT, _NAN, _MISSING = 0, 1, 2

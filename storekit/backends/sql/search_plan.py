@@ -26,12 +26,11 @@ two can never drift apart:
 from __future__ import annotations
 
 import math
-import operator
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Protocol, Sequence, TypeVar, Union
+from typing import Any, Mapping, NamedTuple, Optional, Protocol, Sequence, TypeVar, Union
 
 from ...errors import InvalidParameterError
 from ...paging import decode_page_token, encode_page_token, token_int, token_scalars
-from ...search.ast import And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
+from ...search.ast import COMPARATORS, And, Comparison, Expr, Identifier, Kind, Not, Op, Or, OrderKey, ValueType
 from .metrics import KIND_FINITE, KIND_NAN, KIND_NEG_INF, KIND_POS_INF
 
 __all__ = [
@@ -57,14 +56,7 @@ __all__ = [
 ]
 
 #: The numeric comparators and their Python meaning (IEEE: every comparison with NaN but != is false).
-NUMERIC_OPS: dict[Op, Callable[[Any, Any], bool]] = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-}
+NUMERIC_OPS = COMPARATORS
 
 T = TypeVar("T")
 
