@@ -136,15 +136,16 @@ def test_token_soup_parses_or_raises_invalid_parameter(parts, schema):
 
 # ------------------------------------------------------------ 2. round trip
 
+# NUL and lone surrogates are refused by the parser (no stored key or value can hold them, see
+# tests/test_validation_fields.py), so the round trip draws everything else.
+_PARSABLE = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 KEYS = st.one_of(
     st.sampled_from(["a", "acc", "val loss", "a.b", "x/y:z-w", "ünï", "1st", "tick`key", "q'\"uote"]),
-    st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=12),
+    st.text(_PARSABLE, min_size=1, max_size=12),
 )
-# NUL is refused by the parser (no stored key or value can contain it), so the
-# round trip draws everything else.
 STRINGS = st.one_of(
     st.sampled_from(["", "x", "it's", "a\\b", "%", "_a%", 'say "hi"', "\\'"]),
-    st.text(st.characters(blacklist_characters="\x00"), max_size=12),
+    st.text(_PARSABLE, max_size=12),
 )
 
 
