@@ -9,11 +9,8 @@ Fills a fresh store (or reuses ``--store`` if it already holds the data, see
 ``--fill sql`` (one ``INSERT ... SELECT`` inside SQLite, the fastest; random
 values from SQLite's ``random()``) -- the read being measured is the same;
 then times ``TrackingClient.get_metric_histories(all runs, all keys,
-output_format=...)`` (best of ``--repeats``): into Arrow with packed
-histories switched off (the read before packs), the first read that writes
-every run's pack (SQLite) or side file (file store), then reads served from
-them into ``arrow`` and ``pandas``, and ``max_points=100``; and for
-comparison the naive loop of one ``get_metric_history`` call per (run,
+output_format=...)`` (best of ``--repeats``) for ``pandas`` and ``arrow``, and
+for comparison the naive loop of one ``get_metric_history`` call per (run,
 key) on a sample of runs, extrapolated to all runs.  Each bulk figure has a
 CPU-time twin (this process and its children, from ``getrusage``) and notes
 the load average, because wall time on a shared machine is inflated by the
@@ -181,73 +178,20 @@ def _timed_figures(label: str, fn: Any, repeats: int, count: Any) -> tuple[list[
     ], points
 
 
-def _packing(store: Any) -> Optional[tuple[Any, str, Any]]:
-    """(module, switch name, clear function) of the store's packed histories, or None (no packs)."""
-    url = getattr(getattr(getattr(store, "_db", None), "engine", None), "url", None)
-    if url is not None and url.get_backend_name() == "sqlite" and url.database:
-        import sqlite3
-
-        from storekit.backends.sql import arrow_histories
-
-        def clear_packs() -> None:
-            with sqlite3.connect(url.database) as conn:
-                conn.execute("DELETE FROM metric_history_packs")
-
-        return arrow_histories, "USE_PACKS", clear_packs
-    root = getattr(store, "root", None)
-    if root is not None:
-        from storekit.backends.file import history_arrow
-
-        def clear_sides() -> None:
-            for side in root.rglob("metrics.arrow"):
-                side.unlink()
-
-        return history_arrow, "USE_SIDE_FILES", clear_sides
-    return None
-
-
 def measure(client: Any, run_ids: list[str], keys: list[str], repeats: int, sample: int) -> list[Figure]:
-    """The figures: bulk read into pandas / arrow (without packs, building them, from them), and the loop."""
+    """The figures: bulk read into pandas / arrow, and the per-(run, key) loop extrapolated."""
     figures = []
     expected = None
-
-    def arrow(**kw: Any) -> Any:
-        return client.get_metric_histories(run_ids, keys, output_format="arrow", **kw)
-
-    rows = lambda t: t.num_rows  # noqa: E731
-    packing = _packing(client.store)
-    if packing is not None:
-        module, switch, clear = packing
-        setattr(module, switch, False)
-        try:
-            got, expected = _timed_figures(
-                "get_metric_histories -> arrow, packs off (the read before packs)", arrow, repeats, rows
-            )
-        finally:
-            setattr(module, switch, True)
-        figures += got
-
-        def cold() -> Any:
-            clear()
-            return arrow()
-
-        got, points = _timed_figures("get_metric_histories -> arrow, first read (writes the packs)", cold, 1, rows)
-        figures += got
-        assert expected is None or points == expected, (points, expected)
     for fmt in ("arrow", "pandas"):
         got, points = _timed_figures(
-            f"get_metric_histories -> {fmt}" + (", from packs" if packing is not None else ""),
+            f"get_metric_histories -> {fmt}",
             lambda: client.get_metric_histories(run_ids, keys, output_format=fmt),
             repeats,
-            len if fmt == "pandas" else rows,
+            len if fmt == "pandas" else (lambda t: t.num_rows),
         )
         expected = expected or points
         assert points == expected, (fmt, points, expected)
         figures += got
-    got, _ = _timed_figures(
-        "get_metric_histories -> arrow, max_points=100", lambda: arrow(max_points=100), repeats, rows
-    )
-    figures += got
     store = client.store
     url = getattr(getattr(getattr(store, "_db", None), "engine", None), "url", None)
     if (
@@ -277,12 +221,11 @@ def measure(client: Any, run_ids: list[str], keys: list[str], repeats: int, samp
 
 
 def _sqlite_shapes(store: Any, run_ids: list[str], keys: list[str], repeats: int) -> list[Figure]:
-    """Both query shapes of the SQLite Arrow read (packs off), forced: the table scan and the indexed ORDER BY walk."""
+    """Both query shapes of the SQLite Arrow read, forced: the table scan and the indexed ORDER BY walk."""
     from storekit.backends.sql import arrow_histories
 
     figures: list[Figure] = []
     original = arrow_histories.SCAN_SHARE
-    arrow_histories.USE_PACKS = False  # the query shapes themselves
     try:
         for label, share in (("scan", 10**9), ("indexed ORDER BY (the shape before the scan)", 0)):
             arrow_histories.SCAN_SHARE = share  # scan when len(runs) * share >= the store's run count
@@ -295,7 +238,6 @@ def _sqlite_shapes(store: Any, run_ids: list[str], keys: list[str], repeats: int
             figures += got
     finally:
         arrow_histories.SCAN_SHARE = original
-        arrow_histories.USE_PACKS = True
     return figures
 
 

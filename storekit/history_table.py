@@ -24,20 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-__all__ = [
-    "history_schema",
-    "history_table",
-    "empty_history_table",
-    "order_of_points",
-    "downsample",
-    "RunPoints",
-    "run_points",
-    "split_by_run",
-    "assemble_runs",
-]
-
-#: one run's points, ordered as the contract says: (key names, key index per point, step, timestamp, value)
-RunPoints = tuple[list[str], Any, Any, Any, Any]
+__all__ = ["history_schema", "history_table", "empty_history_table", "order_of_points", "downsample"]
 
 #: -inf 0, finite 1, +inf 2, NaN 3 (``storekit.backends.sql.metrics``)
 _SPECIAL_KINDS = ((0, float("-inf")), (2, float("inf")), (3, float("nan")))
@@ -99,6 +86,7 @@ def history_table(
     non-finite codes replace ``value`` by -inf, +inf or NaN.
     """
     import numpy as np
+    import pyarrow as pa
 
     if len(value) == 0:
         return empty_history_table()
@@ -115,18 +103,8 @@ def history_table(
             for code, replacement in _SPECIAL_KINDS:
                 value[kind == code] = replacement
     nkeys = max(1, len(keys))
-    return _table_of_groups(run_ids, keys, run_pos * nkeys + key_code, step, timestamp, value)
-
-
-def _table_of_groups(
-    run_ids: Sequence[str], keys: Sequence[str], group: Any, step: Any, timestamp: Any, value: Any
-) -> Any:
-    """:func:`history_table` of points given by group number ``run position * len(keys) + key code``."""
-    import numpy as np
-    import pyarrow as pa
-
-    nkeys = max(1, len(keys))
     groups = len(run_ids) * nkeys
+    group = run_pos * nkeys + key_code
     perm = order_of_points(group, step, timestamp, groups)
     if perm is not None:
         step, timestamp, value = step[perm], timestamp[perm], value[perm]
@@ -144,70 +122,6 @@ def _table_of_groups(
         pa.array(value),
     ]
     return pa.Table.from_arrays(columns, schema=history_schema())
-
-
-def run_points(table: Any) -> RunPoints:
-    """The :data:`RunPoints` of a one-run ordered bulk history table (or of its ``key``..``value`` columns)."""
-    import numpy as np
-
-    table = table.combine_chunks()
-    if table.num_rows == 0 or table.column("key").num_chunks == 0:
-        nothing = np.zeros(0, np.int64)
-        return [], nothing, nothing, nothing, np.zeros(0, np.float64)
-    key = table.column("key").chunk(0)
-    numbers = (table.column(name).chunk(0).to_numpy() for name in ("step", "timestamp", "value"))
-    return (key.dictionary.to_pylist(), key.indices.to_numpy(zero_copy_only=False), *numbers)
-
-
-def split_by_run(table: Any, runs: int) -> list[tuple[Any, RunPoints]]:
-    """Each run's slice of an ordered bulk history table of ``runs`` runs: (the slice, its points)."""
-    import numpy as np
-
-    if table.num_rows == 0:
-        empty = empty_history_table()
-        return [(empty, run_points(empty))] * runs
-    table = table.combine_chunks()
-    run = table.column("run_id").chunk(0).indices.to_numpy()
-    names, indices, step, timestamp, value = run_points(table)
-    ends = np.cumsum(np.bincount(run, minlength=runs))
-    out = []
-    for pos in range(runs):
-        a, b = (int(ends[pos - 1]) if pos else 0), int(ends[pos])
-        out.append((table.slice(a, b - a), (names, indices[a:b], step[a:b], timestamp[a:b], value[a:b])))
-    return out
-
-
-def assemble_runs(run_ids: Sequence[str], parts: Sequence[RunPoints], names: Sequence[str]) -> Any:
-    """The ordered bulk history table of runs given each as :data:`RunPoints` (``parts[i]`` of ``run_ids[i]``).
-
-    ``names`` are the output's keys in output order; a run's key not among
-    them is left out.  Runs come in the order given.
-    """
-    import numpy as np
-
-    code_of = {name: i for i, name in enumerate(names)}
-    nkeys = max(1, len(names))
-    total = sum(len(part[1]) for part in parts)
-    if total == 0 or not names:
-        return empty_history_table()
-    # one pass per run into preallocated columns; a key left out gets group -1
-    group = np.empty(total, np.int64)
-    step, timestamp, value = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.float64)
-    start = 0
-    for pos, (part_names, indices, part_step, part_timestamp, part_value) in enumerate(parts):
-        end = start + len(indices)
-        if end == start:
-            continue
-        codes = np.asarray([code_of.get(name, -1 - pos * nkeys) for name in part_names], dtype=np.int64)
-        np.add(codes[indices], pos * nkeys, out=group[start:end])
-        step[start:end], timestamp[start:end], value[start:end] = part_step, part_timestamp, part_value
-        start = end
-    keep = group >= 0
-    if not bool(keep.all()):
-        group, step, timestamp, value = group[keep], step[keep], timestamp[keep], value[keep]
-        if len(group) == 0:
-            return empty_history_table()
-    return _table_of_groups(run_ids, names, group, step, timestamp, value)
 
 
 def downsample(table: Any, max_points: int) -> Any:

@@ -24,17 +24,13 @@ contract's order.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ...histories import validate_history_request
 from .metric_log import _read_committed, read_points
 
-__all__ = ["file_histories_arrow", "USE_SIDE_FILES"]
-
-#: whether the bulk read uses and writes the runs' side files (:mod:`.history_side`)
-USE_SIDE_FILES = True
+__all__ = ["file_histories_arrow"]
 
 #: the reader's block: larger than any history line
 _BLOCK_BYTES = 1 << 24
@@ -112,94 +108,61 @@ def _python_lines(path: Path, committed: int) -> Any:
     )
 
 
-def _parse_run(path: Path, committed: int, data: bytes) -> Any:
-    """``key, value, timestamp, step`` of one run's committed history bytes, by the cheapest reader that takes them."""
-    lines = data.count(b"\n")
-    table = _own_layout(data, lines)
-    if table is None:
-        table = _json_lines(data, lines)
-    if table is None:
-        table = _python_lines(path, committed)
-    return table
-
-
-def _ordered_run(run_id: str, table: Any) -> Any:
-    """One run's parsed points as an ordered one-run bulk history table (every key, code-point order)."""
-    import numpy as np
-
-    from ...history_table import history_table
-
-    key = table.column("key")
-    if not hasattr(key.type, "value_type"):
-        key = key.dictionary_encode()
-    names = sorted({name for chunk in key.chunks for name in chunk.dictionary.to_pylist()})
-    code_of = {name: i for i, name in enumerate(names)}
-    codes = [
-        np.asarray([code_of[n] for n in c.dictionary.to_pylist()] or [0], np.int64)[
-            c.indices.to_numpy(zero_copy_only=False)
-        ]
-        for c in key.chunks
-    ]
-    key_code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-    step, timestamp, value = (table.column(name).to_numpy() for name in ("step", "timestamp", "value"))
-    return history_table([run_id], np.zeros(len(key_code), np.int64), names, key_code, step, timestamp, value)
-
-
-def _run_points(run_id: str, path: Path, committed: int, use_side: bool) -> Any:
-    """One run's :data:`~storekit.history_table.RunPoints`: from its side file when current, else parsed."""
-    from ...history_table import run_points
-    from .history_side import read_side, write_side
-
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        _read_committed(path, 0, committed)  # raises the store's error for a missing history
-        raise
-    with fh:
-        inode = os.fstat(fh.fileno()).st_ino
-        side = read_side(path, committed, inode) if use_side else None
-        if side is not None:
-            return run_points(side)
-        data = _read_committed(path, 0, committed, fh)
-        table = _ordered_run(run_id, _parse_run(path, committed, data))
-        del data
-        if use_side:
-            write_side(path, table, committed, fh.fileno())
-    return run_points(table)
-
-
 def file_histories_arrow(
     run_ids: Sequence[str],
     keys: Optional[Sequence[str]],
     history_file: Callable[[str], tuple[Path, int]],
-    side_files: Optional[bool] = None,
 ) -> Optional[Any]:
     """The bulk history table of ``run_ids`` (and ``keys``) as a ``pyarrow.Table``, or None without pyarrow.
 
     ``history_file(run_id)`` gives a run's history file and committed length
     (raising RunNotFound).  Rows come grouped by run in the order asked for,
     then by key (the order of ``keys``, or code-point order), each group by
-    ``(step, timestamp)``, then logging order.  ``side_files``: whether the
-    runs' side files (:mod:`.history_side`) are used and written (None:
-    :data:`USE_SIDE_FILES`).
+    ``(step, timestamp)``, then logging order.
     """
     try:
-        import numpy  # noqa: F401  (checked here: None without numpy or pyarrow)
-        import pyarrow  # noqa: F401
+        import numpy as np
+        import pyarrow as pa  # noqa: F401  (checked here: None without it)
     except ImportError:
         return None
-    from ...history_table import assemble_runs, empty_history_table, run_points
+    from ...history_table import empty_history_table, history_table
 
     runs, wanted = validate_history_request(run_ids, keys)
     files = [history_file(run_id) for run_id in runs]  # every run checked before any is read
     if wanted == []:
         return empty_history_table()
-    use_side = USE_SIDE_FILES if side_files is None else side_files
-    nothing = run_points(empty_history_table())
-    parts = [
-        _run_points(run_id, path, committed, use_side) if committed > 0 else nothing
-        for run_id, (path, committed) in zip(runs, files)
-    ]
-    present = sorted({name for part in parts for name in part[0]})
+    # per chunk of keys: (run position, the chunk's key strings, key indices, step, timestamp, value)
+    parts: list[tuple[int, list[str], Any, Any, Any, Any]] = []
+    for pos, (path, committed) in enumerate(files):
+        if committed <= 0:
+            continue
+        data = _read_committed(path, 0, committed)
+        lines = data.count(b"\n")
+        table = _own_layout(data, lines)
+        if table is None:
+            table = _json_lines(data, lines)
+        if table is None:
+            table = _python_lines(path, committed)
+        del data
+        key = table.column("key")
+        if not hasattr(key.type, "value_type"):
+            key = key.dictionary_encode()
+        start = 0
+        numbers = [table.column(name).to_numpy() for name in ("step", "timestamp", "value")]
+        for chunk in key.chunks:
+            end = start + len(chunk)
+            indices = chunk.indices.to_numpy(zero_copy_only=False)
+            parts.append((pos, chunk.dictionary.to_pylist(), indices, *(n[start:end] for n in numbers)))
+            start = end
+    if not parts:
+        return empty_history_table()
+    present = sorted({name for part in parts for name in part[1]})
     names = present if wanted is None else [k for k in wanted if k in set(present)]
-    return assemble_runs(runs, parts, names)
+    code_of = {name: i for i, name in enumerate(names)}
+    run_pos = np.concatenate([np.full(len(p[2]), p[0], np.int64) for p in parts])
+    key_code = np.concatenate([np.asarray([code_of.get(n, -1) for n in p[1]] or [-1], np.int64)[p[2]] for p in parts])
+    step, timestamp, value = (np.concatenate([p[i] for p in parts]) for i in (3, 4, 5))
+    keep = key_code >= 0
+    if not bool(keep.all()):
+        run_pos, key_code, step, timestamp, value = (a[keep] for a in (run_pos, key_code, step, timestamp, value))
+    return history_table(runs, run_pos, names, key_code, step, timestamp, value)

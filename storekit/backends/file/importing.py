@@ -48,7 +48,6 @@ from ...validation import (
 from .atomic import write_json_atomic
 from .datasets import dataset_records
 from .experiments import META_FILE
-from .history_side import remove_side
 from .metric_log import append_committed, encode_metrics, latest_points, point_order_key, read_points
 from .oserrors import translated
 
@@ -174,7 +173,6 @@ class FileTrackingImportOps:
                             os.unlink(run_dir / "metrics.jsonl")
                         except FileNotFoundError:
                             pass
-                    remove_side(run_dir / "metrics.jsonl")  # after the replacement: see history_side
                 previous = index.runs.get(run_id)
                 event = {
                     "op": "create",

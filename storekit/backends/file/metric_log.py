@@ -23,7 +23,7 @@ import json
 import operator
 import os
 from pathlib import Path
-from typing import BinaryIO, Optional, Sequence
+from typing import Optional, Sequence
 
 from ...entities import Metric
 from ...errors import StoreCorruptionError
@@ -132,17 +132,13 @@ def append_committed(path: Path, committed: int, data: bytes) -> int:
     return committed + len(data)
 
 
-def _read_committed(path: Path, start: int, end: int, fh: Optional[BinaryIO] = None) -> bytes:
-    """Bytes ``[start, end)`` of a history file (read from ``fh`` if open), which must all be there and end a line."""
+def _read_committed(path: Path, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of a history file, which must all be there and end a line."""
     with translated("reading", path):
         try:
-            if fh is not None:
+            with open(path, "rb") as fh:
                 fh.seek(start)
                 data = fh.read(end - start)
-            else:
-                with open(path, "rb") as own:
-                    own.seek(start)
-                    data = own.read(end - start)
         except FileNotFoundError:
             raise StoreCorruptionError(f"file store: {path} is missing") from None
     if len(data) != end - start or not data.endswith(b"\n"):

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Revision a database created by this code is stamped with.
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0009"
 #: The first revision (the oldest database ``storekit db upgrade`` can upgrade).
 BASE_REVISION = "0001"
 #: Alembic's version table (named so it never collides with an application's own).

@@ -51,7 +51,7 @@ def _orphans(child: sa.Table, column: str, parent: sa.Table, parent_column: str)
 def _orphan_checks() -> list[tuple[str, sa.Select]]:
     checks = [
         (f"{t.name} of missing runs", _orphans(t, "run_row", s.runs, "row_id"))
-        for t in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.metric_history_packs)
+        for t in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs)
     ]
     checks += [
         ("runs of missing experiments", _orphans(s.runs, "experiment_id", s.experiments, "experiment_id")),

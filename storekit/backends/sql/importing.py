@@ -55,7 +55,6 @@ from . import bulk, bulk_index, writes
 from . import schema as s
 from .engine import Database
 from .experiments import MAX_EXPERIMENT_KEY, experiment_key, is_experiment_key
-from .history_packs import invalidate_packs
 from .metrics import encode_value
 from .sqlutil import cursor_of, inserted_id
 
@@ -219,7 +218,6 @@ class SqlTrackingImportOps:
         )
         if existing:
             rows_ = list(existing.values())
-            invalidate_packs(conn, rows_)  # their metric rows go: no pack read before this may be used again
             for child in (s.params, s.tags, s.metrics, s.latest_metrics, s.inputs, s.run_outputs):
                 conn.execute(sa.delete(child).where(child.c.run_row.in_(rows_)))
             for _, values in prepared:

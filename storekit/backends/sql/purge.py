@@ -20,7 +20,6 @@ from ...ids import now_ms
 from . import schema as s
 from .engine import Database
 from .experiments import PURGED_ID_SETTING, experiment_key, is_experiment_key
-from .history_packs import invalidate_packs
 from .sqlutil import upsert
 
 __all__ = ["PurgeOps"]
@@ -125,7 +124,6 @@ def _delete_runs(conn: Connection, run_rows: Any) -> None:
     ids = [r for (r,) in conn.execute(run_rows)]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        invalidate_packs(conn, chunk)  # metric rows go: no pack read before this may be used again
         for table in _RUN_CHILDREN:
             conn.execute(sa.delete(table).where(table.c.run_row.in_(chunk)))
         conn.execute(sa.delete(s.runs).where(s.runs.c.row_id.in_(chunk)))

@@ -49,8 +49,6 @@ __all__ = [
     "logged_model_params",
     "logged_model_metrics",
     "run_outputs",
-    "metric_history_packs",
-    "Blob",
     "settings",
     "users",
     "tokens",
@@ -71,13 +69,6 @@ def Txt() -> sa.types.TypeEngine:
 def RowId() -> sa.types.TypeEngine:
     """A 64-bit autoincrement key (SQLite's INTEGER PRIMARY KEY rowid)."""
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def Blob() -> sa.types.TypeEngine:
-    """A binary column of up to 4 GB on every database (MySQL's plain BLOB stops at 64 KB)."""
-    from sqlalchemy.dialects import mysql
-
-    return sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
 
 
 def apply_mysql_collation(conn: sa.engine.Connection, table_names: list[str]) -> None:
@@ -143,7 +134,7 @@ def _run_child(name: str, *columns: sa.Column, **kw: object) -> sa.Table:
     return sa.Table(
         name,
         metadata,
-        sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True, autoincrement=False),
+        sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True),
         sa.Column("key", Str(250), primary_key=True),
         *columns,
         **_MYSQL,
@@ -331,20 +322,6 @@ run_outputs = sa.Table(
     sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True),
     sa.Column("model_row", RowId(), sa.ForeignKey("logged_models.model_row"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
-    **_MYSQL,
-)
-
-
-#: Revision 0010: each run's whole metric history as one Arrow IPC stream, written by the
-#: bulk history read on SQLite and used only while current (see ``history_packs``).
-metric_history_packs = sa.Table(
-    "metric_history_packs",
-    metadata,
-    sa.Column("run_row", RowId(), sa.ForeignKey("runs.row_id"), primary_key=True),
-    sa.Column("generation", sa.BigInteger, nullable=False),
-    sa.Column("through_id", sa.BigInteger, nullable=False),
-    sa.Column("points", sa.BigInteger, nullable=False),
-    sa.Column("data", Blob(), nullable=False),
     **_MYSQL,
 )
 
